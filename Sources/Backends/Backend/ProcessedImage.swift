@@ -1,0 +1,46 @@
+/// A finished result: the encoded bytes and what a caller wants to know about them.
+public struct ProcessedImage: Sendable {
+    public var bytes: [UInt8]
+    public var format: OutputFormat
+    public var width: Int
+    public var height: Int
+    /// The format the input was decoded from.
+    public var sourceFormat: SourceFormat
+    /// The name of the backend that produced it.
+    public var backend: String
+    public var timings: StageTimings
+
+    public init(
+        bytes: [UInt8], format: OutputFormat, width: Int, height: Int, sourceFormat: SourceFormat,
+        backend: String, timings: StageTimings
+    ) {
+        self.bytes = bytes
+        self.format = format
+        self.width = width
+        self.height = height
+        self.sourceFormat = sourceFormat
+        self.backend = backend
+        self.timings = timings
+    }
+}
+
+/// Where a job's time went, for statistics and the scheduler's cost model.
+///
+/// libvips is demand-driven: pixels are decoded, processed and encoded in one
+/// streamed pass when the output is written. The CPU backend therefore reports
+/// reading the header and building the pipeline as `decode` and `process`, and
+/// that single pass as `encode`. Backends that materialise stages (OpenCL:
+/// decode, upload + kernels + download, encode) report each stage on its own.
+public struct StageTimings: Sendable, Hashable {
+    public var decode: Duration
+    public var process: Duration
+    public var encode: Duration
+
+    public init(decode: Duration = .zero, process: Duration = .zero, encode: Duration = .zero) {
+        self.decode = decode
+        self.process = process
+        self.encode = encode
+    }
+
+    public var total: Duration { decode + process + encode }
+}

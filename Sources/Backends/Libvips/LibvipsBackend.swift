@@ -1,0 +1,67 @@
+import CVips
+import NIOPosix
+
+/// The CPU backend: every operation through libvips, on threads of its own.
+///
+/// libvips calls block for the whole job, so `process` hands each job to a
+/// `NIOThreadPool` the caller owns (sized to the number of jobs it wants at
+/// once) and suspends until it is done; Swift's cooperative threads never
+/// wait on libvips.
+public struct LibvipsBackend: ImageBackend {
+    public struct Configuration: Sendable {
+        /// libvips' own worker threads per image. Process-wide. With several
+        /// jobs at once, 1 per job is fastest (2 jobs x 1 thread beat
+        /// 1 job x 2 threads by 44% on 2 cores).
+        public var threadsPerJob: Int
+        public var limits: ImageLimits
+
+        public init(threadsPerJob: Int = 1, limits: ImageLimits = ImageLimits()) {
+            self.threadsPerJob = threadsPerJob
+            self.limits = limits
+        }
+    }
+
+    public let name = "libvips"
+    public let kind = BackendKind.cpu
+    public let supportedOperations = Set(OperationKind.allCases)
+    public let configuration: Configuration
+    /// The libvips version, e.g. `8.14.1`.
+    public let libraryVersion: String
+    /// The output formats this libvips build can write.
+    public let writableFormats: Set<OutputFormat>
+    private let threadPool: NIOThreadPool
+
+    /// Starts libvips (once per process) and prepares to run jobs on `threadPool`.
+    public init(configuration: Configuration = Configuration(), threadPool: NIOThreadPool) throws(ProcessingError) {
+        let runtime = try LibvipsRuntime.shared()
+        runtime.setThreadsPerJob(configuration.threadsPerJob)
+        self.configuration = configuration
+        self.libraryVersion = runtime.version
+        self.writableFormats = runtime.writableFormats
+        self.threadPool = threadPool
+    }
+
+    public func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
+        let limits = configuration.limits
+        let writable = writableFormats
+        let name = self.name
+        let outcome: Result<ProcessedImage, ProcessingError>
+        do {
+            outcome = try await threadPool.runIfActive {
+                defer { vips_thread_shutdown() }
+                // libvips reads the caller's bytes in place: they stay pinned
+                // until the result has been written.
+                return input.bytes.withUnsafeBytes { buffer in
+                    Result { () throws(ProcessingError) in
+                        try LibvipsPipeline.run(
+                            buffer, name: input.name, recipe: recipe, limits: limits,
+                            writableFormats: writable, backend: name)
+                    }
+                }
+            }
+        } catch {
+            throw ProcessingError(.backendFault, "the libvips worker pool is not running", detail: "\(error)")
+        }
+        return try outcome.get()
+    }
+}

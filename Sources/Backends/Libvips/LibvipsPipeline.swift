@@ -1,0 +1,309 @@
+import CVips
+
+/// One job through libvips, start to finish, on the calling thread (which
+/// must be a thread that may block).
+///
+/// libvips builds a lazy graph and computes pixels only when the result is
+/// written, streaming rows from the decoder to the encoder. The pipeline keeps
+/// that streaming wherever it can: a leading `resize` is fused with decoding
+/// (shrink-on-load), and the image is rendered to memory only before an
+/// operation that reads out of order (rotation, vertical flip).
+struct LibvipsPipeline {
+    let recipe: Recipe
+    let source: LibvipsSource
+    private var image: VipsImageHandle
+    /// Whether `image` still streams from a sequential decoder.
+    private var streamed = true
+
+    /// Runs `recipe` on the encoded bytes in `buffer`.
+    static func run(
+        _ buffer: UnsafeRawBufferPointer, name: String?, recipe: Recipe, limits: ImageLimits,
+        writableFormats: Set<OutputFormat>, backend: String
+    ) throws(ProcessingError) -> ProcessedImage {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let source = try LibvipsSource(buffer, name: name, limits: limits)
+        let format = recipe.output.resolvedFormat(for: source.format)
+        guard writableFormats.contains(format) else {
+            throw ProcessingError(.unsupportedFormat, "\(format.rawValue) output is not available in this libvips build")
+        }
+
+        var pipeline = try LibvipsPipeline(recipe: recipe, source: source)
+        let opened = clock.now
+        try pipeline.applyRemainingOperations()
+        let built = clock.now
+        let bytes = try pipeline.encode(as: format)
+        let finished = clock.now
+
+        return ProcessedImage(
+            bytes: bytes, format: format, width: pipeline.image.width, height: pipeline.image.height,
+            sourceFormat: source.format, backend: backend,
+            timings: StageTimings(decode: opened - start, process: built - opened, encode: finished - built))
+    }
+
+    private var remaining: ArraySlice<Operation>
+
+    // MARK: Loading
+
+    private init(recipe: Recipe, source: LibvipsSource) throws(ProcessingError) {
+        self.recipe = recipe
+        self.source = source
+        remaining = recipe.operations[...]
+        if case .resize(let resize)? = remaining.first {
+            // Shrink-on-load: decode straight to (about) the target size.
+            remaining = remaining.dropFirst()
+            image = try Self.loadResized(source, resize: resize, autorotate: recipe.autorotate)
+            try normaliseColour()
+            try pad(ResizePlan(resize, imageWidth: image.width, imageHeight: image.height), with: resize.background)
+        } else {
+            let orientationApplies = recipe.autorotate && source.header.orientation != 1
+            let needsRandomAccess = orientationApplies || remaining.contains(where: Self.readsOutOfOrder)
+            image = try source.open(access: needsRandomAccess ? VIPS_ACCESS_RANDOM : VIPS_ACCESS_SEQUENTIAL)
+            streamed = !needsRandomAccess
+            if orientationApplies {
+                image = try image.apply("auto-orientation") { cv_autorot($0, $1) }
+            }
+            try normaliseColour()
+        }
+    }
+
+    /// Decodes with the decoder's own shrinking, then finishes the resize.
+    ///
+    /// By default that is `vips_thumbnail_buffer`, which leaves a factor of
+    /// two or more for the Lanczos step (50 dB against a full Lanczos
+    /// reference). With `fast_shrink`, JPEG and WebP decoders shrink by the
+    /// largest power of two that still leaves the target size (about 40 dB,
+    /// invisible under JPEG Q 80) and Lanczos does the rest.
+    private static func loadResized(_ source: LibvipsSource, resize: Resize, autorotate: Bool) throws(ProcessingError) -> VipsImageHandle {
+        let display = source.displaySize(autorotate: autorotate)
+        let plan = ResizePlan(resize, imageWidth: display.width, imageHeight: display.height)
+        let shrink = plan.fastDecoderShrink
+        if resize.fastShrink, shrink > 1, source.format == .jpeg || source.format == .webp {
+            let options = source.format == .jpeg ? "shrink=\(shrink)" : "scale=\(1 / Double(shrink))"
+            let decoded = try source.open(access: VIPS_ACCESS_SEQUENTIAL, options: options)
+            // Resize in the stored orientation (the box turned to match), then
+            // orient the small result, as vips_thumbnail does.
+            let swaps = autorotate && source.header.orientationSwapsAxes
+            var stored = resize
+            if swaps { (stored.width, stored.height) = (resize.height, resize.width) }
+            var image = try lanczos(decoded, ResizePlan(stored, imageWidth: decoded.width, imageHeight: decoded.height), gravity: resize.gravity)
+            if autorotate && source.header.orientation != 1 {
+                image = try image.copiedToMemory().apply("auto-orientation") { cv_autorot($0, $1) }
+            }
+            return image
+        }
+        return try thumbnail(source, resize: resize, plan: plan, display: display, autorotate: autorotate)
+    }
+
+    private static func thumbnail(
+        _ source: LibvipsSource, resize: Resize, plan: ResizePlan, display: (width: Int, height: Int), autorotate: Bool
+    ) throws(ProcessingError) -> VipsImageHandle {
+        let unbounded = Int(VIPS_MAX_COORD)
+        var width = resize.width ?? unbounded
+        var height = resize.height ?? unbounded
+        var size = resize.enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN
+        var crop = VIPS_INTERESTING_NONE
+        switch resize.effectiveFit {
+        case .inside, .contain:
+            break
+        case .cover:
+            crop = interesting(resize.gravity)
+        case .fill:
+            size = VIPS_SIZE_FORCE
+            if !resize.enlarge {
+                width = min(width, display.width)
+                height = min(height, display.height)
+            }
+        }
+        var output: UnsafeMutablePointer<VipsImage>?
+        let status = cv_thumbnail_buffer(
+            UnsafeMutableRawPointer(mutating: source.buffer.baseAddress), source.buffer.count, &output,
+            Int32(width), Int32(height), size, crop, autorotate ? 0 : 1, nil, LibvipsSource.loaderOptions)
+        guard status == 0, let output else {
+            throw ProcessingError(.corrupt, "decoding the \(source.format.rawValue) image failed", detail: LibvipsError.take())
+        }
+        return VipsImageHandle(owning: output)
+    }
+
+    // MARK: Operations
+
+    private mutating func applyRemainingOperations() throws(ProcessingError) {
+        while let operation = remaining.popFirst() {
+            try apply(operation)
+        }
+    }
+
+    private mutating func apply(_ operation: Operation) throws(ProcessingError) {
+        switch operation {
+        case .crop(let crop):
+            guard let area = crop.clamped(toWidth: image.width, height: image.height) else {
+                throw ProcessingError(
+                    .invalidForImage,
+                    "crop at \(crop.x),\(crop.y) lies outside the \(image.width)x\(image.height) image")
+            }
+            image = try image.apply("crop") { cv_extract_area($0, $1, Int32(area.x), Int32(area.y), Int32(area.width), Int32(area.height)) }
+        case .resize(let resize):
+            let plan = ResizePlan(resize, imageWidth: image.width, imageHeight: image.height)
+            image = try Self.lanczos(image, plan, gravity: resize.gravity)
+            try pad(plan, with: resize.background)
+        case .rotate(let rotate):
+            try renderToMemory()
+            let angle = switch rotate.angle {
+            case 90: VIPS_ANGLE_D90
+            case 180: VIPS_ANGLE_D180
+            default: VIPS_ANGLE_D270
+            }
+            image = try image.apply("rotate") { cv_rot($0, $1, angle) }
+        case .flip(let flip):
+            if flip.direction == .vertical { try renderToMemory() }
+            let direction = flip.direction == .horizontal ? VIPS_DIRECTION_HORIZONTAL : VIPS_DIRECTION_VERTICAL
+            image = try image.apply("flip") { cv_flip($0, $1, direction) }
+        case .blur(let blur):
+            image = try image.apply("blur") { cv_gaussblur($0, $1, blur.sigma) }
+        case .sharpen(let sharpen):
+            image = try image.apply("sharpen") { cv_sharpen($0, $1, sharpen.sigma) }
+            try normaliseColour()
+        case .adjust(let adjust):
+            let lut = try lookupTableImage(adjust.lookupTable, bands: image.bands, alpha: image.hasAlpha)
+            image = try image.apply("adjust") { cv_maplut($0, $1, lut.pointer) }
+        case .grayscale:
+            image = try image.apply("grayscale") { cv_colourspace($0, $1, VIPS_INTERPRETATION_B_W) }
+        }
+    }
+
+    /// Whether an operation needs the whole image in memory to run.
+    private static func readsOutOfOrder(_ operation: Operation) -> Bool {
+        switch operation {
+        case .rotate: true
+        case .flip(let flip): flip.direction == .vertical
+        default: false
+        }
+    }
+
+    private mutating func renderToMemory() throws(ProcessingError) {
+        guard streamed else { return }
+        image = try image.copiedToMemory()
+        streamed = false
+    }
+
+    /// Lanczos3 to the plan's scale, then `cover`'s crop.
+    private static func lanczos(_ image: VipsImageHandle, _ plan: ResizePlan, gravity: Resize.Gravity) throws(ProcessingError) -> VipsImageHandle {
+        var result = image
+        if plan.horizontalScale != 1 || plan.verticalScale != 1 {
+            result = try result.apply("resize") { cv_resize($0, $1, plan.horizontalScale, plan.verticalScale) }
+        }
+        if let cropWidth = plan.cropWidth, let cropHeight = plan.cropHeight,
+            result.width > cropWidth || result.height > cropHeight
+        {
+            let width = min(cropWidth, result.width)
+            let height = min(cropHeight, result.height)
+            result = try result.apply("cover crop") { cv_smartcrop($0, $1, Int32(width), Int32(height), interesting(gravity)) }
+        }
+        return result
+    }
+
+    /// `contain`'s padding: centre the image on the box in the background colour.
+    private mutating func pad(_ plan: ResizePlan, with colour: Colour) throws(ProcessingError) {
+        guard let canvasWidth = plan.canvasWidth, let canvasHeight = plan.canvasHeight,
+            image.width != canvasWidth || image.height != canvasHeight
+        else { return }
+        if colour.alpha < 255 && !image.hasAlpha {
+            image = try image.apply("add alpha") { cv_add_alpha($0, $1) }
+        }
+        let background = Self.bandValues(of: colour, bands: image.bands, alpha: image.hasAlpha)
+        image = try image.apply("contain padding") { input, output in
+            background.withUnsafeBufferPointer {
+                cv_embed_centre(input, output, Int32(canvasWidth), Int32(canvasHeight), $0.baseAddress, Int32($0.count))
+            }
+        }
+    }
+
+    /// A colour as one value per band: RGB(A), or grey(A) with libvips' B_W
+    /// weights applied to the 8-bit values.
+    static func bandValues(of colour: Colour, bands: Int, alpha: Bool) -> [Double] {
+        let colourBands = alpha ? bands - 1 : bands
+        var values: [Double]
+        if colourBands < 3 {
+            let grey = (0.2 * Double(colour.red) + 0.7 * Double(colour.green) + 0.1 * Double(colour.blue)).rounded(.toNearestOrEven)
+            values = Array(repeating: grey, count: colourBands)
+        } else {
+            values = [Double(colour.red), Double(colour.green), Double(colour.blue)]
+            values += Array(repeating: 0, count: colourBands - 3)
+        }
+        if alpha { values.append(Double(colour.alpha)) }
+        return values
+    }
+
+    private func lookupTableImage(_ table: [UInt8], bands: Int, alpha: Bool) throws(ProcessingError) -> VipsImageHandle {
+        var data = [UInt8](repeating: 0, count: 256 * bands)
+        for index in 0..<256 {
+            for band in 0..<bands {
+                let isAlpha = alpha && band == bands - 1
+                data[index * bands + band] = isAlpha ? UInt8(index) : table[index]
+            }
+        }
+        let pointer = data.withUnsafeBytes {
+            vips_image_new_from_memory_copy($0.baseAddress, $0.count, 256, 1, Int32(bands), VIPS_FORMAT_UCHAR)
+        }
+        guard let pointer else {
+            throw ProcessingError(.internal, "building the adjustment table failed", detail: LibvipsError.take())
+        }
+        return VipsImageHandle(owning: pointer)
+    }
+
+    // MARK: Colour
+
+    /// Brings the image to 8-bit sRGB (or 8-bit grey), converting through
+    /// its ICC profile when it has one, so that operations and encoders see
+    /// one kind of pixel and stripped output still shows the right colours.
+    private mutating func normaliseColour() throws(ProcessingError) {
+        if image.hasICCProfile {
+            if let converted = try? image.apply("colour management", { cv_icc_to_srgb($0, $1) }) {
+                image = converted
+            } else {
+                _ = LibvipsError.take()  // A broken profile: fall back to the plain conversion below.
+            }
+        }
+        let grey = image.interpretation == VIPS_INTERPRETATION_B_W || image.interpretation == VIPS_INTERPRETATION_GREY16
+        let target = grey ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB
+        if image.interpretation != target || image.bandFormat != VIPS_FORMAT_UCHAR {
+            image = try image.apply("colour conversion") { cv_colourspace($0, $1, target) }
+        }
+        if image.bandFormat != VIPS_FORMAT_UCHAR {
+            image = try image.apply("8-bit conversion") { cv_cast($0, $1, VIPS_FORMAT_UCHAR) }
+        }
+    }
+
+    // MARK: Encoding
+
+    /// Computes the pixels and encodes them. Decoding errors in the streamed
+    /// pass (a truncated file, say) surface here.
+    private mutating func encode(as format: OutputFormat) throws(ProcessingError) -> [UInt8] {
+        if format == .jpeg && image.hasAlpha {
+            let white: [Double] = Array(repeating: 255, count: image.bands - 1)
+            image = try image.apply("flatten") { input, output in
+                white.withUnsafeBufferPointer { cv_flatten(input, output, $0.baseAddress, Int32($0.count)) }
+            }
+        }
+        var options: [String] = []
+        if format != .png { options.append("Q=\(recipe.output.quality)") }
+        if recipe.output.strip { options.append("strip") }
+        let suffix = ".\(format.fileExtension)" + (options.isEmpty ? "" : "[\(options.joined(separator: ","))]")
+
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        guard cv_write_to_buffer(image.pointer, suffix, &buffer, &length) == 0, let buffer else {
+            throw ProcessingError(.corrupt, "decoding or encoding the image failed", detail: LibvipsError.take())
+        }
+        defer { g_free(buffer) }
+        return Array(UnsafeRawBufferPointer(start: buffer, count: length))
+    }
+}
+
+private func interesting(_ gravity: Resize.Gravity) -> VipsInteresting {
+    switch gravity {
+    case .centre: VIPS_INTERESTING_CENTRE
+    case .attention: VIPS_INTERESTING_ATTENTION
+    case .entropy: VIPS_INTERESTING_ENTROPY
+    }
+}

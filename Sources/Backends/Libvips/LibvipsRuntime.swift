@@ -1,0 +1,63 @@
+import CVips
+import Foundation
+
+/// libvips, started once per process and configured for serving untrusted
+/// images: operation cache off, loaders restricted to an allow-list.
+///
+/// `vips_init` must run once, before any worker thread uses libvips, and
+/// never again; a lazily initialised global gives exactly that.
+package struct LibvipsRuntime: Sendable {
+    /// The libvips version, e.g. `8.14.1`.
+    package let version: String
+    /// The formats this build can encode (AVIF depends on libheif's encoders).
+    package let writableFormats: Set<OutputFormat>
+    /// The loader classes left open; every other loader is blocked.
+    package static let allowedLoaders = [
+        "VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadWebp",
+        "VipsForeignLoadNsgif", "VipsForeignLoadTiff", "VipsForeignLoadHeif",
+    ]
+
+    /// The process's libvips, or why it could not start.
+    package static func shared() throws(ProcessingError) -> LibvipsRuntime {
+        try started.get()
+    }
+
+    private static let started: Result<LibvipsRuntime, ProcessingError> = {
+        guard cv_init("calotype") == 0 else {
+            return .failure(ProcessingError(.internal, "libvips failed to start", detail: LibvipsError.take()))
+        }
+        cv_cache_off()
+        // Allow-list the loaders: block the whole class, then reopen the few
+        // formats Calotype serves. Subclasses (file, buffer, source) follow.
+        vips_operation_block_set("VipsForeignLoad", 1)
+        for loader in allowedLoaders {
+            vips_operation_block_set(loader, 0)
+        }
+        var writable: Set<OutputFormat> = []
+        for format in [OutputFormat.jpeg, .png, .webp, .avif] where vips_foreign_find_save_buffer(".\(format.fileExtension)") != nil {
+            writable.insert(format)
+        }
+        _ = LibvipsError.take()
+        let version = String(cString: vips_version_string())
+        return .success(LibvipsRuntime(version: version, writableFormats: writable))
+    }()
+
+    /// Sets how many threads libvips uses for one image. Process-wide: a
+    /// server running several jobs at once wants 1, so that jobs x threads
+    /// matches the cores.
+    package func setThreadsPerJob(_ threads: Int) {
+        vips_concurrency_set(Int32(max(1, threads)))
+    }
+}
+
+/// libvips' error buffer: one per process, shared by all threads.
+enum LibvipsError {
+    /// Takes (copies and clears) the buffer's text; best-effort detail only,
+    /// since another thread may have added to it.
+    static func take() -> String? {
+        guard let buffer = cv_error_take() else { return nil }
+        defer { g_free(buffer) }
+        let text = String(cString: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+}

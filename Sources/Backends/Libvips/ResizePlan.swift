@@ -1,0 +1,64 @@
+/// The arithmetic of one `resize`: target box, scale factors and the final
+/// crop or padding, computed once from the image's size so that every
+/// backend (and the decoder's shrink-on-load) agrees on it.
+package struct ResizePlan: Equatable {
+    /// Horizontal and vertical scale factors applied by the Lanczos step.
+    package let horizontalScale: Double
+    package let verticalScale: Double
+    /// For `cover`: the box cut out of the scaled image.
+    package let cropWidth: Int?
+    package let cropHeight: Int?
+    /// For `contain`: the canvas the scaled image is centred on.
+    package let canvasWidth: Int?
+    package let canvasHeight: Int?
+
+    package init(_ resize: Resize, imageWidth: Int, imageHeight: Int) {
+        let width = Double(imageWidth)
+        let height = Double(imageHeight)
+        let boxWidth = resize.width.map(Double.init) ?? .infinity
+        let boxHeight = resize.height.map(Double.init) ?? .infinity
+        let limit = resize.enlarge ? Double.infinity : 1
+        var hscale: Double
+        var vscale: Double
+        switch resize.effectiveFit {
+        case .inside, .contain:
+            hscale = min(boxWidth / width, boxHeight / height, limit)
+            vscale = hscale
+        case .cover:
+            hscale = min(max(boxWidth / width, boxHeight / height), limit)
+            vscale = hscale
+        case .fill:
+            hscale = min(boxWidth / width, limit)
+            vscale = min(boxHeight / height, limit)
+        }
+        horizontalScale = hscale
+        verticalScale = vscale
+        if resize.effectiveFit == .cover, let w = resize.width, let h = resize.height {
+            cropWidth = w
+            cropHeight = h
+        } else {
+            cropWidth = nil
+            cropHeight = nil
+        }
+        if resize.effectiveFit == .contain {
+            canvasWidth = resize.width
+            canvasHeight = resize.height
+        } else {
+            canvasWidth = nil
+            canvasHeight = nil
+        }
+    }
+
+    /// The largest power-of-two shrink (1, 2, 4 or 8) a decoder may apply
+    /// and still leave at least the target size: what `fast_shrink` asks of
+    /// the JPEG and WebP decoders.
+    package var fastDecoderShrink: Int {
+        let largestScale = max(horizontalScale, verticalScale)
+        guard largestScale > 0 else { return 1 }
+        var factor = 1
+        while factor < 8, Double(factor * 2) * largestScale <= 1 {
+            factor *= 2
+        }
+        return factor
+    }
+}

@@ -1,0 +1,76 @@
+/// One step of a pipeline: a value type that declares its parameters once and
+/// is understood by every backend, both recipe spellings and the docs.
+///
+/// To add an operation: write its type in `Operations/`, add it to
+/// `OperationKind` and `Operation`, and teach each backend to run it (or to
+/// declare it unsupported, so the scheduler sends it elsewhere).
+public protocol PipelineOperation: Hashable, Sendable {
+    static var kind: OperationKind { get }
+    /// One line for `--help` and the API docs.
+    static var summary: String { get }
+    /// The declared parameters, in the order the docs list them.
+    static var parameters: [ParameterInfo] { get }
+
+    /// Reads and validates the operation from either recipe spelling.
+    init(reading parameters: ParameterReader) throws(RecipeError)
+    /// Writes the operation's non-default parameters.
+    func write(to parameters: inout ParameterWriter)
+    /// Wraps the value in the `Operation` enumeration.
+    var asOperation: Operation { get }
+}
+
+extension PipelineOperation {
+    public static var name: String { kind.rawValue }
+}
+
+/// The operations Calotype knows, in the order the flat shorthand applies them.
+public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
+    case crop, resize, rotate, flip, blur, sharpen, adjust, grayscale
+
+    public var type: any PipelineOperation.Type {
+        switch self {
+        case .crop: Crop.self
+        case .resize: Resize.self
+        case .rotate: Rotate.self
+        case .flip: Flip.self
+        case .blur: Blur.self
+        case .sharpen: Sharpen.self
+        case .adjust: Adjust.self
+        case .grayscale: Grayscale.self
+        }
+    }
+
+    /// Shorthand order.
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// One operation of a recipe, whichever it is. Backends switch over it, so
+/// the compiler points at every backend when an operation is added.
+public enum Operation: Hashable, Sendable {
+    case crop(Crop)
+    case resize(Resize)
+    case rotate(Rotate)
+    case flip(Flip)
+    case blur(Blur)
+    case sharpen(Sharpen)
+    case adjust(Adjust)
+    case grayscale(Grayscale)
+
+    /// The wrapped value, for code that treats operations alike.
+    public var value: any PipelineOperation {
+        switch self {
+        case .crop(let op): op
+        case .resize(let op): op
+        case .rotate(let op): op
+        case .flip(let op): op
+        case .blur(let op): op
+        case .sharpen(let op): op
+        case .adjust(let op): op
+        case .grayscale(let op): op
+        }
+    }
+
+    public var kind: OperationKind { type(of: value).kind }
+}

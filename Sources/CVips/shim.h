@@ -1,0 +1,154 @@
+#ifndef CALOTYPE_CVIPS_SHIM_H
+#define CALOTYPE_CVIPS_SHIM_H
+
+/*
+ * Fixed-signature wrappers over the libvips calls Calotype makes.
+ *
+ * Swift imports neither C macros with arguments (VIPS_INIT) nor variadic
+ * functions (most of the libvips API), so each call the backend needs is
+ * wrapped here once, with its optional arguments spelled out. Every wrapper
+ * returns libvips' own status (0 on success) or the new object (NULL on
+ * failure); the caller reads the error buffer.
+ */
+
+#include <vips/vips.h>
+
+/* ---- Process set-up --------------------------------------------------- */
+
+static inline int cv_init(const char *argv0) { return VIPS_INIT(argv0); }
+
+/* The operation cache helps programs that repeat operations on one image;
+ * a server sees a different image every time. */
+static inline void cv_cache_off(void) {
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    vips_cache_set_max_files(0);
+}
+
+/* Copies and clears libvips' (process-wide) error buffer. g_free the result. */
+static inline char *cv_error_take(void) { return vips_error_buffer_copy(); }
+
+/* ---- Loading ---------------------------------------------------------- */
+
+/* Opens an encoded image lazily: only the header is read until pixels are
+ * needed. `options` is a loader option string such as "shrink=4,fail_on=truncated". */
+static inline VipsImage *cv_image_new_from_buffer(const void *buf, size_t len,
+                                                  const char *options,
+                                                  VipsAccess access) {
+    return vips_image_new_from_buffer(buf, len, options, "access", access, NULL);
+}
+
+/* Decode + shrink-on-load + resize in one streamed pass. `export_profile` may
+ * be NULL (keep the image's colour space). `options` goes to the loader. */
+static inline int cv_thumbnail_buffer(void *buf, size_t len, VipsImage **out,
+                                      int width, int height, VipsSize size,
+                                      VipsInteresting crop, gboolean no_rotate,
+                                      const char *export_profile,
+                                      const char *options) {
+    if (export_profile)
+        return vips_thumbnail_buffer(buf, len, out, width, "height", height,
+                                     "size", size, "crop", crop,
+                                     "no_rotate", no_rotate,
+                                     "export_profile", export_profile,
+                                     "option_string", options, NULL);
+    return vips_thumbnail_buffer(buf, len, out, width, "height", height,
+                                 "size", size, "crop", crop,
+                                 "no_rotate", no_rotate,
+                                 "option_string", options, NULL);
+}
+
+/* ---- Geometry --------------------------------------------------------- */
+
+/* Lanczos3, libvips' default kernel. */
+static inline int cv_resize(VipsImage *in, VipsImage **out, double hscale, double vscale) {
+    return vips_resize(in, out, hscale, "vscale", vscale, NULL);
+}
+
+static inline int cv_extract_area(VipsImage *in, VipsImage **out,
+                                  int left, int top, int width, int height) {
+    return vips_extract_area(in, out, left, top, width, height, NULL);
+}
+
+static inline int cv_smartcrop(VipsImage *in, VipsImage **out,
+                               int width, int height, VipsInteresting interesting) {
+    return vips_smartcrop(in, out, width, height, "interesting", interesting, NULL);
+}
+
+/* Centres the image on a width x height canvas of colour `background`
+ * (one value per band). */
+static inline int cv_embed_centre(VipsImage *in, VipsImage **out, int width, int height,
+                                  const double *background, int n) {
+    VipsArrayDouble *bg = vips_array_double_new(background, n);
+    int status = vips_gravity(in, out, VIPS_COMPASS_DIRECTION_CENTRE, width, height,
+                              "extend", VIPS_EXTEND_BACKGROUND,
+                              "background", bg, NULL);
+    vips_area_unref(VIPS_AREA(bg));
+    return status;
+}
+
+static inline int cv_rot(VipsImage *in, VipsImage **out, VipsAngle angle) {
+    return vips_rot(in, out, angle, NULL);
+}
+
+static inline int cv_flip(VipsImage *in, VipsImage **out, VipsDirection direction) {
+    return vips_flip(in, out, direction, NULL);
+}
+
+static inline int cv_autorot(VipsImage *in, VipsImage **out) {
+    return vips_autorot(in, out, NULL);
+}
+
+/* ---- Filters and colour ----------------------------------------------- */
+
+static inline int cv_gaussblur(VipsImage *in, VipsImage **out, double sigma) {
+    return vips_gaussblur(in, out, sigma, NULL);
+}
+
+static inline int cv_sharpen(VipsImage *in, VipsImage **out, double sigma) {
+    return vips_sharpen(in, out, "sigma", sigma, NULL);
+}
+
+static inline int cv_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space) {
+    return vips_colourspace(in, out, space, NULL);
+}
+
+/* Converts an image tagged with an ICC profile to sRGB through that profile. */
+static inline int cv_icc_to_srgb(VipsImage *in, VipsImage **out) {
+    return vips_icc_transform(in, out, "srgb", "embedded", TRUE, NULL);
+}
+
+static inline int cv_cast(VipsImage *in, VipsImage **out, VipsBandFormat format) {
+    return vips_cast(in, out, format, NULL);
+}
+
+static inline int cv_flatten(VipsImage *in, VipsImage **out, const double *background, int n) {
+    VipsArrayDouble *bg = vips_array_double_new(background, n);
+    int status = vips_flatten(in, out, "background", bg, NULL);
+    vips_area_unref(VIPS_AREA(bg));
+    return status;
+}
+
+static inline int cv_add_alpha(VipsImage *in, VipsImage **out) {
+    return vips_addalpha(in, out, NULL);
+}
+
+/* Maps every band of `in` through the matching band of the 256-entry `lut`. */
+static inline int cv_maplut(VipsImage *in, VipsImage **out, VipsImage *lut) {
+    return vips_maplut(in, out, lut, NULL);
+}
+
+/* ---- Saving ----------------------------------------------------------- */
+
+/* `suffix` selects the saver and its options, e.g. ".jpg[Q=80,strip]".
+ * The buffer is g_malloc'd: release it with g_free. */
+static inline int cv_write_to_buffer(VipsImage *in, const char *suffix,
+                                     void **buf, size_t *len) {
+    return vips_image_write_to_buffer(in, suffix, buf, len, NULL);
+}
+
+/* Raw pixels, band-interleaved, for tests and the GPU upload. g_free it. */
+static inline void *cv_write_to_memory(VipsImage *in, size_t *len) {
+    return vips_image_write_to_memory(in, len);
+}
+
+#endif
