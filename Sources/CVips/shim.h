@@ -25,6 +25,19 @@ static inline void cv_cache_off(void) {
     vips_cache_set_max_files(0);
 }
 
+/* libvips reports recoverable oddities (an unknown EXIF unit, a damaged but
+ * readable JPEG) as GLib warnings on stderr. A server cannot use them there:
+ * Calotype drops them and decides failure from return codes. */
+static void cv_discard_log(const gchar *domain, GLogLevelFlags level,
+                           const gchar *message, gpointer data) {
+    (void)domain; (void)level; (void)message; (void)data;
+}
+
+static inline void cv_silence_warnings(void) {
+    g_log_set_handler("VIPS", (GLogLevelFlags)(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO),
+                      cv_discard_log, NULL);
+}
+
 /* Copies and clears libvips' (process-wide) error buffer. g_free the result. */
 static inline char *cv_error_take(void) { return vips_error_buffer_copy(); }
 

@@ -27,6 +27,9 @@ package struct LibvipsRuntime: Sendable {
             return .failure(ProcessingError(.internal, "libvips failed to start", detail: LibvipsError.take()))
         }
         cv_cache_off()
+        if ProcessInfo.processInfo.environment["CALOTYPE_VIPS_WARNINGS"] != "1" {
+            cv_silence_warnings()
+        }
         // Allow-list the loaders: block the whole class, then reopen the few
         // formats Calotype serves. Subclasses (file, buffer, source) follow.
         vips_operation_block_set("VipsForeignLoad", 1)

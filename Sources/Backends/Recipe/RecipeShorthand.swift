@@ -10,7 +10,7 @@ import Foundation
 extension Recipe {
     /// Reads a query string (`a=1&b=2`, percent-encoded, `+` for space).
     public init(shorthand query: String, ignoring reservedKeys: Set<String> = []) throws(RecipeError) {
-        try self.init(shorthandFields: Self.splitQuery(query), ignoring: reservedKeys)
+        try self.init(shorthandFields: Self.shorthandFields(fromQuery: query), ignoring: reservedKeys)
     }
 
     /// Reads already-split fields. Keys in `reservedKeys` belong to the caller
@@ -91,7 +91,8 @@ extension Recipe {
 
     // MARK: Query strings
 
-    static func splitQuery(_ query: String) -> [(key: String, value: String)] {
+    /// Splits a query string into decoded fields, in order.
+    public static func shorthandFields(fromQuery query: String) -> [(key: String, value: String)] {
         let trimmed = query.hasPrefix("?") ? String(query.dropFirst()) : query
         return trimmed.split(separator: "&", omittingEmptySubsequences: true).map { field in
             let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

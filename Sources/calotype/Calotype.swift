@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Calotype: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calotype",
+        abstract: "A GPU-aware image-processing engine: resize, crop, rotate, filter and convert images, fast.",
+        subcommands: [ProcessCommand.self, DevicesCommand.self, OperationsCommand.self]
+    )
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Backends
+import Foundation
+import NIOPosix
+
+/// `calotype process`: files or folders in, a file or a folder out.
+struct ProcessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "process",
+        abstract: "Process image files or folders with a recipe.",
+        discussion: """
+            Folders are read recursively and mirrored under OUT. With one input file, OUT is the \
+            output file unless it is an existing folder or ends in '/'. A file that fails is reported \
+            by name and nothing is written for it; the others go on, and the exit code is 1 when any failed.
+
+            Examples:
+              calotype process photos/ -o thumbs/ --width 800 --format jpeg --quality 80
+              calotype process in.png -o out.webp --width 400 --height 400 --fit cover --format webp
+              calotype process a.jpg -o out/ --shorthand 'blur=2&rotate=90&grayscale=true'
+            """
+    )
+
+    @Argument(help: "Image files or folders.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Output file (one input) or folder.")
+    var output: String
+
+    @OptionGroup var recipeOptions: RecipeOptions
+
+    @Option(help: "Images processed at once (default: cores, clamped to 2...4).")
+    var jobs: Int?
+
+    @Option(help: "Refuse images larger than this many megapixels before decoding them.")
+    var maxMegapixels: Double = 50
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    func validate() throws {
+        if let jobs, !(1...64).contains(jobs) {
+            throw ValidationError("--jobs must be 1...64, got \(jobs)")
+        }
+        guard maxMegapixels > 0 else {
+            throw ValidationError("--max-megapixels must be positive")
+        }
+    }
+
+    func run() async throws {
+        let recipe = try recipeOptions.makeRecipe()
+        let work = try WorkList(inputs: inputs, output: output)
+        guard !work.items.isEmpty else {
+            throw ValidationError("no files found in \(inputs.joined(separator: ", "))")
+        }
+
+        let workers = jobs ?? min(max(ProcessInfo.processInfo.activeProcessorCount, 2), 4)
+        let pool = NIOThreadPool(numberOfThreads: workers)
+        pool.start()
+        defer { pool.shutdownGracefully { _ in } }
+
+        let limits = ImageLimits(maxPixels: Int(maxMegapixels * 1_000_000))
+        let backend: LibvipsBackend
+        do {
+            backend = try LibvipsBackend(configuration: .init(threadsPerJob: 1, limits: limits), threadPool: pool)
+        } catch {
+            throw CleanExit.message("error: \(error)")
+        }
+
+        let progress = ProgressReporter(total: work.items.count, enabled: !quiet && work.items.count > 1)
+        let runner = BatchRunner(backend: backend, recipe: recipe, pool: pool, concurrency: workers)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let summary = await runner.run(work) { outcome in
+            progress.record(outcome)
+        }
+        let elapsed = clock.now - start
+        progress.finish()
+        summary.print(elapsed: elapsed)
+        if summary.failed > 0 {
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Backends
+import Foundation
+
+/// The files a `process` run reads and where each result goes.
+struct WorkList {
+    struct Item: Sendable {
+        let input: URL
+        /// The output path, without extension when the output is a folder
+        /// (the extension follows the format actually written).
+        let outputBase: URL
+        /// Whether `outputBase` is the exact output file the user named.
+        let isExactFile: Bool
+    }
+
+    let items: [Item]
+
+    init(inputs: [String], output: String) throws {
+        let fileManager = FileManager.default
+        var files: [(url: URL, relative: String)] = []
+        for input in inputs {
+            var isDirectory: ObjCBool = false
+            guard fileManager.fileExists(atPath: input, isDirectory: &isDirectory) else {
+                throw ValidationError("no such file or folder: \(input)")
+            }
+            let url = URL(fileURLWithPath: input)
+            if isDirectory.boolValue {
+                files += Self.files(under: url)
+            } else {
+                files.append((url, url.lastPathComponent))
+            }
+        }
+
+        var outputIsFolder = true
+        if files.count == 1, inputs.count == 1, !output.hasSuffix("/") {
+            var isDirectory: ObjCBool = false
+            let exists = fileManager.fileExists(atPath: output, isDirectory: &isDirectory)
+            outputIsFolder = exists && isDirectory.boolValue
+            if Self.isDirectory(inputs[0]) { outputIsFolder = true }
+        }
+
+        let outputURL = URL(fileURLWithPath: output)
+        items = files.map { file in
+            if outputIsFolder {
+                let base = outputURL.appendingPathComponent(file.relative).deletingPathExtension()
+                return Item(input: file.url, outputBase: base, isExactFile: false)
+            }
+            return Item(input: file.url, outputBase: outputURL, isExactFile: true)
+        }
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// Regular, non-hidden files below `folder`, sorted, with their paths relative to it.
+    private static func files(under folder: URL) -> [(url: URL, relative: String)] {
+        let root = folder.standardizedFileURL.path
+        guard let enumerator = FileManager.default.enumerator(
+            at: folder, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        else { return [] }
+        var found: [(URL, String)] = []
+        for case let url as URL in enumerator {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+            let path = url.standardizedFileURL.path
+            let relative = path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : url.lastPathComponent
+            found.append((url, relative))
+        }
+        return found.sorted { $0.1 < $1.1 }
+    }
+}
