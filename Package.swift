@@ -55,7 +55,11 @@ let package = Package(
 
         .testTarget(
             name: "BackendsTests",
-            dependencies: ["Backends", "CVips"],
+            dependencies: [
+                "Backends", "CVips",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures/make-fixtures.sh"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -197,6 +197,10 @@ struct LibvipsPipeline {
         {
             let width = min(cropWidth, result.width)
             let height = min(cropHeight, result.height)
+            if gravity != .centre {
+                // attention and entropy analyse the whole image before cutting.
+                result = try result.copiedToMemory()
+            }
             result = try result.apply("cover crop") { cv_smartcrop($0, $1, Int32(width), Int32(height), interesting(gravity)) }
         }
         return result

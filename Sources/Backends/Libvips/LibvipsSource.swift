@@ -69,9 +69,10 @@ package struct LibvipsSource {
 
     private static func format(ofLoader loader: String) -> SourceFormat? {
         let table: [(String, SourceFormat)] = [
-            ("Jpeg", .jpeg), ("Png", .png), ("Webp", .webp), ("Gif", .gif), ("Tiff", .tiff), ("Heif", .heif),
+            ("jpeg", .jpeg), ("png", .png), ("webp", .webp), ("gif", .gif), ("tiff", .tiff), ("heif", .heif),
         ]
-        return table.first { loader.contains($0.0) }?.1
+        let name = loader.lowercased()
+        return table.first { name.contains($0.0) }?.1
     }
 
     /// "VipsForeignLoadPdfBuffer" -> "PDF".

@@ -26,7 +26,10 @@ package final class VipsImageHandle {
     package var orientation: Int { Int(vips_image_get_orientation(pointer)) }
     /// Whether applying the orientation swaps width and height (5...8).
     package var orientationSwapsAxes: Bool { vips_image_get_orientation_swap(pointer) != 0 }
-    package var hasICCProfile: Bool { vips_image_get_typeof(pointer, "icc-profile-data") != 0 }
+    package var hasICCProfile: Bool { has("icc-profile-data") }
+
+    /// Whether the image carries metadata `field` (`exif-data`, `icc-profile-data`, ...).
+    package func has(_ field: String) -> Bool { vips_image_get_typeof(pointer, field) != 0 }
 
     package func string(_ field: String) -> String? {
         var value: UnsafePointer<CChar>?

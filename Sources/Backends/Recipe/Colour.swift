@@ -35,6 +35,7 @@ public struct Colour: ParameterValue {
     }
 
     public static var typeName: String { "colour" }
+    public static var isSpelledAsText: Bool { true }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)

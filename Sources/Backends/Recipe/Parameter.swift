@@ -7,6 +7,20 @@ public protocol ParameterValue: Codable, Hashable, Sendable {
     var shorthand: String { get }
     /// The type's name as the documentation shows it.
     static var typeName: String { get }
+    /// Whether the value is written as text whose allowed spellings the
+    /// parameter lists (enumerations, colours): a wrong spelling is then
+    /// reported with that list rather than as a wrong type.
+    static var isSpelledAsText: Bool { get }
+}
+
+extension ParameterValue {
+    public static var isSpelledAsText: Bool { false }
+
+    /// "an integer", "a number".
+    static var typeNameWithArticle: String {
+        let vowels: Set<Character> = ["a", "e", "i", "o", "u"]
+        return (typeName.first.map(vowels.contains) == true ? "an " : "a ") + typeName
+    }
 }
 
 /// One parameter of a pipeline operation (or of the recipe itself), declared
@@ -151,4 +165,14 @@ extension StringEnumParameter {
     public init?(shorthand: String) { self.init(rawValue: shorthand.lowercased()) }
     public var shorthand: String { rawValue }
     public static var typeName: String { "string" }
+    public static var isSpelledAsText: Bool { true }
+
+    /// JSON accepts the same spellings as the shorthand (`jpg`, `center`).
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Self(shorthand: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not one of \(Self.allCases.map(\.rawValue))"))
+        }
+        self = value
+    }
 }

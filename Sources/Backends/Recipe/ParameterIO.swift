@@ -50,15 +50,25 @@ public struct ParameterReader {
                 if try container.decodeNil(forKey: key) { return nil }
                 return try container.decode(V.self, forKey: key)
             } catch {
-                throw RecipeError(field: parameter.key, reason: .wrongType(expected: "a \(V.typeName)", got: describeJSON(container, key)))
+                let isText = (try? container.decode(String.self, forKey: key)) != nil
+                throw refusal(parameter, field: parameter.key, got: describeJSON(container, key), gotText: isText)
             }
         case .shorthand(let fields):
             guard let text = fields[parameter.shorthandKey] else { return nil }
             guard let value = V(shorthand: text) else {
-                throw RecipeError(field: parameter.shorthandKey, reason: .wrongType(expected: "a \(V.typeName)", got: "'\(text)'"))
+                throw refusal(parameter, field: parameter.shorthandKey, got: "'\(text)'", gotText: true)
             }
             return value
         }
+    }
+
+    /// A value that did not parse: for text-spelled types given text, the
+    /// allowed spellings; otherwise the expected type.
+    private func refusal<V>(_ parameter: Parameter<V>, field: String, got: String, gotText: Bool) -> RecipeError {
+        if V.isSpelledAsText && gotText {
+            return RecipeError(field: field, reason: .outOfRange(allowed: parameter.allowedDescription, got: got))
+        }
+        return RecipeError(field: field, reason: .wrongType(expected: V.typeNameWithArticle, got: got))
     }
 
     private func describeJSON(_ container: KeyedDecodingContainer<DynamicCodingKey>, _ key: DynamicCodingKey) -> String {
