@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Calotype builds and runs against. Idempotent:
+# does nothing when they are all present.
+#   libvips-dev          libvips 8.14 and its headers (the CPU backend)
+#   libvips-tools        the vips / vipsthumbnail CLIs (fixtures, benchmark baseline)
+#   ocl-icd-opencl-dev   the OpenCL ICD loader, opencl-headers its headers
+#   pocl-opencl-icd      PoCL: a real OpenCL implementation on the CPU, for machines without a GPU
+set -euo pipefail
+packages=(libvips-dev libvips-tools ocl-icd-opencl-dev opencl-headers pocl-opencl-icd pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
