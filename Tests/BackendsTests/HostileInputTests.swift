@@ -1,4 +1,5 @@
 import Backends
+import CVips
 import Foundation
 import Testing
 
@@ -88,5 +89,61 @@ struct HostileInputTests {
         }
         let result = try await libvips.process(try Fixture.photoJPEG.input, recipe: try recipe("width=10"))
         #expect(result.width == 10)
+    }
+}
+
+@Suite("Cancellation of libvips jobs")
+struct CancellationTests {
+    @Test func theKillFlagStopsAComputationInProgress() throws {
+        let bytes = try Fixture.photoJPEG.bytes
+        let result: Result<Int, ProcessingError> = bytes.withUnsafeBytes { buffer in
+            Result { () throws(ProcessingError) in
+                let source = try LibvipsSource(buffer, name: "photo.jpg", limits: ImageLimits())
+                let image = try source.open(access: VIPS_ACCESS_SEQUENTIAL)
+                let killSwitch = KillSwitch()
+                return try killSwitch.watching(image) { () throws(ProcessingError) -> Int in
+                    killSwitch.cancel()  // while the image is watched, before its pixels are computed
+                    return try image.pixels().count
+                }
+            }
+        }
+        #expect(throws: ProcessingError.self) { try result.get() }
+        if case .failure(let error) = result { #expect(error.code == .cancelled) }
+    }
+
+    @Test func aCancelledTaskEndsItsJobAsCancelled() async throws {
+        let backend = try libvips
+        let input = try Fixture.photoJPEG.input
+        let slow = Recipe([.resize(try Resize(width: 2000, enlarge: true)), .blur(try Blur(sigma: 60))], output: try OutputOptions(format: .png))
+        let task = Task { try await backend.process(input, recipe: slow) }
+        task.cancel()
+        let error = await #expect(throws: ProcessingError.self) { try await task.value }
+        #expect(error?.code == .cancelled)
+        // The backend is still usable afterwards.
+        #expect(try await backend.process(input, recipe: try recipe("width=10")).width == 10)
+    }
+}
+
+@Suite("Image sizes from headers")
+struct ImageSizeTests {
+    @Test(arguments: [
+        (Fixture.photoJPEG, 320, 240), (.exifRotatedJPEG, 240, 320), (.alphaPNG, 128, 96), (.photoWebP, 320, 240),
+        (.photoGIF, 128, 96), (.hugeHeaderPNG, 30000, 30000),
+    ])
+    func readsTheDeclaredSize(_ fixture: Fixture, _ width: Int, _ height: Int) throws {
+        #expect(ImageSize.sniff(try fixture.bytes) == ImageSize(width: width, height: height))
+    }
+
+    @Test func lossyAndLosslessWebP() async throws {
+        let lossless = try await libvips.process(try Fixture.alphaPNG.input, recipe: try recipe("format=webp&quality=100"))
+        #expect(ImageSize.sniff(lossless.bytes) == ImageSize(width: 128, height: 96))
+    }
+
+    @Test func unknownOrDamagedHeadersGiveNil() throws {
+        #expect(ImageSize.sniff([]) == nil)
+        #expect(ImageSize.sniff(Array("hello".utf8)) == nil)
+        #expect(ImageSize.sniff(try Fixture.pdf.bytes) == nil)
+        #expect(ImageSize.sniff(Array(try Fixture.photoJPEG.bytes.prefix(40))) == nil)
+        #expect(ImageSize.sniff([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00]) == nil)
     }
 }

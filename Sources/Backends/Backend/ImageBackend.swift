@@ -17,6 +17,10 @@ public protocol ImageBackend: Sendable {
     /// gravity, say) must say so here, never approximate it.
     func supports(_ recipe: Recipe) -> BackendSupport
 
+    /// Whether an image of `size` fits the device (its largest allocation,
+    /// its free memory). A backend that says no is not chosen for the job.
+    func canHold(_ size: ImageSize) -> Bool
+
     /// Decodes `input`, runs `recipe` and encodes the result.
     func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage
 }
@@ -30,6 +34,9 @@ extension ImageBackend {
         }
         return .supported
     }
+
+    /// The default: any size the input limits let through.
+    public func canHold(_ size: ImageSize) -> Bool { true }
 }
 
 /// Where a backend computes, which is what placement cares about.

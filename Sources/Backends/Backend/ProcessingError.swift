@@ -18,13 +18,17 @@ public struct ProcessingError: Error, Hashable, Sendable, CustomStringConvertibl
         case unsupportedByBackend = "unsupported_by_backend"
         /// The device or library failed; another backend may succeed.
         case backendFault = "backend_fault"
+        /// The job was cancelled (its caller went away, or its deadline
+        /// passed) and stopped; nothing is wrong with the input or the backend.
+        case cancelled
         /// A bug or an unexpected state in Calotype.
         case `internal`
     }
 
-    /// Whose fault a failure is: retrying an input fault elsewhere is futile.
+    /// Whose fault a failure is: retrying an input fault elsewhere is futile,
+    /// and a cancelled job is not retried at all.
     public enum Blame: String, Sendable, Hashable, Codable {
-        case input, backend
+        case input, backend, caller
     }
 
     public var code: Code
@@ -47,6 +51,7 @@ public struct ProcessingError: Error, Hashable, Sendable, CustomStringConvertibl
         switch code {
         case .unsupportedFormat, .tooLarge, .corrupt, .invalidRecipe, .invalidForImage: .input
         case .unsupportedByBackend, .backendFault, .internal: .backend
+        case .cancelled: .caller
         }
     }
 

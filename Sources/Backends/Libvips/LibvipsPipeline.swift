@@ -18,8 +18,9 @@ struct LibvipsPipeline {
     /// Runs `recipe` on the encoded bytes in `buffer`.
     static func run(
         _ buffer: UnsafeRawBufferPointer, name: String?, recipe: Recipe, limits: ImageLimits,
-        writableFormats: Set<OutputFormat>, backend: String
+        writableFormats: Set<OutputFormat>, backend: String, killSwitch: KillSwitch = KillSwitch()
     ) throws(ProcessingError) -> ProcessedImage {
+        try killSwitch.check()
         let clock = ContinuousClock()
         let start = clock.now
         let source = try LibvipsSource(buffer, name: name, limits: limits)
@@ -32,7 +33,8 @@ struct LibvipsPipeline {
         let opened = clock.now
         try pipeline.applyRemainingOperations()
         let built = clock.now
-        let bytes = try pipeline.encode(as: format)
+        try killSwitch.check()
+        let bytes = try pipeline.encode(as: format, killSwitch: killSwitch)
         let finished = clock.now
 
         return ProcessedImage(
@@ -282,7 +284,7 @@ struct LibvipsPipeline {
 
     /// Computes the pixels and encodes them. Decoding errors in the streamed
     /// pass (a truncated file, say) surface here.
-    private mutating func encode(as format: OutputFormat) throws(ProcessingError) -> [UInt8] {
+    private mutating func encode(as format: OutputFormat, killSwitch: KillSwitch) throws(ProcessingError) -> [UInt8] {
         if format == .jpeg && image.hasAlpha {
             let white: [Double] = Array(repeating: 255, count: image.bands - 1)
             image = try image.apply("flatten") { input, output in
@@ -294,13 +296,16 @@ struct LibvipsPipeline {
         if recipe.output.strip { options.append("strip") }
         let suffix = ".\(format.fileExtension)" + (options.isEmpty ? "" : "[\(options.joined(separator: ","))]")
 
-        var buffer: UnsafeMutableRawPointer?
-        var length = 0
-        guard cv_write_to_buffer(image.pointer, suffix, &buffer, &length) == 0, let buffer else {
-            throw ProcessingError(.corrupt, "decoding or encoding the image failed", detail: LibvipsError.take())
+        let image = self.image
+        return try killSwitch.watching(image) { () throws(ProcessingError) -> [UInt8] in
+            var buffer: UnsafeMutableRawPointer?
+            var length = 0
+            guard cv_write_to_buffer(image.pointer, suffix, &buffer, &length) == 0, let buffer else {
+                throw ProcessingError(.corrupt, "decoding or encoding the image failed", detail: LibvipsError.take())
+            }
+            defer { g_free(buffer) }
+            return Array(UnsafeRawBufferPointer(start: buffer, count: length))
         }
-        defer { g_free(buffer) }
-        return Array(UnsafeRawBufferPointer(start: buffer, count: length))
     }
 }
 
