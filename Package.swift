@@ -4,8 +4,8 @@
 //
 // Dependency arrows point one way:
 //   calotype (CLI) / Server -> Scheduler -> Backends -> CVips, COpenCL
-// Nothing below imports anything above. The Scheduler and Server targets join
-// this manifest with their issues; the micro benchmarks live in
+// Nothing below imports anything above. The Server target joins this
+// manifest with its issue; the micro benchmarks live in
 // Benchmarks/Package.swift so that users, tests and CI never build them.
 import PackageDescription
 
@@ -14,10 +14,12 @@ let package = Package(
     products: [
         .executable(name: "calotype", targets: ["calotype"]),
         .library(name: "Backends", targets: ["Backends"]),
+        .library(name: "Scheduler", targets: ["Scheduler"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // System libraries. Swift cannot call C variadic functions, so each
@@ -43,11 +45,22 @@ let package = Package(
             ]
         ),
 
+        // Placement across backends, per-lane concurrency, queues, fallback, statistics.
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "Backends",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
         // The command-line tool.
         .executableTarget(
             name: "calotype",
             dependencies: [
                 "Backends",
+                "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -61,6 +74,10 @@ let package = Package(
             ],
             exclude: ["Fixtures/make-fixtures.sh"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: ["Scheduler", "Backends"]
         ),
         .testTarget(
             name: "calotypeTests",

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Backends
 import Foundation
-import NIOPosix
+import Scheduler
 
 /// `calotype process`: files or folders in, a file or a folder out.
 struct ProcessCommand: AsyncParsableCommand {
@@ -28,8 +28,11 @@ struct ProcessCommand: AsyncParsableCommand {
 
     @OptionGroup var recipeOptions: RecipeOptions
 
-    @Option(help: "Images processed at once (default: cores, clamped to 2...4).")
-    var jobs: Int?
+    @Option(help: "Where jobs run: auto (wherever they finish first), cpu or gpu (falls back to the CPU, marked, when no GPU can take a job).")
+    var backend: Placement = .auto
+
+    @Option(help: "Jobs the CPU runs at once (default: CALOTYPE_CPU_WORKERS, else the cores clamped to 2...4).")
+    var workers: Int?
 
     @Option(help: "Refuse images larger than this many megapixels before decoding them.")
     var maxMegapixels: Double = 50
@@ -38,8 +41,8 @@ struct ProcessCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let jobs, !(1...64).contains(jobs) {
-            throw ValidationError("--jobs must be 1...64, got \(jobs)")
+        if let workers, !(1...64).contains(workers) {
+            throw ValidationError("--workers must be 1...64, got \(workers)")
         }
         guard maxMegapixels > 0 else {
             throw ValidationError("--max-megapixels must be positive")
@@ -53,21 +56,25 @@ struct ProcessCommand: AsyncParsableCommand {
             throw ValidationError("no files found in \(inputs.joined(separator: ", "))")
         }
 
-        let workers = jobs ?? min(max(ProcessInfo.processInfo.activeProcessorCount, 2), 4)
-        let pool = NIOThreadPool(numberOfThreads: workers)
-        pool.start()
-        defer { pool.shutdownGracefully { _ in } }
-
-        let limits = ImageLimits(maxPixels: Int(maxMegapixels * 1_000_000))
-        let backend: LibvipsBackend
+        var configuration: Engine.Configuration
         do {
-            backend = try LibvipsBackend(configuration: .init(threadsPerJob: 1, limits: limits), threadPool: pool)
+            configuration = try Engine.Configuration.fromEnvironment()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let workers { configuration.cpuWorkers = workers }
+        configuration.limits.maxPixels = Int(maxMegapixels * 1_000_000)
+        let engine: Engine
+        do {
+            engine = try Engine(configuration)
         } catch {
             throw CleanExit.message("error: \(error)")
         }
 
         let progress = ProgressReporter(total: work.items.count, enabled: !quiet && work.items.count > 1)
-        let runner = BatchRunner(backend: backend, recipe: recipe, pool: pool, concurrency: workers)
+        let runner = BatchRunner(
+            scheduler: engine.scheduler, recipe: recipe, placement: backend,
+            concurrency: 2 * configuration.cpuWorkers, batch: await engine.scheduler.makeBatchID())
         let clock = ContinuousClock()
         let start = clock.now
         let summary = await runner.run(work) { outcome in
@@ -75,9 +82,12 @@ struct ProcessCommand: AsyncParsableCommand {
         }
         let elapsed = clock.now - start
         progress.finish()
+        await engine.shutdown()
         summary.print(elapsed: elapsed)
         if summary.failed > 0 {
             throw ExitCode(1)
         }
     }
 }
+
+extension Placement: ExpressibleByArgument {}

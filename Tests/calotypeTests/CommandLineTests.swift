@@ -154,7 +154,7 @@ struct ProcessCommandTests {
         let work = try scratchFolder()
         try copyFixture("photo.jpg", to: work.appendingPathComponent("in"))
         try copyFixture("photo.webp", to: work.appendingPathComponent("in"))
-        let outcome = try await CLI.run(["process", "in", "-o", "out", "--format", "png", "--jobs", "1"], in: work)
+        let outcome = try await CLI.run(["process", "in", "-o", "out", "--format", "png", "--workers", "1"], in: work)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("is already taken by"))
     }

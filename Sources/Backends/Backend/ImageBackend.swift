@@ -9,6 +9,8 @@ public protocol ImageBackend: Sendable {
     /// A stable name for logs, headers and statistics (`libvips`, `opencl:0`).
     var name: String { get }
     var kind: BackendKind { get }
+    /// The hardware it runs on, for health reports (`cpu`, a GPU's name).
+    var device: String { get }
     /// The operations this backend can run at all.
     var supportedOperations: Set<OperationKind> { get }
 
@@ -34,6 +36,8 @@ extension ImageBackend {
         }
         return .supported
     }
+
+    public var device: String { kind == .cpu ? "cpu" : name }
 
     /// The default: any size the input limits let through.
     public func canHold(_ size: ImageSize) -> Bool { true }

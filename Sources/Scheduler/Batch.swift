@@ -1,0 +1,51 @@
+import Backends
+
+/// One item of a batch as it finishes.
+public struct BatchItemResult: Sendable {
+    /// The item's position in the batch, from 0.
+    public var index: Int
+    public var name: String?
+    public var outcome: Result<JobResult, SchedulerError>
+}
+
+extension Scheduler {
+    /// Processes `inputs` with one recipe, at most `parallelism` at a time
+    /// (1: one after another), and yields each result as it finishes, in
+    /// completion order. Items are batch priority and share the lanes with
+    /// other batches in turn. Ending the iteration early cancels the rest.
+    public nonisolated func batch(
+        _ inputs: [ImageInput], recipe: Recipe, parallelism: Int, placement: Placement = .auto, strictPlacement: Bool = false
+    ) -> AsyncStream<BatchItemResult> {
+        let (stream, continuation) = AsyncStream.makeStream(of: BatchItemResult.self)
+        let task = Task {
+            let batch = await self.makeBatchID()
+            await withTaskGroup(of: BatchItemResult.self) { group in
+                var pending = inputs.enumerated().makeIterator()
+                func startNext() -> Bool {
+                    guard let (index, input) = pending.next() else { return false }
+                    let request = JobRequest(
+                        input: input, recipe: recipe, placement: placement, strictPlacement: strictPlacement,
+                        priority: .batch, batch: batch)
+                    group.addTask {
+                        let outcome: Result<JobResult, SchedulerError>
+                        do throws(SchedulerError) {
+                            outcome = .success(try await self.submit(request))
+                        } catch {
+                            outcome = .failure(error)
+                        }
+                        return BatchItemResult(index: index, name: input.name, outcome: outcome)
+                    }
+                    return true
+                }
+                for _ in 0..<max(1, parallelism) where !startNext() { break }
+                while let result = await group.next() {
+                    continuation.yield(result)
+                    _ = startNext()
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+}

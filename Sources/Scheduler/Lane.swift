@@ -1,0 +1,141 @@
+import Backends
+
+/// One backend instance and the jobs it is running and owes: the unit of
+/// placement and of concurrency (Triton calls it an instance group).
+struct Lane {
+    /// A job waiting for one of this lane's workers.
+    struct Waiter {
+        let id: UInt64
+        let estimate: Double
+        let resume: CheckedContinuation<Admission, Never>
+    }
+
+    /// A job one of this lane's workers is running.
+    struct Running {
+        let estimate: Double
+        let started: ContinuousClock.Instant
+    }
+
+    let index: Int
+    let backend: any ImageBackend
+    let workers: Int
+    var queue = FairQueue<Waiter>()
+    /// Sum of the estimates of the queued jobs, in seconds.
+    var queuedSeconds = 0.0
+    var running: [UInt64: Running] = [:]
+
+    var models: [String: CostModel] = [:]
+    var overallModel: CostModel
+
+    var consecutiveFaults = 0
+    var quarantinedUntil: ContinuousClock.Instant?
+    var nextCooldown: Duration
+
+    var counters = LaneCounters()
+
+    init(index: Int, backend: any ImageBackend, workers: Int, prior: CostModel, cooldown: Duration) {
+        self.index = index
+        self.backend = backend
+        self.workers = workers
+        self.overallModel = prior
+        self.nextCooldown = cooldown
+    }
+
+    var name: String { backend.name }
+    var kind: BackendKind { backend.kind }
+    var hasFreeWorker: Bool { running.count < workers }
+
+    func isQuarantined(at now: ContinuousClock.Instant) -> Bool {
+        quarantinedUntil.map { now < $0 } ?? false
+    }
+
+    /// Expected service time of a job on this lane.
+    func estimate(_ profile: JobProfile) -> Double {
+        if let model = models[profile.recipeKey], model.observations >= 2 {
+            return model.estimate(megapixels: profile.megapixels)
+        }
+        return overallModel.estimate(megapixels: profile.megapixels)
+    }
+
+    /// When a job placed now would finish, in seconds from now: the wait for
+    /// a worker (the backlog spread over the workers) plus its own time.
+    func expectedCompletion(of profile: JobProfile, at now: ContinuousClock.Instant) -> Double {
+        let ownTime = estimate(profile)
+        guard !(hasFreeWorker && queue.isEmpty) else { return ownTime }
+        let remainingRunning = running.values.reduce(0.0) { sum, job in
+            sum + max(job.estimate - (now - job.started).seconds, 0)
+        }
+        return (remainingRunning + queuedSeconds) / Double(workers) + ownTime
+    }
+
+    mutating func learn(_ profile: JobProfile, seconds: Double) {
+        overallModel.observe(megapixels: profile.megapixels, seconds: seconds)
+        models[profile.recipeKey, default: overallModel].observe(megapixels: profile.megapixels, seconds: seconds)
+    }
+}
+
+/// What the scheduler knows of a job before it runs.
+struct JobProfile: Sendable {
+    let megapixels: Double
+    let size: ImageSize?
+    /// Jobs with the same key cost alike: the operations and the output format.
+    let recipeKey: String
+
+    init(_ request: JobRequest) {
+        size = ImageSize.sniff(request.input.bytes)
+        // Unknown header (TIFF, HEIF): guess from the encoded size, about
+        // 0.3 bytes per pixel for photographic content.
+        megapixels = size?.megapixels ?? Double(request.input.bytes.count) / 300_000
+        recipeKey = request.recipe.operations.map(\.kind.rawValue).joined(separator: "+") + ">" + request.recipe.output.format.rawValue
+    }
+}
+
+/// The answer a waiting job gets.
+enum Admission: Sendable {
+    /// A worker is the job's: run it.
+    case granted
+    /// The lane was quarantined or removed: place the job again.
+    case replace
+    /// The job was cancelled while it waited.
+    case cancelled
+    /// The scheduler is shutting down.
+    case shutDown
+}
+
+/// Running totals for statistics.
+struct LaneCounters: Sendable {
+    var completed = 0
+    var failed = 0
+    var retried = 0
+    var rejected = 0
+    var cancelled = 0
+    var quarantines = 0
+    var busySeconds = 0.0
+    var queueWaits = LatencyWindow()
+    var serviceTimes = LatencyWindow()
+}
+
+/// The most recent durations, for percentiles without unbounded memory.
+struct LatencyWindow: Sendable {
+    static let capacity = 1024
+    private var samples: [Double] = []
+    private var next = 0
+
+    mutating func record(_ seconds: Double) {
+        if samples.count < Self.capacity {
+            samples.append(seconds)
+        } else {
+            samples[next] = seconds
+            next = (next + 1) % Self.capacity
+        }
+    }
+
+    var percentiles: Percentiles {
+        guard !samples.isEmpty else { return Percentiles(count: 0, p50: 0, p95: 0, p99: 0) }
+        let sorted = samples.sorted()
+        func at(_ fraction: Double) -> Double {
+            sorted[min(sorted.count - 1, Int((fraction * Double(sorted.count)).rounded(.up)) - 1)]
+        }
+        return Percentiles(count: sorted.count, p50: at(0.50), p95: at(0.95), p99: at(0.99))
+    }
+}

@@ -1,0 +1,360 @@
+import Backends
+
+/// Places every job on a backend lane, keeps each lane within its workers,
+/// queues what cannot start yet (bounded), retries device faults on the CPU
+/// and quarantines failing devices.
+///
+/// Placement follows StarPU's `dmda` idea: each job goes to the lane where it
+/// is expected to *finish* first, counting the lane's backlog and the job's
+/// cost there, from cost models learnt as jobs finish. Work runs in the
+/// submitting task (so Swift cancellation reaches it), on the backend's own
+/// threads; the scheduler only decides where and when.
+public actor Scheduler {
+    public struct Configuration: Sendable {
+        /// Most jobs waiting for a worker, over all lanes; past it submissions are refused.
+        public var queueLimit: Int
+        /// How long a job may take, queue included, unless it says otherwise.
+        public var jobTimeout: Duration
+        /// Consecutive device faults that quarantine a GPU lane.
+        public var faultsBeforeQuarantine: Int
+        /// The first quarantine's length; it doubles each time the lane fails again
+        /// without a success in between.
+        public var quarantineCooldown: Duration
+        public var maximumCooldown: Duration
+
+        public init(
+            queueLimit: Int = 256, jobTimeout: Duration = .seconds(60), faultsBeforeQuarantine: Int = 3,
+            quarantineCooldown: Duration = .seconds(30), maximumCooldown: Duration = .seconds(600)
+        ) {
+            self.queueLimit = queueLimit
+            self.jobTimeout = jobTimeout
+            self.faultsBeforeQuarantine = faultsBeforeQuarantine
+            self.quarantineCooldown = quarantineCooldown
+            self.maximumCooldown = maximumCooldown
+        }
+    }
+
+    /// A backend and how many jobs it may run at once.
+    public struct LaneSpecification: Sendable {
+        public var backend: any ImageBackend
+        public var workers: Int
+        /// Expected cost before any job has run: fixed seconds and seconds per megapixel.
+        public var prior: (fixedSeconds: Double, secondsPerMegapixel: Double)
+
+        public init(backend: any ImageBackend, workers: Int, prior: (fixedSeconds: Double, secondsPerMegapixel: Double)? = nil) {
+            self.backend = backend
+            self.workers = max(1, workers)
+            self.prior = prior ?? (backend.kind == .gpu ? (0.004, 0.003) : (0.010, 0.010))
+        }
+    }
+
+    public let configuration: Configuration
+    var lanes: [Lane]
+    private let now: @Sendable () -> ContinuousClock.Instant
+    private let started: ContinuousClock.Instant
+    private var nextJobID: UInt64 = 1
+    private var nextBatchID: UInt64 = 1
+    private var accepting = true
+    var placements: [String: Int] = [:]
+
+    /// - Parameter now: the clock quarantines are measured on; tests drive it.
+    public init(
+        lanes: [LaneSpecification], configuration: Configuration = Configuration(),
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+    ) {
+        self.configuration = configuration
+        self.now = now
+        self.started = now()
+        self.lanes = lanes.enumerated().map { index, lane in
+            Lane(
+                index: index, backend: lane.backend, workers: lane.workers,
+                prior: CostModel(fixedSeconds: lane.prior.fixedSeconds, secondsPerMegapixel: lane.prior.secondsPerMegapixel),
+                cooldown: configuration.quarantineCooldown)
+        }
+    }
+
+    // MARK: Submitting
+
+    /// Runs one job and returns its result. Cancelling the calling task
+    /// cancels the job: a queued job leaves the queue at once, a running one is
+    /// stopped.
+    public nonisolated func submit(_ request: JobRequest) async throws(SchedulerError) -> JobResult {
+        let deadline = request.deadline ?? configuration.jobTimeout
+        let profile = JobProfile(request)
+        let outcome: Result<JobResult, SchedulerError> = await withTaskGroup(of: Result<JobResult, SchedulerError>?.self) { group in
+            group.addTask {
+                do throws(SchedulerError) {
+                    return .success(try await self.execute(request, profile: profile))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                // The deadline: if this wins, the job is cancelled.
+                try? await Task.sleep(for: deadline)
+                return Task.isCancelled ? nil : .failure(.deadlineExceeded(deadline))
+            }
+            var first: Result<JobResult, SchedulerError>?
+            while first == nil, let next = await group.next() {
+                first = next
+            }
+            group.cancelAll()
+            return first ?? .failure(.cancelled)
+        }
+        if Task.isCancelled, case .failure = outcome { throw .cancelled }
+        return try outcome.get()
+    }
+
+    /// Places, waits for a worker, runs; retries once on the CPU after a device fault.
+    private func execute(_ request: JobRequest, profile: JobProfile) async throws(SchedulerError) -> JobResult {
+        var excluded: Set<Int> = []
+        var retried = false
+        var forceFallback = false
+        while true {
+            let ticket = try await admit(request, profile: profile, excluding: excluded, fallback: forceFallback)
+            let backend = lanes[ticket.lane].backend
+            let clock = ContinuousClock()
+            let start = clock.now
+            do {
+                let image = try await backend.process(request.input, recipe: request.recipe)
+                let service = clock.now - start
+                finish(ticket, profile: profile, service: service, outcome: .success)
+                return JobResult(
+                    image: image, lane: backend.name, kind: backend.kind, fallback: ticket.fallback || retried,
+                    retried: retried, queueWait: ticket.queueWait, serviceTime: service)
+            } catch {
+                let service = clock.now - start
+                let cancelled = error.code == .cancelled || Task.isCancelled
+                finish(ticket, profile: profile, service: service, outcome: cancelled ? .cancelled : .failure(error))
+                if cancelled { throw .cancelled }
+                let canRetry = error.blame == .backend && backend.kind == .gpu && !retried && !request.strictPlacement
+                guard canRetry else { throw .failed(error) }
+                lanes[ticket.lane].counters.retried += 1
+                retried = true
+                excluded.insert(ticket.lane)
+                forceFallback = true
+            }
+        }
+    }
+
+    /// What a job holds while it runs: a worker of `lane`.
+    struct Ticket {
+        let id: UInt64
+        let lane: Int
+        let fallback: Bool
+        let queueWait: Duration
+    }
+
+    /// Chooses a lane and waits for one of its workers.
+    private func admit(_ request: JobRequest, profile: JobProfile, excluding excluded: Set<Int>, fallback: Bool) async throws(SchedulerError) -> Ticket {
+        let clock = ContinuousClock()
+        let arrived = clock.now
+        while true {
+            guard accepting else { throw .shutDown }
+            if Task.isCancelled { throw .cancelled }
+            let decision = try place(request, profile: profile, excluding: excluded)
+            let index = decision.lane
+            let estimate = lanes[index].estimate(profile)
+            let id = nextJobID
+            nextJobID += 1
+
+            if lanes[index].hasFreeWorker && lanes[index].queue.isEmpty {
+                lanes[index].running[id] = Lane.Running(estimate: estimate, started: now())
+                recordPlacement(request.placement, lane: index, fallback: decision.fallback || fallback)
+                return Ticket(id: id, lane: index, fallback: decision.fallback || fallback, queueWait: clock.now - arrived)
+            }
+            let queued = lanes.reduce(0) { $0 + $1.queue.count }
+            guard queued < configuration.queueLimit else {
+                lanes[index].counters.rejected += 1
+                throw .overloaded(retryAfter: retryDelay(for: index))
+            }
+
+            let admission = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Admission, Never>) in
+                    if Task.isCancelled {
+                        continuation.resume(returning: .cancelled)
+                        return
+                    }
+                    lanes[index].queue.append(
+                        Lane.Waiter(id: id, estimate: estimate, resume: continuation),
+                        priority: request.priority, batch: request.batch)
+                    lanes[index].queuedSeconds += estimate
+                }
+            } onCancel: {
+                Task { await self.withdraw(id, from: index) }
+            }
+            switch admission {
+            case .granted:
+                recordPlacement(request.placement, lane: index, fallback: decision.fallback || fallback)
+                return Ticket(id: id, lane: index, fallback: decision.fallback || fallback, queueWait: clock.now - arrived)
+            case .replace:
+                continue
+            case .cancelled:
+                lanes[index].counters.cancelled += 1
+                throw .cancelled
+            case .shutDown:
+                throw .shutDown
+            }
+        }
+    }
+
+    /// Takes a cancelled job out of its lane's queue, if it is still there.
+    private func withdraw(_ id: UInt64, from index: Int) {
+        guard let waiter = lanes[index].queue.remove(where: { $0.id == id }) else { return }
+        lanes[index].queuedSeconds -= waiter.estimate
+        waiter.resume.resume(returning: .cancelled)
+    }
+
+    private enum Outcome {
+        case success
+        case failure(ProcessingError)
+        case cancelled
+    }
+
+    /// Frees the worker, learns from the job, counts faults, and hands the
+    /// worker to the next waiting job.
+    private func finish(_ ticket: Ticket, profile: JobProfile, service: Duration, outcome: Outcome) {
+        let index = ticket.lane
+        lanes[index].running[ticket.id] = nil
+        lanes[index].counters.busySeconds += service.seconds
+        lanes[index].counters.queueWaits.record(ticket.queueWait.seconds)
+        switch outcome {
+        case .success:
+            lanes[index].counters.completed += 1
+            lanes[index].counters.serviceTimes.record(service.seconds)
+            lanes[index].learn(profile, seconds: service.seconds)
+            lanes[index].consecutiveFaults = 0
+            lanes[index].nextCooldown = configuration.quarantineCooldown
+        case .failure(let error):
+            lanes[index].counters.failed += 1
+            if error.blame == .backend {
+                recordFault(on: index)
+            } else {
+                // The input's fault: the lane worked as it should.
+                lanes[index].consecutiveFaults = 0
+            }
+        case .cancelled:
+            lanes[index].counters.cancelled += 1
+        }
+        dispatch(index)
+    }
+
+    /// Gives free workers of lane `index` to its waiting jobs, in queue order.
+    private func dispatch(_ index: Int) {
+        while lanes[index].hasFreeWorker, let waiter = lanes[index].queue.popFirst() {
+            lanes[index].queuedSeconds -= waiter.estimate
+            lanes[index].running[waiter.id] = Lane.Running(estimate: waiter.estimate, started: now())
+            waiter.resume.resume(returning: .granted)
+        }
+    }
+
+    private func recordFault(on index: Int) {
+        guard lanes[index].kind == .gpu else { return }  // The CPU lane is the last resort: never quarantined.
+        lanes[index].consecutiveFaults += 1
+        guard lanes[index].consecutiveFaults >= configuration.faultsBeforeQuarantine else { return }
+        let cooldown = lanes[index].nextCooldown
+        lanes[index].quarantinedUntil = now() + cooldown
+        lanes[index].nextCooldown = min(cooldown * 2, configuration.maximumCooldown)
+        lanes[index].consecutiveFaults = 0
+        lanes[index].counters.quarantines += 1
+        // Its waiting jobs go elsewhere.
+        for waiter in lanes[index].queue.removeAll() {
+            waiter.resume.resume(returning: .replace)
+        }
+        lanes[index].queuedSeconds = 0
+    }
+
+    /// A suggested wait before retrying a refused job: about when the lane
+    /// it would have gone to frees a worker.
+    private func retryDelay(for index: Int) -> Duration {
+        let lane = lanes[index]
+        let backlog = (lane.queuedSeconds + lane.running.values.reduce(0) { $0 + $1.estimate }) / Double(lane.workers)
+        return .seconds(max(1, Int(backlog.rounded(.up))))
+    }
+
+    private func recordPlacement(_ placement: Placement, lane: Int, fallback: Bool) {
+        placements["\(placement.rawValue)->\(lanes[lane].name)\(fallback ? " (fallback)" : "")", default: 0] += 1
+    }
+
+    // MARK: Placement
+
+    struct Decision {
+        let lane: Int
+        /// The job runs on a kind of lane other than the one asked for.
+        let fallback: Bool
+    }
+
+    /// Chooses the lane where the job is expected to finish first, among those
+    /// that can run it.
+    func place(_ request: JobRequest, profile: JobProfile, excluding excluded: Set<Int>) throws(SchedulerError) -> Decision {
+        let instant = now()
+        let able = lanes.indices.filter { index in
+            let lane = lanes[index]
+            return !excluded.contains(index) && !lane.isQuarantined(at: instant)
+                && lane.backend.supports(request.recipe).isSupported
+                && (profile.size.map(lane.backend.canHold) ?? true)
+        }
+        let wanted: [Int]
+        switch request.placement {
+        case .auto: wanted = able
+        case .cpu: wanted = able.filter { lanes[$0].kind == .cpu }
+        case .gpu: wanted = able.filter { lanes[$0].kind == .gpu }
+        }
+        if let best = earliestCompletion(among: wanted, profile: profile, at: instant) {
+            return Decision(lane: best, fallback: !excluded.isEmpty && request.placement != .cpu)
+        }
+        if request.strictPlacement || request.placement == .auto {
+            throw .noUsableBackend(explainRefusal(request, excluded: excluded, at: instant))
+        }
+        // Asked for one kind, none can take it: any other lane, marked as a fallback.
+        guard let other = earliestCompletion(among: able, profile: profile, at: instant) else {
+            throw .noUsableBackend(explainRefusal(request, excluded: excluded, at: instant))
+        }
+        return Decision(lane: other, fallback: true)
+    }
+
+    private func earliestCompletion(among candidates: [Int], profile: JobProfile, at instant: ContinuousClock.Instant) -> Int? {
+        candidates.min { lanes[$0].expectedCompletion(of: profile, at: instant) < lanes[$1].expectedCompletion(of: profile, at: instant) }
+    }
+
+    private func explainRefusal(_ request: JobRequest, excluded: Set<Int>, at instant: ContinuousClock.Instant) -> String {
+        let kinds: Set<BackendKind>? = switch request.placement {
+        case .auto: nil
+        case .cpu: [.cpu]
+        case .gpu: [.gpu]
+        }
+        let reasons = lanes.indices.compactMap { index -> String? in
+            let lane = lanes[index]
+            if let kinds, !kinds.contains(lane.kind) { return nil }
+            if excluded.contains(index) { return "\(lane.name) already failed this job" }
+            if lane.isQuarantined(at: instant) { return "\(lane.name) is quarantined after repeated device faults" }
+            if case .unsupported(let reason) = lane.backend.supports(request.recipe) { return reason }
+            return "\(lane.name) cannot hold an image this large"
+        }
+        let asked = request.placement == .auto ? "any backend" : "a \(request.placement.rawValue) backend"
+        return reasons.isEmpty ? "no \(request.placement.rawValue) backend is configured" : "\(asked) was needed: " + reasons.joined(separator: "; ")
+    }
+
+    // MARK: Batches and lifecycle
+
+    /// A new identity for a batch, so its items share lanes fairly with other batches.
+    public func makeBatchID() -> BatchID {
+        defer { nextBatchID += 1 }
+        return BatchID(nextBatchID)
+    }
+
+    /// Refuses new jobs and releases every waiting one with `shutDown`;
+    /// running jobs finish.
+    public func stopAccepting() {
+        accepting = false
+        for index in lanes.indices {
+            for waiter in lanes[index].queue.removeAll() {
+                waiter.resume.resume(returning: .shutDown)
+            }
+            lanes[index].queuedSeconds = 0
+        }
+    }
+
+    var uptime: Duration { now() - started }
+    var clockNow: ContinuousClock.Instant { now() }
+}
