@@ -6,6 +6,7 @@ struct Lane {
     /// A job waiting for one of this lane's workers.
     struct Waiter {
         let id: UInt64
+        let input: String?
         let estimate: Double
         let resume: CheckedContinuation<Admission, Never>
     }

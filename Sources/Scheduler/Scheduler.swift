@@ -48,8 +48,20 @@ public actor Scheduler {
         }
     }
 
+    /// What happened to a job, for metrics and for tests that must know a
+    /// job is queued or running before they go on.
+    public struct Event: Sendable, Hashable {
+        public enum Kind: Sendable, Hashable { case queued, started, finished, refused }
+        public let kind: Kind
+        public let lane: String
+        public let job: UInt64
+        /// The job's input name, when it has one.
+        public let input: String?
+    }
+
     public let configuration: Configuration
     var lanes: [Lane]
+    private let observer: (@Sendable (Event) -> Void)?
     private let now: @Sendable () -> ContinuousClock.Instant
     private let started: ContinuousClock.Instant
     private var nextJobID: UInt64 = 1
@@ -57,13 +69,18 @@ public actor Scheduler {
     private var accepting = true
     var placements: [String: Int] = [:]
 
-    /// - Parameter now: the clock quarantines are measured on; tests drive it.
+    /// - Parameters:
+    ///   - now: the clock that quarantines, queue waits and service times are
+    ///     measured on; tests drive it by hand.
+    ///   - observer: told of every job's progress, synchronously; keep it cheap.
     public init(
         lanes: [LaneSpecification], configuration: Configuration = Configuration(),
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+        observer: (@Sendable (Event) -> Void)? = nil
     ) {
         self.configuration = configuration
         self.now = now
+        self.observer = observer
         self.started = now()
         self.lanes = lanes.enumerated().map { index, lane in
             Lane(
@@ -112,18 +129,18 @@ public actor Scheduler {
         var forceFallback = false
         while true {
             let ticket = try await admit(request, profile: profile, excluding: excluded, fallback: forceFallback)
+            defer { notify(.finished, lane: ticket.lane, job: ticket.id, input: request.input.name) }
             let backend = lanes[ticket.lane].backend
-            let clock = ContinuousClock()
-            let start = clock.now
+            let start = now()
             do {
                 let image = try await backend.process(request.input, recipe: request.recipe)
-                let service = clock.now - start
+                let service = now() - start
                 finish(ticket, profile: profile, service: service, outcome: .success)
                 return JobResult(
                     image: image, lane: backend.name, kind: backend.kind, fallback: ticket.fallback || retried,
                     retried: retried, queueWait: ticket.queueWait, serviceTime: service)
             } catch {
-                let service = clock.now - start
+                let service = now() - start
                 let cancelled = error.code == .cancelled || Task.isCancelled
                 finish(ticket, profile: profile, service: service, outcome: cancelled ? .cancelled : .failure(error))
                 if cancelled { throw .cancelled }
@@ -147,8 +164,7 @@ public actor Scheduler {
 
     /// Chooses a lane and waits for one of its workers.
     private func admit(_ request: JobRequest, profile: JobProfile, excluding excluded: Set<Int>, fallback: Bool) async throws(SchedulerError) -> Ticket {
-        let clock = ContinuousClock()
-        let arrived = clock.now
+        let arrived = now()
         while true {
             guard accepting else { throw .shutDown }
             if Task.isCancelled { throw .cancelled }
@@ -160,12 +176,14 @@ public actor Scheduler {
 
             if lanes[index].hasFreeWorker && lanes[index].queue.isEmpty {
                 lanes[index].running[id] = Lane.Running(estimate: estimate, started: now())
+                notify(.started, lane: index, job: id, input: request.input.name)
                 recordPlacement(request.placement, lane: index, fallback: decision.fallback || fallback)
-                return Ticket(id: id, lane: index, fallback: decision.fallback || fallback, queueWait: clock.now - arrived)
+                return Ticket(id: id, lane: index, fallback: decision.fallback || fallback, queueWait: now() - arrived)
             }
             let queued = lanes.reduce(0) { $0 + $1.queue.count }
             guard queued < configuration.queueLimit else {
                 lanes[index].counters.rejected += 1
+                notify(.refused, lane: index, job: id, input: request.input.name)
                 throw .overloaded(retryAfter: retryDelay(for: index))
             }
 
@@ -176,9 +194,10 @@ public actor Scheduler {
                         return
                     }
                     lanes[index].queue.append(
-                        Lane.Waiter(id: id, estimate: estimate, resume: continuation),
+                        Lane.Waiter(id: id, input: request.input.name, estimate: estimate, resume: continuation),
                         priority: request.priority, batch: request.batch)
                     lanes[index].queuedSeconds += estimate
+                    notify(.queued, lane: index, job: id, input: request.input.name)
                 }
             } onCancel: {
                 Task { await self.withdraw(id, from: index) }
@@ -186,7 +205,7 @@ public actor Scheduler {
             switch admission {
             case .granted:
                 recordPlacement(request.placement, lane: index, fallback: decision.fallback || fallback)
-                return Ticket(id: id, lane: index, fallback: decision.fallback || fallback, queueWait: clock.now - arrived)
+                return Ticket(id: id, lane: index, fallback: decision.fallback || fallback, queueWait: now() - arrived)
             case .replace:
                 continue
             case .cancelled:
@@ -244,8 +263,13 @@ public actor Scheduler {
         while lanes[index].hasFreeWorker, let waiter = lanes[index].queue.popFirst() {
             lanes[index].queuedSeconds -= waiter.estimate
             lanes[index].running[waiter.id] = Lane.Running(estimate: waiter.estimate, started: now())
+            notify(.started, lane: index, job: waiter.id, input: waiter.input)
             waiter.resume.resume(returning: .granted)
         }
+    }
+
+    private func notify(_ kind: Event.Kind, lane: Int, job: UInt64, input: String?) {
+        observer?(Event(kind: kind, lane: lanes[lane].name, job: job, input: input))
     }
 
     private func recordFault(on index: Int) {
