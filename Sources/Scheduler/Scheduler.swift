@@ -359,6 +359,35 @@ public actor Scheduler {
         return reasons.isEmpty ? "no \(request.placement.rawValue) backend is configured" : "\(asked) was needed: " + reasons.joined(separator: "; ")
     }
 
+    // MARK: Calibration
+
+    /// Seeds every lane's cost model by running `sample` on it `rounds` times
+    /// after one warm-up run (which builds caches, kernels, ...). Each run
+    /// takes one of the lane's workers like any job, so limits still hold.
+    /// Call it when the engine starts, before traffic.
+    public func calibrate(with sample: ImageInput, recipe: Recipe, rounds: Int = 2) async {
+        let profile = JobProfile(JobRequest(input: sample, recipe: recipe))
+        for index in lanes.indices where lanes[index].backend.supports(recipe).isSupported {
+            for round in 0...max(rounds, 1) {
+                let id = nextJobID
+                nextJobID += 1
+                while !lanes[index].hasFreeWorker {
+                    // Traffic arrived meanwhile: calibration is not worth waiting for.
+                    return
+                }
+                lanes[index].running[id] = Lane.Running(estimate: lanes[index].estimate(profile), started: now())
+                let start = now()
+                let succeeded = (try? await lanes[index].backend.process(sample, recipe: recipe)) != nil
+                let elapsed = now() - start
+                lanes[index].running[id] = nil
+                dispatch(index)
+                if succeeded && round > 0 {
+                    lanes[index].learn(profile, seconds: elapsed.seconds)
+                }
+            }
+        }
+    }
+
     // MARK: Batches and lifecycle
 
     /// A new identity for a batch, so its items share lanes fairly with other batches.

@@ -34,6 +34,9 @@ struct ProcessCommand: AsyncParsableCommand {
     @Option(help: "Jobs the CPU runs at once (default: CALOTYPE_CPU_WORKERS, else the cores clamped to 2...4).")
     var workers: Int?
 
+    @Option(help: "Images in flight at once (default: twice the workers, so no lane waits for file I/O); 1 processes one image at a time.")
+    var parallelism: Int?
+
     @Option(help: "Refuse images larger than this many megapixels before decoding them.")
     var maxMegapixels: Double = 50
 
@@ -43,6 +46,9 @@ struct ProcessCommand: AsyncParsableCommand {
     func validate() throws {
         if let workers, !(1...64).contains(workers) {
             throw ValidationError("--workers must be 1...64, got \(workers)")
+        }
+        if let parallelism, !(1...1024).contains(parallelism) {
+            throw ValidationError("--parallelism must be 1...1024, got \(parallelism)")
         }
         guard maxMegapixels > 0 else {
             throw ValidationError("--max-megapixels must be positive")
@@ -74,7 +80,7 @@ struct ProcessCommand: AsyncParsableCommand {
         let progress = ProgressReporter(total: work.items.count, enabled: !quiet && work.items.count > 1)
         let runner = BatchRunner(
             scheduler: engine.scheduler, recipe: recipe, placement: backend,
-            concurrency: 2 * configuration.cpuWorkers, batch: await engine.scheduler.makeBatchID())
+            concurrency: parallelism ?? 2 * configuration.cpuWorkers, batch: await engine.scheduler.makeBatchID())
         let clock = ContinuousClock()
         let start = clock.now
         let summary = await runner.run(work) { outcome in

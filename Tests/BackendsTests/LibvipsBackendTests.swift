@@ -273,3 +273,15 @@ struct LibvipsBackendTests {
         }
     }
 }
+
+@Suite("Synthetic images")
+struct SyntheticImageTests {
+    @Test func arePhotoLikeAndRepeatable() async throws {
+        let first = try SyntheticImage.jpeg(width: 200, height: 100, seed: 7)
+        #expect(first == (try SyntheticImage.jpeg(width: 200, height: 100, seed: 7)))
+        #expect(first != (try SyntheticImage.jpeg(width: 200, height: 100, seed: 8)))
+        let decoded = try Decoded(first)
+        #expect((decoded.width, decoded.height, decoded.format) == (200, 100, .jpeg))
+        #expect(decoded.detail > 50, "not flat colour")
+    }
+}

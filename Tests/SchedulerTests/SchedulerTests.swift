@@ -11,7 +11,7 @@ func job(_ name: String, _ placement: Placement = .auto, recipe: Recipe = plainR
     JobRequest(input: fakeImage(name, width: width, height: width), recipe: recipe, placement: placement, strictPlacement: strict, priority: priority, batch: batch)
 }
 
-@Suite("Scheduler: concurrency limits")
+@Suite("Scheduler: concurrency limits", .timeLimit(.minutes(1)))
 struct ConcurrencyLimitTests {
     @Test func inFlightJobsNeverExceedTheLanesWorkers() async throws {
         let backend = CountingBackend()
@@ -46,7 +46,7 @@ struct ConcurrencyLimitTests {
     }
 }
 
-@Suite("Scheduler: placement")
+@Suite("Scheduler: placement", .timeLimit(.minutes(1)))
 struct PlacementTests {
     /// A fast GPU (0.1 s a job) and a slower CPU (0.25 s), one worker each, on a frozen clock.
     func twoLanes(_ gate: Gate, gpu: GatedBackend? = nil, events: EventLog = EventLog(), clock: ManualClock = ManualClock()) -> Scheduler {
@@ -139,7 +139,7 @@ struct PlacementTests {
     }
 }
 
-@Suite("Scheduler: faults")
+@Suite("Scheduler: faults", .timeLimit(.minutes(1)))
 struct FaultTests {
     static let deviceFault = ProcessingError(.backendFault, "the device fell over")
 
@@ -225,7 +225,7 @@ struct FaultTests {
     }
 }
 
-@Suite("Scheduler: backpressure, cancellation, deadlines")
+@Suite("Scheduler: backpressure, cancellation, deadlines", .timeLimit(.minutes(1)))
 struct BackpressureTests {
     @Test func aSubmissionPastTheQueueBoundIsRefusedAtOnceWithARetryDelay() async throws {
         let gate = Gate()
@@ -329,7 +329,7 @@ struct BackpressureTests {
     }
 }
 
-@Suite("Scheduler: priorities and fairness")
+@Suite("Scheduler: priorities and fairness", .timeLimit(.minutes(1)))
 struct FairnessTests {
     func oneWorker(_ gate: Gate, _ events: EventLog) -> Scheduler {
         Scheduler(lanes: [.init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1)], observer: events.observer)
@@ -383,7 +383,7 @@ struct FairnessTests {
     }
 }
 
-@Suite("Scheduler: cost model")
+@Suite("Scheduler: cost model", .timeLimit(.minutes(1)))
 struct CostModelTests {
     @Test func serviceTimesTeachTheLanesModel() async throws {
         let gate = Gate()
@@ -429,7 +429,7 @@ struct CostModelTests {
     }
 }
 
-@Suite("Scheduler: batches and statistics")
+@Suite("Scheduler: batches and statistics", .timeLimit(.minutes(1)))
 struct BatchTests {
     @Test func aBatchYieldsEveryItemOnceTaggedWithItsIndex() async throws {
         let backend = CountingBackend()
@@ -487,5 +487,32 @@ struct BatchTests {
         #expect(lane.serviceSeconds.count == 5 && lane.queueWaitSeconds.count == 5)
         #expect(lane.costModel.first?.recipe == "*" && lane.costModel.first?.observations == 5)
         #expect(statistics.placements["auto->counting"] == 5)
+    }
+}
+
+@Suite("Scheduler: calibration", .timeLimit(.minutes(1)))
+struct CalibrationTests {
+    @Test func calibrationSeedsEveryLaneThatCanRunTheRecipe() async throws {
+        let gate = Gate()
+        let clock = ManualClock()
+        let scheduler = Scheduler(
+            lanes: [
+                .init(backend: CountingBackend(), workers: 1),
+                .init(backend: GatedBackend("gpu", kind: .gpu, gate: gate, supported: [.grayscale]), workers: 1),
+                .init(backend: GatedBackend("blur-only", kind: .gpu, gate: gate, supported: [.blur]), workers: 1),
+            ],
+            now: clock.now)
+        let calibration = Task { await scheduler.calibrate(with: fakeImage("sample"), recipe: plainRecipe, rounds: 2) }
+        for run in 1...3 {
+            await gate.waitUntilStarted(run)
+            clock.advance(by: .milliseconds(40))
+            gate.release("sample")
+        }
+        await calibration.value
+        let lanes = await scheduler.statistics().lanes
+        #expect(lanes[0].costModel[0].observations == 2)
+        #expect(lanes[1].costModel[0].observations == 2, "the warm-up run is not counted")
+        #expect(lanes[2].costModel[0].observations == 0)
+        #expect(gate.started.count == 3)
     }
 }
