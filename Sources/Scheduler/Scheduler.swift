@@ -369,12 +369,10 @@ public actor Scheduler {
         let profile = JobProfile(JobRequest(input: sample, recipe: recipe))
         for index in lanes.indices where lanes[index].backend.supports(recipe).isSupported {
             for round in 0...max(rounds, 1) {
+                // Traffic arrived meanwhile: calibration is not worth waiting for.
+                guard lanes[index].hasFreeWorker else { return }
                 let id = nextJobID
                 nextJobID += 1
-                while !lanes[index].hasFreeWorker {
-                    // Traffic arrived meanwhile: calibration is not worth waiting for.
-                    return
-                }
                 lanes[index].running[id] = Lane.Running(estimate: lanes[index].estimate(profile), started: now())
                 let start = now()
                 let succeeded = (try? await lanes[index].backend.process(sample, recipe: recipe)) != nil
