@@ -196,3 +196,18 @@ final class ManualClock: Sendable {
 
 let plainRecipe = Recipe([.grayscale(Grayscale())])
 func blurRecipe() throws -> Recipe { Recipe([.blur(try Blur(sigma: 1))]) }
+
+/// Submits `request`, lets it finish as soon as it starts, and returns its result.
+func runReleased(_ scheduler: Scheduler, _ request: JobRequest, gate: Gate) async throws -> JobResult {
+    let name = request.input.name ?? ""
+    let startedBefore = gate.started.count
+    let task = Task { try await scheduler.submit(request) }
+    await gate.waitUntilStarted(startedBefore + 1)
+    gate.release(name)
+    return try await task.value
+}
+
+/// The scheduler error's code, for `#expect(throws:)` checks.
+func code(_ error: any Error) -> String? {
+    (error as? SchedulerError)?.code
+}

@@ -85,10 +85,7 @@ struct PlacementTests {
         let gate = Gate()
         let gpu = GatedBackend("gpu", kind: .gpu, gate: gate, supported: [.resize, .grayscale])
         let scheduler = twoLanes(gate, gpu: gpu)
-        let task = start(scheduler, job("blurred", recipe: try blurRecipe()))
-        await gate.waitUntilStarted(1)
-        gate.release("blurred")
-        #expect(try await task.value.lane == "cpu")
+        #expect(try await runReleased(scheduler, job("blurred", recipe: try blurRecipe()), gate: gate).lane == "cpu")
     }
 
     @Test func imagesTheDeviceCannotHoldStayOnTheCPU() async throws {
@@ -96,23 +93,14 @@ struct PlacementTests {
         var gpu = GatedBackend("gpu", kind: .gpu, gate: gate)
         gpu.maximumPixels = 1_000_000
         let scheduler = twoLanes(gate, gpu: gpu)
-        let small = start(scheduler, job("small", width: 500))
-        await gate.waitUntilStarted(1)
-        gate.release("small")
-        #expect(try await small.value.lane == "gpu")
-        let big = start(scheduler, job("big", width: 2000))
-        await gate.waitUntilStarted(2)
-        gate.release("big")
-        #expect(try await big.value.lane == "cpu")
+        #expect(try await runReleased(scheduler, job("small", width: 500), gate: gate).lane == "gpu")
+        #expect(try await runReleased(scheduler, job("big", width: 2000), gate: gate).lane == "cpu")
     }
 
     @Test func askingForAGPUWithoutOneFallsBackToTheCPU() async throws {
         let gate = Gate()
         let scheduler = Scheduler(lanes: [.init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1)])
-        let task = start(scheduler, job("x", .gpu))
-        await gate.waitUntilStarted(1)
-        gate.release("x")
-        let result = try await task.value
+        let result = try await runReleased(scheduler, job("x", .gpu), gate: gate)
         #expect(result.lane == "cpu" && result.fallback)
         #expect(await scheduler.statistics().placements["gpu->cpu (fallback)"] == 1)
     }
@@ -200,11 +188,7 @@ struct FaultTests {
         #expect(!gpu.healthy && gpu.quarantinedForSeconds == 30 && gpu.quarantines == 1)
 
         // Quarantined: the GPU is passed over and the job falls back.
-        let meanwhile = start(scheduler, job("meanwhile", .gpu))
-        await gate.waitUntilStarted(gate.started.count + 1)
-        #expect(gate.inFlight("cpu") == 1)
-        gate.release("meanwhile")
-        let fallback = try await meanwhile.value
+        let fallback = try await runReleased(scheduler, job("meanwhile", .gpu), gate: gate)
         #expect(fallback.lane == "cpu" && fallback.fallback)
 
         // After the cooldown it is tried again; failing again doubles the cooldown.
@@ -216,10 +200,7 @@ struct FaultTests {
 
         // A success after recovery resets the cooldown.
         clock.advance(by: .seconds(61))
-        let healthy = start(scheduler, job("ok", .gpu))
-        await gate.waitUntilStarted(gate.started.count + 1)
-        gate.release("ok")
-        #expect(try await healthy.value.lane == "gpu")
+        #expect(try await runReleased(scheduler, job("ok", .gpu), gate: gate).lane == "gpu")
         for name in ["h1", "h2", "h3"] { try await failOnGPU(name) }
         #expect(await scheduler.statistics().lanes[1].quarantinedForSeconds == 30)
     }
@@ -264,10 +245,7 @@ struct BackpressureTests {
         queued.cancel()
         await #expect {
             try await queued.value
-        } throws: { error in
-            if case SchedulerError.cancelled = error { return true }
-            return false
-        }
+        } throws: { code($0) == "cancelled" }
         #expect(await scheduler.statistics().lanes[0].queued == 0)
         gate.release("running")
         _ = try await running.value
@@ -282,15 +260,9 @@ struct BackpressureTests {
         running.cancel()
         await #expect {
             try await running.value
-        } throws: { error in
-            if case SchedulerError.cancelled = error { return true }
-            return false
-        }
+        } throws: { code($0) == "cancelled" }
         #expect(gate.cancelled == ["running"])
-        let next = start(scheduler, job("next"))
-        await gate.waitUntilStarted(2)
-        gate.release("next")
-        #expect(try await next.value.lane == "cpu")
+        #expect(try await runReleased(scheduler, job("next"), gate: gate).lane == "cpu")
     }
 
     @Test func aJobPastItsDeadlineIsStopped() async throws {
@@ -316,14 +288,8 @@ struct BackpressureTests {
         let queued = start(scheduler, job("queued"))
         await events.waitFor(1, .queued)
         await scheduler.stopAccepting()
-        await #expect { try await queued.value } throws: { error in
-            if case SchedulerError.shutDown = error { return true }
-            return false
-        }
-        await #expect { try await scheduler.submit(job("late")) } throws: { error in
-            if case SchedulerError.shutDown = error { return true }
-            return false
-        }
+        await #expect { try await queued.value } throws: { code($0) == "shutting_down" }
+        await #expect { try await scheduler.submit(job("late")) } throws: { code($0) == "shutting_down" }
         gate.release("running")
         _ = try await running.value
     }
@@ -421,10 +387,7 @@ struct CostModelTests {
         clock.advance(by: .seconds(1))  // the "fast" GPU turns out to take a second
         gate.release("slow")
         #expect(try await slow.value.lane == "gpu")
-        let after = start(scheduler, job("after"))
-        await gate.waitUntilStarted(2)
-        gate.release("after")
-        #expect(try await after.value.lane == "cpu")
+        #expect(try await runReleased(scheduler, job("after"), gate: gate).lane == "cpu")
         #expect(events.count(.started) == 2)
     }
 }
