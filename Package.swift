@@ -4,8 +4,7 @@
 //
 // Dependency arrows point one way:
 //   calotype (CLI) / Server -> Scheduler -> Backends -> CVips, COpenCL
-// Nothing below imports anything above. The Server target joins this
-// manifest with its issue; the micro benchmarks live in
+// Nothing below imports anything above. The micro benchmarks live in
 // Benchmarks/Package.swift so that users, tests and CI never build them.
 import PackageDescription
 
@@ -15,11 +14,13 @@ let package = Package(
         .executable(name: "calotype", targets: ["calotype"]),
         .library(name: "Backends", targets: ["Backends"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
+        .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
     ],
     targets: [
         // System libraries. Swift cannot call C variadic functions, so each
@@ -55,12 +56,24 @@ let package = Package(
             ]
         ),
 
+        // HTTP + Server-Sent Events in front of the scheduler.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Backends",
+                "Scheduler",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
         // The command-line tool.
         .executableTarget(
             name: "calotype",
             dependencies: [
                 "Backends",
                 "Scheduler",
+                "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -78,6 +91,13 @@ let package = Package(
         .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler", "Backends"]
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Scheduler", "Backends",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "calotypeTests",

@@ -14,7 +14,8 @@ extension Scheduler {
     /// completion order. Items are batch priority and share the lanes with
     /// other batches in turn. Ending the iteration early cancels the rest.
     public nonisolated func batch(
-        _ inputs: [ImageInput], recipe: Recipe, parallelism: Int, placement: Placement = .auto, strictPlacement: Bool = false
+        _ inputs: [ImageInput], recipe: Recipe, parallelism: Int, placement: Placement = .auto, strictPlacement: Bool = false,
+        onStarted: (@Sendable (_ index: Int, _ lane: String) -> Void)? = nil
     ) -> AsyncStream<BatchItemResult> {
         let (stream, continuation) = AsyncStream.makeStream(of: BatchItemResult.self)
         let task = Task {
@@ -23,9 +24,12 @@ extension Scheduler {
                 var pending = inputs.enumerated().makeIterator()
                 func startNext() -> Bool {
                     guard let (index, input) = pending.next() else { return false }
-                    let request = JobRequest(
+                    var request = JobRequest(
                         input: input, recipe: recipe, placement: placement, strictPlacement: strictPlacement,
                         priority: .batch, batch: batch)
+                    if let onStarted {
+                        request.onStarted = { @Sendable lane in onStarted(index, lane) }
+                    }
                     group.addTask {
                         let outcome: Result<JobResult, SchedulerError>
                         do throws(SchedulerError) {

@@ -92,5 +92,11 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public var value: String
     public var allowed: String
 
+    public init(variable: String, value: String, allowed: String) {
+        self.variable = variable
+        self.value = value
+        self.allowed = allowed
+    }
+
     public var description: String { "\(variable) must be \(allowed), got '\(value)'" }
 }

@@ -40,11 +40,15 @@ public struct JobRequest: Sendable {
     public var batch: BatchID?
     /// Overrides the scheduler's default deadline.
     public var deadline: Duration?
+    /// Called when a worker takes the job (for progress streams); keep it cheap.
+    public var onStarted: (@Sendable (_ lane: String) -> Void)?
 
     public init(
         input: ImageInput, recipe: Recipe, placement: Placement = .auto, strictPlacement: Bool = false,
-        priority: Priority = .interactive, batch: BatchID? = nil, deadline: Duration? = nil
+        priority: Priority = .interactive, batch: BatchID? = nil, deadline: Duration? = nil,
+        onStarted: (@Sendable (_ lane: String) -> Void)? = nil
     ) {
+        self.onStarted = onStarted
         self.input = input
         self.recipe = recipe
         self.placement = placement

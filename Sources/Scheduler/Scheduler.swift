@@ -131,6 +131,7 @@ public actor Scheduler {
             let ticket = try await admit(request, profile: profile, excluding: excluded, fallback: forceFallback)
             defer { notify(.finished, lane: ticket.lane, job: ticket.id, input: request.input.name) }
             let backend = lanes[ticket.lane].backend
+            request.onStarted?(backend.name)
             let start = now()
             do {
                 let image = try await backend.process(request.input, recipe: request.recipe)
@@ -407,5 +408,6 @@ public actor Scheduler {
     }
 
     var uptime: Duration { now() - started }
+    var isAccepting: Bool { accepting }
     var clockNow: ContinuousClock.Instant { now() }
 }

@@ -3,6 +3,8 @@ import Foundation
 
 /// A snapshot of the scheduler for `/stats`, health checks and metrics.
 public struct SchedulerStatistics: Sendable, Codable {
+    /// False once the scheduler is shutting down.
+    public var accepting: Bool
     public var uptimeSeconds: Double
     public var queueLimit: Int
     public var queued: Int
@@ -72,7 +74,7 @@ extension Scheduler {
                 serviceSeconds: lane.counters.serviceTimes.percentiles, costModel: models)
         }
         return SchedulerStatistics(
-            uptimeSeconds: elapsed, queueLimit: configuration.queueLimit,
+            accepting: isAccepting, uptimeSeconds: elapsed, queueLimit: configuration.queueLimit,
             queued: lanes.reduce(0) { $0 + $1.queue.count }, lanes: laneStatistics, placements: placements)
     }
 }

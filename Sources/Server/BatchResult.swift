@@ -1,0 +1,126 @@
+import Backends
+import Foundation
+import Scheduler
+
+/// One item of a batch answer, as `/process-batch` returns it and the
+/// streams send it in `result` events.
+struct BatchItemJSON: Codable, Sendable {
+    struct ErrorJSON: Codable, Sendable {
+        var code: String
+        var message: String
+    }
+
+    var batchID: String?
+    var index: Int
+    var filename: String?
+    var status: String
+    var backend: String?
+    var fallback: Bool?
+    var width: Int?
+    var height: Int?
+    var format: String?
+    var bytes: Int?
+    var durationMs: Double?
+    var url: String?
+    var savedTo: String?
+    var error: ErrorJSON?
+    var data: String?
+
+    enum CodingKeys: String, CodingKey {
+        case batchID = "batch_id", index, filename, status, backend, fallback, width, height, format, bytes
+        case durationMs = "duration_ms", url, savedTo = "saved_to", error, data
+    }
+}
+
+/// The closing numbers of a batch.
+struct BatchSummaryJSON: Codable, Sendable {
+    var batchID: String
+    var total: Int
+    var succeeded: Int
+    var failed: Int
+    var durationMs: Double
+    var results: [BatchItemJSON]?
+
+    enum CodingKeys: String, CodingKey {
+        case batchID = "batch_id", total, succeeded, failed, durationMs = "duration_ms", results
+    }
+}
+
+/// Runs an upload's images through the scheduler and turns each outcome into
+/// its JSON item, keeping successful results in the result store.
+struct BatchRun: Sendable {
+    let id: String
+    let upload: Upload
+    let scheduler: Scheduler
+    let results: ResultStore
+    let statistics: EndpointStatistics
+    let endpoint: String
+    /// Where `/process-and-save` keeps each result; nil elsewhere.
+    var saver: ResultSaver?
+
+    init(upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String, saver: ResultSaver? = nil) {
+        self.id = UUID().uuidString.lowercased()
+        self.saver = saver
+        self.upload = upload
+        self.scheduler = scheduler
+        self.results = results
+        self.statistics = statistics
+        self.endpoint = endpoint
+    }
+
+    /// Runs every item, `parallelism` at a time, calling `started` when a
+    /// worker takes an item and `finished` with each item's JSON as it ends.
+    func run(
+        parallelism: Int,
+        started: @escaping @Sendable (Int) -> Void = { _ in },
+        finished: (BatchItemJSON) async -> Void
+    ) async -> BatchSummaryJSON {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var succeeded = 0
+        var failed = 0
+        let stream = scheduler.batch(
+            upload.files, recipe: upload.recipe, parallelism: parallelism, placement: upload.placement,
+            strictPlacement: upload.strictPlacement, onStarted: { index, _ in started(index) })
+        for await item in stream {
+            let json = await self.json(for: item)
+            if json.status == "ok" { succeeded += 1 } else { failed += 1 }
+            await finished(json)
+        }
+        await statistics.record(endpoint, images: upload.files.count, failures: failed)
+        return BatchSummaryJSON(
+            batchID: id, total: upload.files.count, succeeded: succeeded, failed: failed,
+            durationMs: (clock.now - start).seconds * 1000, results: nil)
+    }
+
+    private func json(for item: BatchItemResult) async -> BatchItemJSON {
+        var json = BatchItemJSON(batchID: id, index: item.index, filename: item.name, status: "error")
+        switch item.outcome {
+        case .success(let result):
+            json.status = "ok"
+            json.backend = result.lane
+            json.fallback = result.fallback
+            json.width = result.image.width
+            json.height = result.image.height
+            json.format = result.image.format.rawValue
+            json.bytes = result.image.bytes.count
+            json.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
+            if let stored = try? await results.put(result.image.bytes, format: result.image.format) {
+                json.url = "/results/\(stored)"
+            }
+            if upload.inline { json.data = Data(result.image.bytes).base64EncodedString() }
+            if let saver {
+                do {
+                    json.savedTo = try await saver.save(result.image.bytes, name: item.name, format: result.image.format)
+                } catch {
+                    json.status = "error"
+                    json.error = .init(code: "save_failed", message: "storing the result failed (\(error)); it is still at its url")
+                }
+            }
+        case .failure(let error):
+            let api = APIError(error)
+            json.error = .init(code: api.code, message: api.message)
+        }
+        return json
+    }
+}

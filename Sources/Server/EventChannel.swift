@@ -1,0 +1,35 @@
+import Foundation
+import Synchronization
+
+/// The single queue of a streamed response: items, progress callbacks and the
+/// keep-alive timer all send here, one writer drains it. Ids are assigned
+/// under the same lock as the send, so they increase in stream order.
+final class EventChannel: Sendable {
+    private let state: Mutex<(nextID: Int, continuation: AsyncStream<String>.Continuation)>
+    let stream: AsyncStream<String>
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        self.stream = stream
+        self.state = Mutex((1, continuation))
+    }
+
+    func send(_ event: String, _ payload: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(payload)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        state.withLock { state in
+            let text = ServerSentEvent(id: String(state.nextID), event: event, data: data).encoded
+            state.nextID += 1
+            _ = state.continuation.yield(text)
+        }
+    }
+
+    func comment(_ text: String) {
+        state.withLock { _ = $0.continuation.yield(ServerSentEvent.comment(text)) }
+    }
+
+    func finish() {
+        state.withLock { $0.continuation.finish() }
+    }
+}

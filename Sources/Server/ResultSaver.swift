@@ -1,0 +1,41 @@
+import Backends
+import Foundation
+import NIOPosix
+
+/// Writes results into the save folder of `/process-and-save`: atomically,
+/// under sanitised names that never overwrite an existing file.
+struct ResultSaver: Sendable {
+    let directory: URL
+    let io: NIOThreadPool
+
+    /// Saves `bytes` as `name` (sanitised, with the format's extension) and
+    /// returns the path written.
+    func save(_ bytes: [UInt8], name: String?, format: OutputFormat) async throws -> String {
+        let stem = Self.sanitisedStem(name)
+        let directory = self.directory
+        return try await io.runIfActive {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let temporary = directory.appendingPathComponent(".incoming-\(UUID().uuidString)")
+            try Data(bytes).write(to: temporary)
+            defer { unlink(temporary.path) }
+            for attempt in 0..<1000 {
+                let file = directory.appendingPathComponent("\(stem)\(attempt == 0 ? "" : "-\(attempt)").\(format.fileExtension)")
+                // link() fails if the name exists: no overwrite, no half-written file.
+                if link(temporary.path, file.path) == 0 { return file.path }
+                guard errno == EEXIST else { throw CocoaError(.fileWriteUnknown) }
+            }
+            throw CocoaError(.fileWriteFileExists)
+        }
+    }
+
+    /// The file name's stem with everything but letters, digits, '.', '-' and
+    /// '_' replaced, no leading dots, at most 100 characters.
+    static func sanitisedStem(_ name: String?) -> String {
+        let last = (name ?? "").split(separator: "/").last.map(String.init) ?? ""
+        let stem = last.contains(".") ? String(last[..<(last.lastIndex(of: ".") ?? last.endIndex)]) : last
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        var cleaned = String(stem.map { allowed.contains($0) ? $0 : "_" }.prefix(100))
+        while cleaned.hasPrefix(".") { cleaned.removeFirst() }
+        return cleaned.isEmpty ? "image" : cleaned
+    }
+}

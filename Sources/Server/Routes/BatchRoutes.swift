@@ -1,0 +1,132 @@
+import Backends
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Scheduler
+import Synchronization
+
+extension CalotypeServer {
+    func addBatchRoutes(to router: Router<BasicRequestContext>) {
+        router.post("process-batch") { request, _ -> Response in
+            let run = try await batchRun(request, endpoint: "/process-batch")
+            var items: [BatchItemJSON] = []
+            var summary = await run.run(parallelism: 1) { items.append($0) }
+            summary.results = items.sorted { $0.index < $1.index }
+            return Self.json(summary)
+        }
+
+        router.post("process-batch-stream") { request, _ -> Response in
+            let run = try await batchRun(request, endpoint: "/process-batch-stream")
+            return streamed(run, parallelism: 1)
+        }
+
+        router.post("process-batch-fast") { request, _ -> Response in
+            guard configuration.parallelEnabled else {
+                await statistics.rejected("/process-batch-fast")
+                throw APIError(.forbidden, "parallel_disabled", "parallel processing is disabled on this server (ENABLE_PARALLEL=false); use /process-batch-stream")
+            }
+            let run = try await batchRun(request, endpoint: "/process-batch-fast")
+            return streamed(run, parallelism: parallelism)
+        }
+
+        router.post("process-and-save") { request, _ -> Response in
+            let endpoint = "/process-and-save"
+            await statistics.request(endpoint)
+            let upload = try await readUpload(request, shape: .singleOrBatch, endpoint: endpoint)
+            let saver = ResultSaver(directory: configuration.saveDirectory, io: .singleton)
+            let run = BatchRun(upload: upload, scheduler: engine.scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saver)
+            var items: [BatchItemJSON] = []
+            var summary = await run.run(parallelism: parallelism) { items.append($0) }
+            summary.results = items.sorted { $0.index < $1.index }
+            let saveFailed = items.contains { $0.error?.code == "save_failed" }
+            return Self.json(summary, status: saveFailed ? .badGateway : .ok)
+        }
+    }
+
+    private func batchRun(_ request: Request, endpoint: String) async throws(APIError) -> BatchRun {
+        await statistics.request(endpoint)
+        let upload = try await readUpload(request, shape: .batch, endpoint: endpoint)
+        return BatchRun(upload: upload, scheduler: engine.scheduler, results: results, statistics: statistics, endpoint: endpoint)
+    }
+
+    /// The batch as `text/event-stream`: `progress` (queued, started, done),
+    /// one `result` or `error` per item, and `complete` last. Each event is
+    /// flushed as it happens; a comment keeps idle streams open. If the client
+    /// goes away, the items not yet run are cancelled.
+    private func streamed(_ run: BatchRun, parallelism: Int) -> Response {
+        let keepAlive = configuration.keepAliveInterval
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let channel = EventChannel()
+            let total = run.upload.files.count
+            let names = run.upload.files.map(\.name)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for index in 0..<total {
+                        channel.send("progress", Progress(batchID: run.id, index: index, filename: names[index], stage: "queued", completed: 0, total: total))
+                    }
+                    let completed = Counter()
+                    let summary = await run.run(
+                        parallelism: parallelism,
+                        started: { index in
+                            channel.send("progress", Progress(batchID: run.id, index: index, filename: names[index], stage: "started", completed: completed.value, total: total))
+                        },
+                        finished: { item in
+                            if let error = item.error {
+                                channel.send("error", ItemError(batchID: run.id, index: item.index, filename: item.filename, code: error.code, message: error.message))
+                            } else {
+                                channel.send("result", item)
+                            }
+                            channel.send("progress", Progress(batchID: run.id, index: item.index, filename: item.filename, stage: "done", completed: completed.increment(), total: total))
+                        })
+                    channel.send("complete", summary)
+                    channel.finish()
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: keepAlive)
+                        channel.comment("keep-alive")
+                    }
+                }
+                for await chunk in channel.stream {
+                    try await writer.write(ByteBuffer(string: chunk))
+                }
+                group.cancelAll()
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    struct Progress: Encodable {
+        let batchID: String
+        let index: Int
+        let filename: String?
+        let stage: String
+        /// Items finished so far, this one included on `done`.
+        let completed: Int
+        let total: Int
+
+        enum CodingKeys: String, CodingKey {
+            case batchID = "batch_id", index, filename, stage, completed, total
+        }
+    }
+
+    /// Items finished so far, read by progress callbacks on other tasks.
+    final class Counter: Sendable {
+        private let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+        func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    }
+
+    struct ItemError: Encodable {
+        let batchID: String
+        let index: Int
+        let filename: String?
+        let code: String
+        let message: String
+
+        enum CodingKeys: String, CodingKey {
+            case batchID = "batch_id", index, filename, code, message
+        }
+    }
+}

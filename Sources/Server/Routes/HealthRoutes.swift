@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import Scheduler
+
+extension CalotypeServer {
+    struct Health: Encodable {
+        struct Backend: Encodable {
+            let name: String
+            let kind: String
+            let device: String
+            let workers: Int
+            let healthy: Bool
+            let quarantinedUntil: String?
+
+            enum CodingKeys: String, CodingKey {
+                case name, kind, device, workers, healthy, quarantinedUntil = "quarantined_until"
+            }
+
+            /// `quarantined_until` is always present: null when the lane is healthy.
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(name, forKey: .name)
+                try container.encode(kind, forKey: .kind)
+                try container.encode(device, forKey: .device)
+                try container.encode(workers, forKey: .workers)
+                try container.encode(healthy, forKey: .healthy)
+                try container.encode(quarantinedUntil, forKey: .quarantinedUntil)
+            }
+        }
+
+        let status: String
+        let version: String
+        let uptimeSeconds: Double
+        let parallelEnabled: Bool
+        let backends: [Backend]
+
+        enum CodingKeys: String, CodingKey {
+            case status, version, uptimeSeconds = "uptime_s", parallelEnabled = "parallel_enabled", backends
+        }
+    }
+
+    func addHealthRoutes(to router: Router<BasicRequestContext>) {
+        router.get("health") { _, _ -> Response in
+            let statistics = await engine.scheduler.statistics()
+            let healthy = statistics.lanes.filter(\.healthy).count
+            let status = !statistics.accepting || healthy == 0 ? "unavailable" : healthy < statistics.lanes.count ? "degraded" : "ok"
+            let formatter = ISO8601DateFormatter()
+            let backends = statistics.lanes.map { lane in
+                Health.Backend(
+                    name: lane.name, kind: lane.kind.rawValue, device: lane.device, workers: lane.workers, healthy: lane.healthy,
+                    quarantinedUntil: lane.quarantinedForSeconds.map { formatter.string(from: Date().addingTimeInterval($0)) })
+            }
+            let health = Health(
+                status: status, version: Self.version, uptimeSeconds: (ContinuousClock.now - started).seconds,
+                parallelEnabled: configuration.parallelEnabled, backends: backends)
+            return Self.json(health, status: status == "unavailable" ? .serviceUnavailable : .ok)
+        }
+
+        router.get("stats") { _, _ -> Response in
+            struct Stats: Encodable {
+                let scheduler: SchedulerStatistics
+                let endpoints: [String: EndpointStatistics.Counts]
+            }
+            return Self.json(Stats(scheduler: await engine.scheduler.statistics(), endpoints: await statistics.endpoints))
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Backends
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Scheduler
+
+extension HTTPField.Name {
+    static let calotypeBackend = Self("X-Calotype-Backend")!
+    static let calotypeFallback = Self("X-Calotype-Fallback")!
+    static let calotypeDuration = Self("X-Calotype-Duration-Ms")!
+    static let calotypeWidth = Self("X-Calotype-Width")!
+    static let calotypeHeight = Self("X-Calotype-Height")!
+}
+
+extension CalotypeServer {
+    func addProcessRoutes(to router: Router<BasicRequestContext>) {
+        router.post("process") { request, _ -> Response in
+            let endpoint = "/process"
+            await statistics.request(endpoint)
+            let upload = try await readUpload(request, shape: .single(allowRawBody: true), endpoint: endpoint)
+            let job = JobRequest(
+                input: upload.files[0], recipe: upload.recipe, placement: upload.placement,
+                strictPlacement: upload.strictPlacement, priority: .interactive)
+            let result: JobResult
+            do throws(SchedulerError) {
+                result = try await engine.scheduler.submit(job)
+            } catch {
+                if case .overloaded = error { await statistics.rejected(endpoint) }
+                await statistics.record(endpoint, images: 1, failures: 1)
+                throw APIError(error)
+            }
+            await statistics.record(endpoint, images: 1, failures: 0)
+            var headers: HTTPFields = [.contentType: result.image.format.mediaType]
+            headers[.calotypeBackend] = result.lane
+            headers[.calotypeFallback] = result.fallback ? "true" : "false"
+            headers[.calotypeDuration] = String(format: "%.1f", (result.queueWait + result.serviceTime).seconds * 1000)
+            headers[.calotypeWidth] = String(result.image.width)
+            headers[.calotypeHeight] = String(result.image.height)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.image.bytes)))
+        }
+
+        router.get("results/{id}") { _, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            guard let stored = await results.get(id) else {
+                throw APIError(.notFound, "not_found", "no result '\(id)' (results are kept for \(Int(configuration.resultLifetime.seconds)) s)")
+            }
+            return Response(status: .ok, headers: [.contentType: stored.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: stored.bytes)))
+        }
+    }
+
+    /// Reads an upload, counting refusals against the endpoint.
+    func readUpload(_ request: Request, shape: Upload.Shape, endpoint: String) async throws(APIError) -> Upload {
+        do {
+            return try await Upload.read(request, shape: shape, configuration: configuration)
+        } catch {
+            await statistics.rejected(endpoint)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Scheduler
+
+/// What `calotype serve` is configured with: flags over environment
+/// variables over defaults.
+public struct ServerConfiguration: Sendable {
+    /// `CALOTYPE_HOST`, default 127.0.0.1.
+    public var host = "127.0.0.1"
+    /// `CALOTYPE_PORT`, default 8080 (0 picks a free port).
+    public var port = 8080
+    /// Largest request body (`CALOTYPE_MAX_BODY_BYTES`, default 100 MiB), refused while it arrives.
+    public var maxBodyBytes = 100 << 20
+    /// Most files in one batch (`CALOTYPE_MAX_FILES`, default 100).
+    public var maxFilesPerBatch = 100
+    /// Whether `/process-batch-fast` runs items in parallel (`ENABLE_PARALLEL`, default true).
+    public var parallelEnabled = true
+    /// Items in flight at once on `/process-batch-fast` (`MAX_WORKERS`, default: every lane's workers).
+    public var maxWorkers: Int?
+    /// Where batch results are kept for `GET /results/{id}` (`CALOTYPE_RESULTS_DIR`).
+    public var resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-results")
+    /// How long results are kept (`CALOTYPE_RESULT_TTL` seconds, default 900).
+    public var resultLifetime: Duration = .seconds(900)
+    /// The results folder's size cap (`CALOTYPE_RESULTS_MAX_BYTES`, default 1 GiB); the oldest go first.
+    public var resultsMaxBytes = 1 << 30
+    /// Where `/process-and-save` writes (`CALOTYPE_SAVE_DIR`, default ./data/saved).
+    public var saveDirectory = URL(fileURLWithPath: "data/saved")
+    /// Seconds between keep-alive comments on idle event streams.
+    public var keepAliveInterval: Duration = .seconds(15)
+
+    public init() {}
+
+    /// Reads the environment over the defaults; a malformed value is an error naming it.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+            guard let text = environment[name] else { return nil }
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw ConfigurationError(variable: name, value: text, allowed: "an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        if let host = environment["CALOTYPE_HOST"], !host.isEmpty { configuration.host = host }
+        if let port = try integer("CALOTYPE_PORT", 0...65535) { configuration.port = port }
+        if let bytes = try integer("CALOTYPE_MAX_BODY_BYTES", 1024...(1 << 40)) { configuration.maxBodyBytes = bytes }
+        if let files = try integer("CALOTYPE_MAX_FILES", 1...100_000) { configuration.maxFilesPerBatch = files }
+        if let workers = try integer("MAX_WORKERS", 1...1024) { configuration.maxWorkers = workers }
+        if let seconds = try integer("CALOTYPE_RESULT_TTL", 1...604_800) { configuration.resultLifetime = .seconds(seconds) }
+        if let bytes = try integer("CALOTYPE_RESULTS_MAX_BYTES", 1 << 20...(1 << 50)) { configuration.resultsMaxBytes = bytes }
+        if let folder = environment["CALOTYPE_RESULTS_DIR"], !folder.isEmpty { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
+        if let folder = environment["CALOTYPE_SAVE_DIR"], !folder.isEmpty { configuration.saveDirectory = URL(fileURLWithPath: folder) }
+        if let flag = environment["ENABLE_PARALLEL"] {
+            switch flag.lowercased() {
+            case "true", "1", "yes", "on": configuration.parallelEnabled = true
+            case "false", "0", "no", "off": configuration.parallelEnabled = false
+            default: throw ConfigurationError(variable: "ENABLE_PARALLEL", value: flag, allowed: "true or false")
+            }
+        }
+        return configuration
+    }
+}

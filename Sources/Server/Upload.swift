@@ -1,0 +1,114 @@
+import Backends
+import Foundation
+import Hummingbird
+import Scheduler
+
+/// What a processing request carries: the images, the recipe and how to run it.
+struct Upload: Sendable {
+    var files: [ImageInput]
+    var recipe: Recipe
+    var placement: Placement
+    var strictPlacement: Bool
+    /// `?inline=true`: batch answers carry each result's bytes as base64.
+    var inline: Bool
+
+    enum Shape {
+        /// One part named `file`, or (when allowed) a raw `image/*` body.
+        case single(allowRawBody: Bool)
+        /// Parts named `files` or `files[]`; a single `file` is accepted too.
+        case batch
+        /// Either of the above.
+        case singleOrBatch
+    }
+
+    /// Query keys that are not recipe fields.
+    static let reservedKeys: Set<String> = ["backend", "strict", "inline"]
+
+    static func read(_ request: Request, shape: Shape, configuration: ServerConfiguration) async throws(APIError) -> Upload {
+        let query = request.uri.queryParameters.map { (key: String($0.key), value: String($0.value)) }
+        var options = [String: String]()
+        for (key, value) in query where reservedKeys.contains(key) { options[key] = value }
+
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            throw APIError(.contentTooLarge, "payload_too_large", "the body is \(length) bytes; the limit is \(configuration.maxBodyBytes)")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch {
+            throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds the limit of \(configuration.maxBodyBytes) bytes")
+        }
+
+        let contentType = request.headers[.contentType] ?? ""
+        var files: [ImageInput] = []
+        var recipeJSON: [UInt8]?
+        if let boundary = Multipart.boundary(of: contentType) {
+            let parts: [MultipartPart]
+            do {
+                parts = try Multipart.parse(body, boundary: boundary)
+            } catch {
+                throw APIError(.badRequest, "malformed_multipart", "the multipart body is malformed: \(error)")
+            }
+            let accepted: Set<String> = switch shape {
+            case .single: ["file"]
+            case .batch, .singleOrBatch: ["file", "files", "files[]"]
+            }
+            for part in parts {
+                if part.name == "recipe" && part.filename == nil {
+                    recipeJSON = part.body
+                } else if let name = part.name, accepted.contains(name) {
+                    files.append(ImageInput(bytes: part.body, name: part.filename ?? "\(name)-\(files.count)"))
+                }
+            }
+        } else if case .single(allowRawBody: true) = shape, contentType.lowercased().hasPrefix("image/") {
+            files.append(ImageInput(bytes: Array(buffer: body), name: "upload"))
+        } else {
+            let expected = if case .single(allowRawBody: true) = shape { "multipart/form-data with a part named 'file', or an image/* body" } else { "multipart/form-data" }
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "expected \(expected), got '\(contentType)'")
+        }
+
+        switch shape {
+        case .single where files.count > 1:
+            throw APIError(.badRequest, "too_many_files", "this endpoint takes one image; use /process-batch for several")
+        case _ where files.count > configuration.maxFilesPerBatch:
+            throw APIError(.contentTooLarge, "too_many_files", "\(files.count) files; the limit is \(configuration.maxFilesPerBatch)")
+        case _ where files.isEmpty:
+            let names = if case .single = shape { "'file'" } else { "'files' (or 'files[]')" }
+            throw APIError(.badRequest, "no_files", "no image found: send multipart parts named \(names)")
+        default:
+            break
+        }
+
+        let recipe: Recipe
+        do {
+            if let recipeJSON {
+                if query.contains(where: { !reservedKeys.contains($0.key) }) {
+                    throw APIError(.badRequest, "invalid_recipe", "give the recipe either as query parameters or as the 'recipe' field, not both")
+                }
+                recipe = try Recipe(json: recipeJSON)
+            } else {
+                recipe = try Recipe(shorthandFields: query, ignoring: reservedKeys)
+            }
+        } catch let error as RecipeError {
+            throw APIError(error)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.badRequest, "invalid_recipe", "\(error)")
+        }
+
+        let placement: Placement
+        if let backend = options["backend"] {
+            guard let value = Placement(rawValue: backend.lowercased()) else {
+                throw APIError(.badRequest, "invalid_backend", "backend must be one of auto, cpu, gpu, got '\(backend)'")
+            }
+            placement = value
+        } else {
+            placement = .auto
+        }
+        return Upload(
+            files: files, recipe: recipe, placement: placement,
+            strictPlacement: Bool(shorthand: options["strict"] ?? "false") ?? false,
+            inline: Bool(shorthand: options["inline"] ?? "false") ?? false)
+    }
+}

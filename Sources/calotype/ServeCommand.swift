@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Scheduler
+import Server
+
+/// `calotype serve`: the HTTP API.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API (single images, batches, streamed batches).",
+        discussion: """
+            Flags win over environment variables, which win over the defaults:
+              CALOTYPE_HOST, CALOTYPE_PORT          where to listen (127.0.0.1:8080)
+              CALOTYPE_CPU_WORKERS                  jobs the CPU runs at once (cores clamped to 2...4)
+              CALOTYPE_GPU_WORKERS                  jobs each GPU runs at once (1)
+              CALOTYPE_QUEUE_LIMIT                  jobs that may wait before 503 (256)
+              CALOTYPE_JOB_TIMEOUT                  seconds a job may take, queue included (60)
+              CALOTYPE_MAX_MEGAPIXELS               largest image accepted (50)
+              CALOTYPE_MAX_BODY_BYTES               largest request body (104857600)
+              CALOTYPE_MAX_FILES                    most files in one batch (100)
+              ENABLE_PARALLEL                       /process-batch-fast runs items in parallel (true)
+              MAX_WORKERS                           items in flight on /process-batch-fast (the CPU workers)
+              CALOTYPE_RESULTS_DIR, CALOTYPE_RESULT_TTL, CALOTYPE_RESULTS_MAX_BYTES
+                                                    where batch results are kept, how long (900 s), how much (1 GiB)
+              CALOTYPE_SAVE_DIR                     where /process-and-save writes (./data/saved)
+            """
+    )
+
+    @Option(help: "Address to listen on.")
+    var host: String?
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port: Int?
+
+    @Option(help: "Jobs the CPU runs at once.")
+    var workers: Int?
+
+    func run() async throws {
+        var server: ServerConfiguration
+        var engineConfiguration: Engine.Configuration
+        do {
+            server = try ServerConfiguration.fromEnvironment()
+            engineConfiguration = try Engine.Configuration.fromEnvironment()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let host { server.host = host }
+        if let port { server.port = port }
+        if let workers { engineConfiguration.cpuWorkers = workers }
+
+        let engine: Engine
+        do {
+            engine = try Engine(engineConfiguration)
+        } catch {
+            throw CleanExit.message("error: \(error)")
+        }
+        let host = server.host
+        let application = try await CalotypeServer(engine: engine, configuration: server).makeApplication { port in
+            print("calotype \(CalotypeServer.version) listening on http://\(host):\(port)")
+            fflush(stdout)
+        }
+        // SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
+        try await application.runService()
+        await engine.shutdown()
+    }
+}
