@@ -57,8 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = server.host
         let application = try await CalotypeServer(engine: engine, configuration: server).makeApplication { port in
-            print("calotype \(CalotypeServer.version) listening on http://\(host):\(port)")
-            fflush(stdout)
+            // Unbuffered, so whoever started the server sees it at once.
+            FileHandle.standardOutput.write(Data("calotype \(CalotypeServer.version) listening on http://\(host):\(port)\n".utf8))
         }
         // SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
         try await application.runService()
