@@ -6,6 +6,12 @@ public struct BatchItemResult: Sendable {
     public var index: Int
     public var name: String?
     public var outcome: Result<JobResult, SchedulerError>
+
+    public init(index: Int, name: String?, outcome: Result<JobResult, SchedulerError>) {
+        self.index = index
+        self.name = name
+        self.outcome = outcome
+    }
 }
 
 extension Scheduler {

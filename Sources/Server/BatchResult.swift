@@ -70,6 +70,8 @@ struct BatchRun: Sendable {
 
     /// Runs every item, `parallelism` at a time, calling `started` when a
     /// worker takes an item and `finished` with each item's JSON as it ends.
+    /// An item counts as in flight until its result is stored and reported,
+    /// so with parallelism 1 the next item starts only after that.
     func run(
         parallelism: Int,
         started: @escaping @Sendable (Int) -> Void = { _ in },
@@ -77,20 +79,42 @@ struct BatchRun: Sendable {
     ) async -> BatchSummaryJSON {
         let clock = ContinuousClock()
         let start = clock.now
+        let batch = await scheduler.makeBatchID()
         var succeeded = 0
         var failed = 0
-        let stream = scheduler.batch(
-            upload.files, recipe: upload.recipe, parallelism: parallelism, placement: upload.placement,
-            strictPlacement: upload.strictPlacement, onStarted: { index, _ in started(index) })
-        for await item in stream {
-            let json = await self.json(for: item)
-            if json.status == "ok" { succeeded += 1 } else { failed += 1 }
-            await finished(json)
+        await withTaskGroup(of: BatchItemJSON.self) { group in
+            var next = 0
+            func startNext() {
+                guard next < upload.files.count else { return }
+                let index = next
+                next += 1
+                group.addTask { await self.process(index, batch: batch, started: started) }
+            }
+            for _ in 0..<max(1, parallelism) { startNext() }
+            while let json = await group.next() {
+                if json.status == "ok" { succeeded += 1 } else { failed += 1 }
+                await finished(json)
+                startNext()
+            }
         }
         await statistics.record(endpoint, images: upload.files.count, failures: failed)
         return BatchSummaryJSON(
             batchID: id, total: upload.files.count, succeeded: succeeded, failed: failed,
             durationMs: (clock.now - start).seconds * 1000, results: nil)
+    }
+
+    private func process(_ index: Int, batch: BatchID, started: @escaping @Sendable (Int) -> Void) async -> BatchItemJSON {
+        let input = upload.files[index]
+        let request = JobRequest(
+            input: input, recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement,
+            priority: .batch, batch: batch, onStarted: { _ in started(index) })
+        let outcome: Result<JobResult, SchedulerError>
+        do throws(SchedulerError) {
+            outcome = .success(try await scheduler.submit(request))
+        } catch {
+            outcome = .failure(error)
+        }
+        return await json(for: BatchItemResult(index: index, name: input.name, outcome: outcome))
     }
 
     private func json(for item: BatchItemResult) async -> BatchItemJSON {

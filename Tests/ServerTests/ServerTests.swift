@@ -1,0 +1,329 @@
+import Backends
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Scheduler
+@testable import Server
+import Testing
+
+@Suite("HTTP API on a live server", .timeLimit(.minutes(2)))
+struct ServerTests {
+    @Test func healthSaysOKAndListsTheBackends() async throws {
+        try await withServer { client, _ in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                #expect(json["status"] as? String == "ok")
+                #expect(json["version"] as? String == CalotypeServer.version)
+                #expect(json["parallel_enabled"] as? Bool == true)
+                let backends = try #require(json["backends"] as? [[String: Any]])
+                #expect(backends.first?["name"] as? String == "libvips" && backends.first?["workers"] as? Int == 2)
+                #expect(backends.first?.keys.contains("quarantined_until") == true)
+            }
+        }
+    }
+
+    @Test func processAnswersWithTheImageAndItsHeaders() async throws {
+        try await withServer { client, _ in
+            var body = MultipartBody()
+            body.addFile("file", filename: "photo.jpg", try Fixtures.bytes("photo.jpg"))
+            try await client.execute(uri: "/process?width=100&format=webp&quality=70", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "image/webp")
+                #expect(response.headers[HTTPField.Name("X-Calotype-Backend")!] == "libvips")
+                #expect(response.headers[HTTPField.Name("X-Calotype-Fallback")!] == "false")
+                #expect(response.headers[HTTPField.Name("X-Calotype-Width")!] == "100")
+                #expect(response.headers[HTTPField.Name("X-Calotype-Height")!] == "75")
+                #expect(Double(response.headers[HTTPField.Name("X-Calotype-Duration-Ms")!] ?? "") != nil)
+                #expect(ImageSize.sniff(Array(buffer: response.body)) == ImageSize(width: 100, height: 75))
+            }
+        }
+    }
+
+    @Test func processTakesARawImageBodyAndAJSONRecipeField() async throws {
+        try await withServer { client, _ in
+            try await client.execute(
+                uri: "/process?width=40&format=png", method: .post, headers: [.contentType: "image/jpeg"],
+                body: ByteBuffer(bytes: try Fixtures.bytes("photo.jpg"))
+            ) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "image/png")
+                #expect(ImageSize.sniff(Array(buffer: response.body)) == ImageSize(width: 40, height: 30))
+            }
+            var body = MultipartBody()
+            body.addFile("file", filename: "photo.jpg", try Fixtures.bytes("photo.jpg"))
+            body.addField("recipe", #"{"ops":[{"op":"rotate","angle":90},{"op":"resize","width":30}],"format":"png"}"#)
+            try await client.execute(uri: "/process", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .ok)
+                #expect(ImageSize.sniff(Array(buffer: response.body)) == ImageSize(width: 30, height: 40))
+            }
+        }
+    }
+
+    struct Refusal: Sendable, CustomTestStringConvertible {
+        let uri: String
+        let file: String?
+        let field: String
+        let contentType: String?
+        let status: HTTPResponse.Status
+        let code: String
+        var testDescription: String { "\(code) for \(file ?? "nothing") at \(uri)" }
+    }
+
+    static let refusals: [Refusal] = [
+        .init(uri: "/process?width=0", file: "photo.jpg", field: "file", contentType: nil, status: .badRequest, code: "invalid_recipe"),
+        .init(uri: "/process?widht=10", file: "photo.jpg", field: "file", contentType: nil, status: .badRequest, code: "invalid_recipe"),
+        .init(uri: "/process?backend=tpu", file: "photo.jpg", field: "file", contentType: nil, status: .badRequest, code: "invalid_backend"),
+        .init(uri: "/process", file: "document.pdf", field: "file", contentType: nil, status: .unsupportedMediaType, code: "unsupported_format"),
+        .init(uri: "/process", file: "matrix.mat", field: "file", contentType: nil, status: .unsupportedMediaType, code: "unsupported_format"),
+        .init(uri: "/process?width=10", file: "huge-header.png", field: "file", contentType: nil, status: .contentTooLarge, code: "image_too_large"),
+        .init(uri: "/process", file: "photo.jpg", field: "upload", contentType: nil, status: .badRequest, code: "no_files"),
+        .init(uri: "/process", file: nil, field: "file", contentType: "text/plain", status: .unsupportedMediaType, code: "unsupported_media_type"),
+        .init(uri: "/process-batch", file: nil, field: "files", contentType: nil, status: .badRequest, code: "no_files"),
+        .init(uri: "/process?width=10&height=10&fit=cover&gravity=north", file: "photo.jpg", field: "file", contentType: nil, status: .badRequest, code: "invalid_recipe"),
+    ]
+
+    @Test(arguments: refusals)
+    func badRequestsGetAJSONErrorNamingWhatIsWrong(_ refusal: Refusal) async throws {
+        try await withServer { client, _ in
+            var body = MultipartBody()
+            if let file = refusal.file { body.addFile(refusal.field, filename: file, try Fixtures.bytes(file)) }
+            let headers: HTTPFields = refusal.contentType.map { [.contentType: $0] } ?? body.headers
+            try await client.execute(uri: refusal.uri, method: .post, headers: headers, body: body.body) { response in
+                #expect(response.status == refusal.status)
+                #expect(response.headers[.contentType] == "application/json")
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == refusal.code)
+                #expect(!error.error.message.isEmpty)
+            }
+        }
+    }
+
+    @Test func aTruncatedImageIsACorruptImage() async throws {
+        try await withServer { client, _ in
+            let photo = try Fixtures.bytes("photo.jpg")
+            var body = MultipartBody()
+            body.addFile("file", filename: "cut.jpg", Array(photo.prefix(photo.count / 2)))
+            try await client.execute(uri: "/process?width=50", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .unprocessableContent)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "corrupt_image")
+            }
+        }
+    }
+
+    @Test func bodiesOverTheLimitAreRefused() async throws {
+        try await withServer(configure: { $0.maxBodyBytes = 4096 }) { client, _ in
+            let body = try MultipartBody.files(["photo.jpg"], field: "file")
+            try await client.execute(uri: "/process", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .contentTooLarge)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "payload_too_large")
+            }
+        }
+    }
+
+    @Test func tooManyFilesAreRefused() async throws {
+        try await withServer(configure: { $0.maxFilesPerBatch = 2 }) { client, _ in
+            let body = try MultipartBody.files(["photo.jpg", "alpha.png", "photo.webp"])
+            try await client.execute(uri: "/process-batch", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .contentTooLarge)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "too_many_files")
+            }
+        }
+    }
+}
+
+@Suite("Batches on a live server", .timeLimit(.minutes(2)))
+struct BatchEndpointTests {
+    static let names = ["photo.jpg", "document.pdf", "alpha.png", "exif-rotated.jpg", "photo.webp"]
+
+    @Test func processBatchAnswersInInputOrderAndABadItemFailsAlone() async throws {
+        try await withServer { client, _ in
+            let body = try MultipartBody.files(Self.names)
+            let answer = try await client.execute(uri: "/process-batch?width=60&format=png&inline=true", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .ok)
+                return try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any] ?? [:]
+            }
+            #expect(answer["total"] as? Int == 5 && answer["succeeded"] as? Int == 4 && answer["failed"] as? Int == 1)
+            let results = try #require(answer["results"] as? [[String: Any]])
+            #expect(results.map { $0["index"] as? Int } == [0, 1, 2, 3, 4])
+            #expect(results.map { $0["filename"] as? String } == Self.names)
+            #expect(results[1]["status"] as? String == "error")
+            #expect((results[1]["error"] as? [String: Any])?["code"] as? String == "unsupported_format")
+            let first = results[0]
+            #expect(first["status"] as? String == "ok" && first["backend"] as? String == "libvips" && first["fallback"] as? Bool == false)
+            #expect(first["width"] as? Int == 60 && first["height"] as? Int == 45 && first["format"] as? String == "png")
+            let inline = try #require(Data(base64Encoded: first["data"] as? String ?? ""))
+            #expect(inline.count == first["bytes"] as? Int)
+            let url = try #require(first["url"] as? String)
+            try await client.execute(uri: url, method: .get) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "image/png")
+                #expect(Data(buffer: response.body) == inline)
+            }
+            try await client.execute(uri: "/results/nothing-here", method: .get) { response in
+                #expect(response.status == .notFound)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "not_found")
+            }
+        }
+    }
+
+    func stream(_ endpoint: String, _ names: [String], client: any TestClientProtocol) async throws -> String {
+        let body = try MultipartBody.files(names)
+        return try await client.execute(uri: "\(endpoint)?width=60&format=jpeg", method: .post, headers: body.headers, body: body.body) { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType] == "text/event-stream")
+            return String(buffer: response.body)
+        }
+    }
+
+    /// What every stream must satisfy: one result or error per item, complete last, ids increasing.
+    func checkContract(_ events: [EventStreamParser.Event], total: Int, failed: Int) {
+        #expect(events.last?.type == "complete")
+        #expect(events.filter { $0.type == "complete" }.count == 1)
+        let outcomes = events.filter { $0.type == "result" || $0.type == "error" }
+        #expect(outcomes.count == total)
+        #expect(Set(outcomes.compactMap { $0.json["index"] as? Int }) == Set(0..<total))
+        #expect(events.filter { $0.type == "error" }.count == failed)
+        let ids = events.compactMap { $0.id.flatMap(Int.init) }
+        #expect(ids.count == events.count && ids == ids.sorted() && Set(ids).count == ids.count)
+        let complete = events.last?.json ?? [:]
+        #expect(complete["total"] as? Int == total && complete["failed"] as? Int == failed && complete["succeeded"] as? Int == total - failed)
+        for index in 0..<total {
+            let stages = events.filter { $0.type == "progress" && $0.json["index"] as? Int == index }.compactMap { $0.json["stage"] as? String }
+            #expect(stages == ["queued", "started", "done"] || stages == ["queued", "done"], "item \(index): \(stages)")
+        }
+    }
+
+    @Test(arguments: [1, 7, 64, Int.max])
+    func processBatchStreamIsSequentialAndKeepsTheContract(chunkSize: Int) async throws {
+        try await withServer { client, _ in
+            let text = try await stream("/process-batch-stream", Self.names, client: client)
+            let events = EventStreamParser.parse(text, chunkSize: chunkSize).events
+            checkContract(events, total: 5, failed: 1)
+            // One after another: an item starts only after the one before it is done.
+            let markers = events.filter { $0.type == "progress" && ($0.json["stage"] as? String) != "queued" }
+                .map { "\($0.json["stage"] as? String ?? "")\($0.json["index"] as? Int ?? -1)" }
+            #expect(markers == ["started0", "done0", "started1", "done1", "started2", "done2", "started3", "done3", "started4", "done4"])
+        }
+    }
+
+    @Test func processBatchFastOverlapsItems() async throws {
+        let photo = try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 3)
+        try await withServer { client, _ in
+            var body = MultipartBody()
+            for index in 0..<8 { body.addFile("files[]", filename: "synthetic\(index).jpg", photo) }
+            let text = try await client.execute(uri: "/process-batch-fast?width=400&format=jpeg", method: .post, headers: body.headers, body: body.body) { response in
+                String(buffer: response.body)
+            }
+            let events = EventStreamParser.parse(text).events
+            checkContract(events, total: 8, failed: 0)
+            // Parallel: some item starts before an earlier-started one is done.
+            var running = 0
+            var mostRunning = 0
+            for event in events where event.type == "progress" {
+                switch event.json["stage"] as? String {
+                case "started": running += 1
+                case "done": running -= 1
+                default: break
+                }
+                mostRunning = max(mostRunning, running)
+            }
+            #expect(mostRunning == 2, "MAX_WORKERS defaults to the CPU workers")
+        }
+    }
+
+    @Test func processBatchFastIsRefusedWhenParallelIsDisabled() async throws {
+        try await withServer(configure: { $0.parallelEnabled = false }) { client, _ in
+            let body = try MultipartBody.files(["photo.jpg"])
+            try await client.execute(uri: "/process-batch-fast", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .forbidden)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "parallel_disabled")
+            }
+            try await client.execute(uri: "/health", method: .get) { response in
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(json?["parallel_enabled"] as? Bool == false)
+            }
+        }
+    }
+
+    @Test func processAndSaveWritesSanitisedNamesWithoutOverwriting() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-save-\(UUID().uuidString)")
+        try await withServer(configure: { $0.saveDirectory = folder }) { client, _ in
+            var body = MultipartBody()
+            body.addFile("files", filename: "../../etc/pass wd.jpg", try Fixtures.bytes("photo.jpg"))
+            body.addFile("files", filename: "pass wd.jpg", try Fixtures.bytes("photo.webp"))
+            try await client.execute(uri: "/process-and-save?width=20&format=png", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .ok)
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                let saved = ((json?["results"] as? [[String: Any]]) ?? []).compactMap { $0["saved_to"] as? String }
+                #expect(saved.count == 2)
+                #expect(Set(saved.map { URL(fileURLWithPath: $0).lastPathComponent }) == ["pass_wd.png", "pass_wd-1.png"])
+                #expect(saved.allSatisfy { $0.hasPrefix(folder.path) })
+            }
+        }
+        let written = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(written == ["pass_wd-1.png", "pass_wd.png"])
+    }
+
+    @Test func statsCountRequestsImagesAndFailuresPerEndpoint() async throws {
+        try await withServer { client, _ in
+            let body = try MultipartBody.files(Self.names)
+            try await client.execute(uri: "/process-batch?width=10", method: .post, headers: body.headers, body: body.body) { _ in }
+            try await client.execute(uri: "/stats", method: .get) { response in
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                let endpoint = (json?["endpoints"] as? [String: Any])?["/process-batch"] as? [String: Any]
+                #expect(endpoint?["requests"] as? Int == 1 && endpoint?["images"] as? Int == 5 && endpoint?["failures"] as? Int == 1)
+                let lanes = (json?["scheduler"] as? [String: Any])?["lanes"] as? [[String: Any]]
+                #expect(lanes?.first?["completed"] as? Int == 4)
+            }
+        }
+    }
+}
+
+@Suite("Wire formats")
+struct WireFormatTests {
+    @Test func eventsEncodeToTheStandardFormat() {
+        var parser = EventStreamParser()
+        parser.feed(ServerSentEvent(id: "7", event: "result", data: "line one\nline two").encoded)
+        parser.feed(ServerSentEvent.comment("keep-alive"))
+        parser.feed(ServerSentEvent(id: "8", event: "complete", data: "{}").encoded)
+        #expect(parser.events == [
+            .init(id: "7", type: "result", data: "line one\nline two"),
+            .init(id: "8", type: "complete", data: "{}"),
+        ])
+        #expect(parser.comments == ["keep-alive"])
+    }
+
+    @Test func multipartKeepsFilenamesAndBinaryBytes() throws {
+        var body = MultipartBody()
+        let binary: [UInt8] = [0x0D, 0x0A, 0x2D, 0x2D, 0x0D, 0x00, 0xFF, 0x0D, 0x0A]
+        body.addFile("files", filename: "a \\\"quoted\\\" name.jpg", contentType: "image/jpeg", binary)
+        body.addField("recipe", "{}")
+        let parts = try Multipart.parse(body.body, boundary: body.boundary)
+        #expect(parts.count == 2)
+        #expect(parts[0].name == "files" && parts[0].filename == "a \"quoted\" name.jpg" && parts[0].contentType == "image/jpeg")
+        #expect(parts[0].body == binary)
+        #expect(parts[1].name == "recipe" && parts[1].filename == nil && parts[1].body == Array("{}".utf8))
+    }
+
+    @Test func malformedMultipartIsAnError() {
+        let boundary = "xyz"
+        let unterminated = ByteBuffer(string: "--xyz\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc")
+        #expect(throws: Multipart.Failure.self) { try Multipart.parse(unterminated, boundary: boundary) }
+        #expect(throws: Multipart.Failure.self) { try Multipart.parse(ByteBuffer(string: "no boundary here"), boundary: boundary) }
+        #expect(Multipart.boundary(of: "multipart/form-data; boundary=\"abc def\"") == "abc def")
+        #expect(Multipart.boundary(of: "application/json") == nil)
+    }
+
+    @Test func savedNamesAreSanitised() {
+        #expect(ResultSaver.sanitisedStem("../../etc/passwd.jpg") == "passwd")
+        #expect(ResultSaver.sanitisedStem("...hidden.png") == "hidden")
+        #expect(ResultSaver.sanitisedStem("weird name!?.jpeg") == "weird_name__")
+        #expect(ResultSaver.sanitisedStem(nil) == "image")
+        #expect(ResultSaver.sanitisedStem(String(repeating: "a", count: 300) + ".jpg").count == 100)
+    }
+}
