@@ -38,9 +38,11 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "CVips",
+                "CVips", "COpenCL",
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            // The OpenCL kernels, built per device at start.
+            resources: [.copy("OpenCL/Kernels")]
         ),
 
         // The command-line tool.
