@@ -207,20 +207,21 @@ struct OpenCLPlan {
         guard mask.count > 1 else { return }
         for horizontal in [true, false] {
             let convolution = OpenCLTables.convolution(mask: mask, bands: shape.bands, horizontal: horizontal)
-            let (dx, dy) = horizontal ? (1, 0) : (0, 1)
+            // One work-item per run of 16 samples (see the kernels).
+            let samples = (shape.width * shape.bands + 15) / 16
             let common: [Argument] = [
                 .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(shape.bands),
-                .int(mask.count), .int(dx), .int(dy), .buffer(.table),
+                .int(mask.count), .int(horizontal ? 1 : 0), .buffer(.table),
             ]
             let launch: Launch
             switch convolution {
             case .vector(let mantissas, let sexp, let exponent):
                 let offset = append(mantissas.map { Int32($0) })
-                launch = Launch(kernel: "conv_vector", width: shape.width, height: shape.height,
+                launch = Launch(kernel: "conv_vector", width: samples, height: shape.height,
                                 arguments: common + [.int(offset), .int(sexp), .int(exponent)])
             case .integer(let coefficients, let scale):
                 let offset = append(coefficients.map { Int32($0) })
-                launch = Launch(kernel: "conv_int", width: shape.width, height: shape.height,
+                launch = Launch(kernel: "conv_int", width: samples, height: shape.height,
                                 arguments: common + [.int(offset), .int(scale)])
             }
             add("blur", [launch], output: shape)

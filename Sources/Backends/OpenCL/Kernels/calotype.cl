@@ -125,46 +125,96 @@ __kernel void reduce_h(__global const uchar *src, __global uchar *dst,
 
 /* ---- Convolution (Gaussian blur) --------------------------------------- */
 
-/* libvips' vector convolution: 8-bit mantissas with a shared exponent.
- * dx, dy = (1, 0) for the horizontal pass, (0, 1) for the vertical one. */
+/* The convolution kernels work on runs of 16 samples, not pixels:
+ * work-item (c, y) computes samples 16c ... 16c + 15 of row y, with vector
+ * loads wherever the whole run and its neighbourhood lie inside the row
+ * (explicit SIMD on CPUs such as PoCL's, coalesced loads on GPUs), and
+ * sample by sample at the edges. The horizontal pass steps by whole pixels
+ * (`bands` samples) along the row, the vertical pass by rows. */
+#define RUN 16
+
+static inline size_t conv_source(int s, int y, int i, int width, int height, int bands, int centre, int horizontal) {
+    if (horizontal) {
+        int x = s / bands;
+        int b = s - x * bands;
+        int sx = CLAMP_INDEX(x + i - centre, width);
+        return (size_t) y * width * bands + (size_t) sx * bands + b;
+    }
+    int sy = CLAMP_INDEX(y + i - centre, height);
+    return (size_t) sy * width * bands + s;
+}
+
+/* Whether the run at s0 and every tap it reads lie inside the row. */
+static inline bool run_inside(int s0, int rowSamples, int centre, int bands, int n, int horizontal) {
+    if (s0 + RUN > rowSamples) return false;
+    if (!horizontal) return true;
+    return s0 - centre * bands >= 0 && s0 + RUN - 1 + (n - 1 - centre) * bands < rowSamples;
+}
+
+static inline __global const uchar *run_source(__global const uchar *src, int s0, int y, int i, int rowSamples,
+                                               int height, int bands, int centre, int horizontal) {
+    if (horizontal) return src + (size_t) y * rowSamples + s0 + (i - centre) * bands;
+    return src + (size_t) CLAMP_INDEX(y + i - centre, height) * rowSamples + s0;
+}
+
+/* libvips' vector convolution: 8-bit mantissas with a shared exponent; each
+ * product is rounded and shifted by `sexp` in 16 bits before a saturating
+ * 16-bit add, the sum is shifted by `exponent` at the end. */
 __kernel void conv_vector(__global const uchar *src, __global uchar *dst,
-                          int width, int height, int bands, int n, int dx, int dy,
+                          int width, int height, int bands, int n, int horizontal,
                           __global const int *table, int mantissas, int sexp, int exponent) {
-    int x = get_global_id(0), y = get_global_id(1);
-    if (x >= width || y >= height) return;
+    int s0 = get_global_id(0) * RUN, y = get_global_id(1);
+    int rowSamples = width * bands;
+    if (s0 >= rowSamples || y >= height) return;
     int centre = n / 2;
     short rounding = (short) (1 << (sexp - 1));
-    for (int b = 0; b < bands; b++) {
+    __global uchar *out = dst + (size_t) y * rowSamples;
+    if (run_inside(s0, rowSamples, centre, bands, n, horizontal)) {
+        short16 sum = (short16) ((short) (1 << (exponent - 1)));
+        for (int i = 0; i < n; i++) {
+            short q = (short) table[mantissas + i];
+            if (q == 0) continue;
+            short16 value = convert_short16(vload16(0, run_source(src, s0, y, i, rowSamples, height, bands, centre, horizontal))) * q;
+            value = (value + rounding) >> (short16) ((short) sexp);
+            sum = add_sat(sum, value);
+        }
+        vstore16(convert_uchar16_sat(sum >> (short16) ((short) exponent)), 0, out + s0);
+        return;
+    }
+    for (int s = s0; s < min(s0 + RUN, rowSamples); s++) {
         short sum = (short) (1 << (exponent - 1));
         for (int i = 0; i < n; i++) {
             int q = table[mantissas + i];
             if (q == 0) continue;
-            int sx = CLAMP_INDEX(x + dx * (i - centre), width);
-            int sy = CLAMP_INDEX(y + dy * (i - centre), height);
-            short value = (short) (src[((size_t) sy * width + sx) * bands + b] * q);
-            value = (short) (value + rounding);
-            value = (short) (value >> sexp);
+            short value = (short) (src[conv_source(s, y, i, width, height, bands, centre, horizontal)] * q);
+            value = (short) ((short) (value + rounding) >> sexp);
             sum = sat16(sum + value);
         }
-        dst[((size_t) y * width + x) * bands + b] = (uchar) clamp(sum >> exponent, 0, 255);
+        out[s] = (uchar) clamp(sum >> exponent, 0, 255);
     }
 }
 
 /* libvips' C convolution: integer mask, (sum + scale/2) / scale. */
 __kernel void conv_int(__global const uchar *src, __global uchar *dst,
-                       int width, int height, int bands, int n, int dx, int dy,
+                       int width, int height, int bands, int n, int horizontal,
                        __global const int *table, int coefficients, int scale) {
-    int x = get_global_id(0), y = get_global_id(1);
-    if (x >= width || y >= height) return;
+    int s0 = get_global_id(0) * RUN, y = get_global_id(1);
+    int rowSamples = width * bands;
+    if (s0 >= rowSamples || y >= height) return;
     int centre = n / 2;
-    for (int b = 0; b < bands; b++) {
+    __global uchar *out = dst + (size_t) y * rowSamples;
+    if (run_inside(s0, rowSamples, centre, bands, n, horizontal)) {
+        int16 sum = (int16) 0;
+        for (int i = 0; i < n; i++)
+            sum += convert_int16(vload16(0, run_source(src, s0, y, i, rowSamples, height, bands, centre, horizontal))) * table[coefficients + i];
+        vstore16(convert_uchar16_sat((sum + scale / 2) / scale), 0, out + s0);
+        return;
+    }
+    for (int s = s0; s < min(s0 + RUN, rowSamples); s++) {
         int sum = 0;
-        for (int i = 0; i < n; i++) {
-            int sx = CLAMP_INDEX(x + dx * (i - centre), width);
-            int sy = CLAMP_INDEX(y + dy * (i - centre), height);
-            sum += table[coefficients + i] * src[((size_t) sy * width + sx) * bands + b];
-        }
-        dst[((size_t) y * width + x) * bands + b] = (uchar) clamp((sum + scale / 2) / scale, 0, 255);
+        for (int i = 0; i < n; i++)
+            sum += table[coefficients + i] * src[conv_source(s, y, i, width, height, bands, centre, horizontal)];
+        out[s] = (uchar) clamp((sum + scale / 2) / scale, 0, 255);
     }
 }
 
