@@ -195,6 +195,25 @@ final class OpenCLWorker: @unchecked Sendable {
         try clCheck(status, "clEnqueueNDRangeKernel(\(name))")
     }
 
+    /// Maps the first `count` bytes of `buffer` into host memory (blocking):
+    /// zero-copy on CPU devices, a pinned staging area on discrete GPUs.
+    /// `forWriting` maps with `CL_MAP_WRITE_INVALIDATE_REGION`, else `CL_MAP_READ`.
+    func map(_ buffer: CLBuffer, count: Int, forWriting: Bool) throws(OpenCLFailure) -> UnsafeMutableRawPointer {
+        if fault == .readback && !forWriting {
+            throw OpenCLFailure(call: "clEnqueueMapBuffer [injected]", status: CL_OUT_OF_RESOURCES)
+        }
+        var status: cl_int = CL_SUCCESS
+        let flags = cl_map_flags(forWriting ? CL_MAP_WRITE_INVALIDATE_REGION : CL_MAP_READ)
+        let pointer = clEnqueueMapBuffer(queue.raw, buffer.raw, cl_bool(CL_TRUE), flags, 0, max(count, 1), 0, nil, nil, &status)
+        try clCheck(status, "clEnqueueMapBuffer")
+        guard let pointer else { throw OpenCLFailure(call: "clEnqueueMapBuffer", status: CL_MAP_FAILURE) }
+        return pointer
+    }
+
+    func unmap(_ buffer: CLBuffer, _ pointer: UnsafeMutableRawPointer) throws(OpenCLFailure) {
+        try clCheck(clEnqueueUnmapMemObject(queue.raw, buffer.raw, pointer, 0, nil, nil), "clEnqueueUnmapMemObject")
+    }
+
     /// Copies `values` into `buffer` (blocking).
     func write<T>(_ values: [T], to buffer: CLBuffer) throws(OpenCLFailure) {
         let count = values.count * MemoryLayout<T>.stride

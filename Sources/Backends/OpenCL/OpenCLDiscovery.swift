@@ -20,6 +20,8 @@ public struct OpenCLDeviceInfo: Sendable, Hashable {
     public var maxAllocation: Int
     /// Whether the device does double precision (needed for exact grey and sharpen).
     public var hasDoubles: Bool
+    /// Whether the driver says the device can be used.
+    public var available: Bool
     /// Whether Calotype would serve jobs on it with this configuration.
     public var admitted: Bool
 
@@ -63,7 +65,24 @@ public struct OpenCLDiscovery: Sendable {
 
     /// Lists platforms and devices. GPUs and accelerators are admitted;
     /// CPU devices only when `allowCPUDevices` (`CALOTYPE_OPENCL_CPU=1`).
+    ///
+    /// The driver is asked once per process (some drivers do not like being
+    /// enumerated while other threads use them); later calls reuse the answer.
     public static func discover(allowCPUDevices: Bool) -> OpenCLDiscovery {
+        var discovery = enumerated
+        discovery.allowsCPUDevices = allowCPUDevices
+        for index in discovery.devices.indices {
+            let device = discovery.devices[index]
+            discovery.devices[index].admitted =
+                device.available && (device.type == .gpu || device.type == .accelerator || (device.type == .cpu && allowCPUDevices))
+        }
+        return discovery
+    }
+
+    private static let enumerated = enumerate()
+
+    private static func enumerate() -> OpenCLDiscovery {
+        let allowCPUDevices = false
         var count: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &count)
         if status == clPlatformNotFoundKHR || (status == CL_SUCCESS && count == 0) {
@@ -94,7 +113,6 @@ public struct OpenCLDiscovery: Sendable {
                     : rawType & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? .cpu : .other
                 let available = CLInfo.value(device, cl_device_info(CL_DEVICE_AVAILABLE), as: cl_bool.self) != 0
                 let extensions = CLInfo.string(device, cl_device_info(CL_DEVICE_EXTENSIONS))
-                let admitted = available && (type == .gpu || type == .accelerator || (type == .cpu && allowCPUDevices))
                 devices.append(OpenCLDeviceInfo(
                     index: devices.count,
                     platform: platformName,
@@ -107,7 +125,7 @@ public struct OpenCLDiscovery: Sendable {
                     globalMemory: Int(CLInfo.value(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), as: cl_ulong.self)),
                     maxAllocation: Int(CLInfo.value(device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE), as: cl_ulong.self)),
                     hasDoubles: extensions.split(separator: " ").contains("cl_khr_fp64"),
-                    admitted: admitted,
+                    available: available, admitted: false,
                     handles: .init(platform: platform, device: device)))
             }
         }

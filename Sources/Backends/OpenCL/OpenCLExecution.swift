@@ -20,9 +20,15 @@ extension OpenCLPlan {
         }
     }
 
-    /// Uploads `pixels` (the plan's input shape), runs every step on one
-    /// worker's queue and reads the result back: one crossing each way.
-    func run(_ pixels: [UInt8], on device: OpenCLDevice) throws(ProcessingError) -> [UInt8] {
+    /// Runs the plan on one of the device's workers: `upload` fills the
+    /// mapped input buffer (the plan's input shape), every step runs on the
+    /// worker's queue, and `consume` reads the mapped result: the pixels
+    /// cross once each way, through mapped (pinnable) memory.
+    func run<T>(
+        on device: OpenCLDevice,
+        upload: (UnsafeMutableRawBufferPointer) throws(ProcessingError) -> Void,
+        consume: (UnsafeRawBufferPointer) throws(ProcessingError) -> T
+    ) throws(ProcessingError) -> T {
         try checkFits(device)
         return try device.withWorker { worker throws(ProcessingError) in
             var leased: [CLBuffer] = []
@@ -30,58 +36,88 @@ extension OpenCLPlan {
                 worker.finish()
                 device.pool.giveBack(leased)
             }
-            do throws(OpenCLFailure) {
-                let limit = device.maxBufferBytes
-                func lease(_ bytes: Int) throws(OpenCLFailure) -> CLBuffer {
-                    let buffer = try device.pool.lease(max(bytes, 1), limit: limit)
+            let stage = "processing on \(device.info.name)"
+            func lease(_ bytes: Int) throws(ProcessingError) -> CLBuffer {
+                do throws(OpenCLFailure) {
+                    let buffer = try device.pool.lease(max(bytes, 1), limit: device.maxBufferBytes)
                     leased.append(buffer)
                     return buffer
+                } catch {
+                    throw error.processingError(stage)
                 }
-                var source = try lease(largestImage)
-                var destination = try lease(largestImage)
-                let tableBuffer = table.isEmpty ? nil : try lease(table.count * 4)
-                var scratch: [CLBuffer] = []
-                if largestScratch > 0 {
-                    for _ in 0..<3 { scratch.append(try lease(largestScratch)) }
-                }
-                try worker.write(pixels, to: source)
+            }
+            var source = try lease(largestImage)
+            var destination = try lease(largestImage)
+            let tableBuffer = table.isEmpty ? nil : try lease(table.count * 4)
+            var scratch: [CLBuffer] = []
+            if largestScratch > 0 {
+                for _ in 0..<3 { scratch.append(try lease(largestScratch)) }
+            }
+
+            let input: UnsafeMutableRawPointer
+            do throws(OpenCLFailure) { input = try worker.map(source, count: self.input.bytes, forWriting: true) } catch { throw error.processingError(stage) }
+            var uploaded: ProcessingError?
+            do throws(ProcessingError) {
+                try upload(UnsafeMutableRawBufferPointer(start: input, count: self.input.bytes))
+            } catch {
+                uploaded = error
+            }
+            do throws(OpenCLFailure) { try worker.unmap(source, input) } catch { throw error.processingError(stage) }
+            if let uploaded { throw uploaded }
+
+            do throws(OpenCLFailure) {
                 if let tableBuffer { try worker.write(table, to: tableBuffer) }
                 for step in steps {
                     for launch in step.launches {
-                        var arguments: [OpenCLWorker.Argument] = []
-                        for argument in launch.arguments {
+                        let arguments = try launch.arguments.map { argument throws(OpenCLFailure) -> OpenCLWorker.Argument in
                             switch argument {
-                            case .int(let value): arguments.append(.int(value))
-                            case .int4(let a, let b, let c, let d): arguments.append(.int4(a, b, c, d))
+                            case .int(let value): return .int(value)
+                            case .int4(let a, let b, let c, let d): return .int4(a, b, c, d)
                             case .buffer(let which):
-                                let buffer: CLBuffer
                                 switch which {
-                                case .source: buffer = source
-                                case .destination: buffer = destination
+                                case .source: return .buffer(source)
+                                case .destination: return .buffer(destination)
                                 case .table:
                                     guard let tableBuffer else { throw OpenCLFailure(call: "plan (no table)", status: CL_INVALID_MEM_OBJECT) }
-                                    buffer = tableBuffer
+                                    return .buffer(tableBuffer)
                                 case .scratch(let index):
                                     guard index < scratch.count else { throw OpenCLFailure(call: "plan (no scratch)", status: CL_INVALID_MEM_OBJECT) }
-                                    buffer = scratch[index]
+                                    return .buffer(scratch[index])
                                 case .sRGBToLinear, .linearToSRGB, .cubeRoot:
                                     guard let tables = device.colourTables else {
                                         throw OpenCLFailure(call: "plan (no colour tables)", status: CL_INVALID_MEM_OBJECT)
                                     }
-                                    buffer = which.colourTable(in: tables)
+                                    return .buffer(which.colourTable(in: tables))
                                 }
-                                arguments.append(.buffer(buffer))
                             }
                         }
                         try worker.launch(launch.kernel, width: launch.width, height: launch.height, arguments)
                     }
                     swap(&source, &destination)
                 }
-                return try worker.read(source, count: shape.bytes)
             } catch {
-                throw error.processingError("processing on \(device.info.name)")
+                throw error.processingError(stage)
             }
+
+            let output: UnsafeMutableRawPointer
+            do throws(OpenCLFailure) { output = try worker.map(source, count: shape.bytes, forWriting: false) } catch { throw error.processingError(stage) }
+            defer { try? worker.unmap(source, output) }
+            return try consume(UnsafeRawBufferPointer(start: output, count: shape.bytes))
         }
+    }
+
+    /// The plan run on `pixels`, returning the result's pixels (for the
+    /// start-up self-check and tests).
+    func run(_ pixels: [UInt8], on device: OpenCLDevice) throws(ProcessingError) -> [UInt8] {
+        try run(
+            on: device,
+            upload: { buffer throws(ProcessingError) in
+                guard pixels.count == buffer.count else {
+                    throw ProcessingError(.internal, "\(pixels.count) bytes for a \(buffer.count)-byte input")
+                }
+                pixels.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            },
+            consume: { Array($0) })
     }
 }
 

@@ -20,22 +20,30 @@ struct OpenCLJob {
             throw ProcessingError(.unsupportedFormat, "\(format.rawValue) output is not available in this libvips build")
         }
         let job = OpenCLJob(recipe: recipe, source: source)
-        let (decoded, pixels, plan) = try job.prepare(hasDoubles: device.info.hasDoubles)
-        let prepared = clock.now
-        let result = try plan.run(pixels, on: device)
-        let processed = clock.now
-        let output = try Self.image(result, shape: plan.shape, like: decoded)
-        let bytes = try LibvipsEncoding.encode(output, as: format, output: recipe.output)
+        let (decoded, plan) = try job.prepare(hasDoubles: device.info.hasDoubles)
+        var decodedAt = clock.now
+        var processedAt = decodedAt
+        let bytes = try plan.run(
+            on: device,
+            upload: { buffer throws(ProcessingError) in
+                // libvips decodes straight into the mapped device buffer.
+                try Self.decode(decoded, into: buffer)
+                decodedAt = clock.now
+            },
+            consume: { pixels throws(ProcessingError) in
+                processedAt = clock.now
+                let output = try Self.image(wrapping: pixels, shape: plan.shape, like: decoded)
+                return try LibvipsEncoding.encode(output, as: format, output: recipe.output)
+            })
         let finished = clock.now
         return ProcessedImage(
             bytes: bytes, format: format, width: plan.shape.width, height: plan.shape.height,
             sourceFormat: source.format, backend: backend,
-            timings: StageTimings(decode: prepared - start, process: processed - prepared, encode: finished - processed))
+            timings: StageTimings(decode: decodedAt - start, process: processedAt - decodedAt, encode: finished - processedAt))
     }
 
-    /// Decodes (on the host) and plans the device's work: the decoded image
-    /// (for its metadata), its 8-bit pixels and the plan.
-    func prepare(hasDoubles: Bool) throws(ProcessingError) -> (VipsImageHandle, [UInt8], OpenCLPlan) {
+    /// Opens the image (on the host, lazily) and plans the device's work.
+    func prepare(hasDoubles: Bool) throws(ProcessingError) -> (VipsImageHandle, OpenCLPlan) {
         var remaining = recipe.operations[...]
         let image: VipsImageHandle
         var plan: OpenCLPlan
@@ -62,11 +70,10 @@ struct OpenCLJob {
         for operation in remaining {
             try apply(operation, to: &plan)
         }
-        let pixels = try image.pixels()
-        guard pixels.count == plan.input.bytes else {
-            throw ProcessingError(.internal, "decoded \(pixels.count) bytes for a \(plan.input.width)x\(plan.input.height)x\(plan.input.bands) image")
+        guard image.width * image.height * image.bands == plan.input.bytes else {
+            throw ProcessingError(.internal, "a \(image.width)x\(image.height)x\(image.bands) image planned as \(plan.input.bytes) bytes")
         }
-        return (image, pixels, plan)
+        return (image, plan)
     }
 
     private func apply(_ operation: Operation, to plan: inout OpenCLPlan) throws(ProcessingError) {
@@ -200,13 +207,28 @@ struct OpenCLJob {
 
     // MARK: Output
 
-    /// The device's pixels as a libvips image carrying the decoded image's
-    /// resolution, ready for the shared encoder.
-    static func image(_ pixels: [UInt8], shape: OpenCLPlan.Shape, like decoded: VipsImageHandle) throws(ProcessingError) -> VipsImageHandle {
-        let pointer = pixels.withUnsafeBytes {
-            vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(shape.width), Int32(shape.height), Int32(shape.bands), VIPS_FORMAT_UCHAR)
+    /// Computes the pixels of `image` (decoding happens here) into `buffer`.
+    static func decode(_ image: VipsImageHandle, into buffer: UnsafeMutableRawBufferPointer) throws(ProcessingError) {
+        guard let base = buffer.baseAddress,
+            let target = vips_image_new_from_memory(
+                base, buffer.count, Int32(image.width), Int32(image.height), Int32(image.bands), VIPS_FORMAT_UCHAR)
+        else {
+            throw ProcessingError(.internal, "wrapping the device's input buffer failed", detail: LibvipsError.take())
         }
-        guard let pointer else {
+        defer { g_object_unref(target) }
+        guard vips_image_write(image.pointer, target) == 0 else {
+            throw ProcessingError(.corrupt, "decoding failed", detail: LibvipsError.take())
+        }
+    }
+
+    /// The device's result (mapped memory, not copied) as a libvips image
+    /// with the decoded image's resolution, for the shared encoder. It must
+    /// not outlive `pixels`.
+    static func image(wrapping pixels: UnsafeRawBufferPointer, shape: OpenCLPlan.Shape, like decoded: VipsImageHandle) throws(ProcessingError) -> VipsImageHandle {
+        guard let base = pixels.baseAddress,
+            let pointer = vips_image_new_from_memory(
+                base, pixels.count, Int32(shape.width), Int32(shape.height), Int32(shape.bands), VIPS_FORMAT_UCHAR)
+        else {
             throw ProcessingError(.internal, "wrapping the device's result failed", detail: LibvipsError.take())
         }
         pointer.pointee.Type = shape.bands < 3 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB

@@ -69,6 +69,9 @@ struct OpenCLPlan {
         largestImage = max(largestImage, output.bytes)
     }
 
+    /// Work-items for kernels that take runs of 16 samples of a row.
+    static func runs(_ shape: Shape) -> Int { (shape.width * shape.bands + 15) / 16 }
+
     // MARK: Geometry
 
     /// out(x, y) = in(ax x + bx y + cx, ay x + by y + cy).
@@ -162,7 +165,7 @@ struct OpenCLPlan {
             let reduction = OpenCLTables.reduction(length: shape.height, shrink: 1.0 / vscale, vertical: true)
             if reduction.box > 1 {
                 let output = Shape(width: shape.width, height: reduction.boxedLength, bands: shape.bands)
-                add("box shrink", [Launch(kernel: "box_v", width: output.width, height: output.height, arguments: [
+                add("box shrink", [Launch(kernel: "box_v", width: Self.runs(output), height: output.height, arguments: [
                     .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.height),
                     .int(shape.bands), .int(reduction.box),
                 ])], output: output)
@@ -171,7 +174,7 @@ struct OpenCLPlan {
                 let positions = append(lanczos.positions)
                 let coefficients = append(lanczos.coefficients)
                 let output = Shape(width: shape.width, height: reduction.outputLength, bands: shape.bands)
-                add("lanczos", [Launch(kernel: "reduce_v", width: output.width, height: output.height, arguments: [
+                add("lanczos", [Launch(kernel: "reduce_v", width: Self.runs(output), height: output.height, arguments: [
                     .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.height),
                     .int(shape.bands), .int(lanczos.taps), .buffer(.table), .int(positions), .int(coefficients),
                 ])], output: output)
@@ -246,12 +249,12 @@ struct OpenCLPlan {
                 .buffer(.source), .buffer(.scratch(0)), .int(w), .int(h), .int(bands), .int(colourBands),
                 .buffer(.sRGBToLinear), .buffer(.cubeRoot),
             ]),
-            Launch(kernel: "conv_short", width: w, height: h, arguments: [
-                .buffer(.scratch(0)), .buffer(.scratch(1)), .int(w), .int(h), .int(mask.count), .int(1), .int(0),
+            Launch(kernel: "conv_short", width: (w + 15) / 16, height: h, arguments: [
+                .buffer(.scratch(0)), .buffer(.scratch(1)), .int(w), .int(h), .int(mask.count), .int(1),
                 .buffer(.table), .int(coefficients), .int(scale),
             ]),
-            Launch(kernel: "conv_short", width: w, height: h, arguments: [
-                .buffer(.scratch(1)), .buffer(.scratch(2)), .int(w), .int(h), .int(mask.count), .int(0), .int(1),
+            Launch(kernel: "conv_short", width: (w + 15) / 16, height: h, arguments: [
+                .buffer(.scratch(1)), .buffer(.scratch(2)), .int(w), .int(h), .int(mask.count), .int(0),
                 .buffer(.table), .int(coefficients), .int(scale),
             ]),
             Launch(kernel: "sharpen_apply", width: w, height: h, arguments: [

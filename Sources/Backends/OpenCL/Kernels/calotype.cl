@@ -53,18 +53,27 @@ __kernel void embed(__global const uchar *src, __global uchar *dst,
 
 /* ---- Resize ------------------------------------------------------------ */
 
-/* Box average of `k` rows (indices past the end repeat the last row). */
+/* Box average of `k` rows (indices past the end repeat the last row), on
+ * runs of 16 samples. */
 __kernel void box_v(__global const uchar *src, __global uchar *dst,
                     int width, int height, int outHeight, int bands, int k) {
-    int x = get_global_id(0), y = get_global_id(1);
-    if (x >= width || y >= outHeight) return;
-    for (int b = 0; b < bands; b++) {
-        int sum = 0;
+    int s0 = get_global_id(0) * 16, y = get_global_id(1);
+    int rowSamples = width * bands;
+    if (s0 >= rowSamples || y >= outHeight) return;
+    __global uchar *out = dst + (size_t) y * rowSamples;
+    if (s0 + 16 <= rowSamples) {
+        int16 sum = (int16) 0;
         for (int i = 0; i < k; i++) {
             int sy = min(y * k + i, height - 1);
-            sum += src[((size_t) sy * width + x) * bands + b];
+            sum += convert_int16(vload16(0, src + (size_t) sy * rowSamples + s0));
         }
-        dst[((size_t) y * width + x) * bands + b] = (uchar) ((sum + k / 2) / k);
+        vstore16(convert_uchar16((sum + k / 2) / k), 0, out + s0);
+        return;
+    }
+    for (int s = s0; s < rowSamples; s++) {
+        int sum = 0;
+        for (int i = 0; i < k; i++) sum += src[(size_t) min(y * k + i, height - 1) * rowSamples + s];
+        out[s] = (uchar) ((sum + k / 2) / k);
     }
 }
 
@@ -85,22 +94,36 @@ __kernel void box_h(__global const uchar *src, __global uchar *dst,
 /* Lanczos reduction along y. `table` holds, at `positions`, two ints per
  * output row (first input row, phase) and, at `coefficients`, 65 phases of
  * n coefficients in 2.6 fixed point; the sum is kept in signed 16 bits with
- * saturation, starting from 32, as libvips' vector path does. */
+ * saturation, starting from 32, as libvips' vector path does. Work-items
+ * take runs of 16 samples of a row (every sample of a row uses the same
+ * rows and coefficients). */
 __kernel void reduce_v(__global const uchar *src, __global uchar *dst,
                        int width, int height, int outHeight, int bands, int n,
                        __global const int *table, int positions, int coefficients) {
-    int x = get_global_id(0), y = get_global_id(1);
-    if (x >= width || y >= outHeight) return;
+    int s0 = get_global_id(0) * 16, y = get_global_id(1);
+    int rowSamples = width * bands;
+    if (s0 >= rowSamples || y >= outHeight) return;
     int first = table[positions + 2 * y];
     __global const int *c = table + coefficients + table[positions + 2 * y + 1] * n;
-    for (int b = 0; b < bands; b++) {
+    __global uchar *out = dst + (size_t) y * rowSamples;
+    if (s0 + 16 <= rowSamples) {
+        short16 sum = (short16) ((short) 32);
+        for (int i = 0; i < n; i++) {
+            int sy = CLAMP_INDEX(first + i, height);
+            short16 value = convert_short16(vload16(0, src + (size_t) sy * rowSamples + s0)) * (short) c[i];
+            sum = add_sat(sum, value);
+        }
+        vstore16(convert_uchar16_sat(sum >> (short16) ((short) 6)), 0, out + s0);
+        return;
+    }
+    for (int s = s0; s < rowSamples; s++) {
         short sum = 32;
         for (int i = 0; i < n; i++) {
             int sy = CLAMP_INDEX(first + i, height);
-            short value = (short) (src[((size_t) sy * width + x) * bands + b] * c[i]);
+            short value = (short) (src[(size_t) sy * rowSamples + s] * c[i]);
             sum = sat16(sum + value);
         }
-        dst[((size_t) y * width + x) * bands + b] = (uchar) clamp(sum >> 6, 0, 255);
+        out[s] = (uchar) clamp(sum >> 6, 0, 255);
     }
 }
 
@@ -220,18 +243,31 @@ __kernel void conv_int(__global const uchar *src, __global uchar *dst,
 
 /* The same on one band of signed shorts (sharpen's lightness). */
 __kernel void conv_short(__global const short *src, __global short *dst,
-                         int width, int height, int n, int dx, int dy,
+                         int width, int height, int n, int horizontal,
                          __global const int *table, int coefficients, int scale) {
-    int x = get_global_id(0), y = get_global_id(1);
-    if (x >= width || y >= height) return;
+    int s0 = get_global_id(0) * RUN, y = get_global_id(1);
+    if (s0 >= width || y >= height) return;
     int centre = n / 2;
-    int sum = 0;
-    for (int i = 0; i < n; i++) {
-        int sx = CLAMP_INDEX(x + dx * (i - centre), width);
-        int sy = CLAMP_INDEX(y + dy * (i - centre), height);
-        sum += table[coefficients + i] * src[(size_t) sy * width + sx];
+    __global short *out = dst + (size_t) y * width;
+    if (run_inside(s0, width, centre, 1, n, horizontal)) {
+        int16 sum = (int16) 0;
+        for (int i = 0; i < n; i++) {
+            __global const short *p = horizontal ? src + (size_t) y * width + s0 + (i - centre)
+                                                 : src + (size_t) CLAMP_INDEX(y + i - centre, height) * width + s0;
+            sum += convert_int16(vload16(0, p)) * table[coefficients + i];
+        }
+        vstore16(convert_short16_sat((sum + scale / 2) / scale), 0, out + s0);
+        return;
     }
-    dst[(size_t) y * width + x] = sat16((sum + scale / 2) / scale);
+    for (int s = s0; s < min(s0 + RUN, width); s++) {
+        int sum = 0;
+        for (int i = 0; i < n; i++) {
+            int sx = horizontal ? CLAMP_INDEX(s + i - centre, width) : s;
+            int sy = horizontal ? y : CLAMP_INDEX(y + i - centre, height);
+            sum += table[coefficients + i] * src[(size_t) sy * width + sx];
+        }
+        out[s] = sat16((sum + scale / 2) / scale);
+    }
 }
 
 /* ---- Adjust ------------------------------------------------------------ */
