@@ -70,6 +70,17 @@ struct OpenCLEquivalenceTests {
         }
     }
 
+    /// Every EXIF orientation, through both shrink-on-load paths and the
+    /// full decode.
+    @Test(arguments: 2...8)
+    func exifOrientations(_ orientation: Int) async throws {
+        let jpeg = try orientedJPEG(width: 400, height: 300, orientation: orientation)
+        for shorthand in ["width=40", "width=40&fast_shrink=false", "width=30&height=50&fit=cover", "width=60&height=20&fit=fill",
+                          "rotate=90", "autorotate=false&width=50"] {
+            try await compareBackends(jpeg, try recipe(shorthand), label: "orientation \(orientation)")
+        }
+    }
+
     @Test func autorotationBeforeTheRecipe() async throws {
         for shorthand in ["rotate=90", "flip=vertical", "blur=1", "autorotate=false&rotate=270"] {
             try await compareBackends(try Fixture.exifRotatedJPEG.bytes, try recipe(shorthand), label: "exif-rotated.jpg")
@@ -78,7 +89,7 @@ struct OpenCLEquivalenceTests {
 
     // MARK: Filters
 
-    @Test(arguments: [0.2, 0.5, 1.0, 1.5, 3.0, 8.0, 20.0])
+    @Test(arguments: [0.2, 0.5, 1.0, 1.5, 3.0, 8.0, 20.0, 45.0])
     func blur(_ sigma: Double) async throws {
         for (width, height, bands) in [(97, 61, 3), (64, 33, 4), (1, 1, 3), (5, 120, 1), (120, 5, 2)] {
             let image = try randomPNG(width: width, height: height, bands: bands, seed: UInt32(sigma * 10))

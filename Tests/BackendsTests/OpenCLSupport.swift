@@ -113,3 +113,19 @@ func randomPNG(width: Int, height: Int, bands: Int = 3, seed: UInt32 = 1, smooth
     defer { g_free(out) }
     return Array(UnsafeRawBufferPointer(start: out, count: length))
 }
+
+/// A JPEG of smooth random content carrying EXIF orientation `orientation`.
+func orientedJPEG(width: Int, height: Int, orientation: Int) throws -> [UInt8] {
+    let png = try randomPNG(width: width, height: height, seed: UInt32(orientation), smooth: true)
+    return try png.withUnsafeBytes { buffer in
+        let image = try #require(cv_image_new_from_buffer(buffer.baseAddress, buffer.count, "", VIPS_ACCESS_RANDOM))
+        defer { g_object_unref(image) }
+        vips_image_set_int(image, "orientation", Int32(orientation))
+        var output: UnsafeMutableRawPointer?
+        var length = 0
+        try #require(cv_write_to_buffer(image, ".jpg[Q=95]", &output, &length) == 0)
+        let bytes = try #require(output)
+        defer { g_free(bytes) }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: length))
+    }
+}
