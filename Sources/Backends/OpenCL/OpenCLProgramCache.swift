@@ -13,7 +13,10 @@ struct OpenCLProgramBuilder {
         case compiled
     }
 
-    static let buildOptions = "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt"
+    // No fast-math options: the kernels must round exactly as libvips does
+    // (they use no float division, so no correctly-rounded-divide option
+    // is needed, which not every device supports).
+    static let buildOptions = "-cl-std=CL1.2"
 
     /// The kernels' source, a package resource.
     static func source() throws(ProcessingError) -> String {
