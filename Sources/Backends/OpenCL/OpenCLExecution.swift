@@ -2,7 +2,7 @@ import COpenCL
 
 extension OpenCLPlan {
     /// Bytes of device memory the plan needs at once.
-    var deviceBytes: Int { 2 * largestImage + 3 * largestScratch + table.count * 4 }
+    var deviceBytes: Int { 2 * largestImage + Self.scratchBuffers * largestScratch + table.count * 4 }
 
     /// Refuses, before anything is allocated, a plan that cannot fit the
     /// device: the job should go to the CPU instead.
@@ -51,7 +51,7 @@ extension OpenCLPlan {
             let tableBuffer = table.isEmpty ? nil : try lease(table.count * 4)
             var scratch: [CLBuffer] = []
             if largestScratch > 0 {
-                for _ in 0..<3 { scratch.append(try lease(largestScratch)) }
+                for _ in 0..<Self.scratchBuffers { scratch.append(try lease(largestScratch)) }
             }
 
             let input: UnsafeMutableRawPointer

@@ -44,7 +44,7 @@ struct OpenCLPlan {
     private(set) var steps: [Step] = []
     private(set) var table: [Int32] = []
     private(set) var largestImage: Int
-    /// Bytes of each of the three scratch buffers sharpen needs (0: none).
+    /// Bytes of each of the scratch buffers sharpen needs (0: none).
     private(set) var largestScratch = 0
     let hasDoubles: Bool
 
@@ -246,7 +246,8 @@ struct OpenCLPlan {
         largestScratch = max(largestScratch, w * h * 2)
         let launches = [
             Launch(kernel: "sharpen_lightness", width: w, height: h, arguments: [
-                .buffer(.source), .buffer(.scratch(0)), .int(w), .int(h), .int(bands), .int(colourBands),
+                .buffer(.source), .buffer(.scratch(0)), .buffer(.scratch(3)), .buffer(.scratch(4)),
+                .int(w), .int(h), .int(bands), .int(colourBands),
                 .buffer(.sRGBToLinear), .buffer(.cubeRoot),
             ]),
             Launch(kernel: "conv_short", width: (w + 15) / 16, height: h, arguments: [
@@ -258,15 +259,18 @@ struct OpenCLPlan {
                 .buffer(.table), .int(coefficients), .int(scale),
             ]),
             Launch(kernel: "sharpen_apply", width: w, height: h, arguments: [
-                .buffer(.source), .buffer(.scratch(0)), .buffer(.scratch(2)), .buffer(.destination),
-                .int(w), .int(h), .int(bands), .int(colourBands),
-                .buffer(.sRGBToLinear), .buffer(.cubeRoot), .buffer(.linearToSRGB), .buffer(.table), .int(curve),
+                .buffer(.source), .buffer(.scratch(0)), .buffer(.scratch(3)), .buffer(.scratch(4)), .buffer(.scratch(2)),
+                .buffer(.destination), .int(w), .int(h), .int(bands), .int(colourBands),
+                .buffer(.linearToSRGB), .buffer(.table), .int(curve),
             ]),
         ]
         add("sharpen", launches, output: shape)
     }
 
     static let sharpenCurve = OpenCLTables.sharpenCurve()
+
+    /// Sharpen's planes of shorts: L, its two blur passes, a and b.
+    static let scratchBuffers = 5
 
     /// libvips' `B_W`: sRGB(A) to grey(A); grey stays as it is.
     mutating func grayscale() throws(ProcessingError) {

@@ -346,8 +346,9 @@ static inline void to_labs(__global const uchar *p, int colourBands,
     *bs = (short) (int) ((double) b * (32768.0 / 128.0));
 }
 
-/* Sharpen, step 1: the L of LabS, one short per pixel. */
+/* Sharpen, step 1: LabS, one plane of shorts per channel. */
 __kernel void sharpen_lightness(__global const uchar *src, __global short *lightness,
+                                __global short *planeA, __global short *planeB,
                                 int width, int height, int bands, int colourBands,
                                 __global const float *v2Y, __global const float *cbrtTable) {
     int x = get_global_id(0), y = get_global_id(1);
@@ -356,21 +357,22 @@ __kernel void sharpen_lightness(__global const uchar *src, __global short *light
     short L, a, b;
     to_labs(src + i * bands, colourBands, v2Y, cbrtTable, &L, &a, &b);
     lightness[i] = L;
+    planeA[i] = a;
+    planeB[i] = b;
 }
 
 /* Sharpen, step 2: L' = L + curve(L - blurred L), then back to sRGB (or
  * grey) through Lab, XYZ and linear light, as libvips. */
 __kernel void sharpen_apply(__global const uchar *src, __global const short *lightness,
+                            __global const short *planeA, __global const short *planeB,
                             __global const short *blurred, __global uchar *dst,
                             int width, int height, int bands, int colourBands,
-                            __global const float *v2Y, __global const float *cbrtTable,
                             __global const int *Y2v, __global const int *table, int curve) {
     int x = get_global_id(0), y = get_global_id(1);
     if (x >= width || y >= height) return;
     size_t i = (size_t) y * width + x;
     __global const uchar *p = src + i * bands;
-    short Ls, as, bs;
-    to_labs(p, colourBands, v2Y, cbrtTable, &Ls, &as, &bs);
+    short as = planeA[i], bs = planeB[i];
     int v1 = lightness[i], v2 = blurred[i];
     int diff = (v1 & 0x7fff) - (v2 & 0x7fff);
     int sharpened = clamp(v1 + table[curve + diff + 32768], 0, 32767);
