@@ -83,6 +83,14 @@ struct OpenCLBackendTests {
             try await backend.process(ImageInput(bytes: Array(try Fixture.photoJPEG.bytes.prefix(600))), recipe: try recipe("width=50"))
         }
         #expect(corrupt?.blame == .input)
+        // Damage found while decoding into the device's buffer is the input's too.
+        let photo = try Fixture.photoJPEG.bytes
+        for shorthand in ["blur=1", "width=100&fast_shrink=false", "width=50"] {
+            let truncated = await #expect(throws: ProcessingError.self) {
+                try await backend.process(ImageInput(bytes: Array(photo.prefix(photo.count * 6 / 10))), recipe: try recipe(shorthand))
+            }
+            #expect(truncated?.code == .corrupt && truncated?.blame == .input, "\(shorthand): \(String(describing: truncated))")
+        }
         let pdf = await #expect(throws: ProcessingError.self) { try await run(backend, .pdf, "width=50") }
         #expect(pdf?.code == .unsupportedFormat)
         let huge = await #expect(throws: ProcessingError.self) { try await run(backend, .hugeHeaderPNG, "width=50") }

@@ -41,6 +41,8 @@ final class OpenCLDevice: @unchecked Sendable {
         let sRGBToLinear: CLBuffer
         let linearToSRGB: CLBuffer
         let cubeRoot: CLBuffer
+        /// vips_sharpen's default curve, indexed by L - blurred L + 32768.
+        let sharpenCurve: CLBuffer
     }
 
     static let kernelNames = ["remap", "embed", "box_v", "box_h", "reduce_v", "reduce_h", "conv_vector", "conv_int", "conv_short", "lookup"]
@@ -85,7 +87,8 @@ final class OpenCLDevice: @unchecked Sendable {
                 colourTables = ColourTables(
                     sRGBToLinear: try Self.constant(OpenCLTables.sRGBToLinear, context: context),
                     linearToSRGB: try Self.constant(OpenCLTables.linearToSRGB, context: context),
-                    cubeRoot: try Self.constant(OpenCLTables.cubeRoot, context: context))
+                    cubeRoot: try Self.constant(OpenCLTables.cubeRoot, context: context),
+                    sharpenCurve: try Self.constant(OpenCLTables.sharpenCurve(), context: context))
             } catch {
                 throw error.processingError("uploading the colour tables to \(info.name)")
             }

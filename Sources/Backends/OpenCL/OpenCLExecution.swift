@@ -83,7 +83,7 @@ extension OpenCLPlan {
                                 case .scratch(let index):
                                     guard index < scratch.count else { throw OpenCLFailure(call: "plan (no scratch)", status: CL_INVALID_MEM_OBJECT) }
                                     return .buffer(scratch[index])
-                                case .sRGBToLinear, .linearToSRGB, .cubeRoot:
+                                case .sRGBToLinear, .linearToSRGB, .cubeRoot, .sharpenCurve:
                                     guard let tables = device.colourTables else {
                                         throw OpenCLFailure(call: "plan (no colour tables)", status: CL_INVALID_MEM_OBJECT)
                                     }
@@ -126,6 +126,7 @@ extension OpenCLPlan.Buffer {
         switch self {
         case .sRGBToLinear: tables.sRGBToLinear
         case .linearToSRGB: tables.linearToSRGB
+        case .sharpenCurve: tables.sharpenCurve
         default: tables.cubeRoot
         }
     }

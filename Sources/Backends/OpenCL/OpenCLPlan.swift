@@ -17,7 +17,7 @@ struct OpenCLPlan {
         case source, destination
         case table
         case scratch(Int)
-        case sRGBToLinear, linearToSRGB, cubeRoot
+        case sRGBToLinear, linearToSRGB, cubeRoot, sharpenCurve
     }
 
     enum Argument {
@@ -240,7 +240,6 @@ struct OpenCLPlan {
         let scaleSum = mask.reduce(0, +)
         let scale = scaleSum == 0 ? 1 : scaleSum
         let coefficients = append(mask.map { Int32($0) })
-        let curve = append(Self.sharpenCurve)
         let (w, h, bands) = (shape.width, shape.height, shape.bands)
         let colourBands = shape.colourBands >= 3 ? 3 : 1
         largestScratch = max(largestScratch, w * h * 2)
@@ -261,13 +260,11 @@ struct OpenCLPlan {
             Launch(kernel: "sharpen_apply", width: w, height: h, arguments: [
                 .buffer(.source), .buffer(.scratch(0)), .buffer(.scratch(3)), .buffer(.scratch(4)), .buffer(.scratch(2)),
                 .buffer(.destination), .int(w), .int(h), .int(bands), .int(colourBands),
-                .buffer(.linearToSRGB), .buffer(.table), .int(curve),
+                .buffer(.linearToSRGB), .buffer(.sharpenCurve),
             ]),
         ]
         add("sharpen", launches, output: shape)
     }
-
-    static let sharpenCurve = OpenCLTables.sharpenCurve()
 
     /// Sharpen's planes of shorts: L, its two blur passes, a and b.
     static let scratchBuffers = 5

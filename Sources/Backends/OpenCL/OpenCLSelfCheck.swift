@@ -1,7 +1,7 @@
 import CVips
 
 /// A start-up comparison of the device with the installed libvips on a tiny
-/// image: resize, blur and grey through both paths must agree exactly.
+/// image: resize, blur, sharpen and grey through both paths must agree exactly.
 /// libvips 8.15 and later changed their arithmetic; a mismatch is reported
 /// (in `calotype devices`, and by `supports`) instead of silently producing
 /// different pictures.
@@ -24,7 +24,7 @@ public enum OpenCLSelfCheck {
         do {
             return try compare(on: device)
         } catch {
-            return .failed(error.description)
+            return .failed("the comparison could not run: \(error.description)")
         }
     }
 
@@ -46,6 +46,7 @@ public enum OpenCLSelfCheck {
         image = try image.apply("self-check resize") { cv_resize($0, $1, 0.37, 0.37) }
         image = try image.apply("self-check blur") { cv_gaussblur($0, $1, 1.3) }
         if device.info.hasDoubles {
+            image = try image.apply("self-check sharpen") { cv_sharpen($0, $1, 0.5) }
             image = try image.apply("self-check grey") { cv_colourspace($0, $1, VIPS_INTERPRETATION_B_W) }
         }
         let expected = try image.pixels()
@@ -53,7 +54,10 @@ public enum OpenCLSelfCheck {
         var plan = OpenCLPlan(width: width, height: height, bands: bands, hasDoubles: device.info.hasDoubles)
         try plan.resize(horizontalScale: 0.37, verticalScale: 0.37)
         plan.blur(sigma: 1.3)
-        if device.info.hasDoubles { try plan.grayscale() }
+        if device.info.hasDoubles {
+            try plan.sharpen(sigma: 0.5)
+            try plan.grayscale()
+        }
         let actual = try plan.run(pixels, on: device)
         guard actual.count == expected.count else {
             return .failed("sizes differ (\(actual.count) against \(expected.count) bytes)")

@@ -367,7 +367,7 @@ __kernel void sharpen_apply(__global const uchar *src, __global const short *lig
                             __global const short *planeA, __global const short *planeB,
                             __global const short *blurred, __global uchar *dst,
                             int width, int height, int bands, int colourBands,
-                            __global const int *Y2v, __global const int *table, int curve) {
+                            __global const int *Y2v, __global const int *curve) {
     int x = get_global_id(0), y = get_global_id(1);
     if (x >= width || y >= height) return;
     size_t i = (size_t) y * width + x;
@@ -375,7 +375,7 @@ __kernel void sharpen_apply(__global const uchar *src, __global const short *lig
     short as = planeA[i], bs = planeB[i];
     int v1 = lightness[i], v2 = blurred[i];
     int diff = (v1 & 0x7fff) - (v2 & 0x7fff);
-    int sharpened = clamp(v1 + table[curve + diff + 32768], 0, 32767);
+    int sharpened = clamp(v1 + curve[diff + 32768], 0, 32767);
 
     float L = (float) ((double) sharpened / (32767.0 / 100.0));
     float a = (float) ((double) as / (32768.0 / 128.0));
