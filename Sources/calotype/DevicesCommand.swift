@@ -35,6 +35,9 @@ struct DevicesCommand: AsyncParsableCommand {
         let configuration = OpenCLBackend.Configuration()
         let discovery = OpenCLBackend.discover(configuration)
         switch discovery.state {
+        case .noLoader:
+            print("gpu: no OpenCL library (libOpenCL.so.1, the ICD loader, is not installed); every job runs on the CPU")
+            return
         case .noPlatform:
             print("gpu: no OpenCL platform (no OpenCL driver installed); every job runs on the CPU")
             return

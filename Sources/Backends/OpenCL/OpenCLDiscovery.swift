@@ -46,6 +46,8 @@ public struct OpenCLDiscovery: Sendable {
     public enum State: Sendable, Equatable {
         /// At least one device was found (admitted or not).
         case devices
+        /// No OpenCL library at all (`libOpenCL.so.1`, the ICD loader).
+        case noLoader
         /// The ICD loader found no platform (no driver installed).
         case noPlatform
         /// Platforms exist but report no device.
@@ -83,6 +85,9 @@ public struct OpenCLDiscovery: Sendable {
 
     private static func enumerate() -> OpenCLDiscovery {
         let allowCPUDevices = false
+        guard OpenCLLibrary.isLoaded else {
+            return OpenCLDiscovery(state: .noLoader, devices: [], allowsCPUDevices: allowCPUDevices)
+        }
         var count: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &count)
         if status == clPlatformNotFoundKHR || (status == CL_SUCCESS && count == 0) {
