@@ -11,7 +11,7 @@ public enum OpenCLFault: String, Sendable, CaseIterable {
     case alloc
     /// Every kernel launch fails (`CL_OUT_OF_RESOURCES`).
     case kernel
-    /// Reading the result back fails (`CL_OUT_OF_RESOURCES`).
+    /// Mapping the result for reading fails (`CL_OUT_OF_RESOURCES`).
     case readback
 
     /// The fault named by `CALOTYPE_OPENCL_FAULT`, if any.
@@ -225,20 +225,6 @@ final class OpenCLWorker: @unchecked Sendable {
             clEnqueueWriteBuffer(queue.raw, buffer.raw, cl_bool(CL_TRUE), 0, count, bytes.baseAddress, 0, nil, nil)
         }
         try clCheck(status, "clEnqueueWriteBuffer")
-    }
-
-    /// Reads the first `count` bytes of `buffer` (blocking).
-    func read(_ buffer: CLBuffer, count: Int) throws(OpenCLFailure) -> [UInt8] {
-        var result = [UInt8](repeating: 0, count: count)
-        guard count > 0 else { return result }
-        if fault == .readback {
-            throw OpenCLFailure(call: "clEnqueueReadBuffer [injected]", status: CL_OUT_OF_RESOURCES)
-        }
-        let status = result.withUnsafeMutableBytes { bytes in
-            clEnqueueReadBuffer(queue.raw, buffer.raw, cl_bool(CL_TRUE), 0, count, bytes.baseAddress, 0, nil, nil)
-        }
-        try clCheck(status, "clEnqueueReadBuffer")
-        return result
     }
 
     /// Waits for everything enqueued (used before returning buffers after a failure).

@@ -18,18 +18,35 @@ struct OpenCLProgramBuilder {
     // is needed, which not every device supports).
     static let buildOptions = "-cl-std=CL1.2"
 
-    /// The kernels' source, a package resource.
-    static func source() throws(ProcessingError) -> String {
-        guard let url = Bundle.module.url(forResource: "calotype", withExtension: "cl", subdirectory: "Kernels")
-            ?? Bundle.module.url(forResource: "calotype", withExtension: "cl")
-        else {
-            throw ProcessingError(.internal, "the OpenCL kernel source (calotype.cl) is missing from the package resources")
+    /// The kernels' source: the package resource `Kernels/calotype.cl`.
+    ///
+    /// Looked up without `Bundle.module`, whose accessor stops the process
+    /// when the resource bundle is missing (a binary copied without it):
+    /// `CALOTYPE_OPENCL_KERNELS` (a file), the resource bundle beside the
+    /// executable, then the source tree this was built from. A missing
+    /// source is an error for the OpenCL backend only; the CPU backend runs.
+    static func source(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ProcessingError) -> String {
+        var candidates: [URL] = []
+        if let explicit = environment["CALOTYPE_OPENCL_KERNELS"], !explicit.isEmpty {
+            candidates.append(URL(fileURLWithPath: explicit))
         }
-        do {
-            return try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw ProcessingError(.internal, "reading the OpenCL kernel source failed", detail: "\(error)")
+        var folders = [Bundle.main.bundleURL]
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            folders.append(executable.deletingLastPathComponent())
         }
+        for folder in folders {
+            candidates.append(folder.appendingPathComponent("Calotype_Backends.resources/Kernels/calotype.cl"))
+            candidates.append(folder.appendingPathComponent("Calotype_Backends.bundle/Contents/Resources/Kernels/calotype.cl"))
+        }
+        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Kernels/calotype.cl"))
+        for candidate in candidates {
+            if let text = try? String(contentsOf: candidate, encoding: .utf8) {
+                return text
+            }
+        }
+        throw ProcessingError(
+            .internal, "the OpenCL kernel source (Kernels/calotype.cl) was not found",
+            detail: "looked in " + candidates.map(\.path).joined(separator: ", "))
     }
 
     /// The cache folder: `CALOTYPE_CACHE_DIR`, else `$XDG_CACHE_HOME/calotype`,
