@@ -41,9 +41,11 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "CVips",
+                "CVips", "COpenCL",
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+            ],
+            // The OpenCL kernels, built per device at start.
+            resources: [.copy("OpenCL/Kernels")]
         ),
 
         // Placement across backends, per-lane concurrency, queues, fallback, statistics.

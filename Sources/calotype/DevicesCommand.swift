@@ -1,12 +1,17 @@
 import ArgumentParser
 import Backends
+import Foundation
 import NIOPosix
 
 /// `calotype devices`: what this machine can run and read and write.
 struct DevicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
-        abstract: "List the backends, devices and formats available on this machine."
+        abstract: "List the backends, devices and formats available on this machine.",
+        discussion: """
+            OpenCL GPUs and accelerators are used by default; CPU OpenCL devices (PoCL) only with \
+            CALOTYPE_OPENCL_CPU=1. Compiled kernels are cached in CALOTYPE_CACHE_DIR (default: the user's cache folder).
+            """
     )
 
     func run() async throws {
@@ -23,6 +28,59 @@ struct DevicesCommand: AsyncParsableCommand {
         let writable = [OutputFormat.jpeg, .png, .webp, .avif]
         let formats = writable.map { backend.writableFormats.contains($0) ? $0.rawValue : "\($0.rawValue) (not in this build)" }
         print("  writes: \(formats.joined(separator: ", "))")
-        print("gpu: no OpenCL backend in this build yet")
+        printOpenCL(threadPool: pool)
+    }
+
+    private func printOpenCL(threadPool: NIOThreadPool) {
+        let configuration = OpenCLBackend.Configuration()
+        let discovery = OpenCLBackend.discover(configuration)
+        switch discovery.state {
+        case .noLoader:
+            print("gpu: no OpenCL library (libOpenCL.so.1, the ICD loader, is not installed); every job runs on the CPU")
+            return
+        case .noPlatform:
+            print("gpu: no OpenCL platform (no OpenCL driver installed); every job runs on the CPU")
+            return
+        case .noDevice:
+            print("gpu: OpenCL is installed but reports no device; every job runs on the CPU")
+            return
+        case .failed(let reason):
+            print("gpu: OpenCL could not be queried (\(reason)); every job runs on the CPU")
+            return
+        case .devices:
+            break
+        }
+        print("gpu: OpenCL, \(discovery.devices.count) device(s)\(discovery.allowsCPUDevices ? " (CPU devices admitted: CALOTYPE_OPENCL_CPU=1)" : "")")
+        for device in discovery.devices {
+            print("  opencl:\(device.index): \(device.name) [\(device.type.rawValue)]")
+            print("    platform:        \(device.platform)")
+            print("    vendor:          \(device.vendor)")
+            print("    driver:          \(device.driverVersion)")
+            print("    version:         \(device.openCLVersion)")
+            print("    compute units:   \(device.computeUnits)")
+            print("    global memory:   \(Self.bytes(device.globalMemory))")
+            print("    max allocation:  \(Self.bytes(device.maxAllocation))")
+            print("    double precision: \(device.hasDoubles ? "yes" : "no (grayscale and sharpen stay on the CPU)")")
+            guard device.admitted else {
+                let why = device.type == .cpu
+                    ? "a CPU device; set CALOTYPE_OPENCL_CPU=1 to use it" : "not available"
+                print("    serves:          nothing (\(why))")
+                continue
+            }
+            do {
+                let backend = try OpenCLBackend(device: device, configuration: configuration, threadPool: threadPool)
+                print("    serves:          the gpu backend as \(backend.name)")
+                print("    kernels:         \(backend.programOrigin == "cache" ? "loaded from the cache" : "compiled") (\(configuration.cacheDirectory?.path ?? "no cache"))")
+                print("    self-check:      \(backend.selfCheck.description)")
+            } catch {
+                print("    serves:          nothing (\(error))")
+            }
+        }
+    }
+
+    private static func bytes(_ count: Int) -> String {
+        let gib = Double(count) / Double(1 << 30)
+        if gib >= 1 { return String(format: "%.1f GiB", gib) }
+        return String(format: "%.0f MiB", Double(count) / Double(1 << 20))
     }
 }

@@ -263,21 +263,7 @@ struct LibvipsPipeline {
     /// its ICC profile when it has one, so that operations and encoders see
     /// one kind of pixel and stripped output still shows the right colours.
     private mutating func normaliseColour() throws(ProcessingError) {
-        if image.hasICCProfile {
-            if let converted = try? image.apply("colour management", { cv_icc_to_srgb($0, $1) }) {
-                image = converted
-            } else {
-                _ = LibvipsError.take()  // A broken profile: fall back to the plain conversion below.
-            }
-        }
-        let grey = image.interpretation == VIPS_INTERPRETATION_B_W || image.interpretation == VIPS_INTERPRETATION_GREY16
-        let target = grey ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB
-        if image.interpretation != target || image.bandFormat != VIPS_FORMAT_UCHAR {
-            image = try image.apply("colour conversion") { cv_colourspace($0, $1, target) }
-        }
-        if image.bandFormat != VIPS_FORMAT_UCHAR {
-            image = try image.apply("8-bit conversion") { cv_cast($0, $1, VIPS_FORMAT_UCHAR) }
-        }
+        image = try LibvipsEncoding.normaliseColour(image)
     }
 
     // MARK: Encoding
@@ -285,27 +271,7 @@ struct LibvipsPipeline {
     /// Computes the pixels and encodes them. Decoding errors in the streamed
     /// pass (a truncated file, say) surface here.
     private mutating func encode(as format: OutputFormat, killSwitch: KillSwitch) throws(ProcessingError) -> [UInt8] {
-        if format == .jpeg && image.hasAlpha {
-            let white: [Double] = Array(repeating: 255, count: image.bands - 1)
-            image = try image.apply("flatten") { input, output in
-                white.withUnsafeBufferPointer { cv_flatten(input, output, $0.baseAddress, Int32($0.count)) }
-            }
-        }
-        var options: [String] = []
-        if format != .png { options.append("Q=\(recipe.output.quality)") }
-        if recipe.output.strip { options.append("strip") }
-        let suffix = ".\(format.fileExtension)" + (options.isEmpty ? "" : "[\(options.joined(separator: ","))]")
-
-        let image = self.image
-        return try killSwitch.watching(image) { () throws(ProcessingError) -> [UInt8] in
-            var buffer: UnsafeMutableRawPointer?
-            var length = 0
-            guard cv_write_to_buffer(image.pointer, suffix, &buffer, &length) == 0, let buffer else {
-                throw ProcessingError(.corrupt, "decoding or encoding the image failed", detail: LibvipsError.take())
-            }
-            defer { g_free(buffer) }
-            return Array(UnsafeRawBufferPointer(start: buffer, count: length))
-        }
+        try LibvipsEncoding.encode(image, as: format, output: recipe.output, killSwitch: killSwitch)
     }
 }
 
