@@ -16,15 +16,23 @@ public final class Engine: Sendable {
         /// `CALOTYPE_JOB_TIMEOUT` in seconds, default 60).
         public var scheduler: Scheduler.Configuration
         public var limits: ImageLimits
+        /// Whether to look for OpenCL devices at all (`CALOTYPE_GPU=off` turns it off).
+        public var useGPU: Bool
+        /// Which OpenCL devices serve and how (`CALOTYPE_OPENCL_CPU=1` admits
+        /// CPU devices such as PoCL; `CALOTYPE_CACHE_DIR`; `CALOTYPE_OPENCL_FAULT`).
+        public var openCL: OpenCLBackend.Configuration
 
         public init(
             cpuWorkers: Int = Configuration.defaultCPUWorkers, gpuWorkers: Int = 1,
-            scheduler: Scheduler.Configuration = .init(), limits: ImageLimits = .init()
+            scheduler: Scheduler.Configuration = .init(), limits: ImageLimits = .init(),
+            useGPU: Bool = true, openCL: OpenCLBackend.Configuration = .init()
         ) {
             self.cpuWorkers = cpuWorkers
             self.gpuWorkers = gpuWorkers
             self.scheduler = scheduler
             self.limits = limits
+            self.useGPU = useGPU
+            self.openCL = openCL
         }
 
         public static var defaultCPUWorkers: Int {
@@ -46,6 +54,13 @@ public final class Engine: Sendable {
             if let limit = try integer("CALOTYPE_QUEUE_LIMIT", in: 1...1_000_000) { configuration.scheduler.queueLimit = limit }
             if let seconds = try integer("CALOTYPE_JOB_TIMEOUT", in: 1...86_400) { configuration.scheduler.jobTimeout = .seconds(seconds) }
             if let megapixels = try integer("CALOTYPE_MAX_MEGAPIXELS", in: 1...1_000) { configuration.limits.maxPixels = megapixels * 1_000_000 }
+            if let gpu = environment["CALOTYPE_GPU"] {
+                switch gpu.lowercased() {
+                case "on", "true", "1", "auto": configuration.useGPU = true
+                case "off", "false", "0": configuration.useGPU = false
+                default: throw ConfigurationError(variable: "CALOTYPE_GPU", value: gpu, allowed: "on or off")
+                }
+            }
             return configuration
         }
 
@@ -59,30 +74,74 @@ public final class Engine: Sendable {
     public let configuration: Configuration
     /// The CPU backend, for callers that report what it can do.
     public let cpu: LibvipsBackend
-    private let threads: NIOThreadPool
+    /// One backend per OpenCL device that serves.
+    public let gpus: [OpenCLBackend]
+    /// Devices that were found but could not start, with why.
+    public let gpuProblems: [String]
+    private let cpuThreads: NIOThreadPool
+    private let gpuThreads: NIOThreadPool?
 
-    /// Starts libvips and the worker threads. The threads are stopped by `shutdown()`.
+    /// Starts libvips, the OpenCL devices (if any) and their worker threads.
+    /// A device that fails to start is reported in `gpuProblems` and left out;
+    /// the CPU always serves. The threads are stopped by `shutdown()`.
     public init(_ configuration: Configuration) throws(ProcessingError) {
-        let threads = NIOThreadPool(numberOfThreads: configuration.cpuWorkers)
-        threads.start()
+        let cpuThreads = NIOThreadPool(numberOfThreads: configuration.cpuWorkers)
+        cpuThreads.start()
         do {
             cpu = try LibvipsBackend(
                 configuration: .init(threadsPerJob: configuration.libvipsThreadsPerJob, limits: configuration.limits),
-                threadPool: threads)
+                threadPool: cpuThreads)
         } catch {
-            threads.shutdownGracefully { _ in }
+            cpuThreads.shutdownGracefully { _ in }
             throw error
         }
-        self.threads = threads
+        self.cpuThreads = cpuThreads
         self.configuration = configuration
-        let lanes = [Scheduler.LaneSpecification(backend: cpu, workers: configuration.cpuWorkers)]
+
+        var gpus: [OpenCLBackend] = []
+        var problems: [String] = []
+        var gpuThreads: NIOThreadPool?
+        if configuration.useGPU {
+            var openCL = configuration.openCL
+            openCL.workersPerDevice = configuration.gpuWorkers
+            openCL.limits = configuration.limits
+            let devices = OpenCLBackend.discover(openCL).admitted
+            if !devices.isEmpty {
+                let threads = NIOThreadPool(numberOfThreads: devices.count * configuration.gpuWorkers)
+                threads.start()
+                for device in devices {
+                    do {
+                        gpus.append(try OpenCLBackend(device: device, configuration: openCL, threadPool: threads))
+                    } catch {
+                        problems.append("\(device.name): \(error)")
+                    }
+                }
+                gpuThreads = threads
+            }
+        }
+        self.gpus = gpus
+        self.gpuProblems = problems
+        self.gpuThreads = gpuThreads
+
+        var lanes = [Scheduler.LaneSpecification(backend: cpu, workers: configuration.cpuWorkers)]
+        lanes += gpus.map { Scheduler.LaneSpecification(backend: $0, workers: configuration.gpuWorkers) }
         scheduler = Scheduler(lanes: lanes, configuration: configuration.scheduler)
+    }
+
+    /// Seeds the cost models with a short run of a synthetic 2-megapixel
+    /// photo on every lane, when there is a choice of lanes to make.
+    public func calibrate() async {
+        guard !gpus.isEmpty else { return }
+        let sample = try? await cpuThreads.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 42) }
+        guard let sample, let recipe = try? Recipe(shorthand: "width=800&format=jpeg&quality=80") else { return }
+        await scheduler.calibrate(with: ImageInput(bytes: sample, name: "calibration.jpg"), recipe: recipe)
     }
 
     /// Refuses new work, lets running jobs finish and stops the threads.
     public func shutdown() async {
         await scheduler.stopAccepting()
-        try? await threads.shutdownGracefully()
+        try? await cpuThreads.shutdownGracefully()
+        try? await gpuThreads?.shutdownGracefully()
     }
 }
 

@@ -247,9 +247,9 @@ public actor Scheduler {
             lanes[index].nextCooldown = configuration.quarantineCooldown
         case .failure(let error):
             lanes[index].counters.failed += 1
-            if error.blame == .backend {
+            if error.code == .backendFault || error.code == .internal {
                 recordFault(on: index)
-            } else {
+            } else if error.blame == .input {
                 // The input's fault: the lane worked as it should.
                 lanes[index].consecutiveFaults = 0
             }

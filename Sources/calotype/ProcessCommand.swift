@@ -77,6 +77,7 @@ struct ProcessCommand: AsyncParsableCommand {
             throw CleanExit.message("error: \(error)")
         }
 
+        await engine.calibrate()
         let progress = ProgressReporter(total: work.items.count, enabled: !quiet && work.items.count > 1)
         let runner = BatchRunner(
             scheduler: engine.scheduler, recipe: recipe, placement: backend,

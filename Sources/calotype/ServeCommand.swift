@@ -55,6 +55,10 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CleanExit.message("error: \(error)")
         }
+        for problem in engine.gpuProblems {
+            FileHandle.standardError.write(Data("warning: GPU left out: \(problem)\n".utf8))
+        }
+        await engine.calibrate()
         let host = server.host
         let application = try await CalotypeServer(engine: engine, configuration: server).makeApplication { port in
             // Unbuffered, so whoever started the server sees it at once.

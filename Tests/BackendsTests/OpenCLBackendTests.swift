@@ -34,7 +34,7 @@ struct OpenCLBackendTests {
         let backend = try OpenCLFixture.backend
         #expect(backend.name.hasPrefix("opencl:") && backend.kind == .gpu)
         #expect(backend.selfCheck == .passed, "\(backend.selfCheck.description)")
-        if backend.device.hasDoubles {
+        if backend.deviceInfo.hasDoubles {
             #expect(backend.supportedOperations == Set(OperationKind.allCases))
         }
         #expect(backend.supports(try recipe("width=100&height=100&fit=cover&blur=1&rotate=90")).isSupported)

@@ -67,3 +67,65 @@ struct EngineIntegrationTests {
         #expect((2...4).contains(defaults.cpuWorkers) && defaults.gpuWorkers == 1 && defaults.scheduler.queueLimit == 256)
     }
 }
+
+/// The real engine with PoCL standing in for a GPU: two lanes, libvips and OpenCL.
+@Suite("Engine: CPU and OpenCL (PoCL) lanes", .timeLimit(.minutes(3)))
+struct GPUEngineIntegrationTests {
+    func engine(fault: OpenCLFault? = nil) throws -> Engine {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-engine-tests-cache")
+        return try Engine(.init(
+            cpuWorkers: 1, gpuWorkers: 1,
+            openCL: .init(allowCPUDevices: true, cacheDirectory: cache, fault: fault)))
+    }
+
+    func input(_ name: String) throws -> ImageInput {
+        ImageInput(bytes: try [UInt8](Data(contentsOf: EngineIntegrationTests.fixtures.appendingPathComponent(name))), name: name)
+    }
+
+    @Test func aBatchOnAutoUsesBothLanesAndEveryResultMatchesTheCPU() async throws {
+        let engine = try engine()
+        let gpuLane = try #require(engine.gpus.first?.name, "PoCL is installed with the system packages; no device means a broken set-up")
+        await engine.calibrate()
+        let names = ["photo.jpg", "exif-rotated.jpg", "photo.webp", "photo.gif", "photo.tif", "cmyk.jpg", "alpha.png"]
+        let inputs = try (0..<4).flatMap { _ in try names.map(input) }
+        let recipe = try Recipe(shorthand: "width=64&format=png")
+        var lanes: [String: Int] = [:]
+        for await item in engine.scheduler.batch(inputs, recipe: recipe, parallelism: 4) {
+            let result = try item.outcome.get()
+            lanes[result.lane, default: 0] += 1
+            let reference = try await engine.cpu.process(inputs[item.index], recipe: recipe)
+            #expect(result.image.bytes == reference.bytes, "\(inputs[item.index].name ?? "") on \(result.lane)")
+        }
+        #expect(lanes.values.reduce(0, +) == inputs.count)
+        #expect(lanes[gpuLane, default: 0] > 0, "the OpenCL lane took work: \(lanes)")
+        let statistics = await engine.scheduler.statistics()
+        #expect(statistics.lanes.count == 2 && statistics.lanes[1].kind == .gpu)
+        #expect(statistics.lanes[1].costModel[0].observations > 0)
+        await engine.shutdown()
+    }
+
+    @Test func gpuPlacementRunsOnTheDeviceAndUnsupportedRecipesStayOnTheCPU() async throws {
+        let engine = try engine()
+        let gpuLane = try #require(engine.gpus.first?.name)
+        let onDevice = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu))
+        #expect(onDevice.lane == gpuLane && !onDevice.fallback)
+        let attention = try Recipe(shorthand: "width=50&height=50&fit=cover&gravity=attention")
+        let onCPU = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: attention, placement: .gpu))
+        #expect(onCPU.lane == "libvips" && onCPU.fallback)
+        await engine.shutdown()
+    }
+
+    @Test func aFailingDeviceIsRetriedOnTheCPUThenQuarantined() async throws {
+        let engine = try engine(fault: .kernel)
+        let gpuLane = try #require(engine.gpus.first?.name)
+        for _ in 0..<3 {
+            let result = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu))
+            #expect(result.lane == "libvips" && result.fallback && result.retried)
+        }
+        let lane = try #require(await engine.scheduler.statistics().lanes.first { $0.name == gpuLane })
+        #expect(!lane.healthy && lane.quarantines == 1 && lane.retried == 3)
+        let afterwards = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu))
+        #expect(afterwards.lane == "libvips" && afterwards.fallback && !afterwards.retried)
+        await engine.shutdown()
+    }
+}

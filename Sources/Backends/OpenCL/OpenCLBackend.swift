@@ -52,7 +52,9 @@ public struct OpenCLBackend: ImageBackend {
     public let supportedOperations: Set<OperationKind>
     public let configuration: Configuration
     /// The device this backend runs on.
-    public var device: OpenCLDeviceInfo { runtime.info }
+    public var deviceInfo: OpenCLDeviceInfo { runtime.info }
+    /// The device's name, for health reports.
+    public var device: String { runtime.info.name }
     /// Whether the program was loaded from the disk cache or compiled.
     public var programOrigin: String { runtime.programOrigin.rawValue }
     /// The start-up comparison with libvips on a tiny image.
@@ -120,6 +122,14 @@ public struct OpenCLBackend: ImageBackend {
             }
         }
         return .supported
+    }
+
+    /// Whether an image of `size` can fit the device at all: its decoded
+    /// RGBA pixels in one buffer, twice over in device memory. Shrink-on-load
+    /// may make a larger image fit; the scheduler is told the safe answer.
+    public func canHold(_ size: ImageSize) -> Bool {
+        let bytes = size.width * size.height * 4
+        return bytes <= runtime.maxBufferBytes && 2 * bytes <= runtime.info.globalMemory
     }
 
     public func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
