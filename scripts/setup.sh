@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# From a fresh machine to Calotype doing real work: installs the system
-# packages, builds the release binary and runs it on the sample images.
+# From a fresh machine to a running Calotype: installs the system packages,
+# builds the release binary, shows it at work on the sample images, then
+# starts the HTTP server on 127.0.0.1:8080 (CALOTYPE_HOST / CALOTYPE_PORT to
+# change; Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-packages.sh
@@ -12,3 +14,5 @@ samples=Tests/BackendsTests/Fixtures
 "$bin" process "$samples/photo.jpg" "$samples/exif-rotated.jpg" "$samples/alpha.png" "$samples/photo.webp" \
   -o out/samples --width 200 --format webp --quality 80
 echo "thumbnails written to out/samples; the binary is $bin"
+echo "try: curl -F file=@$samples/photo.jpg 'http://127.0.0.1:${CALOTYPE_PORT:-8080}/process?width=200&format=webp' -o thumb.webp"
+exec "$bin" serve

@@ -11,9 +11,11 @@ extension CalotypeServer {
             let workers: Int
             let healthy: Bool
             let quarantinedUntil: String?
+            /// GPU lanes: whether the device's arithmetic matched this libvips at start.
+            let selfCheck: String?
 
             enum CodingKeys: String, CodingKey {
-                case name, kind, device, workers, healthy, quarantinedUntil = "quarantined_until"
+                case name, kind, device, workers, healthy, quarantinedUntil = "quarantined_until", selfCheck = "self_check"
             }
 
             /// `quarantined_until` is always present: null when the lane is healthy.
@@ -25,6 +27,7 @@ extension CalotypeServer {
                 try container.encode(workers, forKey: .workers)
                 try container.encode(healthy, forKey: .healthy)
                 try container.encode(quarantinedUntil, forKey: .quarantinedUntil)
+                try container.encodeIfPresent(selfCheck, forKey: .selfCheck)
             }
         }
 
@@ -45,10 +48,12 @@ extension CalotypeServer {
             let healthy = statistics.lanes.filter(\.healthy).count
             let status = !statistics.accepting || healthy == 0 ? "unavailable" : healthy < statistics.lanes.count ? "degraded" : "ok"
             let formatter = ISO8601DateFormatter()
+            let selfChecks = Dictionary(uniqueKeysWithValues: engine.gpus.map { ($0.name, $0.selfCheck.description) })
             let backends = statistics.lanes.map { lane in
                 Health.Backend(
                     name: lane.name, kind: lane.kind.rawValue, device: lane.device, workers: lane.workers, healthy: lane.healthy,
-                    quarantinedUntil: lane.quarantinedForSeconds.map { formatter.string(from: Date().addingTimeInterval($0)) })
+                    quarantinedUntil: lane.quarantinedForSeconds.map { formatter.string(from: Date().addingTimeInterval($0)) },
+                    selfCheck: selfChecks[lane.name])
             }
             let health = Health(
                 status: status, version: Self.version, uptimeSeconds: (ContinuousClock.now - started).seconds,
