@@ -327,3 +327,28 @@ struct WireFormatTests {
         #expect(ResultSaver.sanitisedStem(String(repeating: "a", count: 300) + ".jpg").count == 100)
     }
 }
+
+@Suite("Health with an OpenCL lane (PoCL)", .timeLimit(.minutes(2)))
+struct GPUHealthTests {
+    @Test func healthListsTheDeviceAndItsSelfCheck() async throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-server-tests-cache")
+        let engine = Engine.Configuration(cpuWorkers: 1, gpuWorkers: 1, openCL: .init(allowCPUDevices: true, cacheDirectory: cache))
+        try await withServer(engine: engine) { client, engine in
+            #expect(engine.gpus.count == 1)
+            try await client.execute(uri: "/health", method: .get) { response in
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                let backends = (json?["backends"] as? [[String: Any]]) ?? []
+                #expect(backends.map { $0["kind"] as? String } == ["cpu", "gpu"])
+                #expect((backends.last?["self_check"] as? String)?.hasPrefix("passed") == true)
+                #expect(backends.first?["self_check"] == nil)
+            }
+            var body = MultipartBody()
+            body.addFile("file", filename: "photo.jpg", try Fixtures.bytes("photo.jpg"))
+            try await client.execute(uri: "/process?width=100&blur=1&backend=gpu&format=png", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("X-Calotype-Backend")!] == "opencl:0")
+                #expect(response.headers[HTTPField.Name("X-Calotype-Fallback")!] == "false")
+            }
+        }
+    }
+}
