@@ -69,6 +69,7 @@ struct ProcessCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         if let workers { configuration.cpuWorkers = workers }
+        if backend == .cpu { configuration.useGPU = false }  // No device discovery when none is wanted.
         configuration.limits.maxPixels = Int(maxMegapixels * 1_000_000)
         let engine: Engine
         do {
