@@ -128,6 +128,16 @@ public final class Engine: Sendable {
         scheduler = Scheduler(lanes: lanes, configuration: configuration.scheduler)
     }
 
+    /// Starts an engine on a thread that may block: starting libvips and the
+    /// OpenCL devices (building or loading kernels, the self-check) takes
+    /// from milliseconds to seconds and must not hold Swift's cooperative threads.
+    public static func start(_ configuration: Configuration) async throws -> Engine {
+        let result = try await NIOThreadPool.singleton.runIfActive {
+            Result { () throws(ProcessingError) in try Engine(configuration) }
+        }
+        return try result.get()
+    }
+
     /// Seeds the cost models with a short run of a synthetic 2-megapixel
     /// photo on every lane, when there is a choice of lanes to make.
     public func calibrate() async {

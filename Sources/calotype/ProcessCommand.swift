@@ -73,7 +73,7 @@ struct ProcessCommand: AsyncParsableCommand {
         configuration.limits.maxPixels = Int(maxMegapixels * 1_000_000)
         let engine: Engine
         do {
-            engine = try Engine(configuration)
+            engine = try await Engine.start(configuration)
         } catch {
             throw CleanExit.message("error: \(error)")
         }

@@ -51,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let engine: Engine
         do {
-            engine = try Engine(engineConfiguration)
+            engine = try await Engine.start(engineConfiguration)
         } catch {
             throw CleanExit.message("error: \(error)")
         }

@@ -42,7 +42,7 @@ public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
 
     /// Shorthand order.
     public static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        (allCases.firstIndex(of: lhs) ?? 0) < (allCases.firstIndex(of: rhs) ?? 0)
     }
 }
 
