@@ -10,7 +10,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API (single images, batches, streamed batches).",
         discussion: """
-            Flags win over environment variables, which win over the defaults:
+            Flags win over environment variables, which win over a .env file, which wins over the
+            defaults (env.example lists every setting):
               CALOTYPE_HOST, CALOTYPE_PORT          where to listen (127.0.0.1:8080)
               CALOTYPE_CPU_WORKERS                  jobs the CPU runs at once (cores clamped to 2...4)
               CALOTYPE_GPU_WORKERS                  jobs each GPU runs at once (1)
@@ -36,7 +37,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Jobs the CPU runs at once.")
     var workers: Int?
 
+    @Option(help: "A .env file of settings (variables already set win over it).")
+    var envFile = ".env"
+
     func run() async throws {
+        do {
+            try DotEnv.apply(URL(fileURLWithPath: envFile))
+        } catch {
+            throw ValidationError("cannot read \(envFile): \(error.localizedDescription)")
+        }
         var server: ServerConfiguration
         var engineConfiguration: Engine.Configuration
         do {

@@ -352,3 +352,41 @@ struct GPUHealthTests {
         }
     }
 }
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test func dotEnvFilesParseLikeShells() {
+        let values = DotEnv.parse("""
+            # a comment
+            CALOTYPE_PORT=9000
+            export ENABLE_PARALLEL=false
+            CALOTYPE_SAVE_DIR="/tmp/with space"
+            MAX_WORKERS=3 # trailing comment
+            not a line
+            """)
+        #expect(values == ["CALOTYPE_PORT": "9000", "ENABLE_PARALLEL": "false", "CALOTYPE_SAVE_DIR": "/tmp/with space", "MAX_WORKERS": "3"])
+    }
+
+    @Test func theEnvironmentConfiguresTheServer() throws {
+        let configuration = try ServerConfiguration.fromEnvironment([
+            "CALOTYPE_PORT": "9000", "ENABLE_PARALLEL": "false", "MAX_WORKERS": "3", "CALOTYPE_MAX_FILES": "5",
+        ])
+        #expect(configuration.port == 9000 && !configuration.parallelEnabled && configuration.maxWorkers == 3 && configuration.maxFilesPerBatch == 5)
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.fromEnvironment(["ENABLE_PARALLEL": "maybe"]) }
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.fromEnvironment(["CALOTYPE_PORT": "99999"]) }
+    }
+
+    @Test func everySettingIsInEnvExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let example = try String(contentsOf: root.appendingPathComponent("env.example"), encoding: .utf8)
+        let files = FileManager.default.enumerator(at: root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
+        let sources = try files.map { try String(contentsOf: $0, encoding: .utf8) }.joined()
+        let pattern = try Regex(#""((?:CALOTYPE_|ENABLE_|MAX_)[A-Z_]+)""#)
+        let variables = Set(sources.matches(of: pattern).compactMap { $0.output[1].substring.map(String.init) })
+        #expect(variables.count >= 10)
+        for variable in variables {
+            #expect(example.contains(variable), "\(variable) is not in env.example")
+        }
+    }
+}
