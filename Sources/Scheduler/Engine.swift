@@ -21,12 +21,16 @@ public final class Engine: Sendable {
         /// Which OpenCL devices serve and how (`CALOTYPE_OPENCL_CPU=1` admits
         /// CPU devices such as PoCL; `CALOTYPE_CACHE_DIR`; `CALOTYPE_OPENCL_FAULT`).
         public var openCL: OpenCLBackend.Configuration
+        /// Told of every job's progress (metrics, tests); keep it cheap.
+        public var observer: (@Sendable (Scheduler.Event) -> Void)?
 
         public init(
             cpuWorkers: Int = Configuration.defaultCPUWorkers, gpuWorkers: Int = 1,
             scheduler: Scheduler.Configuration = .init(), limits: ImageLimits = .init(),
-            useGPU: Bool = true, openCL: OpenCLBackend.Configuration = .init()
+            useGPU: Bool = true, openCL: OpenCLBackend.Configuration = .init(),
+            observer: (@Sendable (Scheduler.Event) -> Void)? = nil
         ) {
+            self.observer = observer
             self.cpuWorkers = cpuWorkers
             self.gpuWorkers = gpuWorkers
             self.scheduler = scheduler
@@ -125,7 +129,7 @@ public final class Engine: Sendable {
 
         var lanes = [Scheduler.LaneSpecification(backend: cpu, workers: configuration.cpuWorkers)]
         lanes += gpus.map { Scheduler.LaneSpecification(backend: $0, workers: configuration.gpuWorkers) }
-        scheduler = Scheduler(lanes: lanes, configuration: configuration.scheduler)
+        scheduler = Scheduler(lanes: lanes, configuration: configuration.scheduler, observer: configuration.observer)
     }
 
     /// Starts an engine on a thread that may block: starting libvips and the

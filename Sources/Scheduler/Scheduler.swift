@@ -51,7 +51,11 @@ public actor Scheduler {
     /// What happened to a job, for metrics and for tests that must know a
     /// job is queued or running before they go on.
     public struct Event: Sendable, Hashable {
-        public enum Kind: Sendable, Hashable { case queued, started, finished, refused }
+        public enum Kind: Sendable, Hashable {
+            case queued, started, finished, refused
+            /// A queued job was cancelled and left the queue without running.
+            case withdrawn
+        }
         public let kind: Kind
         public let lane: String
         public let job: UInt64
@@ -222,6 +226,7 @@ public actor Scheduler {
     private func withdraw(_ id: UInt64, from index: Int) {
         guard let waiter = lanes[index].queue.remove(where: { $0.id == id }) else { return }
         lanes[index].queuedSeconds -= waiter.estimate
+        notify(.withdrawn, lane: index, job: id, input: waiter.input)
         waiter.resume.resume(returning: .cancelled)
     }
 

@@ -46,6 +46,16 @@ struct BatchSummaryJSON: Codable, Sendable {
     }
 }
 
+/// How a batch ended, for statistics and observers. Items that never ran
+/// because the batch was cancelled (its client went away) count as cancelled.
+public struct BatchReport: Sendable, Hashable {
+    public var endpoint: String
+    public var total: Int
+    public var succeeded: Int
+    public var failed: Int
+    public var cancelled: Int
+}
+
 /// Runs an upload's images through the scheduler and turns each outcome into
 /// its JSON item, keeping successful results in the result store.
 struct BatchRun: Sendable {
@@ -57,6 +67,8 @@ struct BatchRun: Sendable {
     let endpoint: String
     /// Where `/process-and-save` keeps each result; nil elsewhere.
     var saver: ResultSaver?
+    /// Told when the batch ends.
+    var observer: (@Sendable (BatchReport) -> Void)?
 
     init(upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String, saver: ResultSaver? = nil) {
         self.id = UUID().uuidString.lowercased()
@@ -85,19 +97,28 @@ struct BatchRun: Sendable {
         await withTaskGroup(of: BatchItemJSON.self) { group in
             var next = 0
             func startNext() {
-                guard next < upload.files.count else { return }
+                // A cancelled batch (its client went away) starts nothing more.
+                guard next < upload.files.count, !Task.isCancelled else { return }
                 let index = next
                 next += 1
                 group.addTask { await self.process(index, batch: batch, started: started) }
             }
             for _ in 0..<max(1, parallelism) { startNext() }
             while let json = await group.next() {
-                if json.status == "ok" { succeeded += 1 } else { failed += 1 }
+                if json.status == "ok" {
+                    succeeded += 1
+                } else if json.error?.code != "cancelled" {
+                    failed += 1
+                }
                 await finished(json)
                 startNext()
             }
         }
-        await statistics.record(endpoint, images: upload.files.count, failures: failed)
+        let report = BatchReport(
+            endpoint: endpoint, total: upload.files.count, succeeded: succeeded, failed: failed,
+            cancelled: upload.files.count - succeeded - failed)
+        await statistics.record(report)
+        observer?(report)
         return BatchSummaryJSON(
             batchID: id, total: upload.files.count, succeeded: succeeded, failed: failed,
             durationMs: (clock.now - start).seconds * 1000, results: nil)

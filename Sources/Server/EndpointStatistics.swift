@@ -5,6 +5,8 @@ actor EndpointStatistics {
         var images = 0
         var failures = 0
         var rejections = 0
+        /// Batch items that never ran because their batch was cancelled.
+        var cancelled = 0
     }
 
     private(set) var endpoints: [String: Counts] = [:]
@@ -16,6 +18,12 @@ actor EndpointStatistics {
     func record(_ endpoint: String, images: Int, failures: Int) {
         endpoints[endpoint, default: Counts()].images += images
         endpoints[endpoint, default: Counts()].failures += failures
+    }
+
+    func record(_ report: BatchReport) {
+        endpoints[report.endpoint, default: Counts()].images += report.succeeded + report.failed
+        endpoints[report.endpoint, default: Counts()].failures += report.failed
+        endpoints[report.endpoint, default: Counts()].cancelled += report.cancelled
     }
 
     func rejected(_ endpoint: String) {

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var saveDirectory = URL(fileURLWithPath: "data/saved")
     /// Seconds between keep-alive comments on idle event streams.
     public var keepAliveInterval: Duration = .seconds(15)
+    /// Told when each batch ends (logs, metrics, tests); keep it cheap.
+    public var batchObserver: (@Sendable (BatchReport) -> Void)?
 
     public init() {}
 

@@ -34,7 +34,8 @@ extension CalotypeServer {
             await statistics.request(endpoint)
             let upload = try await readUpload(request, shape: .singleOrBatch, endpoint: endpoint)
             let saver = ResultSaver(directory: configuration.saveDirectory, io: .singleton)
-            let run = BatchRun(upload: upload, scheduler: engine.scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saver)
+            var run = BatchRun(upload: upload, scheduler: engine.scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saver)
+            run.observer = configuration.batchObserver
             var items: [BatchItemJSON] = []
             var summary = await run.run(parallelism: parallelism) { items.append($0) }
             summary.results = items.sorted { $0.index < $1.index }
@@ -46,7 +47,9 @@ extension CalotypeServer {
     private func batchRun(_ request: Request, endpoint: String) async throws(APIError) -> BatchRun {
         await statistics.request(endpoint)
         let upload = try await readUpload(request, shape: .batch, endpoint: endpoint)
-        return BatchRun(upload: upload, scheduler: engine.scheduler, results: results, statistics: statistics, endpoint: endpoint)
+        var run = BatchRun(upload: upload, scheduler: engine.scheduler, results: results, statistics: statistics, endpoint: endpoint)
+        run.observer = configuration.batchObserver
+        return run
     }
 
     /// The batch as `text/event-stream`: `progress` (queued, started, done),
