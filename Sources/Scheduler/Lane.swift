@@ -114,6 +114,27 @@ struct LaneCounters: Sendable {
     var busySeconds = 0.0
     var queueWaits = LatencyWindow()
     var serviceTimes = LatencyWindow()
+    var queueWaitHistogram = Histogram()
+    var serviceHistogram = Histogram()
+}
+
+/// Cumulative latency buckets, as Prometheus histograms count them.
+public struct Histogram: Sendable, Codable, Hashable {
+    /// Upper bounds in seconds; an implicit +Inf bucket follows.
+    public static let bounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    /// Observations at or below each bound (cumulative), in `bounds` order.
+    public private(set) var cumulativeCounts = [Int](repeating: 0, count: Histogram.bounds.count)
+    public private(set) var count = 0
+    public private(set) var sum = 0.0
+
+    mutating func record(_ seconds: Double) {
+        count += 1
+        sum += seconds
+        for (index, bound) in Self.bounds.enumerated() where seconds <= bound {
+            cumulativeCounts[index] += 1
+        }
+    }
 }
 
 /// The most recent durations, for percentiles without unbounded memory.

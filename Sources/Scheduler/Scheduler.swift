@@ -243,10 +243,12 @@ public actor Scheduler {
         lanes[index].running[ticket.id] = nil
         lanes[index].counters.busySeconds += service.seconds
         lanes[index].counters.queueWaits.record(ticket.queueWait.seconds)
+        lanes[index].counters.queueWaitHistogram.record(ticket.queueWait.seconds)
         switch outcome {
         case .success:
             lanes[index].counters.completed += 1
             lanes[index].counters.serviceTimes.record(service.seconds)
+            lanes[index].counters.serviceHistogram.record(service.seconds)
             lanes[index].learn(profile, seconds: service.seconds)
             lanes[index].consecutiveFaults = 0
             lanes[index].nextCooldown = configuration.quarantineCooldown

@@ -35,6 +35,8 @@ public struct LaneStatistics: Sendable, Codable {
     public var utilisation: Double
     public var queueWaitSeconds: Percentiles
     public var serviceSeconds: Percentiles
+    public var queueWaitHistogram: Histogram
+    public var serviceHistogram: Histogram
     /// The cost model's current fit, overall and per recipe kind.
     public var costModel: [CostEstimate]
 }
@@ -71,7 +73,9 @@ extension Scheduler {
                 busySeconds: lane.counters.busySeconds,
                 utilisation: min(lane.counters.busySeconds / (elapsed * Double(lane.workers)), 1),
                 queueWaitSeconds: lane.counters.queueWaits.percentiles,
-                serviceSeconds: lane.counters.serviceTimes.percentiles, costModel: models)
+                serviceSeconds: lane.counters.serviceTimes.percentiles,
+                queueWaitHistogram: lane.counters.queueWaitHistogram, serviceHistogram: lane.counters.serviceHistogram,
+                costModel: models)
         }
         return SchedulerStatistics(
             accepting: isAccepting, uptimeSeconds: elapsed, queueLimit: configuration.queueLimit,

@@ -390,3 +390,32 @@ struct ConfigurationTests {
         }
     }
 }
+
+@Suite("Metrics", .timeLimit(.minutes(2)))
+struct MetricsTests {
+    @Test func metricsAreInThePrometheusTextFormat() async throws {
+        try await withServer { client, _ in
+            let body = try MultipartBody.files(["photo.jpg", "document.pdf", "alpha.png"])
+            try await client.execute(uri: "/process-batch?width=20", method: .post, headers: body.headers, body: body.body) { _ in }
+            let text = try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                return String(buffer: response.body)
+            }
+            let lines = text.split(separator: "\n").map(String.init)
+            #expect(lines.contains("calotype_http_requests_total{endpoint=\"/process-batch\"} 1"))
+            #expect(lines.contains("calotype_images_total{endpoint=\"/process-batch\"} 3"))
+            #expect(lines.contains("calotype_image_failures_total{endpoint=\"/process-batch\"} 1"))
+            #expect(lines.contains("calotype_jobs_total{lane=\"libvips\",outcome=\"completed\"} 2"))
+            #expect(lines.contains("calotype_queue_depth{lane=\"libvips\",kind=\"cpu\"} 0"))
+            #expect(lines.contains("calotype_job_service_seconds_count{lane=\"libvips\"} 2"))
+            // Every sample line is `name{labels} value`, and the buckets only grow.
+            for line in lines where !line.hasPrefix("#") {
+                #expect(line.wholeMatch(of: /[a-z_]+(\{[^}]*\})? [0-9.e+-]+/) != nil, "\(line)")
+            }
+            let buckets = lines.filter { $0.hasPrefix("calotype_job_service_seconds_bucket{lane=\"libvips\"") }
+                .compactMap { Int($0.split(separator: " ").last ?? "") }
+            #expect(buckets.count == Histogram.bounds.count + 1 && buckets == buckets.sorted() && buckets.last == 2)
+        }
+    }
+}
