@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var saveDirectory = URL(fileURLWithPath: "data/saved")
     /// Seconds between keep-alive comments on idle event streams.
     public var keepAliveInterval: Duration = .seconds(15)
+    /// How long SIGTERM waits for requests in flight (open streams included)
+    /// before cancelling them (`CALOTYPE_SHUTDOWN_GRACE` seconds, default 30).
+    public var shutdownGrace: Duration = .seconds(30)
     /// Told when each batch ends (logs, metrics, tests); keep it cheap.
     public var batchObserver: (@Sendable (BatchReport) -> Void)?
 
@@ -48,6 +51,7 @@ public struct ServerConfiguration: Sendable {
         if let workers = try integer("MAX_WORKERS", 1...1024) { configuration.maxWorkers = workers }
         if let seconds = try integer("CALOTYPE_RESULT_TTL", 1...604_800) { configuration.resultLifetime = .seconds(seconds) }
         if let bytes = try integer("CALOTYPE_RESULTS_MAX_BYTES", 1 << 20...(1 << 50)) { configuration.resultsMaxBytes = bytes }
+        if let seconds = try integer("CALOTYPE_SHUTDOWN_GRACE", 0...3600) { configuration.shutdownGrace = .seconds(seconds) }
         if let folder = environment["CALOTYPE_RESULTS_DIR"], !folder.isEmpty { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
         if let folder = environment["CALOTYPE_SAVE_DIR"], !folder.isEmpty { configuration.saveDirectory = URL(fileURLWithPath: folder) }
         if let flag = environment["ENABLE_PARALLEL"] {

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Scheduler
+import Logging
 import Server
+import ServiceLifecycle
 
 /// `calotype serve`: the HTTP API.
 struct ServeCommand: AsyncParsableCommand {
@@ -25,6 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_RESULTS_DIR, CALOTYPE_RESULT_TTL, CALOTYPE_RESULTS_MAX_BYTES
                                                     where batch results are kept, how long (900 s), how much (1 GiB)
               CALOTYPE_SAVE_DIR                     where /process-and-save writes (./data/saved)
+              CALOTYPE_SHUTDOWN_GRACE               seconds SIGTERM waits for requests in flight (30)
             """
     )
 
@@ -73,8 +76,14 @@ struct ServeCommand: AsyncParsableCommand {
             // Unbuffered, so whoever started the server sees it at once.
             FileHandle.standardOutput.write(Data("calotype \(CalotypeServer.version) listening on http://\(host):\(port)\n".utf8))
         }
-        // SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
-        try await application.runService()
+        // SIGTERM and SIGINT stop accepting connections and let requests in
+        // flight finish (streams run to their `complete`) for up to the grace
+        // period; then what is left is cancelled.
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "calotype"))
+        group.maximumGracefulShutdownDuration = server.shutdownGrace
+        try await ServiceGroup(configuration: group).run()
         await engine.shutdown()
     }
 }

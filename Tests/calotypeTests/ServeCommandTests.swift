@@ -1,0 +1,136 @@
+import Backends
+import Foundation
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `calotype serve` as a process: started, used, and stopped with SIGTERM.
+@Suite("calotype serve", .timeLimit(.minutes(2)))
+struct ServeCommandTests {
+    /// Starts the server on a free port and returns it with the port it announced.
+    func startServer(in folder: URL) async throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = try CLI.binary
+        process.arguments = ["serve", "--port", "0"]
+        process.currentDirectoryURL = folder
+        var environment = ProcessInfo.processInfo.environment
+        environment["CALOTYPE_GPU"] = "off"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let announced = Mutex((text: "", resume: CheckedContinuation<Int, Never>?.none))
+        let port: Int = await withCheckedContinuation { continuation in
+            announced.withLock { $0.resume = continuation }
+            output.fileHandleForReading.readabilityHandler = { handle in
+                let chunk = String(decoding: handle.availableData, as: UTF8.self)
+                let found = announced.withLock { state -> (CheckedContinuation<Int, Never>, Int)? in
+                    state.text += chunk
+                    guard let match = state.text.firstMatch(of: /listening on http:\/\/[0-9.]+:([0-9]+)/), let resume = state.resume,
+                        let port = Int(match.output.1)
+                    else { return nil }
+                    state.resume = nil
+                    return (resume, port)
+                }
+                if let (resume, port) = found { resume.resume(returning: port) }
+            }
+            do {
+                try process.run()
+            } catch {
+                let resume = announced.withLock { state -> CheckedContinuation<Int, Never>? in
+                    defer { state.resume = nil }
+                    return state.resume
+                }
+                resume?.resume(returning: 0)
+            }
+        }
+        output.fileHandleForReading.readabilityHandler = nil
+        try #require(port > 0, "the server did not start")
+        return (process, port)
+    }
+
+    @Test func sigtermLetsAStreamRunToItsCompleteEventThenExits() async throws {
+        let (process, port) = try await startServer(in: try scratchFolder())
+        let photo = try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9)
+        let boundary = "calotype-\(UUID().uuidString)"
+        var payload: [UInt8] = []
+        for index in 0..<6 {
+            payload += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p\(index).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+            payload += photo + Array("\r\n".utf8)
+        }
+        payload += Array("--\(boundary)--\r\n".utf8)
+        let connection = try TCPConnection(port: port)
+        connection.send(Array("POST /process-batch-stream?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+        let beginning = connection.read(until: "event: result")
+        #expect(beginning.contains("event: result"))
+
+        kill(process.processIdentifier, SIGTERM)
+        let rest = connection.read(until: "event: complete\ndata: ")
+        let tail = rest + connection.read(until: "}\n\n")
+        connection.close()
+        let stream = beginning + tail
+        #expect(stream.contains("event: complete"))
+        #expect(stream.components(separatedBy: "event: result").count - 1 == 6, "every item ran to its result")
+        #expect(stream.contains("\"succeeded\":6"))
+
+        let status: Int32 = await withCheckedContinuation { continuation in
+            if !process.isRunning {
+                continuation.resume(returning: process.terminationStatus)
+            } else {
+                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            }
+        }
+        #expect(status == 0)
+    }
+}
+
+/// A bare TCP client on loopback.
+final class TCPConnection {
+    private let socket: Int32
+    private var pending: [UInt8] = []
+
+    init(port: Int) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(socket >= 0 && status == 0, "connect failed")
+    }
+
+    func send(_ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { return }
+            sent += count
+        }
+    }
+
+    /// Reads until `marker` has arrived (or the connection ends) and returns
+    /// everything up to and including it; the rest waits for the next read.
+    func read(until marker: String) -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let needle = Array(marker.utf8)
+        while true {
+            if let range = pending.firstRange(of: needle) {
+                let text = String(decoding: pending[..<range.upperBound], as: UTF8.self)
+                pending.removeSubrange(..<range.upperBound)
+                return text
+            }
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else {
+                defer { pending = [] }
+                return String(decoding: pending, as: UTF8.self)
+            }
+            pending += buffer[0..<count]
+        }
+    }
+
+    func close() { Glibc.close(socket) }
+}
