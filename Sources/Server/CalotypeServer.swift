@@ -9,15 +9,31 @@ import Scheduler
 public struct CalotypeServer: Sendable {
     public static let version = "0.1.0"
 
-    public let engine: Engine
+    /// Where every job goes.
+    public let scheduler: Scheduler
     public let configuration: ServerConfiguration
+    /// Per GPU lane, its start-up self-check, for `/health`.
+    let selfChecks: [String: String]
+    /// Items in flight at once on the parallel endpoints unless `MAX_WORKERS` says otherwise.
+    let defaultParallelism: Int
     let results: ResultStore
     let statistics = EndpointStatistics()
     let started = ContinuousClock.now
 
+    /// A server in front of `engine`.
     public init(engine: Engine, configuration: ServerConfiguration) {
-        self.engine = engine
+        self.init(
+            scheduler: engine.scheduler, configuration: configuration,
+            selfChecks: Dictionary(uniqueKeysWithValues: engine.gpus.map { ($0.name, $0.selfCheck.description) }),
+            defaultParallelism: engine.configuration.cpuWorkers)
+    }
+
+    /// A server in front of any scheduler (the seam tests use with fake backends).
+    public init(scheduler: Scheduler, configuration: ServerConfiguration, selfChecks: [String: String] = [:], defaultParallelism: Int) {
+        self.scheduler = scheduler
         self.configuration = configuration
+        self.selfChecks = selfChecks
+        self.defaultParallelism = max(1, defaultParallelism)
         self.results = ResultStore(
             directory: configuration.resultsDirectory, lifetime: configuration.resultLifetime,
             maxBytes: configuration.resultsMaxBytes)
@@ -25,7 +41,7 @@ public struct CalotypeServer: Sendable {
 
     /// Items in flight at once on the parallel endpoints.
     var parallelism: Int {
-        configuration.maxWorkers ?? max(1, engine.configuration.cpuWorkers)
+        configuration.maxWorkers ?? defaultParallelism
     }
 
     /// The application, ready to run; `onServerRunning` learns the bound port.

@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// A bare TCP client, so a test can walk away from a stream mid-way.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {  // Used by one test task at a time.
     private let socket: Int32
 
     init(port: Int) throws {
@@ -24,7 +24,8 @@ final class RawConnection {
         try #require(socket >= 0 && status == 0, "connect failed")
     }
 
-    func send(_ bytes: [UInt8]) {
+    /// Blocking; use `send(_:) async` from tests.
+    private func sendBlocking(_ bytes: [UInt8]) {
         var sent = 0
         while sent < bytes.count {
             let count = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -34,7 +35,8 @@ final class RawConnection {
     }
 
     /// Reads until `marker` has arrived (or the connection ends).
-    func read(until marker: String) -> String {
+    /// Blocking; use `read(until:) async` from tests.
+    private func readBlocking(until marker: String) -> String {
         var received = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !String(decoding: received, as: UTF8.self).contains(marker) {
@@ -46,6 +48,23 @@ final class RawConnection {
     }
 
     func close() { Glibc.close(socket) }
+
+    /// Socket calls block: they run on a Dispatch thread, never on Swift's
+    /// cooperative pool, which the server under test needs to answer.
+    func send(_ bytes: [UInt8]) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.sendBlocking(bytes)
+                continuation.resume()
+            }
+        }
+    }
+
+    func read(until marker: String) async -> String {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.readBlocking(until: marker)) }
+        }
+    }
 }
 
 /// Hands the first batch report to whoever waits for it.
@@ -87,7 +106,7 @@ struct DisconnectTests {
             for index in 0..<items { body.addFile("files", filename: "big\(index).jpg", photo) }
             let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
             let connection = try RawConnection(port: port)
-            connection.send(Array("""
+            await connection.send(Array("""
                 POST /process-batch-stream?width=1800&blur=3&format=png HTTP/1.1\r
                 Host: 127.0.0.1\r
                 Content-Type: multipart/form-data; boundary=\(body.boundary)\r
@@ -95,7 +114,7 @@ struct DisconnectTests {
                 \r
 
                 """.utf8) + payload)
-            let seen = connection.read(until: "event: result")
+            let seen = await connection.read(until: "event: result")
             #expect(seen.contains("200 OK") && seen.contains("event: result"))
             connection.close()
 

@@ -62,13 +62,13 @@ struct ServeCommandTests {
         }
         payload += Array("--\(boundary)--\r\n".utf8)
         let connection = try TCPConnection(port: port)
-        connection.send(Array("POST /process-batch-stream?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
-        let beginning = connection.read(until: "event: result")
+        await connection.send(Array("POST /process-batch-stream?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+        let beginning = await connection.read(until: "event: result")
         #expect(beginning.contains("event: result"))
 
         kill(process.processIdentifier, SIGTERM)
-        let rest = connection.read(until: "event: complete\ndata: ")
-        let tail = rest + connection.read(until: "}\n\n")
+        let rest = await connection.read(until: "event: complete\ndata: ")
+        let tail = rest + await connection.read(until: "}\n\n")
         connection.close()
         let stream = beginning + tail
         #expect(stream.contains("event: complete"))
@@ -87,7 +87,7 @@ struct ServeCommandTests {
 }
 
 /// A bare TCP client on loopback.
-final class TCPConnection {
+final class TCPConnection: @unchecked Sendable {  // Used by one test task at a time.
     private let socket: Int32
     private var pending: [UInt8] = []
 
@@ -103,7 +103,8 @@ final class TCPConnection {
         try #require(socket >= 0 && status == 0, "connect failed")
     }
 
-    func send(_ bytes: [UInt8]) {
+    /// Blocking; use `send(_:) async` from tests.
+    private func sendBlocking(_ bytes: [UInt8]) {
         var sent = 0
         while sent < bytes.count {
             let count = bytes[sent...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -114,7 +115,8 @@ final class TCPConnection {
 
     /// Reads until `marker` has arrived (or the connection ends) and returns
     /// everything up to and including it; the rest waits for the next read.
-    func read(until marker: String) -> String {
+    /// Blocking; use `read(until:) async` from tests.
+    private func readBlocking(until marker: String) -> String {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let needle = Array(marker.utf8)
         while true {
@@ -133,4 +135,21 @@ final class TCPConnection {
     }
 
     func close() { Glibc.close(socket) }
+
+    /// Socket calls block: they run on a Dispatch thread, never on Swift's
+    /// cooperative pool, which the server under test needs to answer.
+    func send(_ bytes: [UInt8]) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.sendBlocking(bytes)
+                continuation.resume()
+            }
+        }
+    }
+
+    func read(until marker: String) async -> String {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.readBlocking(until: marker)) }
+        }
+    }
 }

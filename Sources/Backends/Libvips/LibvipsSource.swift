@@ -18,6 +18,7 @@ package struct LibvipsSource {
     package static let loaderOptions = "fail_on=truncated"
 
     package init(_ buffer: UnsafeRawBufferPointer, name: String?, limits: ImageLimits) throws(ProcessingError) {
+        _ = try LibvipsRuntime.shared()  // libvips is started, whoever calls first.
         let label = name.map { "'\($0)'" } ?? "the input"
         guard !buffer.isEmpty, let base = buffer.baseAddress else {
             throw ProcessingError(.corrupt, "\(label) is empty")

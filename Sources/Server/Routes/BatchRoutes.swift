@@ -34,7 +34,7 @@ extension CalotypeServer {
             await statistics.request(endpoint)
             let upload = try await readUpload(request, shape: .singleOrBatch, endpoint: endpoint)
             let saver = ResultSaver(directory: configuration.saveDirectory, io: .singleton)
-            var run = BatchRun(upload: upload, scheduler: engine.scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saver)
+            var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saver)
             run.observer = configuration.batchObserver
             var items: [BatchItemJSON] = []
             var summary = await run.run(parallelism: parallelism) { items.append($0) }
@@ -47,7 +47,7 @@ extension CalotypeServer {
     private func batchRun(_ request: Request, endpoint: String) async throws(APIError) -> BatchRun {
         await statistics.request(endpoint)
         let upload = try await readUpload(request, shape: .batch, endpoint: endpoint)
-        var run = BatchRun(upload: upload, scheduler: engine.scheduler, results: results, statistics: statistics, endpoint: endpoint)
+        var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint)
         run.observer = configuration.batchObserver
         return run
     }

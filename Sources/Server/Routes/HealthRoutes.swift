@@ -44,11 +44,10 @@ extension CalotypeServer {
 
     func addHealthRoutes(to router: Router<BasicRequestContext>) {
         router.get("health") { _, _ -> Response in
-            let statistics = await engine.scheduler.statistics()
+            let statistics = await scheduler.statistics()
             let healthy = statistics.lanes.filter(\.healthy).count
             let status = !statistics.accepting || healthy == 0 ? "unavailable" : healthy < statistics.lanes.count ? "degraded" : "ok"
             let formatter = ISO8601DateFormatter()
-            let selfChecks = Dictionary(uniqueKeysWithValues: engine.gpus.map { ($0.name, $0.selfCheck.description) })
             let backends = statistics.lanes.map { lane in
                 Health.Backend(
                     name: lane.name, kind: lane.kind.rawValue, device: lane.device, workers: lane.workers, healthy: lane.healthy,
@@ -66,7 +65,7 @@ extension CalotypeServer {
                 let scheduler: SchedulerStatistics
                 let endpoints: [String: EndpointStatistics.Counts]
             }
-            return Self.json(Stats(scheduler: await engine.scheduler.statistics(), endpoints: await statistics.endpoints))
+            return Self.json(Stats(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints))
         }
     }
 }

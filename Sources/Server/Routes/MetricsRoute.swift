@@ -6,7 +6,7 @@ extension CalotypeServer {
     /// `GET /metrics`: the Prometheus text exposition format (version 0.0.4).
     func addMetricsRoute(to router: Router<BasicRequestContext>) {
         router.get("metrics") { _, _ -> Response in
-            let text = PrometheusText.render(scheduler: await engine.scheduler.statistics(), endpoints: await statistics.endpoints)
+            let text = PrometheusText.render(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))

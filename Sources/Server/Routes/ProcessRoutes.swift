@@ -23,7 +23,7 @@ extension CalotypeServer {
                 strictPlacement: upload.strictPlacement, priority: .interactive)
             let result: JobResult
             do throws(SchedulerError) {
-                result = try await engine.scheduler.submit(job)
+                result = try await scheduler.submit(job)
             } catch {
                 if case .overloaded = error { await statistics.rejected(endpoint) }
                 await statistics.record(endpoint, images: 1, failures: 1)
