@@ -14,7 +14,7 @@ struct EngineIntegrationTests {
     }
 
     @Test func aBatchOnAutoCompletesWithEveryResultCorrect() async throws {
-        let engine = try Engine(.init(cpuWorkers: 2))
+        let engine = try await Engine.start(.init(cpuWorkers: 2))
         let names = ["photo.jpg", "exif-rotated.jpg", "alpha.png", "photo.webp", "photo.gif", "photo.tif", "cmyk.jpg", "deep.png"]
         let inputs = try (0..<3).flatMap { _ in try names.map(input) }
         let recipe = try Recipe(shorthand: "width=64&format=png")
@@ -35,7 +35,7 @@ struct EngineIntegrationTests {
     }
 
     @Test func badImagesInABatchFailAloneWithTheirErrors() async throws {
-        let engine = try Engine(.init(cpuWorkers: 2))
+        let engine = try await Engine.start(.init(cpuWorkers: 2))
         let inputs = [try input("photo.jpg"), try input("document.pdf"), try input("huge-header.png"), ImageInput(bytes: [], name: "empty"), try input("photo.webp")]
         var codes: [Int: String] = [:]
         for await item in engine.scheduler.batch(inputs, recipe: try Recipe(shorthand: "width=32"), parallelism: 2) {
@@ -49,7 +49,7 @@ struct EngineIntegrationTests {
     }
 
     @Test func askingForAGPUOnAMachineWithoutOneRunsOnTheCPUMarkedAsFallback() async throws {
-        let engine = try Engine(.init(cpuWorkers: 1))
+        let engine = try await Engine.start(.init(cpuWorkers: 1))
         let result = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=10"), placement: .gpu))
         #expect(result.lane == "libvips" && result.fallback)
         await engine.shutdown()
@@ -71,9 +71,9 @@ struct EngineIntegrationTests {
 /// The real engine with PoCL standing in for a GPU: two lanes, libvips and OpenCL.
 @Suite("Engine: CPU and OpenCL (PoCL) lanes", .timeLimit(.minutes(3)))
 struct GPUEngineIntegrationTests {
-    func engine(fault: OpenCLFault? = nil) throws -> Engine {
+    func engine(fault: OpenCLFault? = nil) async throws -> Engine {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-engine-tests-cache")
-        return try Engine(.init(
+        return try await Engine.start(.init(
             cpuWorkers: 1, gpuWorkers: 1,
             openCL: .init(allowCPUDevices: true, cacheDirectory: cache, fault: fault)))
     }
@@ -83,7 +83,7 @@ struct GPUEngineIntegrationTests {
     }
 
     @Test func aBatchOnAutoUsesBothLanesAndEveryResultMatchesTheCPU() async throws {
-        let engine = try engine()
+        let engine = try await engine()
         let gpuLane = try #require(engine.gpus.first?.name, "PoCL is installed with the system packages; no device means a broken set-up")
         await engine.calibrate()
         let names = ["photo.jpg", "exif-rotated.jpg", "photo.webp", "photo.gif", "photo.tif", "cmyk.jpg", "alpha.png"]
@@ -105,7 +105,7 @@ struct GPUEngineIntegrationTests {
     }
 
     @Test func gpuPlacementRunsOnTheDeviceAndUnsupportedRecipesStayOnTheCPU() async throws {
-        let engine = try engine()
+        let engine = try await engine()
         let gpuLane = try #require(engine.gpus.first?.name)
         let onDevice = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu))
         #expect(onDevice.lane == gpuLane && !onDevice.fallback)
@@ -116,7 +116,7 @@ struct GPUEngineIntegrationTests {
     }
 
     @Test func aFailingDeviceIsRetriedOnTheCPUThenQuarantined() async throws {
-        let engine = try engine(fault: .kernel)
+        let engine = try await engine(fault: .kernel)
         let gpuLane = try #require(engine.gpus.first?.name)
         for _ in 0..<3 {
             let result = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu))

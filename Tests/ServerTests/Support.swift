@@ -27,7 +27,7 @@ func withServer(
     configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-results-\(UUID().uuidString)")
     configuration.saveDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-saved-\(UUID().uuidString)")
     configure(&configuration)
-    let engine = try Engine(engineConfiguration)
+    let engine = try await Engine.start(engineConfiguration)
     let application = try await CalotypeServer(engine: engine, configuration: configuration).makeApplication()
     do {
         try await application.test(.live) { client in try await body(client, engine) }

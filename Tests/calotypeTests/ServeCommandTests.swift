@@ -68,7 +68,8 @@ struct ServeCommandTests {
 
         kill(process.processIdentifier, SIGTERM)
         let rest = await connection.read(until: "event: complete\ndata: ")
-        let tail = rest + await connection.read(until: "}\n\n")
+        let end = await connection.read(until: "}\n\n")
+        let tail = rest + end
         connection.close()
         let stream = beginning + tail
         #expect(stream.contains("event: complete"))
