@@ -29,7 +29,9 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     /// The JSON body, also used for an item's `error` inside batch answers.
     var jsonBody: [UInt8] {
         let body = ErrorBody(error: .init(code: code, message: message))
-        return (try? JSONEncoder().encode(body)).map { [UInt8]($0) } ?? Array(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(body)).map { [UInt8]($0) } ?? Array(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
     }
 
     struct ErrorBody: Encodable {

@@ -65,7 +65,7 @@ extension CalotypeServer {
                 let scheduler: SchedulerStatistics
                 let endpoints: [String: EndpointStatistics.Counts]
             }
-            return Self.json(Stats(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints))
+            return Self.json(Stats(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints), snakeCase: true)
         }
     }
 }
