@@ -96,16 +96,18 @@ let package = Package(
             name: "SchedulerTests",
             dependencies: ["Scheduler", "Backends"]
         ),
+        // Helpers the test targets share (a raw TCP client).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Scheduler", "Backends",
+                "Server", "Scheduler", "Backends", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "calotypeTests",
-            dependencies: ["calotype", "Backends"]
+            dependencies: ["calotype", "Backends", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

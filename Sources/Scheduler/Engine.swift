@@ -46,25 +46,16 @@ public final class Engine: Sendable {
         /// Reads the `CALOTYPE_*` variables over the defaults; a malformed value is an error naming it.
         public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Configuration {
             var configuration = Configuration()
+            let variables = EnvironmentReader(environment)
             func integer(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-                guard let text = environment[name] else { return nil }
-                guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-                    throw ConfigurationError(variable: name, value: text, allowed: "an integer in \(range.lowerBound)...\(range.upperBound)")
-                }
-                return value
+                try variables.integer(name, in: range)
             }
             if let workers = try integer("CALOTYPE_CPU_WORKERS", in: 1...64) { configuration.cpuWorkers = workers }
             if let workers = try integer("CALOTYPE_GPU_WORKERS", in: 1...8) { configuration.gpuWorkers = workers }
             if let limit = try integer("CALOTYPE_QUEUE_LIMIT", in: 1...1_000_000) { configuration.scheduler.queueLimit = limit }
             if let seconds = try integer("CALOTYPE_JOB_TIMEOUT", in: 1...86_400) { configuration.scheduler.jobTimeout = .seconds(seconds) }
             if let megapixels = try integer("CALOTYPE_MAX_MEGAPIXELS", in: 1...1_000) { configuration.limits.maxPixels = megapixels * 1_000_000 }
-            if let gpu = environment["CALOTYPE_GPU"] {
-                switch gpu.lowercased() {
-                case "on", "true", "1", "auto": configuration.useGPU = true
-                case "off", "false", "0": configuration.useGPU = false
-                default: throw ConfigurationError(variable: "CALOTYPE_GPU", value: gpu, allowed: "on or off")
-                }
-            }
+            if let useGPU = try variables.flag("CALOTYPE_GPU") { configuration.useGPU = useGPU }
             return configuration
         }
 
@@ -156,6 +147,39 @@ public final class Engine: Sendable {
         await scheduler.stopAccepting()
         try? await cpuThreads.shutdownGracefully()
         try? await gpuThreads?.shutdownGracefully()
+    }
+}
+
+/// Reads typed settings from environment variables, naming the variable
+/// in the error when a value is unusable.
+public struct EnvironmentReader: Sendable {
+    public let environment: [String: String]
+
+    public init(_ environment: [String: String]) {
+        self.environment = environment
+    }
+
+    public func integer(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let text = environment[name] else { return nil }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+            throw ConfigurationError(variable: name, value: text, allowed: "an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// true/1/yes/on or false/0/no/off.
+    public func flag(_ name: String) throws(ConfigurationError) -> Bool? {
+        guard let text = environment[name] else { return nil }
+        switch text.lowercased().trimmingCharacters(in: .whitespaces) {
+        case "true", "1", "yes", "on", "auto": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigurationError(variable: name, value: text, allowed: "true or false (on or off)")
+        }
+    }
+
+    /// A non-empty string.
+    public func string(_ name: String) -> String? {
+        environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

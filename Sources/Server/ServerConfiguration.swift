@@ -37,14 +37,11 @@ public struct ServerConfiguration: Sendable {
     /// Reads the environment over the defaults; a malformed value is an error naming it.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ServerConfiguration {
         var configuration = ServerConfiguration()
+        let variables = EnvironmentReader(environment)
         func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-            guard let text = environment[name] else { return nil }
-            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-                throw ConfigurationError(variable: name, value: text, allowed: "an integer in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return value
+            try variables.integer(name, in: range)
         }
-        if let host = environment["CALOTYPE_HOST"], !host.isEmpty { configuration.host = host }
+        if let host = variables.string("CALOTYPE_HOST") { configuration.host = host }
         if let port = try integer("CALOTYPE_PORT", 0...65535) { configuration.port = port }
         if let bytes = try integer("CALOTYPE_MAX_BODY_BYTES", 1024...(1 << 40)) { configuration.maxBodyBytes = bytes }
         if let files = try integer("CALOTYPE_MAX_FILES", 1...100_000) { configuration.maxFilesPerBatch = files }
@@ -52,15 +49,9 @@ public struct ServerConfiguration: Sendable {
         if let seconds = try integer("CALOTYPE_RESULT_TTL", 1...604_800) { configuration.resultLifetime = .seconds(seconds) }
         if let bytes = try integer("CALOTYPE_RESULTS_MAX_BYTES", 1 << 20...(1 << 50)) { configuration.resultsMaxBytes = bytes }
         if let seconds = try integer("CALOTYPE_SHUTDOWN_GRACE", 0...3600) { configuration.shutdownGrace = .seconds(seconds) }
-        if let folder = environment["CALOTYPE_RESULTS_DIR"], !folder.isEmpty { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
-        if let folder = environment["CALOTYPE_SAVE_DIR"], !folder.isEmpty { configuration.saveDirectory = URL(fileURLWithPath: folder) }
-        if let flag = environment["ENABLE_PARALLEL"] {
-            switch flag.lowercased() {
-            case "true", "1", "yes", "on": configuration.parallelEnabled = true
-            case "false", "0", "no", "off": configuration.parallelEnabled = false
-            default: throw ConfigurationError(variable: "ENABLE_PARALLEL", value: flag, allowed: "true or false")
-            }
-        }
+        if let folder = variables.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
+        if let folder = variables.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
+        if let parallel = try variables.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
         return configuration
     }
 }

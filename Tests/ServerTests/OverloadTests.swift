@@ -1,4 +1,5 @@
 import Backends
+import TestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -65,7 +66,7 @@ struct OverloadTests {
             var body = MultipartBody()
             body.addFile("file", filename: "a.png", Array("not decoded by the fake".utf8))
             // The first request takes the only worker and is held there.
-            let first = try RawConnection(port: try #require(client.port))
+            let first = try TCPConnection(port: try #require(client.port))
             let payload = Array(body.body.readableBytesView)
             await first.send(Array("POST /process HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
             await backend.waitUntilStarted()
