@@ -66,11 +66,11 @@ struct BatchRun: Sendable {
     let statistics: EndpointStatistics
     let endpoint: String
     /// Where `/process-and-save` keeps each result; nil elsewhere.
-    var saver: ResultSaver?
+    var saver: (any ResultSink)?
     /// Told when the batch ends.
     var observer: (@Sendable (BatchReport) -> Void)?
 
-    init(upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String, saver: ResultSaver? = nil) {
+    init(upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String, saver: (any ResultSink)? = nil) {
         self.id = UUID().uuidString.lowercased()
         self.saver = saver
         self.upload = upload

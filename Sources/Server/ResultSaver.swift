@@ -2,9 +2,14 @@ import Backends
 import Foundation
 import NIOPosix
 
+/// Where `/process-and-save` stores each result; returns where it went.
+protocol ResultSink: Sendable {
+    func save(_ bytes: [UInt8], name: String?, format: OutputFormat) async throws -> String
+}
+
 /// Writes results into the save folder of `/process-and-save`: atomically,
 /// under sanitised names that never overwrite an existing file.
-struct ResultSaver: Sendable {
+struct ResultSaver: ResultSink {
     let directory: URL
     let io: NIOThreadPool
 

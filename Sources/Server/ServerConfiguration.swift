@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     public var resultsMaxBytes = 1 << 30
     /// Where `/process-and-save` writes (`CALOTYPE_SAVE_DIR`, default ./data/saved).
     public var saveDirectory = URL(fileURLWithPath: "data/saved")
+    /// Instead of a folder, POST each saved result here (`CALOTYPE_SAVE_URL`),
+    /// retrying with backoff.
+    public var saveURL: URL?
     /// Seconds between keep-alive comments on idle event streams.
     public var keepAliveInterval: Duration = .seconds(15)
     /// How long SIGTERM waits for requests in flight (open streams included)
@@ -51,6 +54,12 @@ public struct ServerConfiguration: Sendable {
         if let seconds = try integer("CALOTYPE_SHUTDOWN_GRACE", 0...3600) { configuration.shutdownGrace = .seconds(seconds) }
         if let folder = variables.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
         if let folder = variables.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
+        if let url = variables.string("CALOTYPE_SAVE_URL") {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? "") else {
+                throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "an http or https URL")
+            }
+            configuration.saveURL = parsed
+        }
         if let parallel = try variables.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
         return configuration
     }
