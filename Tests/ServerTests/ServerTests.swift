@@ -419,3 +419,32 @@ struct MetricsTests {
         }
     }
 }
+
+@Suite("OpenAPI document", .timeLimit(.minutes(2)))
+struct OpenAPITests {
+    @Test func everyDocumentedOperationIsServed() async throws {
+        try await withServer { client, _ in
+            let document = try await client.execute(uri: "/openapi.json", method: .get) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "application/json")
+                return try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            }
+            #expect(document["openapi"] as? String == "3.1.0")
+            let paths = try #require(document["paths"] as? [String: [String: Any]])
+            #expect(Set(paths.keys) == [
+                "/health", "/stats", "/metrics", "/process", "/process-batch", "/process-batch-stream", "/process-batch-fast",
+                "/process-and-save", "/results/{id}", "/openapi.json",
+            ])
+            for (path, operations) in paths {
+                for method in operations.keys {
+                    let uri = path.replacingOccurrences(of: "{id}", with: "unknown")
+                    try await client.execute(uri: uri, method: method == "get" ? .get : .post) { response in
+                        // Served: a real answer or a JSON refusal, never the router's plain 404.
+                        if response.status == .notFound {
+                            #expect(path == "/results/{id}" && (try? decode(ErrorBody.self, response.body))?.error.code == "not_found")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -3,8 +3,12 @@ import Hummingbird
 import Scheduler
 
 extension CalotypeServer {
-    /// `GET /metrics`: the Prometheus text exposition format (version 0.0.4).
+    /// `GET /metrics`: the Prometheus text exposition format (version 0.0.4);
+    /// `GET /openapi.json`: the API's description.
     func addMetricsRoute(to router: Router<BasicRequestContext>) {
+        router.get("openapi.json") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         router.get("metrics") { _, _ -> Response in
             let text = PrometheusText.render(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints)
             return Response(

@@ -1,0 +1,172 @@
+/// `GET /openapi.json`: the API described in OpenAPI 3.1. Kept beside the
+/// routes and checked by a test that every documented operation is served.
+enum OpenAPIDocument {
+    static let json = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {
+        "title": "Calotype",
+        "version": "0.1.0",
+        "description": "Image processing over HTTP: single images, batches, and batches streamed as Server-Sent Events. Recipes go in the query string (the shorthand of docs/recipes.md) or in a multipart field `recipe` holding the JSON recipe."
+      },
+      "paths": {
+        "/health": {
+          "get": {
+            "summary": "Whether the server can serve, and its backends.",
+            "responses": {
+              "200": {"description": "Serving (status ok or degraded).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+              "503": {"description": "Not serving (status unavailable).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}
+            }
+          }
+        },
+        "/stats": {
+          "get": {
+            "summary": "Scheduler statistics per lane and counts per endpoint.",
+            "responses": {"200": {"description": "Statistics.", "content": {"application/json": {"schema": {"type": "object", "required": ["scheduler", "endpoints"]}}}}}
+          }
+        },
+        "/metrics": {
+          "get": {
+            "summary": "Prometheus metrics.",
+            "responses": {"200": {"description": "Text format 0.0.4.", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+          }
+        },
+        "/process": {
+          "post": {
+            "summary": "Process one image.",
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Recipe"}],
+            "requestBody": {
+              "required": true,
+              "content": {
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}, "recipe": {"type": "string", "description": "A JSON recipe."}}}},
+                "image/*": {"schema": {"type": "string", "format": "binary"}}
+              }
+            },
+            "responses": {
+              "200": {
+                "description": "The processed image.",
+                "headers": {
+                  "X-Calotype-Backend": {"schema": {"type": "string"}},
+                  "X-Calotype-Fallback": {"schema": {"type": "string", "enum": ["true", "false"]}},
+                  "X-Calotype-Duration-Ms": {"schema": {"type": "string"}},
+                  "X-Calotype-Width": {"schema": {"type": "string"}},
+                  "X-Calotype-Height": {"schema": {"type": "string"}}
+                },
+                "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}
+              },
+              "default": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/process-batch": {
+          "post": {
+            "summary": "Process images one after another; one answer, results in input order.",
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Inline"}, {"$ref": "#/components/parameters/Recipe"}],
+            "requestBody": {"$ref": "#/components/requestBodies/Files"},
+            "responses": {
+              "200": {"description": "Every item's outcome.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchAnswer"}}}},
+              "default": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/process-batch-stream": {
+          "post": {
+            "summary": "Process images one after another, streaming progress, result, error and complete events.",
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Recipe"}],
+            "requestBody": {"$ref": "#/components/requestBodies/Files"},
+            "responses": {
+              "200": {"$ref": "#/components/responses/EventStream"},
+              "default": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/process-batch-fast": {
+          "post": {
+            "summary": "The same stream with up to MAX_WORKERS items in flight; results in completion order. 403 parallel_disabled when ENABLE_PARALLEL=false.",
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Recipe"}],
+            "requestBody": {"$ref": "#/components/requestBodies/Files"},
+            "responses": {
+              "200": {"$ref": "#/components/responses/EventStream"},
+              "default": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/process-and-save": {
+          "post": {
+            "summary": "Process one image (file) or a batch (files) and store each result in the configured sink (a folder, or an HTTP endpoint).",
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Recipe"}],
+            "requestBody": {"$ref": "#/components/requestBodies/Files"},
+            "responses": {
+              "200": {"description": "Every item stored; saved_to says where.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchAnswer"}}}},
+              "502": {"description": "Storing failed for some item (error code save_failed); its result is still at its url.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchAnswer"}}}},
+              "default": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/results/{id}": {
+          "get": {
+            "summary": "A batch result's bytes, kept for CALOTYPE_RESULT_TTL seconds.",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {
+              "200": {"description": "The result.", "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},
+              "404": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/openapi.json": {
+          "get": {
+            "summary": "This document.",
+            "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}}
+          }
+        }
+      },
+      "components": {
+        "parameters": {
+          "Backend": {"name": "backend", "in": "query", "schema": {"type": "string", "enum": ["auto", "cpu", "gpu"], "default": "auto"}, "description": "Where jobs run; gpu falls back to the CPU (marked) unless strict."},
+          "Strict": {"name": "strict", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Refuse instead of falling back to another kind of backend."},
+          "Inline": {"name": "inline", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Add each result's bytes as base64 data."},
+          "Recipe": {"name": "recipe", "in": "query", "style": "form", "explode": true, "schema": {"type": "object", "additionalProperties": {"type": "string"}}, "description": "The recipe shorthand: width, height, fit, gravity, enlarge, fast_shrink, background, crop_x, crop_y, crop_width, crop_height, rotate, flip, blur, sharpen, brightness, contrast, gamma, grayscale, format, quality, strip, autorotate (docs/recipes.md)."}
+        },
+        "requestBodies": {
+          "Files": {
+            "required": true,
+            "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}, "files[]": {"type": "array", "items": {"type": "string", "format": "binary"}}, "recipe": {"type": "string", "description": "A JSON recipe."}}}}}
+          }
+        },
+        "responses": {
+          "Error": {"description": "Every error: a specific code and a message.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "EventStream": {"description": "Server-Sent Events: progress (queued, started, done), one result or error per item, complete last; every event has an id.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+        },
+        "schemas": {
+          "Error": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
+          },
+          "Health": {
+            "type": "object", "required": ["status", "version", "uptime_s", "parallel_enabled", "backends"],
+            "properties": {
+              "status": {"type": "string", "enum": ["ok", "degraded", "unavailable"]},
+              "version": {"type": "string"}, "uptime_s": {"type": "number"}, "parallel_enabled": {"type": "boolean"},
+              "backends": {"type": "array", "items": {"type": "object", "required": ["name", "kind", "device", "workers", "healthy", "quarantined_until"], "properties": {
+                "name": {"type": "string"}, "kind": {"type": "string", "enum": ["cpu", "gpu"]}, "device": {"type": "string"}, "workers": {"type": "integer"},
+                "healthy": {"type": "boolean"}, "quarantined_until": {"type": ["string", "null"], "format": "date-time"}, "self_check": {"type": "string"}}}}
+            }
+          },
+          "BatchItem": {
+            "type": "object", "required": ["index", "status"],
+            "properties": {
+              "batch_id": {"type": "string"}, "index": {"type": "integer"}, "filename": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error"]},
+              "backend": {"type": "string"}, "fallback": {"type": "boolean"}, "width": {"type": "integer"}, "height": {"type": "integer"}, "format": {"type": "string"},
+              "bytes": {"type": "integer"}, "duration_ms": {"type": "number"}, "url": {"type": "string"}, "saved_to": {"type": "string"}, "data": {"type": "string", "contentEncoding": "base64"},
+              "error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
+            }
+          },
+          "BatchAnswer": {
+            "type": "object", "required": ["batch_id", "total", "succeeded", "failed", "duration_ms", "results"],
+            "properties": {"batch_id": {"type": "string"}, "total": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"}, "duration_ms": {"type": "number"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/BatchItem"}}}
+          }
+        }
+      }
+    }
+    """#
+}
