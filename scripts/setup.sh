@@ -11,7 +11,7 @@ swift build -c release --product calotype
 bin="$(swift build -c release --show-bin-path)/calotype"
 "$bin" devices
 samples=Tests/BackendsTests/Fixtures
-"$bin" process "$samples/photo.jpg" "$samples/exif-rotated.jpg" "$samples/alpha.png" "$samples/photo.webp" \
+"$bin" process "$samples/photo.jpg" "$samples/exif-rotated.jpg" "$samples/alpha.png" "$samples/cmyk.jpg" \
   -o out/samples --width 200 --format webp --quality 80
 echo "thumbnails written to out/samples; the binary is $bin"
 echo "try: curl -F file=@$samples/photo.jpg 'http://127.0.0.1:${CALOTYPE_PORT:-8080}/process?width=200&format=webp' -o thumb.webp"
