@@ -53,7 +53,7 @@ public struct CalotypeServer: Sendable {
         addHealthRoutes(to: router)
         addProcessRoutes(to: router)
         addBatchRoutes(to: router)
-        addMetricsRoute(to: router)
+        addInfoRoutes(to: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "calotype/\(Self.version)"),

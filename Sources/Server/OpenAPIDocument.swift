@@ -113,6 +113,12 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/": {
+          "get": {
+            "summary": "A web page to try the API: pick or drop images, watch results stream in.",
+            "responses": {"200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}}}
+          }
+        },
         "/openapi.json": {
           "get": {
             "summary": "This document.",

@@ -432,7 +432,7 @@ struct OpenAPITests {
             let paths = try #require(document["paths"] as? [String: [String: Any]])
             #expect(Set(paths.keys) == [
                 "/health", "/stats", "/metrics", "/process", "/process-batch", "/process-batch-stream", "/process-batch-fast",
-                "/process-and-save", "/results/{id}", "/openapi.json",
+                "/process-and-save", "/results/{id}", "/openapi.json", "/",
             ])
             for (path, operations) in paths {
                 for method in operations.keys {
@@ -444,6 +444,22 @@ struct OpenAPITests {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+@Suite("Web page", .timeLimit(.minutes(1)))
+struct WebPageTests {
+    @Test func theRootServesThePageThatStreamsResults() async throws {
+        try await withServer { client, _ in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                let html = String(buffer: response.body)
+                #expect(html.contains("<input id=\"files\" name=\"files\" type=\"file\""))
+                #expect(html.contains("/process-batch-fast") && html.contains("/process-batch-stream"))
+                #expect(html.contains("readEventStream") && html.contains("<progress"))
             }
         }
     }

@@ -4,8 +4,11 @@ import Scheduler
 
 extension CalotypeServer {
     /// `GET /metrics`: the Prometheus text exposition format (version 0.0.4);
-    /// `GET /openapi.json`: the API's description.
-    func addMetricsRoute(to router: Router<BasicRequestContext>) {
+    /// `GET /openapi.json`: the API's description; `GET /`: the web page.
+    func addInfoRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
+        }
         router.get("openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
