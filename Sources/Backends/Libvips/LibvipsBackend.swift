@@ -42,45 +42,11 @@ public struct LibvipsBackend: ImageBackend {
     }
 
     public func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
-        let killSwitch = KillSwitch()
-        let job = Job(input: input, recipe: recipe, limits: configuration.limits, writableFormats: writableFormats, backend: name)
-        let outcome: Result<ProcessedImage, ProcessingError>
-        do {
-            // Cancelling the calling task stops the job: before it starts, or
-            // mid-computation through libvips' kill flag.
-            outcome = try await withTaskCancellationHandler {
-                try await threadPool.runIfActive { job.run(killSwitch) }
-            } onCancel: {
-                killSwitch.cancel()
-            }
-        } catch is CancellationError {
-            throw KillSwitch.cancelledError
-        } catch {
-            throw ProcessingError(.backendFault, "the libvips worker pool is not running", detail: "\(error)")
-        }
-        return try outcome.get()
-    }
-
-    /// What a worker thread needs to run one job.
-    private struct Job: Sendable {
-        let input: ImageInput
-        let recipe: Recipe
-        let limits: ImageLimits
-        let writableFormats: Set<OutputFormat>
-        let backend: String
-
-        /// Runs on a pool thread; blocks for the whole job.
-        func run(_ killSwitch: KillSwitch) -> Result<ProcessedImage, ProcessingError> {
-            defer { vips_thread_shutdown() }
-            // libvips reads the caller's bytes in place: they stay pinned
-            // until the result has been written.
-            return input.bytes.withUnsafeBytes { buffer in
-                Result { () throws(ProcessingError) in
-                    try LibvipsPipeline.run(
-                        buffer, name: input.name, recipe: recipe, limits: limits,
-                        writableFormats: writableFormats, backend: backend, killSwitch: killSwitch)
-                }
-            }
+        let (limits, writable, name) = (configuration.limits, writableFormats, self.name)
+        return try await BlockingJob.run(on: threadPool, input: input, backend: name) { buffer, killSwitch throws(ProcessingError) in
+            try LibvipsPipeline.run(
+                buffer, name: input.name, recipe: recipe, limits: limits,
+                writableFormats: writable, backend: name, killSwitch: killSwitch)
         }
     }
 }

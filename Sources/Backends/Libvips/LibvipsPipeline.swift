@@ -23,11 +23,7 @@ struct LibvipsPipeline {
         try killSwitch.check()
         let clock = ContinuousClock()
         let start = clock.now
-        let source = try LibvipsSource(buffer, name: name, limits: limits)
-        let format = recipe.output.resolvedFormat(for: source.format)
-        guard writableFormats.contains(format) else {
-            throw ProcessingError(.unsupportedFormat, "\(format.rawValue) output is not available in this libvips build")
-        }
+        let (source, format) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
 
         var pipeline = try LibvipsPipeline(recipe: recipe, source: source)
         let opened = clock.now

@@ -140,22 +140,11 @@ public struct OpenCLBackend: ImageBackend {
         let writable = writableFormats
         let name = self.name
         let runtime = self.runtime
-        let outcome: Result<ProcessedImage, ProcessingError>
-        do {
-            outcome = try await threadPool.runIfActive {
-                defer { vips_thread_shutdown() }
-                return input.bytes.withUnsafeBytes { buffer in
-                    Result { () throws(ProcessingError) in
-                        try OpenCLJob.run(
-                            buffer, name: input.name, recipe: recipe, limits: limits,
-                            writableFormats: writable, device: runtime, backend: name)
-                    }
-                }
-            }
-        } catch {
-            throw ProcessingError(.backendFault, "the OpenCL worker pool is not running", detail: "\(error)")
+        return try await BlockingJob.run(on: threadPool, input: input, backend: name) { buffer, _ throws(ProcessingError) in
+            try OpenCLJob.run(
+                buffer, name: input.name, recipe: recipe, limits: limits,
+                writableFormats: writable, device: runtime, backend: name)
         }
-        return try outcome.get()
     }
 
     /// Device buffers allocated so far and kept for reuse now (for tests

@@ -14,11 +14,7 @@ struct OpenCLJob {
     ) throws(ProcessingError) -> ProcessedImage {
         let clock = ContinuousClock()
         let start = clock.now
-        let source = try LibvipsSource(buffer, name: name, limits: limits)
-        let format = recipe.output.resolvedFormat(for: source.format)
-        guard writableFormats.contains(format) else {
-            throw ProcessingError(.unsupportedFormat, "\(format.rawValue) output is not available in this libvips build")
-        }
+        let (source, format) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
         let job = OpenCLJob(recipe: recipe, source: source)
         let (decoded, plan) = try job.prepare(hasDoubles: device.info.hasDoubles)
         var decodedAt = clock.now
