@@ -38,11 +38,13 @@ struct BatchSummaryJSON: Codable, Sendable {
     var total: Int
     var succeeded: Int
     var failed: Int
+    /// Items that never finished because the batch was cancelled.
+    var cancelled: Int
     var durationMs: Double
     var results: [BatchItemJSON]?
 
     enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", total, succeeded, failed, durationMs = "duration_ms", results
+        case batchID = "batch_id", total, succeeded, failed, cancelled, durationMs = "duration_ms", results
     }
 }
 
@@ -120,7 +122,7 @@ struct BatchRun: Sendable {
         await statistics.record(report)
         observer?(report)
         return BatchSummaryJSON(
-            batchID: id, total: upload.files.count, succeeded: succeeded, failed: failed,
+            batchID: id, total: upload.files.count, succeeded: succeeded, failed: failed, cancelled: report.cancelled,
             durationMs: (clock.now - start).seconds * 1000, results: nil)
     }
 

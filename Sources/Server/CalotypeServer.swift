@@ -17,6 +17,8 @@ public struct CalotypeServer: Sendable {
     /// Items in flight at once on the parallel endpoints unless `MAX_WORKERS` says otherwise.
     let defaultParallelism: Int
     let results: ResultStore
+    /// The batches posted to `/batches`.
+    let batches: BatchRegistry
     let statistics = EndpointStatistics()
     let started = ContinuousClock.now
 
@@ -37,6 +39,14 @@ public struct CalotypeServer: Sendable {
         self.results = ResultStore(
             directory: configuration.resultsDirectory, lifetime: configuration.resultLifetime,
             maxBytes: configuration.resultsMaxBytes)
+        self.batches = BatchRegistry(lifetime: configuration.resultLifetime, maxRunning: configuration.maxRunningBatches)
+    }
+
+    /// Lets the batches posted to `/batches` that are still running end, for
+    /// up to the shutdown grace period, then cancels the rest. Call it once
+    /// the application has stopped taking requests.
+    public func drainBatches() async {
+        await batches.drain(within: configuration.shutdownGrace)
     }
 
     /// Items in flight at once on the parallel endpoints.
@@ -53,6 +63,7 @@ public struct CalotypeServer: Sendable {
         addHealthRoutes(to: router)
         addProcessRoutes(to: router)
         addBatchRoutes(to: router)
+        addBatchResourceRoutes(to: router)
         addInfoRoutes(to: router)
         return Application(
             router: router,

@@ -14,12 +14,10 @@ final class EventChannel: Sendable {
         self.state = Mutex((1, continuation))
     }
 
-    func send(_ event: String, _ payload: some Encodable) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(payload)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    func send(_ event: BatchEvent) {
+        let data = event.data
         state.withLock { state in
-            let text = ServerSentEvent(id: String(state.nextID), event: event, data: data).encoded
+            let text = ServerSentEvent(id: String(state.nextID), event: event.name, data: data).encoded
             state.nextID += 1
             _ = state.continuation.yield(text)
         }

@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 100 << 20
     /// Most files in one batch (`CALOTYPE_MAX_FILES`, default 100).
     public var maxFilesPerBatch = 100
+    /// Batches posted to `/batches` that may run at once (`CALOTYPE_MAX_BATCHES`,
+    /// default 16); each holds its uploaded images in memory until it ends.
+    public var maxRunningBatches = 16
     /// Whether `/process-batch-fast` runs items in parallel (`ENABLE_PARALLEL`, default true).
     public var parallelEnabled = true
     /// Items in flight at once on `/process-batch-fast` (`MAX_WORKERS`, default: every lane's workers).
@@ -48,6 +51,7 @@ public struct ServerConfiguration: Sendable {
         if let port = try integer("CALOTYPE_PORT", 0...65535) { configuration.port = port }
         if let bytes = try integer("CALOTYPE_MAX_BODY_BYTES", 1024...(1 << 40)) { configuration.maxBodyBytes = bytes }
         if let files = try integer("CALOTYPE_MAX_FILES", 1...100_000) { configuration.maxFilesPerBatch = files }
+        if let batches = try integer("CALOTYPE_MAX_BATCHES", 1...10_000) { configuration.maxRunningBatches = batches }
         if let workers = try integer("MAX_WORKERS", 1...1024) { configuration.maxWorkers = workers }
         if let seconds = try integer("CALOTYPE_RESULT_TTL", 1...604_800) { configuration.resultLifetime = .seconds(seconds) }
         if let bytes = try integer("CALOTYPE_RESULTS_MAX_BYTES", 1 << 20...(1 << 50)) { configuration.resultsMaxBytes = bytes }

@@ -22,7 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_MAX_MEGAPIXELS               largest image accepted (50)
               CALOTYPE_MAX_BODY_BYTES               largest request body (104857600)
               CALOTYPE_MAX_FILES                    most files in one batch (100)
-              ENABLE_PARALLEL                       /process-batch-fast runs items in parallel (true)
+              CALOTYPE_MAX_BATCHES                  batches posted to /batches that run at once (16)
+              ENABLE_PARALLEL                       /process-batch-fast and /batches run items in parallel (true)
               MAX_WORKERS                           items in flight on /process-batch-fast (the CPU workers)
               CALOTYPE_RESULTS_DIR, CALOTYPE_RESULT_TTL, CALOTYPE_RESULTS_MAX_BYTES
                                                     where batch results are kept, how long (900 s), how much (1 GiB)
@@ -72,7 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         await engine.calibrate()
         let host = server.host
-        let application = try await CalotypeServer(engine: engine, configuration: server).makeApplication { port in
+        let calotype = CalotypeServer(engine: engine, configuration: server)
+        let application = try await calotype.makeApplication { port in
             // Unbuffered, so whoever started the server sees it at once.
             FileHandle.standardOutput.write(Data("calotype \(CalotypeServer.version) listening on http://\(host):\(port)\n".utf8))
         }
@@ -84,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger: Logger(label: "calotype"))
         group.maximumGracefulShutdownDuration = server.shutdownGrace
         try await ServiceGroup(configuration: group).run()
+        await calotype.drainBatches()
         await engine.shutdown()
     }
 }

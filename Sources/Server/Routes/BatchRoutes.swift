@@ -3,7 +3,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Scheduler
-import Synchronization
 
 extension CalotypeServer {
     func addBatchRoutes(to router: Router<BasicRequestContext>) {
@@ -59,31 +58,11 @@ extension CalotypeServer {
     /// goes away, the items not yet run are cancelled.
     private func streamed(_ run: BatchRun, parallelism: Int) -> Response {
         let keepAlive = configuration.keepAliveInterval
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+        return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
             let channel = EventChannel()
-            let total = run.upload.files.count
-            let names = run.upload.files.map(\.name)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for index in 0..<total {
-                        channel.send("progress", Progress(batchID: run.id, index: index, filename: names[index], stage: "queued", completed: 0, total: total))
-                    }
-                    let completed = Counter()
-                    let summary = await run.run(
-                        parallelism: parallelism,
-                        started: { index in
-                            channel.send("progress", Progress(batchID: run.id, index: index, filename: names[index], stage: "started", completed: completed.value, total: total))
-                        },
-                        finished: { item in
-                            if let error = item.error {
-                                channel.send("error", ItemError(batchID: run.id, index: item.index, filename: item.filename, code: error.code, message: error.message))
-                            } else {
-                                channel.send("result", item)
-                            }
-                            channel.send("progress", Progress(batchID: run.id, index: item.index, filename: item.filename, stage: "done", completed: completed.increment(), total: total))
-                        })
-                    channel.send("complete", summary)
+                    _ = await run.runEmittingEvents(parallelism: parallelism) { channel.send($0) }
                     channel.finish()
                 }
                 group.addTask {
@@ -101,36 +80,5 @@ extension CalotypeServer {
         })
     }
 
-    struct Progress: Encodable {
-        let batchID: String
-        let index: Int
-        let filename: String?
-        let stage: String
-        /// Items finished so far, this one included on `done`.
-        let completed: Int
-        let total: Int
-
-        enum CodingKeys: String, CodingKey {
-            case batchID = "batch_id", index, filename, stage, completed, total
-        }
-    }
-
-    /// Items finished so far, read by progress callbacks on other tasks.
-    final class Counter: Sendable {
-        private let count = Mutex(0)
-        var value: Int { count.withLock { $0 } }
-        func increment() -> Int { count.withLock { $0 += 1; return $0 } }
-    }
-
-    struct ItemError: Encodable {
-        let batchID: String
-        let index: Int
-        let filename: String?
-        let code: String
-        let message: String
-
-        enum CodingKeys: String, CodingKey {
-            case batchID = "batch_id", index, filename, code, message
-        }
-    }
+    static let eventStreamHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
 }

@@ -1,0 +1,75 @@
+import Foundation
+
+/// The batches posted to `/batches`. Running ones are bounded (each holds
+/// its uploaded images in memory until it ends); finished ones stay readable,
+/// status and events, for as long as their results are kept, then go.
+actor BatchRegistry {
+    private var batches: [String: HostedBatch] = [:]
+    /// Ids in the order they were posted, for eviction.
+    private var order: [String] = []
+    private let lifetime: Duration
+    private let maxRunning: Int
+    /// Finished batches kept at most, whatever their age.
+    private let maxKept: Int
+
+    init(lifetime: Duration, maxRunning: Int, maxKept: Int = 1000) {
+        self.lifetime = lifetime
+        self.maxRunning = maxRunning
+        self.maxKept = maxKept
+    }
+
+    /// Registers a new batch, or refuses it while `maxRunning` batches run.
+    func admit(_ batch: HostedBatch) throws(APIError) {
+        evictExpired()
+        let running = batches.values.count { $0.finishedAt == nil }
+        guard running < maxRunning else {
+            var error = APIError(.serviceUnavailable, "overloaded", "\(running) batches are running, the limit (CALOTYPE_MAX_BATCHES); retry when one ends")
+            error.headers[.retryAfter] = "5"
+            throw error
+        }
+        batches[batch.id] = batch
+        order.append(batch.id)
+    }
+
+    func batch(_ id: String) -> HostedBatch? {
+        evictExpired()
+        return batches[id]
+    }
+
+    /// Lets the batches running now end, for up to `grace`; then cancels
+    /// what is left of them (graceful shutdown).
+    func drain(within grace: Duration) async {
+        let running = batches.values.filter { $0.finishedAt == nil }
+        guard !running.isEmpty else { return }
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for batch in running { await batch.wait() }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: grace)
+                return false
+            }
+            let allEnded = await group.next() ?? true
+            group.cancelAll()
+            if !allEnded {
+                for batch in running { await batch.cancel() }
+            }
+        }
+    }
+
+    private func evictExpired() {
+        let now = ContinuousClock.now
+        var finished = order.count { batches[$0]?.finishedAt != nil }
+        order.removeAll { id in
+            guard let batch = batches[id] else { return true }
+            guard let finishedAt = batch.finishedAt else { return false }
+            if finishedAt + lifetime <= now || finished > maxKept {
+                batches[id] = nil
+                finished -= 1
+                return true
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import Synchronization
+
+/// A batch run as a resource (`POST /batches`): it runs on its own, whoever
+/// listens, and keeps every event it emitted so that a client can read the
+/// stream from the start or resume it after a reconnect.
+///
+/// Events are numbered from 1 in the order they happened; the numbers are
+/// the SSE ids. Appending an event and subscribing take the same lock, so a
+/// subscriber gets each event exactly once: those before it subscribed from
+/// the log, the rest live.
+final class HostedBatch: Sendable {
+    enum Status: String, Codable, Sendable {
+        case running, completed, cancelled
+    }
+
+    struct LoggedEvent: Sendable {
+        let id: Int
+        let event: BatchEvent
+        /// The event as it goes on the wire, encoded once.
+        let encoded: String
+    }
+
+    private struct State {
+        var events: [LoggedEvent] = []
+        var items: [Int: BatchItemJSON] = [:]
+        var summary: BatchSummaryJSON?
+        var cancelRequested = false
+        var finishedAt: ContinuousClock.Instant?
+        var listeners: [Int: AsyncStream<String>.Continuation] = [:]
+        var nextListener = 0
+        var task: Task<Void, Never>?
+    }
+
+    let id: String
+    let total: Int
+    let createdAt = Date()
+    private let state = Mutex(State())
+
+    init(id: String, total: Int) {
+        self.id = id
+        self.total = total
+    }
+
+    /// Starts `run` in a task of its own, not tied to the request that made it.
+    func start(_ run: BatchRun, parallelism: Int) {
+        let task = Task {
+            let summary = await run.runEmittingEvents(parallelism: parallelism) { [self] event in
+                append(event)
+            }
+            finish(summary)
+        }
+        state.withLock { $0.task = task }
+    }
+
+    /// Cancels the items not finished yet and waits until the batch is over.
+    func cancel() async {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            if state.summary == nil { state.cancelRequested = true }
+            return state.task
+        }
+        task?.cancel()
+        await task?.value
+    }
+
+    /// Waits until the batch is over.
+    func wait() async {
+        await state.withLock { $0.task }?.value
+    }
+
+    var status: Status {
+        state.withLock { state in
+            guard state.summary != nil else { return .running }
+            return state.cancelRequested ? .cancelled : .completed
+        }
+    }
+
+    var finishedAt: ContinuousClock.Instant? {
+        state.withLock { $0.finishedAt }
+    }
+
+    /// The status document of `GET /batches/{id}`.
+    func snapshot(paths: BatchPaths) -> BatchStatusJSON {
+        state.withLock { state in
+            let items = state.items.values.sorted { $0.index < $1.index }
+            let status: Status = state.summary == nil ? .running : (state.cancelRequested ? .cancelled : .completed)
+            return BatchStatusJSON(
+                batchID: id, status: status.rawValue, total: total, completed: items.count,
+                succeeded: items.count { $0.status == "ok" },
+                failed: items.count { $0.status != "ok" && $0.error?.code != "cancelled" },
+                cancelled: state.summary?.cancelled ?? items.count { $0.error?.code == "cancelled" },
+                durationMs: state.summary?.durationMs, createdAt: createdAt.formatted(.iso8601),
+                eventsURL: paths.events, statusURL: paths.status, lastEventID: state.events.last?.id ?? 0,
+                results: items)
+        }
+    }
+
+    enum Subscription {
+        /// The events after the one asked for, then live ones until `complete`.
+        case events(AsyncStream<String>)
+        /// The client has seen every event and there will be no more.
+        case finished
+    }
+
+    /// The stream of encoded events after event `lastEventID` (0: from the start).
+    func subscribe(after lastEventID: Int) -> Subscription {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let listener = state.withLock { state -> Int? in
+            if state.summary != nil, lastEventID >= (state.events.last?.id ?? 0) { return nil }
+            for logged in state.events where logged.id > lastEventID {
+                continuation.yield(logged.encoded)
+            }
+            if state.summary != nil {
+                continuation.finish()
+                return -1
+            }
+            let listener = state.nextListener
+            state.nextListener += 1
+            state.listeners[listener] = continuation
+            return listener
+        }
+        guard let listener else { return .finished }
+        if listener >= 0 {
+            continuation.onTermination = { [weak self] _ in
+                _ = self?.state.withLock { $0.listeners.removeValue(forKey: listener) }
+            }
+        }
+        return .events(stream)
+    }
+
+    /// Sends a keep-alive comment to every listener.
+    func keepAlive() {
+        state.withLock { state in
+            for listener in state.listeners.values { listener.yield(ServerSentEvent.comment("keep-alive")) }
+        }
+    }
+
+    private func append(_ event: BatchEvent) {
+        state.withLock { state in
+            let id = state.events.count + 1
+            let encoded = ServerSentEvent(id: String(id), event: event.name, data: event.data).encoded
+            state.events.append(LoggedEvent(id: id, event: event, encoded: encoded))
+            switch event {
+            case .result(let item):
+                state.items[item.index] = item
+            case .error(let error):
+                state.items[error.index] = BatchItemJSON(
+                    batchID: error.batchID, index: error.index, filename: error.filename, status: "error",
+                    error: .init(code: error.code, message: error.message))
+            case .progress, .complete:
+                break
+            }
+            for listener in state.listeners.values { listener.yield(encoded) }
+        }
+    }
+
+    private func finish(_ summary: BatchSummaryJSON) {
+        let listeners = state.withLock { state in
+            state.summary = summary
+            state.finishedAt = .now
+            defer { state.listeners = [:] }
+            return state.listeners.values
+        }
+        // Outside the lock: finishing runs each stream's onTermination, which takes it.
+        for listener in listeners { listener.finish() }
+    }
+}
+
+/// Where a hosted batch's status and events are.
+struct BatchPaths: Sendable {
+    let status: String
+    let events: String
+
+    init(id: String) {
+        status = "/batches/\(id)"
+        events = "/batches/\(id)/events"
+    }
+}
+
+/// `GET /batches/{id}`: where the batch stands and the results so far.
+struct BatchStatusJSON: Codable, Sendable {
+    var batchID: String
+    /// `running`, `completed` or `cancelled`.
+    var status: String
+    var total: Int
+    /// Items with a result or an error so far.
+    var completed: Int
+    var succeeded: Int
+    var failed: Int
+    var cancelled: Int
+    /// Set once the batch is over.
+    var durationMs: Double?
+    /// When it was posted, ISO 8601 in UTC.
+    var createdAt: String
+    var eventsURL: String
+    var statusURL: String
+    /// The id of the latest event: `Last-Event-ID` to read only what comes next.
+    var lastEventID: Int
+    /// Every item finished so far, in input order.
+    var results: [BatchItemJSON]
+
+    enum CodingKeys: String, CodingKey {
+        case batchID = "batch_id", status, total, completed, succeeded, failed, cancelled
+        case durationMs = "duration_ms", createdAt = "created_at", eventsURL = "events_url", statusURL = "status_url"
+        case lastEventID = "last_event_id", results
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+extension HTTPField.Name {
+    static let lastEventID = Self("Last-Event-ID")!
+}
+
+extension CalotypeServer {
+    /// Batches as resources: post one, then read its status, follow its
+    /// events over `GET` (so a browser's `EventSource` works and resumes after
+    /// a reconnect), or cancel it. The batch runs whether anyone listens or not.
+    func addBatchResourceRoutes(to router: Router<BasicRequestContext>) {
+        router.post("batches") { request, _ -> Response in
+            let endpoint = "/batches"
+            await statistics.request(endpoint)
+            let upload = try await readUpload(request, shape: .batch, endpoint: endpoint)
+            var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint)
+            run.observer = configuration.batchObserver
+            let batch = HostedBatch(id: run.id, total: upload.files.count)
+            do {
+                try await batches.admit(batch)
+            } catch {
+                await statistics.rejected(endpoint)
+                throw error
+            }
+            batch.start(run, parallelism: configuration.parallelEnabled ? parallelism : 1)
+            let paths = BatchPaths(id: batch.id)
+            var response = Self.json(
+                BatchCreatedJSON(batchID: batch.id, status: HostedBatch.Status.running.rawValue, total: batch.total, eventsURL: paths.events, statusURL: paths.status),
+                status: .accepted)
+            response.headers[.location] = paths.status
+            return response
+        }
+
+        router.get("batches/{id}") { _, context -> Response in
+            let batch = try await hostedBatch(context)
+            return Self.json(batch.snapshot(paths: BatchPaths(id: batch.id)))
+        }
+
+        router.get("batches/{id}/events") { request, context -> Response in
+            let batch = try await hostedBatch(context)
+            let lastEventID = try Self.lastEventID(request)
+            guard case .events(let events) = batch.subscribe(after: lastEventID) else {
+                // 204 tells an EventSource that reconnects after `complete` to stop.
+                return Response(status: .noContent)
+            }
+            let keepAlive = configuration.keepAliveInterval
+            return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: keepAlive)
+                            batch.keepAlive()
+                        }
+                    }
+                    // How soon a browser reconnects after the connection drops.
+                    try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                    for await chunk in events {
+                        try await writer.write(ByteBuffer(string: chunk))
+                    }
+                    group.cancelAll()
+                }
+                try await writer.finish(nil)
+            })
+        }
+
+        router.delete("batches/{id}") { _, context -> Response in
+            let batch = try await hostedBatch(context)
+            await batch.cancel()
+            return Self.json(batch.snapshot(paths: BatchPaths(id: batch.id)))
+        }
+    }
+
+    private func hostedBatch(_ context: BasicRequestContext) async throws(APIError) -> HostedBatch {
+        let id = context.parameters.get("id") ?? ""
+        guard let batch = await batches.batch(id) else {
+            throw APIError(.notFound, "not_found", "no batch '\(id)' (finished batches are kept for \(Int(configuration.resultLifetime.seconds)) s)")
+        }
+        return batch
+    }
+
+    /// The last event the client has seen: the `Last-Event-ID` header an
+    /// `EventSource` sends when it reconnects, or `?last_event_id=` for clients
+    /// that cannot set headers; 0 (from the start) when neither is given.
+    private static func lastEventID(_ request: Request) throws(APIError) -> Int {
+        let header = request.headers[.lastEventID]
+        guard let text = header ?? request.uri.queryParameters.get("last_event_id"), !text.isEmpty else { return 0 }
+        guard let id = Int(text), id >= 0 else {
+            throw APIError(.badRequest, "invalid_last_event_id", "Last-Event-ID must be an event id this server sent (a number), got '\(text)'")
+        }
+        return id
+    }
+}
+
+/// The answer to `POST /batches`.
+struct BatchCreatedJSON: Codable, Sendable {
+    var batchID: String
+    var status: String
+    var total: Int
+    var eventsURL: String
+    var statusURL: String
+
+    enum CodingKeys: String, CodingKey {
+        case batchID = "batch_id", status, total, eventsURL = "events_url", statusURL = "status_url"
+    }
+}

@@ -1,0 +1,205 @@
+import Backends
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Scheduler
+@testable import Server
+import TestSupport
+import Testing
+
+/// A backend whose jobs run until they are cancelled, as a long libvips job
+/// stopped by its kill switch does; it says when each job starts.
+final class StoppableBackend: ImageBackend {
+    let name = "stoppable"
+    let kind = BackendKind.cpu
+    let supportedOperations = Set(OperationKind.allCases)
+    let starts = AsyncStream.makeStream(of: Void.self)
+
+    func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
+        starts.continuation.yield()
+        // Held, not timed: only cancellation ends it.
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
+        throw ProcessingError(.cancelled, "stopped")
+    }
+
+    func waitForStart() async {
+        for await _ in starts.stream { return }
+    }
+}
+
+/// A live server over one lane of `backend`, one item of a batch at a time.
+func withFakeServer(
+    _ backend: some ImageBackend, configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: @escaping @Sendable (any TestClientProtocol, Scheduler) async throws -> Void
+) async throws {
+    let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))], configuration: .init())
+    var configuration = ServerConfiguration()
+    configuration.port = 0
+    configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-batches-\(UUID().uuidString)")
+    configure(&configuration)
+    let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration, defaultParallelism: 1).makeApplication()
+    try await application.test(.live) { client in try await body(client, scheduler) }
+}
+
+@Suite("Batches as resources", .timeLimit(.minutes(2)))
+struct BatchResourceTests {
+    static func fakeBody(_ count: Int) -> MultipartBody {
+        var body = MultipartBody()
+        for index in 0..<count { body.addFile("files", filename: "item\(index).png", Array("not decoded by the fake".utf8)) }
+        return body
+    }
+
+    func post(_ body: MultipartBody, query: String = "", client: any TestClientProtocol) async throws -> BatchCreatedJSON {
+        try await client.execute(uri: "/batches\(query)", method: .post, headers: body.headers, body: body.body) { response in
+            #expect(response.status == .accepted)
+            let created = try decode(BatchCreatedJSON.self, response.body)
+            #expect(response.headers[.location] == created.statusURL)
+            #expect(created.statusURL == "/batches/\(created.batchID)" && created.eventsURL == "/batches/\(created.batchID)/events")
+            return created
+        }
+    }
+
+    func events(_ url: String, lastEventID: Int? = nil, client: any TestClientProtocol) async throws -> [EventStreamParser.Event] {
+        var headers: HTTPFields = [:]
+        if let lastEventID { headers[.lastEventID] = String(lastEventID) }
+        return try await client.execute(uri: url, method: .get, headers: headers) { response in
+            #expect(response.status == .ok && response.headers[.contentType] == "text/event-stream")
+            return EventStreamParser.parse(String(buffer: response.body), chunkSize: 7).events
+        }
+    }
+
+    func status(_ url: String, client: any TestClientProtocol) async throws -> BatchStatusJSON {
+        try await client.execute(uri: url, method: .get) { response in
+            #expect(response.status == .ok)
+            return try decode(BatchStatusJSON.self, response.body)
+        }
+    }
+
+    @Test func aPostedBatchRunsAndItsEventsAndStatusCanBeRead() async throws {
+        try await withServer { client, _ in
+            let body = try MultipartBody.files(BatchEndpointTests.names)
+            let created = try await post(body, query: "?width=60&format=png", client: client)
+            #expect(created.total == 5 && created.status == "running")
+
+            let events = try await events(created.eventsURL, client: client)
+            BatchEndpointTests().checkContract(events, total: 5, failed: 1)
+            #expect(events.map(\.id) == (1...events.count).map { String($0) }, "ids count up from 1 without gaps")
+
+            let status = try await status(created.statusURL, client: client)
+            #expect(status.status == "completed" && status.total == 5 && status.completed == 5)
+            #expect(status.succeeded == 4 && status.failed == 1 && status.cancelled == 0)
+            #expect(status.results.map(\.index) == [0, 1, 2, 3, 4])
+            #expect(status.results.map(\.filename) == BatchEndpointTests.names)
+            #expect(status.results[1].error?.code == "unsupported_format")
+            #expect(status.lastEventID == events.count && status.durationMs != nil)
+            let url = try #require(status.results[0].url)
+            try await client.execute(uri: url, method: .get) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "image/png")
+            }
+
+            // Reading it again gives the same events, and one who has seen them all is told there are no more.
+            #expect(try await self.events(created.eventsURL, client: client) == events)
+            try await client.execute(uri: created.eventsURL, method: .get, headers: [.lastEventID: String(events.count)]) { response in
+                #expect(response.status == .noContent)
+            }
+        }
+    }
+
+    @Test func aReconnectResumesFromLastEventIDWithoutLosingOrRepeatingEvents() async throws {
+        let backend = HeldBackend()
+        try await withFakeServer(backend) { client, _ in
+            let created = try await post(Self.fakeBody(3), client: client)
+            await backend.waitUntilStarted()
+
+            // A browser reads what has happened so far, then its connection drops mid-batch.
+            let connection = try TCPConnection(port: try #require(client.port))
+            await connection.send(Array("GET \(created.eventsURL) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+            var text = await connection.read(until: #""stage":"started""#)
+            text += await connection.read(until: "\n\n")
+            connection.close()
+            #expect(text.hasPrefix("HTTP/1.1 200"))
+            let body = try #require(text.range(of: "\r\n\r\n")).upperBound
+            let seen = EventStreamParser.parse(String(text[body...])).events
+            let lastSeen = try #require(seen.last?.id.flatMap(Int.init))
+            #expect(seen.count == 4 && seen.last?.json["stage"] as? String == "started", "three queued, one started")
+
+            // It reconnects with the last id it saw (as EventSource does) while the batch goes on.
+            async let rest = events(created.eventsURL, lastEventID: lastSeen, client: client)
+            backend.open()
+            let resumed = try await rest
+
+            let all = try await events(created.eventsURL, client: client)
+            #expect(seen + resumed == all)
+            #expect(all.map(\.id) == (1...all.count).map { String($0) })
+            BatchEndpointTests().checkContract(all, total: 3, failed: 0)
+        }
+    }
+
+    @Test func deleteCancelsWhatHasNotRun() async throws {
+        let backend = StoppableBackend()
+        try await withFakeServer(backend) { client, scheduler in
+            let created = try await post(Self.fakeBody(3), client: client)
+            await backend.waitForStart()
+
+            let status = try await client.execute(uri: created.statusURL, method: .delete) { response in
+                #expect(response.status == .ok)
+                return try decode(BatchStatusJSON.self, response.body)
+            }
+            #expect(status.status == "cancelled" && status.cancelled == 3 && status.succeeded == 0 && status.failed == 0)
+            #expect(status.results.map { $0.error?.code } == ["cancelled", "cancelled", "cancelled"])
+
+            // Listeners still learn how every item ended, and the batch's end.
+            let events = try await events(created.eventsURL, client: client)
+            #expect(events.filter { $0.type == "error" }.compactMap { $0.json["index"] as? Int }.sorted() == [0, 1, 2])
+            #expect(events.last?.type == "complete" && events.last?.json["cancelled"] as? Int == 3)
+            #expect(await scheduler.statistics().lanes[0].running == 0)
+            try await client.execute(uri: "/stats", method: .get) { response in
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                let endpoint = (json?["endpoints"] as? [String: Any])?["/batches"] as? [String: Any]
+                #expect(endpoint?["cancelled"] as? Int == 3 && endpoint?["requests"] as? Int == 1)
+            }
+        }
+    }
+
+    @Test func tooManyRunningBatchesAreRefusedUntilOneEnds() async throws {
+        let backend = StoppableBackend()
+        try await withFakeServer(backend, configure: { $0.maxRunningBatches = 1 }) { client, _ in
+            let first = try await post(Self.fakeBody(1), client: client)
+            await backend.waitForStart()
+            let body = Self.fakeBody(1)
+            try await client.execute(uri: "/batches", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .serviceUnavailable && response.headers[.retryAfter] != nil)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "overloaded")
+            }
+            try await client.execute(uri: first.statusURL, method: .delete) { #expect($0.status == .ok) }
+            _ = try await post(Self.fakeBody(1), client: client)
+        }
+    }
+
+    @Test func unknownBatchesAndBadLastEventIDsAreClearErrors() async throws {
+        let backend = HeldBackend()
+        try await withFakeServer(backend) { client, _ in
+            defer { backend.open() }
+            for (uri, method) in [("/batches/nope", HTTPRequest.Method.get), ("/batches/nope/events", .get), ("/batches/nope", .delete)] {
+                try await client.execute(uri: uri, method: method) { response in
+                    #expect(response.status == .notFound)
+                    let error = try decode(ErrorBody.self, response.body)
+                    #expect(error.error.code == "not_found")
+                }
+            }
+            let created = try await post(Self.fakeBody(1), client: client)
+            try await client.execute(uri: created.eventsURL, method: .get, headers: [.lastEventID: "yesterday"]) { response in
+                #expect(response.status == .badRequest)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "invalid_last_event_id")
+            }
+            try await client.execute(uri: "/batches", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hi")) { response in
+                #expect(response.status == .unsupportedMediaType)
+            }
+        }
+    }
+}
