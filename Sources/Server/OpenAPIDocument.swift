@@ -103,6 +103,55 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/batches": {
+          "post": {
+            "summary": "Start a batch as a resource: it runs whether anyone listens or not (items in parallel unless ENABLE_PARALLEL=false); follow it at events_url, read it at status_url. 503 overloaded with Retry-After while CALOTYPE_MAX_BATCHES batches run.",
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Inline"}, {"$ref": "#/components/parameters/Recipe"}],
+            "requestBody": {"$ref": "#/components/requestBodies/Files"},
+            "responses": {
+              "202": {
+                "description": "Accepted and running.",
+                "headers": {"Location": {"schema": {"type": "string"}, "description": "The status_url."}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchCreated"}}}
+              },
+              "default": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/batches/{id}": {
+          "get": {
+            "summary": "Where the batch stands and every result so far, in input order. Finished batches are kept for CALOTYPE_RESULT_TTL seconds.",
+            "parameters": [{"$ref": "#/components/parameters/BatchID"}],
+            "responses": {
+              "200": {"description": "The batch.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchStatus"}}}},
+              "404": {"$ref": "#/components/responses/Error"}
+            }
+          },
+          "delete": {
+            "summary": "Cancel the items not finished (queued ones never run; running ones are stopped, each reported with error code cancelled) and answer once the batch is over.",
+            "parameters": [{"$ref": "#/components/parameters/BatchID"}],
+            "responses": {
+              "200": {"description": "The batch, now cancelled (or completed, if it had already ended).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchStatus"}}}},
+              "404": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/batches/{id}/events": {
+          "get": {
+            "summary": "The batch's events over GET, for EventSource: every event since the start, or after Last-Event-ID, then live ones until complete. Ids count up from 1 and are the same on every connection.",
+            "parameters": [
+              {"$ref": "#/components/parameters/BatchID"},
+              {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer", "minimum": 0}, "description": "The last event seen; EventSource sends it when it reconnects."},
+              {"name": "last_event_id", "in": "query", "schema": {"type": "integer", "minimum": 0}, "description": "The same, for clients that cannot set headers; the header wins."}
+            ],
+            "responses": {
+              "200": {"$ref": "#/components/responses/EventStream"},
+              "204": {"description": "The batch is over and the client has seen every event: EventSource stops reconnecting."},
+              "400": {"$ref": "#/components/responses/Error"},
+              "404": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
         "/results/{id}": {
           "get": {
             "summary": "A batch result's bytes, kept for CALOTYPE_RESULT_TTL seconds.",
@@ -130,6 +179,7 @@ enum OpenAPIDocument {
         "parameters": {
           "Backend": {"name": "backend", "in": "query", "schema": {"type": "string", "enum": ["auto", "cpu", "gpu"], "default": "auto"}, "description": "Where jobs run; gpu falls back to the CPU (marked) unless strict."},
           "Strict": {"name": "strict", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Refuse instead of falling back to another kind of backend."},
+          "BatchID": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The batch_id POST /batches answered with."},
           "Inline": {"name": "inline", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Add each result's bytes as base64 data."},
           "Recipe": {"name": "recipe", "in": "query", "style": "form", "explode": true, "schema": {"type": "object", "additionalProperties": {"type": "string"}}, "description": "The recipe shorthand: width, height, fit, gravity, enlarge, fast_shrink, background, crop_x, crop_y, crop_width, crop_height, rotate, flip, blur, sharpen, brightness, contrast, gamma, grayscale, format, quality, strip, autorotate (docs/recipes.md)."}
         },
@@ -168,8 +218,24 @@ enum OpenAPIDocument {
             }
           },
           "BatchAnswer": {
-            "type": "object", "required": ["batch_id", "total", "succeeded", "failed", "duration_ms", "results"],
-            "properties": {"batch_id": {"type": "string"}, "total": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"}, "duration_ms": {"type": "number"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/BatchItem"}}}
+            "type": "object", "required": ["batch_id", "total", "succeeded", "failed", "cancelled", "duration_ms", "results"],
+            "properties": {"batch_id": {"type": "string"}, "total": {"type": "integer"}, "succeeded": {"type": "integer"}, "failed": {"type": "integer"}, "cancelled": {"type": "integer"}, "duration_ms": {"type": "number"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/BatchItem"}}}
+          },
+          "BatchCreated": {
+            "type": "object", "required": ["batch_id", "status", "total", "events_url", "status_url"],
+            "properties": {"batch_id": {"type": "string"}, "status": {"type": "string", "enum": ["running"]}, "total": {"type": "integer"}, "events_url": {"type": "string"}, "status_url": {"type": "string"}}
+          },
+          "BatchStatus": {
+            "type": "object", "required": ["batch_id", "status", "total", "completed", "succeeded", "failed", "cancelled", "created_at", "events_url", "status_url", "last_event_id", "results"],
+            "properties": {
+              "batch_id": {"type": "string"}, "status": {"type": "string", "enum": ["running", "completed", "cancelled"]},
+              "total": {"type": "integer"}, "completed": {"type": "integer", "description": "Items with a result or an error so far."},
+              "succeeded": {"type": "integer"}, "failed": {"type": "integer"}, "cancelled": {"type": "integer"},
+              "duration_ms": {"type": "number", "description": "Once the batch is over."}, "created_at": {"type": "string", "format": "date-time"},
+              "events_url": {"type": "string"}, "status_url": {"type": "string"},
+              "last_event_id": {"type": "integer", "description": "The latest event's id: send it as Last-Event-ID to read only what comes next."},
+              "results": {"type": "array", "items": {"$ref": "#/components/schemas/BatchItem"}}
+            }
           }
         }
       }

@@ -35,7 +35,7 @@ enum WebPage {
         <label>format <select id="format"><option>webp</option><option>jpeg</option><option>png</option><option>avif</option><option>original</option></select></label>
         <label>quality <input id="quality" type="number" min="1" max="100" value="80"></label>
         <label>backend <select id="backend"><option>auto</option><option>cpu</option><option>gpu</option></select></label>
-        <label>mode <select id="mode"><option value="/process-batch-fast">parallel</option><option value="/process-batch-stream">one at a time</option></select></label>
+        <label>mode <select id="mode"><option value="/process-batch-fast">parallel</option><option value="/process-batch-stream">one at a time</option><option value="/batches">resumable (EventSource)</option></select></label>
       </fieldset>
       <p><button id="go" type="submit">Process</button> <span id="status"></span></p>
     </form>
@@ -68,6 +68,28 @@ enum WebPage {
         }
         if (done) { dispatch(); return; }
       }
+    }
+
+    // POST /batches, then follow its events with EventSource, which reconnects
+    // by itself (sending Last-Event-ID) if the connection drops.
+    async function followBatch(query, form, onEvent) {
+      const response = await fetch(`/batches?${query}`, { method: "POST", body: form });
+      if (!response.ok) { const { error } = await response.json(); throw new Error(`${error.code}: ${error.message}`); }
+      const { events_url } = await response.json();
+      await new Promise((resolve, reject) => {
+        const source = new EventSource(events_url);
+        for (const event of ["progress", "result", "error", "complete"]) {
+          source.addEventListener(event, (e) => {
+            // A dropped connection is an "error" without data: EventSource retries it.
+            if (e.data === undefined) {
+              if (source.readyState === EventSource.CLOSED) reject(new Error("the event stream was refused"));
+              return;
+            }
+            onEvent({ event, data: e.data });
+            if (event === "complete") { source.close(); resolve(); }
+          });
+        }
+      });
     }
 
     const $ = (id) => document.getElementById(id);
@@ -108,15 +130,20 @@ enum WebPage {
       $("results").replaceChildren(); $("summary").textContent = "";
       $("progress").max = files.length; $("progress").value = 0;
       $("status").textContent = "working…"; $("go").disabled = true;
+      const show = ({ event, data }) => {
+        const item = JSON.parse(data);
+        if (event === "progress") $("progress").value = item.completed;
+        if (event === "result" || event === "error") $("results").append(card(event === "error" ? { ...item, status: "error" } : item));
+        if (event === "complete") $("summary").textContent = `${item.succeeded} done, ${item.failed} failed, in ${(item.duration_ms / 1000).toFixed(2)} s`;
+      };
       try {
-        const response = await fetch(`${$("mode").value}?${query}`, { method: "POST", body: form });
-        if (!response.ok) { const { error } = await response.json(); throw new Error(`${error.code}: ${error.message}`); }
-        await readEventStream(response, ({ event, data }) => {
-          const item = JSON.parse(data);
-          if (event === "progress") $("progress").value = item.completed;
-          if (event === "result" || event === "error") $("results").append(card(event === "error" ? { ...item, status: "error" } : item));
-          if (event === "complete") $("summary").textContent = `${item.succeeded} done, ${item.failed} failed, in ${(item.duration_ms / 1000).toFixed(2)} s`;
-        });
+        if ($("mode").value === "/batches") {
+          await followBatch(query, form, show);
+        } else {
+          const response = await fetch(`${$("mode").value}?${query}`, { method: "POST", body: form });
+          if (!response.ok) { const { error } = await response.json(); throw new Error(`${error.code}: ${error.message}`); }
+          await readEventStream(response, show);
+        }
         $("status").textContent = "";
       } catch (error) {
         $("status").textContent = error.message;

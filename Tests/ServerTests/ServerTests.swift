@@ -432,15 +432,17 @@ struct OpenAPITests {
             let paths = try #require(document["paths"] as? [String: [String: Any]])
             #expect(Set(paths.keys) == [
                 "/health", "/stats", "/metrics", "/process", "/process-batch", "/process-batch-stream", "/process-batch-fast",
-                "/process-and-save", "/results/{id}", "/openapi.json", "/",
+                "/process-and-save", "/results/{id}", "/batches", "/batches/{id}", "/batches/{id}/events", "/openapi.json", "/",
             ])
             for (path, operations) in paths {
                 for method in operations.keys {
                     let uri = path.replacingOccurrences(of: "{id}", with: "unknown")
-                    try await client.execute(uri: uri, method: method == "get" ? .get : .post) { response in
+                    let verb = try #require(HTTPRequest.Method(method.uppercased()))
+                    try await client.execute(uri: uri, method: verb) { response in
                         // Served: a real answer or a JSON refusal, never the router's plain 404.
                         if response.status == .notFound {
-                            #expect(path == "/results/{id}" && (try? decode(ErrorBody.self, response.body))?.error.code == "not_found")
+                            #expect(path.hasSuffix("{id}") || path.hasSuffix("{id}/events"), "\(method) \(path)")
+                            #expect((try? decode(ErrorBody.self, response.body))?.error.code == "not_found", "\(method) \(path)")
                         }
                     }
                 }
@@ -460,6 +462,7 @@ struct WebPageTests {
                 #expect(html.contains("<input id=\"files\" name=\"files\" type=\"file\""))
                 #expect(html.contains("/process-batch-fast") && html.contains("/process-batch-stream"))
                 #expect(html.contains("readEventStream") && html.contains("<progress"))
+                #expect(html.contains("new EventSource(events_url)") && html.contains("value=\"/batches\""))
             }
         }
     }
