@@ -11,13 +11,14 @@ import Glibc
 @Suite("calotype serve", .timeLimit(.minutes(2)))
 struct ServeCommandTests {
     /// Starts the server on a free port and returns it with the port it announced.
-    func startServer(in folder: URL) async throws -> (Process, Int) {
+    func startServer(in folder: URL, environment extra: [String: String] = [:]) async throws -> (Process, Int) {
         let process = Process()
         process.executableURL = try CLI.binary
         process.arguments = ["serve", "--port", "0"]
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
         environment["CALOTYPE_GPU"] = "off"
+        environment.merge(extra) { $1 }
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
@@ -54,14 +55,7 @@ struct ServeCommandTests {
 
     @Test func sigtermLetsAStreamRunToItsCompleteEventThenExits() async throws {
         let (process, port) = try await startServer(in: try scratchFolder())
-        let photo = try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9)
-        let boundary = "calotype-\(UUID().uuidString)"
-        var payload: [UInt8] = []
-        for index in 0..<6 {
-            payload += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p\(index).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
-            payload += photo + Array("\r\n".utf8)
-        }
-        payload += Array("--\(boundary)--\r\n".utf8)
+        let (boundary, payload) = try Self.sixPhotos()
         let connection = try TCPConnection(port: port)
         await connection.send(Array("POST /process-batch-stream?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
         let beginning = await connection.read(until: "event: result")
@@ -85,5 +79,43 @@ struct ServeCommandTests {
             }
         }
         #expect(status == 0)
+    }
+
+    /// Six 2-megapixel photos as a multipart body.
+    static func sixPhotos() throws -> (boundary: String, payload: [UInt8]) {
+        let photo = try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9)
+        let boundary = "calotype-\(UUID().uuidString)"
+        var payload: [UInt8] = []
+        for index in 0..<6 {
+            payload += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p\(index).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+            payload += photo + Array("\r\n".utf8)
+        }
+        payload += Array("--\(boundary)--\r\n".utf8)
+        return (boundary, payload)
+    }
+
+    @Test func sigtermLetsAPostedBatchFinishThenExits() async throws {
+        let folder = try scratchFolder()
+        let results = folder.appendingPathComponent("results")
+        let (process, port) = try await startServer(in: folder, environment: ["CALOTYPE_RESULTS_DIR": results.path])
+        let (boundary, payload) = try Self.sixPhotos()
+        let connection = try TCPConnection(port: port)
+        await connection.send(Array("POST /batches?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+        let answer = await connection.read(until: "\"total\":6}")
+        connection.close()
+        #expect(answer.contains("202 Accepted"))
+
+        // Nobody listens to the batch; SIGTERM still lets it run to its end.
+        kill(process.processIdentifier, SIGTERM)
+        let status: Int32 = await withCheckedContinuation { continuation in
+            if !process.isRunning {
+                continuation.resume(returning: process.terminationStatus)
+            } else {
+                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            }
+        }
+        #expect(status == 0)
+        let stored = try FileManager.default.contentsOfDirectory(atPath: results.path)
+        #expect(stored.count == 6, "every item's result was stored before the server exited: \(stored)")
     }
 }
