@@ -63,10 +63,12 @@ trap cleanup EXIT INT TERM
 
 "$venv/bin/thumbor" -i 127.0.0.1 -p "$thumbor_port" -c "$scratch/thumbor.conf" -l error \
   >"$scratch/thumbor.log" 2>&1 &
-pids+=($!)
+thumbor_pid=$!
+pids+=($thumbor_pid)
 env -u CALOTYPE_OPENCL_CPU "$bin" serve --host 127.0.0.1 --port "$calotype_port" --env-file "$scratch/none.env" \
   >"$scratch/calotype.log" 2>&1 &
-pids+=($!)
+calotype_pid=$!
+pids+=($calotype_pid)
 
 wait_for() {  # URL NAME LOG
   for _ in $(seq 300); do
@@ -80,16 +82,18 @@ wait_for() {  # URL NAME LOG
 wait_for "http://127.0.0.1:$thumbor_port/healthcheck" thumbor "$scratch/thumbor.log"
 wait_for "http://127.0.0.1:$calotype_port/health" calotype "$scratch/calotype.log"
 
-echo "thumbor $thumbor_version on :$thumbor_port; $("$bin" --version 2>/dev/null || echo calotype) on :$calotype_port;" \
+calotype_version=$(curl -fs "http://127.0.0.1:$calotype_port/health" | python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+echo "thumbor $thumbor_version on :$thumbor_port; calotype $calotype_version on :$calotype_port;" \
   "$(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 t="http://127.0.0.1:$thumbor_port"
 c="http://127.0.0.1:$calotype_port"
 status=0
 python3 Benchmarks/http-load.py "$photos" --clients "$clients" --rounds "$rounds" --warmup "${WARMUP:-1}" \
+  --pid $thumbor_pid --pid $calotype_pid --pid $thumbor_pid --pid $calotype_pid \
   --target "thumbor fit-in/512x512 q80=get:$t/unsafe/fit-in/512x512/filters:quality(80)/{name}" --check fit=512x512 \
   --target "calotype 512x512 inside q80=post:$c/process?width=512&height=512&fit=inside&format=jpeg&quality=80" --check fit=512x512 \
   --target "thumbor 800x0 q80=get:$t/unsafe/800x0/filters:quality(80)/{name}" --check width=800 \
-  --target "calotype width=800 q80=post:$c/process?width=800&format=jpeg&quality=80" --check width=800 \
+  --target "calotype 800 wide q80=post:$c/process?width=800&format=jpeg&quality=80" --check width=800 \
   || status=$?
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $status

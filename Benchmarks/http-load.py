@@ -14,6 +14,10 @@ check is `fit=WxH` (the output fits the box, one side touching it) or
 
 Standard library only. Each round sends every photo once per client
 (clients x photos requests), the clients taking photos from one shared queue.
+With `--pid` (one per target, in the same order) it also reports the server
+process's CPU time per request (user + system, all its threads, from
+/proc/PID/stat): less sensitive than requests/s to whatever else the machine
+is running.
 """
 import argparse, http.client, os, queue, statistics, struct, sys, threading, time, urllib.parse
 
@@ -62,6 +66,8 @@ class Target:
         parsed = urllib.parse.urlsplit(self.template)
         self.host, self.port = parsed.hostname, parsed.port or 80
         self.samples = []  # requests/s, one per round
+        self.cpu = []  # server CPU ms per request, one per round
+        self.pid = None
         self.failures = 0
 
     def request(self, connection, photo, body):
@@ -74,6 +80,13 @@ class Target:
                                headers={"Content-Type": "image/jpeg"})
         response = connection.getresponse()
         return response.status, response.read()
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid` so far, all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_round(target, photos, data, clients, verify):
@@ -131,6 +144,8 @@ def main():
                         help="a target; repeat for each")
     parser.add_argument("--check", action="append", required=True, metavar="fit=WxH|width=W",
                         help="the size check of each target, in the same order")
+    parser.add_argument("--pid", action="append", default=[], metavar="PID",
+                        help="the server process of each target, in the same order (optional)")
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first (default 1)")
@@ -151,6 +166,11 @@ def main():
         data[photo] = (body, size)
     megapixels = [w * h / 1e6 for _, (w, h) in data.values()]
     targets = [Target(spec, check) for spec, check in zip(args.target, args.check)]
+    if args.pid:
+        if len(args.pid) != len(targets):
+            raise SystemExit("give one --pid per --target, or none")
+        for target, pid in zip(targets, args.pid):
+            target.pid = int(pid)
     print(f"{len(photos)} photos ({min(megapixels):.1f}-{max(megapixels):.1f} MP) from {args.photos}; "
           f"{args.clients} concurrent clients, {args.clients * len(photos)} requests per round; "
           f"{args.warmup} warm-up + {args.rounds} measured rounds, targets interleaved", flush=True)
@@ -160,7 +180,9 @@ def main():
         line = []
         for target in targets:
             # The warm-up round checks every output's size; measured rounds too (it is cheap).
+            cpu_before = cpu_seconds(target.pid) if target.pid else 0
             count, elapsed, errors = run_round(target, photos, data, args.clients, verify=True)
+            cpu = (cpu_seconds(target.pid) - cpu_before) * 1000 / count if target.pid else None
             if errors:
                 failed = True
                 target.failures += len(errors)
@@ -168,18 +190,21 @@ def main():
             rate = count / elapsed
             if round_number > 0:
                 target.samples.append(rate)
-            line.append(f"{target.name} {rate:6.1f}/s")
+                if cpu is not None:
+                    target.cpu.append(cpu)
+            line.append(f"{target.name} {rate:6.1f}/s" + (f" ({cpu:.1f} CPU ms/req)" if cpu is not None else ""))
         label = f"round {round_number}" if round_number > 0 else "warm-up"
         print(f"{label:>9}: " + "  ".join(line), flush=True)
 
     print()
-    print(f"{'target':<34} {'median req/s':>12}   {'min-max':>13}   {'spread':>7}  checked")
+    print(f"{'target':<30} {'median req/s':>12}   {'min-max':>13}   {'spread':>7}   {'server CPU ms/req':>17}  checked")
     for target in targets:
         s = sorted(target.samples)
         median = statistics.median(s)
         spread = (s[-1] - s[0]) / median * 100 if median else 0
         status = "sizes ok" if target.failures == 0 else f"{target.failures} FAILED"
-        print(f"{target.name:<34} {median:12.1f}   {s[0]:6.1f}-{s[-1]:<6.1f}   {spread:6.1f}%  {status} ({target.check})")
+        cpu = f"{statistics.median(target.cpu):.1f}" if target.cpu else "-"
+        print(f"{target.name:<30} {median:12.1f}   {s[0]:6.1f}-{s[-1]:<6.1f}   {spread:6.1f}%   {cpu:>17}  {status} ({target.check})")
     sys.exit(1 if failed else 0)
 
 
