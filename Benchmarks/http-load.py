@@ -17,7 +17,9 @@ Standard library only. Each round sends every photo once per client
 With `--pid` (one per target, in the same order) it also reports the server
 process's CPU time per request (user + system, all its threads, from
 /proc/PID/stat): less sensitive than requests/s to whatever else the machine
-is running.
+is running, and, per round, how much CPU the rest of the machine used
+meanwhile (all of /proc/stat less the servers and this client), with the
+medians of the quiet rounds apart.
 """
 import argparse, http.client, os, queue, statistics, struct, sys, threading, time, urllib.parse
 
@@ -89,6 +91,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds():
+    """CPU time all processes spent so far (every core), from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds():
+    times = os.times()
+    return times.user + times.system
+
+
 def run_round(target, photos, data, clients, verify):
     work = queue.Queue()
     for _ in range(clients):
@@ -146,6 +161,8 @@ def main():
                         help="the size check of each target, in the same order")
     parser.add_argument("--pid", action="append", default=[], metavar="PID",
                         help="the server process of each target, in the same order (optional)")
+    parser.add_argument("--quiet", type=float, default=0.15, metavar="CORES",
+                        help="with --pid: a round is quiet when the rest of the machine used at most this many cores (0.15)")
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first (default 1)")
@@ -176,8 +193,13 @@ def main():
           f"{args.warmup} warm-up + {args.rounds} measured rounds, targets interleaved", flush=True)
 
     failed = False
+    quiet_limit = args.quiet
+    quiet_rounds = []  # indices into each target's samples
+    servers = sorted({t.pid for t in targets if t.pid})
     for round_number in range(-args.warmup + 1, args.rounds + 1):
         line = []
+        busy_before, own_before, start = machine_busy_seconds(), own_seconds(), time.perf_counter()
+        servers_before = sum(cpu_seconds(pid) for pid in servers)
         for target in targets:
             # The warm-up round checks every output's size; measured rounds too (it is cheap).
             cpu_before = cpu_seconds(target.pid) if target.pid else 0
@@ -194,7 +216,17 @@ def main():
                     target.cpu.append(cpu)
             line.append(f"{target.name} {rate:6.1f}/s" + (f" ({cpu:.1f} CPU ms/req)" if cpu is not None else ""))
         label = f"round {round_number}" if round_number > 0 else "warm-up"
-        print(f"{label:>9}: " + "  ".join(line), flush=True)
+        other = ""
+        if servers:
+            # What the rest of the machine used meanwhile (other users' builds,
+            # tests): all CPU time less the servers' and this client's.
+            foreign = (machine_busy_seconds() - busy_before) - (own_seconds() - own_before) \
+                - (sum(cpu_seconds(pid) for pid in servers) - servers_before)
+            foreign_cores = max(foreign, 0) / (time.perf_counter() - start)
+            other = f"  [others: {foreign_cores:.2f} cores]"
+            if round_number > 0 and foreign_cores <= quiet_limit:
+                quiet_rounds.append(round_number - 1)
+        print(f"{label:>9}: " + "  ".join(line) + other, flush=True)
 
     print()
     print(f"{'target':<30} {'median req/s':>12}   {'min-max':>13}   {'spread':>7}   {'server CPU ms/req':>17}  checked")
@@ -205,6 +237,13 @@ def main():
         status = "sizes ok" if target.failures == 0 else f"{target.failures} FAILED"
         cpu = f"{statistics.median(target.cpu):.1f}" if target.cpu else "-"
         print(f"{target.name:<30} {median:12.1f}   {s[0]:6.1f}-{s[-1]:<6.1f}   {spread:6.1f}%   {cpu:>17}  {status} ({target.check})")
+    if servers:
+        print(f"\nquiet rounds (the rest of the machine used at most {quiet_limit:.2f} cores): "
+              f"{len(quiet_rounds)} of {args.rounds}")
+        for target in targets:
+            if quiet_rounds:
+                q = sorted(target.samples[i] for i in quiet_rounds)
+                print(f"{target.name:<30} {statistics.median(q):12.1f}   {q[0]:6.1f}-{q[-1]:<6.1f}")
     sys.exit(1 if failed else 0)
 
 
