@@ -17,9 +17,9 @@ Standard library only. Each round sends every photo once per client
 With `--pid` (one per target, in the same order) it also reports the server
 process's CPU time per request (user + system, all its threads, from
 /proc/PID/stat): less sensitive than requests/s to whatever else the machine
-is running, and, per round, how much CPU the rest of the machine used
+is running, and, per sample, how much CPU the rest of the machine used
 meanwhile (all of /proc/stat less the servers and this client), with the
-medians of the quiet rounds apart.
+medians of the quiet samples apart.
 """
 import argparse, http.client, os, queue, statistics, struct, sys, threading, time, urllib.parse
 
@@ -70,6 +70,8 @@ class Target:
         self.samples = []  # requests/s, one per round
         self.cpu = []  # server CPU ms per request, one per round
         self.pid = None
+        self.client_cpu = []  # this client's CPU ms per request (sending, reading, checking)
+        self.quiet = []  # requests/s of the rounds the rest of the machine left alone
         self.failures = 0
 
     def request(self, connection, photo, body):
@@ -162,7 +164,7 @@ def main():
     parser.add_argument("--pid", action="append", default=[], metavar="PID",
                         help="the server process of each target, in the same order (optional)")
     parser.add_argument("--quiet", type=float, default=0.15, metavar="CORES",
-                        help="with --pid: a round is quiet when the rest of the machine used at most this many cores (0.15)")
+                        help="with --pid: a sample is quiet when the rest of the machine used at most this many cores (0.15)")
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first (default 1)")
@@ -193,18 +195,28 @@ def main():
           f"{args.warmup} warm-up + {args.rounds} measured rounds, targets interleaved", flush=True)
 
     failed = False
-    quiet_limit = args.quiet
-    quiet_rounds = []  # indices into each target's samples
     servers = sorted({t.pid for t in targets if t.pid})
+
+    def foreign_snapshot():
+        return (machine_busy_seconds(), own_seconds(), sum(cpu_seconds(pid) for pid in servers), time.perf_counter())
+
+    def foreign_cores(before):
+        """Cores the rest of the machine (other users' builds, tests) used
+        since `before`: all CPU time less the servers' and this client's."""
+        busy, own, srv, now = foreign_snapshot()
+        return max((busy - before[0]) - (own - before[1]) - (srv - before[2]), 0) / (now - before[3])
+
     for round_number in range(-args.warmup + 1, args.rounds + 1):
         line = []
-        busy_before, own_before, start = machine_busy_seconds(), own_seconds(), time.perf_counter()
-        servers_before = sum(cpu_seconds(pid) for pid in servers)
         for target in targets:
-            # The warm-up round checks every output's size; measured rounds too (it is cheap).
+            # Every round checks every output's size (it is cheap).
+            before = foreign_snapshot() if servers else None
             cpu_before = cpu_seconds(target.pid) if target.pid else 0
+            client_before = own_seconds()
             count, elapsed, errors = run_round(target, photos, data, args.clients, verify=True)
+            client_cpu = (own_seconds() - client_before) * 1000 / count
             cpu = (cpu_seconds(target.pid) - cpu_before) * 1000 / count if target.pid else None
+            others = foreign_cores(before) if servers else None
             if errors:
                 failed = True
                 target.failures += len(errors)
@@ -214,36 +226,34 @@ def main():
                 target.samples.append(rate)
                 if cpu is not None:
                     target.cpu.append(cpu)
-            line.append(f"{target.name} {rate:6.1f}/s" + (f" ({cpu:.1f} CPU ms/req)" if cpu is not None else ""))
+                target.client_cpu.append(client_cpu)
+                if others is not None and others <= args.quiet:
+                    target.quiet.append(rate)
+            details = [f"{cpu:.1f} ms CPU/req" for _ in [0] if cpu is not None] + \
+                      [f"others {others:.2f} cores" for _ in [0] if others is not None]
+            line.append(f"{target.name} {rate:6.1f}/s" + (f" ({', '.join(details)})" if details else ""))
         label = f"round {round_number}" if round_number > 0 else "warm-up"
-        other = ""
-        if servers:
-            # What the rest of the machine used meanwhile (other users' builds,
-            # tests): all CPU time less the servers' and this client's.
-            foreign = (machine_busy_seconds() - busy_before) - (own_seconds() - own_before) \
-                - (sum(cpu_seconds(pid) for pid in servers) - servers_before)
-            foreign_cores = max(foreign, 0) / (time.perf_counter() - start)
-            other = f"  [others: {foreign_cores:.2f} cores]"
-            if round_number > 0 and foreign_cores <= quiet_limit:
-                quiet_rounds.append(round_number - 1)
-        print(f"{label:>9}: " + "  ".join(line) + other, flush=True)
+        print(f"{label:>9}: " + "  ".join(line), flush=True)
 
     print()
-    print(f"{'target':<30} {'median req/s':>12}   {'min-max':>13}   {'spread':>7}   {'server CPU ms/req':>17}  checked")
+    print(f"{'target':<30} {'median req/s':>12}   {'min-max':>13}   {'spread':>7}   {'server CPU ms/req':>17}   {'client CPU ms/req':>17}  checked")
     for target in targets:
         s = sorted(target.samples)
         median = statistics.median(s)
         spread = (s[-1] - s[0]) / median * 100 if median else 0
         status = "sizes ok" if target.failures == 0 else f"{target.failures} FAILED"
         cpu = f"{statistics.median(target.cpu):.1f}" if target.cpu else "-"
-        print(f"{target.name:<30} {median:12.1f}   {s[0]:6.1f}-{s[-1]:<6.1f}   {spread:6.1f}%   {cpu:>17}  {status} ({target.check})")
+        client = statistics.median(target.client_cpu)
+        print(f"{target.name:<30} {median:12.1f}   {s[0]:6.1f}-{s[-1]:<6.1f}   {spread:6.1f}%   {cpu:>17}   {client:17.1f}  {status} ({target.check})")
     if servers:
-        print(f"\nquiet rounds (the rest of the machine used at most {quiet_limit:.2f} cores): "
-              f"{len(quiet_rounds)} of {args.rounds}")
+        print(f"\nquiet samples only (the rest of the machine used at most {args.quiet:.2f} cores meanwhile):")
         for target in targets:
-            if quiet_rounds:
-                q = sorted(target.samples[i] for i in quiet_rounds)
-                print(f"{target.name:<30} {statistics.median(q):12.1f}   {q[0]:6.1f}-{q[-1]:<6.1f}")
+            q = sorted(target.quiet)
+            if q:
+                print(f"{target.name:<30} {statistics.median(q):12.1f}   {q[0]:6.1f}-{q[-1]:<6.1f}   "
+                      f"{len(q)} of {len(target.samples)} rounds")
+            else:
+                print(f"{target.name:<30} {'-':>12}   no quiet round of {len(target.samples)}")
     sys.exit(1 if failed else 0)
 
 
