@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Backends
 import Foundation
 import Scheduler
@@ -148,9 +149,22 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     private func measure(recipe: Recipe, placements: [Placement], startedAt: Date) async throws -> BenchReport {
+        guard let url else { return try await measure(recipe: recipe, placements: placements, startedAt: startedAt, client: nil) }
+        let client = HTTPModes.makeClient(clients: clients)
+        do {
+            // Before anything is read or generated: an unreachable server is the first thing to say.
+            try await HTTPModes.checkReachable(Self.trimmed(url), client: client)
+            let report = try await measure(recipe: recipe, placements: placements, startedAt: startedAt, client: client)
+            try? await client.shutdown()
+            return report
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func measure(recipe: Recipe, placements: [Placement], startedAt: Date, client: HTTPClient?) async throws -> BenchReport {
         let loadAverage = Self.loadAverage()
-        // Before anything is read or generated: an unreachable server is the first thing to say.
-        if let url { try await HTTPModes.checkReachable(Self.trimmed(url)) }
         let set: BenchImages
         if let images {
             set = try await BenchImages.load(folder: images)
@@ -165,13 +179,13 @@ struct BenchCommand: AsyncParsableCommand {
         let runners: [ModeRunner]
         var pool: EnginePool?
         let shorthand = (try? recipe.shorthand()) ?? recipe.json
-        if let url {
+        if let url, let client {
             let recipeQuery = try? recipe.shorthand()
             let query = [recipeQuery, "backend=\(placements[0].rawValue)"].compactMap { $0 }.joined(separator: "&")
             if placements.count > 1 { notes.append("over HTTP only the first --backend (\(placements[0].rawValue)) is used") }
             runners = HTTPModes(
                 baseURL: Self.trimmed(url), images: set, query: query, recipeJSON: recipeQuery == nil ? recipe.json : nil,
-                clients: clients, backend: placements[0]
+                clients: clients, backend: placements[0], client: client
             ).runners()
             notes.append("HTTP latency is the client's: request sent to that image's result received (whole answer for /process-batch and /process)")
         } else {

@@ -51,7 +51,7 @@ struct BenchMode: Sendable, Hashable {
             return role == .sweep ? "libvips.sweep.\(workers ?? 0)" : "libvips.\(role.rawValue)"
         case .http:
             let path = (endpoint ?? "").drop { $0 == "/" }
-            return role == .process ? "http.\(path).\(clients ?? 1)" : "http.\(path)"
+            return clients.map { "http.\(path).\($0)" } ?? "http.\(path)"
         }
     }
 
@@ -65,8 +65,8 @@ struct BenchMode: Sendable, Hashable {
             let threads = workers ?? 1
             return "raw libvips \(role.rawValue) (\(threads) thread\(threads == 1 ? "" : "s"))"
         case .http:
-            if role == .process {
-                let count = clients ?? 1
+            if let clients {
+                let count = clients
                 return "POST /process (\(count) client\(count == 1 ? "" : "s"))"
             }
             return "POST \(endpoint ?? "")"

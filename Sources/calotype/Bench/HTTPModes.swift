@@ -21,19 +21,31 @@ struct HTTPModes {
     let recipeJSON: String?
     let clients: Int
     let backend: Placement
-    let client: HTTPClient = .shared
+    let client: HTTPClient
     /// The server's default limit (`CALOTYPE_MAX_FILES`).
     static let maxFilesPerRequest = 100
     static let timeout = TimeAmount.seconds(600)
 
+    /// A client with a connection for every concurrent client, which fails
+    /// at once when a connection is refused instead of retrying until the
+    /// deadline (a benchmark should not hide a server that went away).
+    /// Shut it down when done.
+    static func makeClient(clients: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, clients + 1)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
     /// Checks that something answers `GET /health` at `url` and that it can serve.
-    static func checkReachable(_ url: String) async throws {
+    static func checkReachable(_ url: String, client: HTTPClient) async throws {
         let health = url + "/health"
         let response: HTTPClientResponse
         var request = HTTPClientRequest(url: health)
         request.method = .GET
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            response = try await client.execute(request, timeout: .seconds(10))
         } catch {
             throw BenchError.unreachable(url: url, reason: Self.describe(error))
         }
