@@ -144,6 +144,7 @@ struct BenchCommandTests {
         let comparisons = try #require(json["comparisons"] as? [String: Double])
         #expect((comparisons["stream_ttfr_over_single_latency"] ?? 0) > 0)
         #expect((comparisons["fast_ttfr_over_single_latency"] ?? 0) > 0)
+        #expect((comparisons["stream_ttfr_over_first_image_alone"] ?? 0) > 0)
         #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("http.html").path))
 
         let status: Int32 = await withCheckedContinuation { continuation in
