@@ -93,6 +93,14 @@ struct BenchCommand: AsyncParsableCommand {
         if url != nil, !counts.isEmpty {
             throw ValidationError("--sweep applies to in-process runs; a server's workers are set when it starts (calotype serve --workers N)")
         }
+        // Checked before the run, not after it: a long run must not end in "cannot write".
+        for path in [json, html].compactMap({ $0 }) {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("cannot write \(path): no such folder \(folder)")
+            }
+        }
         if let url {
             guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
                 throw ValidationError("--url must be an http:// URL such as http://127.0.0.1:8080, got '\(url)'")
@@ -139,9 +147,13 @@ struct BenchCommand: AsyncParsableCommand {
         let placements = try placements()
         let startedAt = Date()
         do {
-            let report = try await measure(recipe: recipe, placements: placements, startedAt: startedAt)
+            // Read first: a report that cannot be compared with should not cost a whole run.
+            var other: BenchReport?
+            if let against { other = try await BenchReport.read(against) }
+            var report = try await measure(recipe: recipe, placements: placements, startedAt: startedAt)
+            if let other { report.compare(with: other) }
             print(BenchTable.render(report), terminator: "")
-            try write(report)
+            try await report.write(json: json, html: html)
         } catch let error as BenchError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
@@ -240,57 +252,7 @@ struct BenchCommand: AsyncParsableCommand {
             modes: results.compactMap { BenchReport.Mode($0.mode, samples: $0.samples, imagesPerRound: set.images.count) },
             comparisons: [:], notes: notes)
         report.compare()
-        if let against {
-            try compare(&report, against: against)
-        }
         return report
-    }
-
-    /// Adds the ratio of this run's /process-batch-fast to an in-process run's parallel mode.
-    private func compare(_ report: inout BenchReport, against path: String) throws {
-        let other: BenchReport
-        do {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            other = try decoder.decode(BenchReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw ValidationError("cannot read the report \(path): \(error)")
-        }
-        let backend = report.backends.first ?? "auto"
-        if let fast = report.mode("http.process-batch-fast")?.imagesPerSecond.median,
-            let parallel = other.mode("calotype.parallel.\(backend)")?.imagesPerSecond.median, parallel > 0
-        {
-            report.comparisons["fast_over_in_process_parallel"] = fast / parallel
-        }
-        if let parallel = report.mode("calotype.parallel.\(backend)")?.imagesPerSecond.median,
-            let fast = other.mode("http.process-batch-fast")?.imagesPerSecond.median, parallel > 0
-        {
-            report.comparisons["fast_over_in_process_parallel"] = fast / parallel
-        }
-    }
-
-    private func write(_ report: BenchReport) throws {
-        if let json {
-            let data: Data
-            do {
-                data = try report.jsonData()
-            } catch {
-                throw BenchError.cannotWrite(path: json, reason: "\(error)")
-            }
-            try Self.write(data, to: json)
-        }
-        if let html {
-            try Self.write(Data(BenchHTML.render(report).utf8), to: html)
-        }
-    }
-
-    private static func write(_ data: Data, to path: String) throws {
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(BenchError.cannotWrite(path: path, reason: error.localizedDescription))\n".utf8))
-            throw ExitCode(1)
-        }
     }
 
     private static func trimmed(_ url: String) -> String {

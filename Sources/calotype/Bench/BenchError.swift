@@ -16,6 +16,8 @@ enum BenchError: Error, CustomStringConvertible {
     case everyImageFailed(mode: String, firstError: String)
     /// The report could not be written.
     case cannotWrite(path: String, reason: String)
+    /// A report to compare with (`--against`) could not be read.
+    case cannotRead(path: String, reason: String)
 
     var description: String {
         switch self {
@@ -35,6 +37,8 @@ enum BenchError: Error, CustomStringConvertible {
             return "every image failed in mode '\(mode)', e.g. \(firstError)"
         case .cannotWrite(let path, let reason):
             return "cannot write \(path): \(reason)"
+        case .cannotRead(let path, let reason):
+            return "cannot read the report \(path): \(reason)"
         }
     }
 }
