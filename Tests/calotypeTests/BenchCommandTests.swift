@@ -141,6 +141,11 @@ struct BenchCommandTests {
             #expect((mode?["jobs_per_backend"] as? [String: Int])?["libvips"] == 3, "\(id): every result names its backend")
         }
         #expect(modes["http.process-batch-fast"]?["endpoint"] as? String == "/process-batch-fast")
+        for id in ["http.process-batch-stream", "http.process-batch-fast"] {
+            let event = median(modes[id], "time_to_first_event_ms")
+            #expect(event > 0 && event <= median(modes[id], "time_to_first_result_ms"), "\(id): the upload is parsed before any result")
+        }
+        #expect(modes["http.process-batch"]?["time_to_first_event_ms"] == nil, "no events in a JSON answer")
         let comparisons = try #require(json["comparisons"] as? [String: Double])
         #expect((comparisons["stream_ttfr_over_single_latency"] ?? 0) > 0)
         #expect((comparisons["fast_ttfr_over_single_latency"] ?? 0) > 0)

@@ -22,7 +22,7 @@ struct BenchCommand: AsyncParsableCommand {
             Inputs are held in memory and outputs discarded: file I/O is not measured.
 
             Examples:
-              calotype bench --images photos/ --rounds 5 --sweep 1,2,3 --json bench.json --html bench.html
+              calotype bench --images photos/ --sweep 1,2,3 --json b.json --html b.html
               calotype bench --generate 24 --megapixels 4 --backend cpu,auto
               calotype bench --images photos/ --url http://127.0.0.1:8080 --clients 4
             """

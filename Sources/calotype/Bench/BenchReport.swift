@@ -51,6 +51,9 @@ struct BenchReport: Codable, Sendable {
         var megapixelsPerSecond: Spread
         var latencyMs: Latency
         var timeToFirstResultMs: Spread
+        /// The streams only: time to the first event of any kind, which the
+        /// server sends once it has received and parsed the whole upload.
+        var timeToFirstEventMs: Spread?
         /// Median images/s over the median of the same kind's sequential mode.
         var speedupOverSequential: Double?
         /// Jobs per backend (lane) over all counted rounds, and their shares.
@@ -116,6 +119,7 @@ extension BenchReport.Mode {
             megapixelsPerSecond: spread(samples.map { $0.megapixels / max($0.seconds, 1e-9) }),
             latencyMs: .init(p50: latency(50), p95: latency(95), p99: latency(99)),
             timeToFirstResultMs: spread(samples.compactMap { $0.firstResult.map { $0 * 1000 } }),
+            timeToFirstEventMs: Spread(samples.compactMap { $0.firstEvent.map { $0 * 1000 } }),
             speedupOverSequential: nil, jobsPerBackend: jobs,
             backendShare: jobs.mapValues { total > 0 ? Double($0) / Double(total) : 0 },
             fallbacks: samples.reduce(0) { $0 + $1.fallbacks },

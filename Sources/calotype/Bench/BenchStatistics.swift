@@ -57,6 +57,10 @@ struct RoundSample: Sendable {
     var latencies: [Double] = []
     /// From the start of the round to the first result, in seconds.
     var firstResult: Double?
+    /// From the start of the round to the first event of any kind (the
+    /// streams' `progress`, sent once the server has read and parsed the
+    /// upload), in seconds; nil for modes without events.
+    var firstEvent: Double?
     /// Jobs per backend (lane name) that produced them.
     var backends: [String: Int] = [:]
     var fallbacks = 0

@@ -187,6 +187,7 @@ struct HTTPModes {
                     var reader = EventStreamReader()
                     streaming: for try await buffer in response.body {
                         for event in reader.feed(buffer.readableBytesView) {
+                            if sample.firstEvent == nil { sample.firstEvent = (clock.now - start).secondsValue }
                             switch event.type {
                             case "result":
                                 record(try Self.decode(ResultItem.self, event.data, endpoint: endpoint))
