@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `calotype bench` on this machine, in-process and end to end: builds the
 # release binary, runs the in-process modes with a worker sweep, starts a
-# server on a free loopback port, runs the HTTP modes against it (compared
-# with the in-process run) and stops the server. Reports in $BENCH_OUT
-# (default /tmp/calotype-bench).
+# server on a free loopback port, runs the HTTP modes against it (with the
+# in-process parallel mode in the same rounds) and stops the server.
+# Reports in $BENCH_OUT (default /tmp/calotype-bench).
 #
-#   Benchmarks/bench.sh [PHOTO_DIR] [ROUNDS] [extra calotype bench flags...]
+#   Benchmarks/bench.sh [PHOTO_DIR] [ROUNDS] [recipe flags, e.g. --width 400 --format webp]
 #   (PHOTO_DIR defaults to Benchmarks/photos, made by Benchmarks/make-photo-set.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +35,7 @@ for _ in $(seq 300); do
 done
 [ -n "$port" ] || { echo "the server did not start" >&2; exit 1; }
 echo
-"$bin" bench --images "$photos" --rounds "$rounds" --url "http://127.0.0.1:$port" \
-  --against "$out/bench.json" --json "$out/http.json" --html "$out/http.html" "$@"
+"$bin" bench --images "$photos" --rounds "$rounds" --url "http://127.0.0.1:$port" --with-in-process \
+  --json "$out/http.json" --html "$out/http.html" "$@"
 echo
 echo "reports: $out/bench.json $out/bench.html $out/http.json $out/http.html"

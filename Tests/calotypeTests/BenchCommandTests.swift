@@ -117,12 +117,18 @@ struct BenchCommandTests {
         #expect(outcome.stderr.contains("--sweep applies to in-process runs"))
     }
 
+    @Test func withInProcessWithoutAServerIsAUsageError() async throws {
+        let outcome = try await CLI.run(["bench", "--generate", "2", "--with-in-process"], in: try scratchFolder())
+        #expect(outcome.status == 64)
+        #expect(outcome.stderr.contains("--with-in-process goes with --url"))
+    }
+
     @Test func overHTTPEveryEndpointIsMeasured() async throws {
         let work = try scratchFolder()
         let (server, port) = try await ServeCommandTests().startServer(in: work)
         let outcome = try await CLI.run(
             ["bench", "--generate", "3", "--megapixels", "0.3", "--rounds", "1", "--url", "http://127.0.0.1:\(port)", "--clients", "2",
-             "--json", "http.json", "--html", "http.html"],
+             "--with-in-process", "--json", "http.json", "--html", "http.html"],
             in: work)
         kill(server.processIdentifier, SIGTERM)
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -131,7 +137,7 @@ struct BenchCommandTests {
         #expect(json["target"] as? String == "http://127.0.0.1:\(port)")
         let modes = try modes(json)
         let expected = ["http.process.1", "http.process.2", "http.process-batch", "http.process-batch-stream", "http.process-batch-fast"]
-        #expect(Set(modes.keys) == Set(expected))
+        #expect(Set(modes.keys) == Set(expected + ["calotype.parallel.auto"]), "the in-process parallel mode beside the server's")
         for id in expected {
             let mode = modes[id]
             #expect(median(mode, "images_per_second") > 0, "\(id)")
@@ -150,6 +156,7 @@ struct BenchCommandTests {
         #expect((comparisons["stream_ttfr_over_single_latency"] ?? 0) > 0)
         #expect((comparisons["fast_ttfr_over_single_latency"] ?? 0) > 0)
         #expect((comparisons["stream_ttfr_over_first_image_alone"] ?? 0) > 0)
+        #expect((comparisons["fast_over_in_process_parallel"] ?? 0) > 0)
         #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("http.html").path))
 
         let status: Int32 = await withCheckedContinuation { continuation in

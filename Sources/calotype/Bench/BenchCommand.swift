@@ -64,6 +64,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("An in-process JSON report to compare a --url run with (adds fast_over_in_process_parallel).", valueName: "file"))
     var against: String?
 
+    @Flag(help: "With --url, also run the in-process parallel mode in the same rounds (a server on this machine only), for fast_over_in_process_parallel.")
+    var withInProcess = false
+
     @Flag(help: "No progress bar.")
     var quiet = false
 
@@ -100,6 +103,9 @@ struct BenchCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw ValidationError("cannot write \(path): no such folder \(folder)")
             }
+        }
+        if withInProcess, url == nil {
+            throw ValidationError("--with-in-process goes with --url (in-process runs have the parallel mode anyway)")
         }
         if let url {
             guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
@@ -188,7 +194,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         var notes: [String] = []
-        let runners: [ModeRunner]
+        var runners: [ModeRunner] = []
         var pool: EnginePool?
         let shorthand = (try? recipe.shorthand()) ?? recipe.json
         if let url, let client {
@@ -200,32 +206,36 @@ struct BenchCommand: AsyncParsableCommand {
                 clients: clients, backend: placements[0], client: client
             ).runners()
             notes.append("HTTP latency is the client's: request sent to that image's result received (whole answer for /process-batch and /process)")
-        } else {
+        }
+        if url == nil || withInProcess {
             var configuration: Engine.Configuration
             do {
                 configuration = try Engine.Configuration.fromEnvironment()
             } catch {
                 throw ValidationError("\(error)")
             }
-            let rawPlan: RawLibvipsPlan?
-            switch RawLibvipsPlan.make(for: recipe) {
-            case .success(let plan): rawPlan = plan
-            case .failure(let unavailable):
-                rawPlan = nil
-                notes.append("no raw libvips baseline: \(unavailable.reason)")
+            var rawPlan: RawLibvipsPlan?
+            if url == nil {
+                switch RawLibvipsPlan.make(for: recipe) {
+                case .success(let plan): rawPlan = plan
+                case .failure(let unavailable): notes.append("no raw libvips baseline: \(unavailable.reason)")
+                }
             }
             let engines = EnginePool(base: configuration)
             pool = engines
             do {
-                runners = try await InProcessModes(
-                    images: set, recipe: recipe, backends: placements, sweep: try sweepCounts(), base: configuration,
-                    rawPlan: rawPlan, pool: engines
+                let inProcess = try await InProcessModes(
+                    images: set, recipe: recipe, backends: url == nil ? placements : [placements[0]],
+                    sweep: try sweepCounts(), base: configuration, rawPlan: rawPlan, pool: engines
                 ).runners()
+                // Beside a server, only the parallel mode: the one its /process-batch-fast compares with.
+                runners = (url == nil ? inProcess : inProcess.filter { $0.mode.role == .parallel }) + runners
             } catch {
                 await engines.shutdown()
                 throw error
             }
-            notes.append("in-process latency is the scheduler's (queue wait + service); raw libvips latency is one image on its thread")
+            notes.append("in-process latency is the scheduler's: queue wait + service")
+            if rawPlan != nil { notes.append("raw libvips latency is one image start to finish on its thread") }
         }
 
         let session = BenchSession(runners: runners, rounds: rounds, imagesPerRound: set.images.count, showProgress: !quiet)

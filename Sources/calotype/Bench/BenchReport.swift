@@ -168,6 +168,7 @@ extension BenchReport {
         comparisons["stream_ttfr_over_first_image_alone"] = ratio(mode("http.process-batch-stream")?.timeToFirstResultMs.median, firstAlone)
         comparisons["fast_ttfr_over_first_image_alone"] = ratio(mode("http.process-batch-fast")?.timeToFirstResultMs.median, firstAlone)
         comparisons["fast_speedup_over_single_client"] = ratio(mode("http.process-batch-fast")?.imagesPerSecond.median, mode("http.process.1")?.imagesPerSecond.median)
+        comparisons["fast_over_in_process_parallel"] = ratio(mode("http.process-batch-fast")?.imagesPerSecond.median, parallel?.imagesPerSecond.median)
         comparisons["fast_over_batch"] = ratio(mode("http.process-batch-fast")?.imagesPerSecond.median, mode("http.process-batch")?.imagesPerSecond.median)
         self.comparisons = comparisons
     }
