@@ -93,7 +93,7 @@ struct BenchCommandTests {
         try Data("not an image".utf8).write(to: folder.appendingPathComponent("a.jpg"))
         let outcome = try await CLI.run(["bench", "--images", "notes", "--rounds", "1"], in: work)
         #expect(outcome.status == 1)
-        #expect(outcome.stderr.contains("no images in notes (1 file that are not images"))
+        #expect(outcome.stderr.contains("error: no images in notes (1 file that is not an image in an accepted format)"))
     }
 
     @Test func zeroRoundsIsAUsageError() async throws {

@@ -23,7 +23,7 @@ enum BenchError: Error, CustomStringConvertible {
         switch self {
         case .noImages(let folder, let skipped):
             return skipped > 0
-                ? "no images in \(folder) (\(skipped) file\(skipped == 1 ? "" : "s") that are not images in an accepted format)"
+                ? "no images in \(folder) (\(skipped == 1 ? "1 file that is not an image" : "\(skipped) files that are not images") in an accepted format)"
                 : "no images in \(folder) (the folder is empty)"
         case .unreachable(let url, let reason):
             return "cannot reach the server at \(url): \(reason) (start one with `calotype serve`)"
