@@ -1,9 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Backends
 import Foundation
 import Scheduler
-import Server
 
 /// `calotype bench`: throughput and latency of Calotype's modes on one set of
 /// images, against libvips called directly, in this process or against a
@@ -149,14 +147,22 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let recipe = try recipe()
-        let placements = try placements()
-        let startedAt = Date()
+        let configuration: Engine.Configuration
+        do {
+            configuration = try Engine.Configuration.fromEnvironment()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let plan = BenchRun(
+            source: images.map(BenchRun.Source.folder) ?? .generate(count: generate ?? 1, megapixels: megapixels),
+            recipe: try recipe(), placements: try placements(), sweep: try sweepCounts(), rounds: rounds,
+            url: url.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, clients: clients,
+            engineConfiguration: configuration, withInProcess: withInProcess, showProgress: !quiet)
         do {
             // Read first: a report that cannot be compared with should not cost a whole run.
             var other: BenchReport?
             if let against { other = try await BenchReport.read(against) }
-            var report = try await measure(recipe: recipe, placements: placements, startedAt: startedAt)
+            var report = try await plan.run()
             if let other { report.compare(with: other) }
             print(BenchTable.render(report), terminator: "")
             try await report.write(json: json, html: html)
@@ -164,114 +170,5 @@ struct BenchCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
-    }
-
-    private func measure(recipe: Recipe, placements: [Placement], startedAt: Date) async throws -> BenchReport {
-        guard let url else { return try await measure(recipe: recipe, placements: placements, startedAt: startedAt, client: nil) }
-        let client = HTTPModes.makeClient(clients: clients)
-        do {
-            // Before anything is read or generated: an unreachable server is the first thing to say.
-            try await HTTPModes.checkReachable(Self.trimmed(url), client: client)
-            let report = try await measure(recipe: recipe, placements: placements, startedAt: startedAt, client: client)
-            try? await client.shutdown()
-            return report
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-    }
-
-    private func measure(recipe: Recipe, placements: [Placement], startedAt: Date, client: HTTPClient?) async throws -> BenchReport {
-        let loadAverage = Self.loadAverage()
-        let set: BenchImages
-        if let images {
-            set = try await BenchImages.load(folder: images)
-        } else {
-            set = try await BenchImages.generate(count: generate ?? 1, megapixels: megapixels)
-        }
-        for name in set.skipped {
-            FileHandle.standardError.write(Data("warning: skipping \(name): not an image in an accepted format\n".utf8))
-        }
-
-        var notes: [String] = []
-        var runners: [ModeRunner] = []
-        var pool: EnginePool?
-        let shorthand = (try? recipe.shorthand()) ?? recipe.json
-        if let url, let client {
-            let recipeQuery = try? recipe.shorthand()
-            let query = [recipeQuery, "backend=\(placements[0].rawValue)"].compactMap { $0 }.joined(separator: "&")
-            if placements.count > 1 { notes.append("over HTTP only the first --backend (\(placements[0].rawValue)) is used") }
-            runners = HTTPModes(
-                baseURL: Self.trimmed(url), images: set, query: query, recipeJSON: recipeQuery == nil ? recipe.json : nil,
-                clients: clients, backend: placements[0], client: client
-            ).runners()
-            notes.append("HTTP latency is the client's: request sent to that image's result received (whole answer for /process-batch and /process)")
-        }
-        if url == nil || withInProcess {
-            var configuration: Engine.Configuration
-            do {
-                configuration = try Engine.Configuration.fromEnvironment()
-            } catch {
-                throw ValidationError("\(error)")
-            }
-            var rawPlan: RawLibvipsPlan?
-            if url == nil {
-                switch RawLibvipsPlan.make(for: recipe) {
-                case .success(let plan): rawPlan = plan
-                case .failure(let unavailable): notes.append("no raw libvips baseline: \(unavailable.reason)")
-                }
-            }
-            let engines = EnginePool(base: configuration)
-            pool = engines
-            do {
-                let inProcess = try await InProcessModes(
-                    images: set, recipe: recipe, backends: url == nil ? placements : [placements[0]],
-                    sweep: try sweepCounts(), base: configuration, rawPlan: rawPlan, pool: engines
-                ).runners()
-                // Beside a server, only the parallel mode: the one its /process-batch-fast compares with.
-                runners = (url == nil ? inProcess : inProcess.filter { $0.mode.role == .parallel }) + runners
-            } catch {
-                await engines.shutdown()
-                throw error
-            }
-            notes.append("in-process latency is the scheduler's: queue wait + service")
-            if rawPlan != nil { notes.append("raw libvips latency is one image start to finish on its thread") }
-        }
-
-        let session = BenchSession(runners: runners, rounds: rounds, imagesPerRound: set.images.count, showProgress: !quiet)
-        let results: [(mode: BenchMode, samples: [RoundSample])]
-        do {
-            results = try await session.run()
-        } catch {
-            await pool?.shutdown()
-            throw error
-        }
-        await pool?.shutdown()
-
-        let origin: (String, String?) = switch set.origin {
-        case .folder(let path): ("folder", path)
-        case .generated(let count, let megapixels): ("generated", "\(count) synthetic JPEGs of \(megapixels) MP")
-        }
-        var report = BenchReport(
-            calotypeVersion: CalotypeServer.version, libvipsVersion: try? LibvipsRuntime.shared().version,
-            startedAt: ISO8601DateFormatter().string(from: startedAt),
-            host: .init(cores: ProcessInfo.processInfo.activeProcessorCount, loadAverage: loadAverage, os: ProcessInfo.processInfo.operatingSystemVersionString),
-            target: url.map(Self.trimmed) ?? "in-process", recipe: shorthand, backends: placements.map(\.rawValue),
-            inputs: .init(source: origin.0, path: origin.1, images: set.images.count, megapixels: set.totalMegapixels, bytes: set.totalBytes, skipped: set.skipped),
-            rounds: rounds, warmupRounds: 1,
-            modes: results.compactMap { BenchReport.Mode($0.mode, samples: $0.samples, imagesPerRound: set.images.count) },
-            comparisons: [:], notes: notes)
-        report.compare()
-        return report
-    }
-
-    private static func trimmed(_ url: String) -> String {
-        url.hasSuffix("/") ? String(url.dropLast()) : url
-    }
-
-    private static func loadAverage() -> [Double] {
-        var values = [Double](repeating: 0, count: 3)
-        let count = getloadavg(&values, 3)
-        return count > 0 ? Array(values.prefix(Int(count))) : []
     }
 }
