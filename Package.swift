@@ -79,9 +79,14 @@ let package = Package(
                 "Backends",
                 "Scheduler",
                 "Server",
+                // `calotype bench`'s raw libvips baseline calls libvips directly.
+                "CVips",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                // `calotype bench --url` drives a running server over HTTP.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
 

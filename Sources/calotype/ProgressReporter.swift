@@ -23,6 +23,17 @@ final class ProgressReporter {
         drawBar()
     }
 
+    /// Counts one image of a run that writes no files (`calotype bench`);
+    /// `failure` is the message of one that failed.
+    func record(failure: String?) {
+        done += 1
+        if let failure {
+            failed += 1
+            write(clearLine + "error: \(failure)\n")
+        }
+        drawBar()
+    }
+
     func finish() {
         if showsBar { write(clearLine) }
     }

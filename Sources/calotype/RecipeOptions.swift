@@ -36,6 +36,12 @@ struct RecipeOptions: ParsableArguments {
     @Option(help: "A JSON recipe file, e.g. {\"ops\":[{\"op\":\"resize\",\"width\":800}],\"format\":\"webp\"}. Not combined with the other recipe flags.")
     var recipe: String?
 
+    /// Whether no recipe flag was given (a command may then use its own default).
+    var isEmpty: Bool {
+        width == nil && height == nil && fit == nil && gravity == nil && fastShrink == nil && !enlarge
+            && format == nil && quality == nil && shorthand == nil && recipe == nil
+    }
+
     /// The recipe these flags describe.
     func makeRecipe() throws -> Recipe {
         var fields: [(key: String, value: String)] = []

@@ -26,6 +26,30 @@ public enum SyntheticImage {
         return Array(UnsafeRawBufferPointer(start: buffer, count: length))
     }
 
+    /// A photo-like JPEG (quality 90) for benchmark sets: the same picture
+    /// (gradients, a wave texture, shapes, grain), softened by libvips'
+    /// Gaussian blur as a lens would, so that edges and grain are not sharper
+    /// than a camera makes them and the JPEG is about as large as a photo's.
+    /// Blocking: call it on a thread that may block.
+    public static func photo(width: Int, height: Int, seed: UInt64 = 1) throws(ProcessingError) -> [UInt8] {
+        _ = try LibvipsRuntime.shared()
+        let pixels = picture(width: width, height: height, seed: seed)
+        let pointer = pixels.withUnsafeBytes {
+            vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), 3, VIPS_FORMAT_UCHAR)
+        }
+        guard let pointer else {
+            throw ProcessingError(.internal, "making a synthetic image failed", detail: LibvipsError.take())
+        }
+        let image = try VipsImageHandle(owning: pointer).apply("blur") { cv_gaussblur($0, $1, 0.8) }
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        guard cv_write_to_buffer(image.pointer, ".jpg[Q=90,strip]", &buffer, &length) == 0, let buffer else {
+            throw ProcessingError(.internal, "encoding a synthetic image failed", detail: LibvipsError.take())
+        }
+        defer { g_free(buffer) }
+        return Array(UnsafeRawBufferPointer(start: buffer, count: length))
+    }
+
     static func picture(width: Int, height: Int, seed: UInt64) -> [UInt8] {
         var random = SplitMix64(seed: seed)
         let phase = Double(random.next() % 1000) / 100
