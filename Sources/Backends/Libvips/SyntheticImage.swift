@@ -8,22 +8,7 @@ public enum SyntheticImage {
     /// A JPEG (quality 90) of `width` x `height`; `seed` varies the picture.
     /// Blocking: call it on a thread that may block.
     public static func jpeg(width: Int, height: Int, seed: UInt64 = 1) throws(ProcessingError) -> [UInt8] {
-        _ = try LibvipsRuntime.shared()
-        let pixels = picture(width: width, height: height, seed: seed)
-        let pointer = pixels.withUnsafeBytes {
-            vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), 3, VIPS_FORMAT_UCHAR)
-        }
-        guard let pointer else {
-            throw ProcessingError(.internal, "making a synthetic image failed", detail: LibvipsError.take())
-        }
-        let image = VipsImageHandle(owning: pointer)
-        var buffer: UnsafeMutableRawPointer?
-        var length = 0
-        guard cv_write_to_buffer(image.pointer, ".jpg[Q=90,strip]", &buffer, &length) == 0, let buffer else {
-            throw ProcessingError(.internal, "encoding a synthetic image failed", detail: LibvipsError.take())
-        }
-        defer { g_free(buffer) }
-        return Array(UnsafeRawBufferPointer(start: buffer, count: length))
+        try encodedPicture(width: width, height: height, seed: seed, lensBlur: nil)
     }
 
     /// A photo-like JPEG (quality 90) for benchmark sets: the same picture
@@ -32,6 +17,10 @@ public enum SyntheticImage {
     /// than a camera makes them and the JPEG is about as large as a photo's.
     /// Blocking: call it on a thread that may block.
     public static func photo(width: Int, height: Int, seed: UInt64 = 1) throws(ProcessingError) -> [UInt8] {
+        try encodedPicture(width: width, height: height, seed: seed, lensBlur: 0.8)
+    }
+
+    private static func encodedPicture(width: Int, height: Int, seed: UInt64, lensBlur: Double?) throws(ProcessingError) -> [UInt8] {
         _ = try LibvipsRuntime.shared()
         let pixels = picture(width: width, height: height, seed: seed)
         let pointer = pixels.withUnsafeBytes {
@@ -40,7 +29,10 @@ public enum SyntheticImage {
         guard let pointer else {
             throw ProcessingError(.internal, "making a synthetic image failed", detail: LibvipsError.take())
         }
-        let image = try VipsImageHandle(owning: pointer).apply("blur") { cv_gaussblur($0, $1, 0.8) }
+        var image = VipsImageHandle(owning: pointer)
+        if let lensBlur {
+            image = try image.apply("blur") { cv_gaussblur($0, $1, lensBlur) }
+        }
         var buffer: UnsafeMutableRawPointer?
         var length = 0
         guard cv_write_to_buffer(image.pointer, ".jpg[Q=90,strip]", &buffer, &length) == 0, let buffer else {
