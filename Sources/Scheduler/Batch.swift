@@ -17,7 +17,8 @@ public struct BatchItemResult: Sendable {
 extension Scheduler {
     /// Processes `inputs` with one recipe, at most `parallelism` at a time
     /// (1: one after another), and yields each result as it finishes, in
-    /// completion order. Items are batch priority and share the lanes with
+    /// completion order. With several at a time, items start in `BatchOrder`
+    /// (the smallest, then the largest first) so that the workers finish together. Items are batch priority and share the lanes with
     /// other batches in turn. Ending the iteration early cancels the rest.
     public nonisolated func batch(
         _ inputs: [ImageInput], recipe: Recipe, parallelism: Int, placement: Placement = .auto, strictPlacement: Bool = false,
@@ -27,9 +28,10 @@ extension Scheduler {
         let task = Task {
             let batch = await self.makeBatchID()
             await withTaskGroup(of: BatchItemResult.self) { group in
-                var pending = inputs.enumerated().makeIterator()
+                var pending = BatchOrder.indices(of: inputs, parallelism: parallelism).makeIterator()
                 func startNext() -> Bool {
-                    guard let (index, input) = pending.next() else { return false }
+                    guard let index = pending.next() else { return false }
+                    let input = inputs[index]
                     var request = JobRequest(
                         input: input, recipe: recipe, placement: placement, strictPlacement: strictPlacement,
                         priority: .batch, batch: batch)

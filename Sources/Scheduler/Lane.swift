@@ -84,9 +84,7 @@ struct JobProfile: Sendable {
 
     init(_ request: JobRequest) {
         size = ImageSize.sniff(request.input.bytes)
-        // Unknown header (TIFF, HEIF): guess from the encoded size, about
-        // 0.3 bytes per pixel for photographic content.
-        megapixels = size?.megapixels ?? Double(request.input.bytes.count) / 300_000
+        megapixels = ImageInput.estimatedMegapixels(size: size, encodedBytes: request.input.bytes.count)
         recipeKey = request.recipe.operations.map(\.kind.rawValue).joined(separator: "+") + ">" + request.recipe.output.format.rawValue
     }
 }

@@ -97,12 +97,11 @@ struct BatchRun: Sendable {
         var succeeded = 0
         var failed = 0
         await withTaskGroup(of: BatchItemJSON.self) { group in
-            var next = 0
+            // Several at a time: the smallest first, then the largest first, so the workers finish together.
+            var pending = BatchOrder.indices(of: upload.files, parallelism: parallelism).makeIterator()
             func startNext() {
                 // A cancelled batch (its client went away) starts nothing more.
-                guard next < upload.files.count, !Task.isCancelled else { return }
-                let index = next
-                next += 1
+                guard !Task.isCancelled, let index = pending.next() else { return }
                 group.addTask { await self.process(index, batch: batch, started: started) }
             }
             for _ in 0..<max(1, parallelism) { startNext() }
