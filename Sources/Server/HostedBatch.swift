@@ -16,7 +16,6 @@ final class HostedBatch: Sendable {
 
     struct LoggedEvent: Sendable {
         let id: Int
-        let event: BatchEvent
         /// The event as it goes on the wire, encoded once.
         let encoded: String
     }
@@ -30,6 +29,12 @@ final class HostedBatch: Sendable {
         var listeners: [Int: AsyncStream<String>.Continuation] = [:]
         var nextListener = 0
         var task: Task<Void, Never>?
+
+        var status: Status {
+            guard summary != nil else { return .running }
+            return cancelRequested ? .cancelled : .completed
+        }
+        var lastEventID: Int { events.last?.id ?? 0 }
     }
 
     let id: String
@@ -68,13 +73,6 @@ final class HostedBatch: Sendable {
         await state.withLock { $0.task }?.value
     }
 
-    var status: Status {
-        state.withLock { state in
-            guard state.summary != nil else { return .running }
-            return state.cancelRequested ? .cancelled : .completed
-        }
-    }
-
     var finishedAt: ContinuousClock.Instant? {
         state.withLock { $0.finishedAt }
     }
@@ -83,14 +81,13 @@ final class HostedBatch: Sendable {
     func snapshot(paths: BatchPaths) -> BatchStatusJSON {
         state.withLock { state in
             let items = state.items.values.sorted { $0.index < $1.index }
-            let status: Status = state.summary == nil ? .running : (state.cancelRequested ? .cancelled : .completed)
             return BatchStatusJSON(
-                batchID: id, status: status.rawValue, total: total, completed: items.count,
+                batchID: id, status: state.status.rawValue, total: total, completed: items.count,
                 succeeded: items.count { $0.status == "ok" },
                 failed: items.count { $0.status != "ok" && $0.error?.code != "cancelled" },
                 cancelled: state.summary?.cancelled ?? items.count { $0.error?.code == "cancelled" },
                 durationMs: state.summary?.durationMs, createdAt: createdAt.formatted(.iso8601),
-                eventsURL: paths.events, statusURL: paths.status, lastEventID: state.events.last?.id ?? 0,
+                eventsURL: paths.events, statusURL: paths.status, lastEventID: state.lastEventID,
                 results: items)
         }
     }
@@ -104,28 +101,37 @@ final class HostedBatch: Sendable {
 
     /// The stream of encoded events after event `lastEventID` (0: from the start).
     func subscribe(after lastEventID: Int) -> Subscription {
+        enum Registration {
+            case nothingLeft, replayedToTheEnd, listening(Int)
+        }
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        let listener = state.withLock { state -> Int? in
-            if state.summary != nil, lastEventID >= (state.events.last?.id ?? 0) { return nil }
+        let registration = state.withLock { state -> Registration in
+            let over = state.summary != nil
+            if over, lastEventID >= state.lastEventID { return .nothingLeft }
             for logged in state.events where logged.id > lastEventID {
                 continuation.yield(logged.encoded)
             }
-            if state.summary != nil {
+            if over {
                 continuation.finish()
-                return -1
+                return .replayedToTheEnd
             }
             let listener = state.nextListener
             state.nextListener += 1
             state.listeners[listener] = continuation
-            return listener
+            return .listening(listener)
         }
-        guard let listener else { return .finished }
-        if listener >= 0 {
+        switch registration {
+        case .nothingLeft:
+            return .finished
+        case .replayedToTheEnd:
+            return .events(stream)
+        case .listening(let listener):
+            // Set outside the lock: it takes the lock when the client goes away.
             continuation.onTermination = { [weak self] _ in
                 _ = self?.state.withLock { $0.listeners.removeValue(forKey: listener) }
             }
+            return .events(stream)
         }
-        return .events(stream)
     }
 
     /// Sends a keep-alive comment to every listener.
@@ -139,7 +145,7 @@ final class HostedBatch: Sendable {
         state.withLock { state in
             let id = state.events.count + 1
             let encoded = ServerSentEvent(id: String(id), event: event.name, data: event.data).encoded
-            state.events.append(LoggedEvent(id: id, event: event, encoded: encoded))
+            state.events.append(LoggedEvent(id: id, encoded: encoded))
             switch event {
             case .result(let item):
                 state.items[item.index] = item

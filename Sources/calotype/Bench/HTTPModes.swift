@@ -94,18 +94,9 @@ struct HTTPModes {
                     guard next < images.count else { return }
                     let index = next
                     next += 1
-                    var request = HTTPClientRequest(url: address)
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: bodies[index].contentType)
-                    request.body = .bytes(buffers[index])
                     group.addTask {
                         let sent = clock.now
-                        let response: HTTPClientResponse
-                        do {
-                            response = try await client.execute(request, timeout: Self.timeout)
-                        } catch {
-                            throw BenchError.unreachable(url: address, reason: Self.describe(error))
-                        }
+                        let response = try await Self.post(buffers[index], contentType: bodies[index].contentType, to: address, client: client)
                         let body = try await response.body.collect(upTo: 256 << 20)
                         let latency = (clock.now - sent).secondsValue
                         guard response.status.code == 200 else {
@@ -152,17 +143,8 @@ struct HTTPModes {
             let start = clock.now
             var sample = RoundSample()
             for (chunk, body) in zip(chunks, zip(bodies, buffers)) {
-                var request = HTTPClientRequest(url: address)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: body.0.contentType)
-                request.body = .bytes(body.1)
                 let sent = clock.now
-                let response: HTTPClientResponse
-                do {
-                    response = try await client.execute(request, timeout: Self.timeout)
-                } catch {
-                    throw BenchError.unreachable(url: address, reason: Self.describe(error))
-                }
+                let response = try await Self.post(body.1, contentType: body.0.contentType, to: address, client: client)
                 guard response.status.code == 200 else {
                     let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
                     throw BenchError.badResponse(endpoint: "POST \(endpoint)", status: Int(response.status.code), body: text)
@@ -218,6 +200,19 @@ struct HTTPModes {
             return try JSONDecoder().decode(type, from: Data(text.utf8))
         } catch {
             throw BenchError.badResponse(endpoint: "POST \(endpoint)", status: 200, body: "unreadable JSON (\(error)): \(text)")
+        }
+    }
+
+    /// POSTs `body`; a transport failure (refused, reset, timed out) is the server being unreachable.
+    static func post(_ body: ByteBuffer, contentType: String, to address: String, client: HTTPClient) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: address)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.body = .bytes(body)
+        do {
+            return try await client.execute(request, timeout: timeout)
+        } catch {
+            throw BenchError.unreachable(url: address, reason: describe(error))
         }
     }
 
