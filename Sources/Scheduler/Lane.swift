@@ -69,9 +69,13 @@ struct Lane {
         return (remainingRunning + queuedSeconds) / Double(workers) + ownTime
     }
 
+    /// A recipe's first job starts its model from the lane's overall fit as
+    /// the prior, with no observations of its own: each job counts once.
     mutating func learn(_ profile: JobProfile, seconds: Double) {
+        let (fixed, perMegapixel) = overallModel.coefficients
+        models[profile.recipeKey, default: CostModel(fixedSeconds: fixed, secondsPerMegapixel: perMegapixel)]
+            .observe(megapixels: profile.megapixels, seconds: seconds)
         overallModel.observe(megapixels: profile.megapixels, seconds: seconds)
-        models[profile.recipeKey, default: overallModel].observe(megapixels: profile.megapixels, seconds: seconds)
     }
 }
 
