@@ -164,4 +164,25 @@ static inline void *cv_write_to_memory(VipsImage *in, size_t *len) {
     return vips_image_write_to_memory(in, len);
 }
 
+/* ---- Memory allocator ------------------------------------------------- */
+
+/* glibc's mallopt, for the settings libvips' maintainers advise servers to
+ * change (see AllocatorTuning.swift). 1 on success, 0 when refused, and 0
+ * on C libraries other than glibc, which have no such knobs. */
+#ifdef __GLIBC__
+#include <malloc.h>
+enum { CV_MALLOC_ARENA_MAX = M_ARENA_MAX, CV_MALLOC_MMAP_THRESHOLD = M_MMAP_THRESHOLD, CV_MALLOC_TRIM_THRESHOLD = M_TRIM_THRESHOLD };
+#else
+enum { CV_MALLOC_ARENA_MAX, CV_MALLOC_MMAP_THRESHOLD, CV_MALLOC_TRIM_THRESHOLD };
+#endif
+
+static inline int cv_mallopt(int parameter, int value) {
+#ifdef __GLIBC__
+    return mallopt(parameter, value);
+#else
+    (void)parameter; (void)value;
+    return 0;
+#endif
+}
+
 #endif

@@ -62,6 +62,7 @@ struct ProcessCommand: AsyncParsableCommand {
             throw ValidationError("no files found in \(inputs.joined(separator: ", "))")
         }
 
+        AllocatorSetUp.apply()
         var configuration: Engine.Configuration
         do {
             configuration = try Engine.Configuration.fromEnvironment()

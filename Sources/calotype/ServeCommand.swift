@@ -50,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot read \(envFile): \(error.localizedDescription)")
         }
+        AllocatorSetUp.apply()
         var server: ServerConfiguration
         var engineConfiguration: Engine.Configuration
         do {

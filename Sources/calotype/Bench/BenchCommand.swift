@@ -147,6 +147,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        AllocatorSetUp.apply()
         let configuration: Engine.Configuration
         do {
             configuration = try Engine.Configuration.fromEnvironment()

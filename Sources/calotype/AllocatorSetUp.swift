@@ -1,0 +1,13 @@
+import Backends
+import Foundation
+
+/// The commands that process images tune glibc's allocator for libvips
+/// before their first job: this executable owns its process, the engine
+/// library does not (see `AllocatorTuning`).
+enum AllocatorSetUp {
+    static func apply(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        for refused in AllocatorTuning.resolve(environment: environment).apply() {
+            FileHandle.standardError.write(Data("warning: the C library refused the malloc \(refused) setting; its default stays\n".utf8))
+        }
+    }
+}
