@@ -382,7 +382,7 @@ struct ConfigurationTests {
         let files = FileManager.default.enumerator(at: root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
         let sources = try files.map { try String(contentsOf: $0, encoding: .utf8) }.joined()
-        let pattern = try Regex(#""((?:CALOTYPE_|ENABLE_|MAX_)[A-Z_]+)""#)
+        let pattern = try Regex(#""((?:CALOTYPE_|ENABLE_|MAX_|MALLOC_|GLIBC_)[A-Z_]+)""#)
         let variables = Set(sources.matches(of: pattern).compactMap { $0.output[1].substring.map(String.init) })
         #expect(variables.count >= 10)
         for variable in variables {
