@@ -16,6 +16,10 @@ public final class Engine: Sendable {
         /// `CALOTYPE_JOB_TIMEOUT` in seconds, default 60).
         public var scheduler: Scheduler.Configuration
         public var limits: ImageLimits
+        /// Whether a CPU job that starts while other CPU workers are idle may
+        /// spread over their cores (`CALOTYPE_ADAPTIVE_THREADS`, default on;
+        /// off: every job gets cores / workers libvips threads).
+        public var adaptiveLibvipsThreads: Bool
         /// Whether to look for OpenCL devices at all (`CALOTYPE_GPU=off` turns it off).
         public var useGPU: Bool
         /// Which OpenCL devices serve and how (`CALOTYPE_OPENCL_CPU=1` admits
@@ -27,7 +31,7 @@ public final class Engine: Sendable {
         public init(
             cpuWorkers: Int = Configuration.defaultCPUWorkers, gpuWorkers: Int = 1,
             scheduler: Scheduler.Configuration = .init(), limits: ImageLimits = .init(),
-            useGPU: Bool = true, openCL: OpenCLBackend.Configuration = .init(),
+            adaptiveLibvipsThreads: Bool = true, useGPU: Bool = true, openCL: OpenCLBackend.Configuration = .init(),
             observer: (@Sendable (Scheduler.Event) -> Void)? = nil
         ) {
             self.observer = observer
@@ -35,6 +39,7 @@ public final class Engine: Sendable {
             self.gpuWorkers = gpuWorkers
             self.scheduler = scheduler
             self.limits = limits
+            self.adaptiveLibvipsThreads = adaptiveLibvipsThreads
             self.useGPU = useGPU
             self.openCL = openCL
         }
@@ -56,6 +61,7 @@ public final class Engine: Sendable {
             if let seconds = try integer("CALOTYPE_JOB_TIMEOUT", in: 1...86_400) { configuration.scheduler.jobTimeout = .seconds(seconds) }
             if let megapixels = try integer("CALOTYPE_MAX_MEGAPIXELS", in: 1...1_000) { configuration.limits.maxPixels = megapixels * 1_000_000 }
             if let useGPU = try variables.flag("CALOTYPE_GPU") { configuration.useGPU = useGPU }
+            if let adaptive = try variables.flag("CALOTYPE_ADAPTIVE_THREADS") { configuration.adaptiveLibvipsThreads = adaptive }
             return configuration
         }
 
@@ -84,7 +90,9 @@ public final class Engine: Sendable {
         cpuThreads.start()
         do {
             cpu = try LibvipsBackend(
-                configuration: .init(threadsPerJob: configuration.libvipsThreadsPerJob, limits: configuration.limits),
+                configuration: .init(
+                    threadsPerJob: configuration.libvipsThreadsPerJob, adaptiveThreads: configuration.adaptiveLibvipsThreads,
+                    limits: configuration.limits),
                 threadPool: cpuThreads)
         } catch {
             cpuThreads.shutdownGracefully { _ in }

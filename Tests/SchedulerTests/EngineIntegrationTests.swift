@@ -58,13 +58,15 @@ struct EngineIntegrationTests {
     @Test func theEnvironmentConfiguresTheEngine() throws {
         let configuration = try Engine.Configuration.fromEnvironment([
             "CALOTYPE_CPU_WORKERS": "3", "CALOTYPE_GPU_WORKERS": "2", "CALOTYPE_QUEUE_LIMIT": "10", "CALOTYPE_JOB_TIMEOUT": "5",
+            "CALOTYPE_ADAPTIVE_THREADS": "off",
         ])
-        #expect(configuration.cpuWorkers == 3 && configuration.gpuWorkers == 2)
+        #expect(configuration.cpuWorkers == 3 && configuration.gpuWorkers == 2 && !configuration.adaptiveLibvipsThreads)
         #expect(configuration.scheduler.queueLimit == 10 && configuration.scheduler.jobTimeout == .seconds(5))
         #expect(throws: ConfigurationError.self) { try Engine.Configuration.fromEnvironment(["CALOTYPE_CPU_WORKERS": "lots"]) }
         #expect(throws: ConfigurationError.self) { try Engine.Configuration.fromEnvironment(["CALOTYPE_QUEUE_LIMIT": "0"]) }
         let defaults = try Engine.Configuration.fromEnvironment([:])
         #expect((2...4).contains(defaults.cpuWorkers) && defaults.gpuWorkers == 1 && defaults.scheduler.queueLimit == 256)
+        #expect(defaults.adaptiveLibvipsThreads)
     }
 }
 

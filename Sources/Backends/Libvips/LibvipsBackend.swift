@@ -1,4 +1,5 @@
 import CVips
+import Foundation
 import NIOPosix
 
 /// The CPU backend: every operation through libvips, on threads of its own.
@@ -9,14 +10,25 @@ import NIOPosix
 /// wait on libvips.
 public struct LibvipsBackend: ImageBackend {
     public struct Configuration: Sendable {
-        /// libvips' own worker threads per image. Process-wide. With several
-        /// jobs at once, 1 per job is fastest (2 jobs x 1 thread beat
+        /// libvips' own worker threads per image when every worker is busy,
+        /// and process-wide for libvips work outside this backend. With as
+        /// many jobs as cores, 1 per job is fastest (2 jobs x 1 thread beat
         /// 1 job x 2 threads by 44% on 2 cores).
         public var threadsPerJob: Int
+        /// Whether a job that starts while other workers are idle may use
+        /// their cores too (see `LibvipsThreadShare`).
+        public var adaptiveThreads: Bool
+        /// The cores a lone job may spread over.
+        public var cores: Int
         public var limits: ImageLimits
 
-        public init(threadsPerJob: Int = 1, limits: ImageLimits = ImageLimits()) {
+        public init(
+            threadsPerJob: Int = 1, adaptiveThreads: Bool = true,
+            cores: Int = ProcessInfo.processInfo.activeProcessorCount, limits: ImageLimits = ImageLimits()
+        ) {
             self.threadsPerJob = threadsPerJob
+            self.adaptiveThreads = adaptiveThreads
+            self.cores = cores
             self.limits = limits
         }
     }
@@ -30,6 +42,7 @@ public struct LibvipsBackend: ImageBackend {
     /// The output formats this libvips build can write.
     public let writableFormats: Set<OutputFormat>
     private let threadPool: NIOThreadPool
+    private let threadShare: LibvipsThreadShare
 
     /// Starts libvips (once per process) and prepares to run jobs on `threadPool`.
     public init(configuration: Configuration = Configuration(), threadPool: NIOThreadPool) throws(ProcessingError) {
@@ -39,14 +52,18 @@ public struct LibvipsBackend: ImageBackend {
         self.libraryVersion = runtime.version
         self.writableFormats = runtime.writableFormats
         self.threadPool = threadPool
+        self.threadShare = LibvipsThreadShare(
+            cores: configuration.cores, minimum: configuration.threadsPerJob, adaptive: configuration.adaptiveThreads)
     }
 
     public func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
-        let (limits, writable, name) = (configuration.limits, writableFormats, self.name)
+        let (limits, writable, name, share) = (configuration.limits, writableFormats, self.name, threadShare)
         return try await BlockingJob.run(on: threadPool, input: input, backend: name) { buffer, killSwitch throws(ProcessingError) in
-            try LibvipsPipeline.run(
+            let threads = share.begin()
+            defer { share.end() }
+            return try LibvipsPipeline.run(
                 buffer, name: input.name, recipe: recipe, limits: limits,
-                writableFormats: writable, backend: name, killSwitch: killSwitch)
+                writableFormats: writable, backend: name, threads: threads, killSwitch: killSwitch)
         }
     }
 }

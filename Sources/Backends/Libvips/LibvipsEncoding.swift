@@ -6,9 +6,11 @@ import CVips
 package enum LibvipsEncoding {
     /// Computes the pixels of `image` (for a lazy libvips image) and encodes
     /// them: JPEG flattens alpha onto white; quality and `strip` as `output` says.
-    /// `killSwitch` can stop the computation from another thread.
+    /// `threads` overrides libvips' process-wide thread count for this image
+    /// (nil keeps it). `killSwitch` can stop the computation from another thread.
     package static func encode(
-        _ image: VipsImageHandle, as format: OutputFormat, output: OutputOptions, killSwitch: KillSwitch = KillSwitch()
+        _ image: VipsImageHandle, as format: OutputFormat, output: OutputOptions, threads: Int? = nil,
+        killSwitch: KillSwitch = KillSwitch()
     ) throws(ProcessingError) -> [UInt8] {
         var image = image
         if format == .jpeg && image.hasAlpha {
@@ -23,6 +25,10 @@ package enum LibvipsEncoding {
         let suffix = ".\(format.fileExtension)" + (options.isEmpty ? "" : "[\(options.joined(separator: ","))]")
 
         let finished = image
+        if let threads {
+            // Read by libvips' thread pool when the write starts (VIPS_META_CONCURRENCY).
+            vips_image_set_int(finished.pointer, "concurrency", Int32(clamping: max(threads, 1)))
+        }
         return try killSwitch.watching(finished) { () throws(ProcessingError) -> [UInt8] in
             var buffer: UnsafeMutableRawPointer?
             var length = 0

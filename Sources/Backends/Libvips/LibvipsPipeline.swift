@@ -18,7 +18,7 @@ struct LibvipsPipeline {
     /// Runs `recipe` on the encoded bytes in `buffer`.
     static func run(
         _ buffer: UnsafeRawBufferPointer, name: String?, recipe: Recipe, limits: ImageLimits,
-        writableFormats: Set<OutputFormat>, backend: String, killSwitch: KillSwitch = KillSwitch()
+        writableFormats: Set<OutputFormat>, backend: String, threads: Int? = nil, killSwitch: KillSwitch = KillSwitch()
     ) throws(ProcessingError) -> ProcessedImage {
         try killSwitch.check()
         let clock = ContinuousClock()
@@ -30,7 +30,7 @@ struct LibvipsPipeline {
         try pipeline.applyRemainingOperations()
         let built = clock.now
         try killSwitch.check()
-        let bytes = try pipeline.encode(as: format, killSwitch: killSwitch)
+        let bytes = try pipeline.encode(as: format, threads: threads, killSwitch: killSwitch)
         let finished = clock.now
 
         return ProcessedImage(
@@ -266,8 +266,8 @@ struct LibvipsPipeline {
 
     /// Computes the pixels and encodes them. Decoding errors in the streamed
     /// pass (a truncated file, say) surface here.
-    private mutating func encode(as format: OutputFormat, killSwitch: KillSwitch) throws(ProcessingError) -> [UInt8] {
-        try LibvipsEncoding.encode(image, as: format, output: recipe.output, killSwitch: killSwitch)
+    private mutating func encode(as format: OutputFormat, threads: Int?, killSwitch: KillSwitch) throws(ProcessingError) -> [UInt8] {
+        try LibvipsEncoding.encode(image, as: format, output: recipe.output, threads: threads, killSwitch: killSwitch)
     }
 }
 

@@ -81,7 +81,9 @@ struct InProcessModes {
             }
         }
         if let rawPlan {
-            runners.append(rawRunner(BenchMode(kind: .libvips, role: .sequential, workers: 1, inFlight: 1), plan: rawPlan, perJobOf: base.cpuWorkers))
+            // One image at a time, the engine gives a lone job every core unless adaptive threads are off.
+            let sequentialShare = base.adaptiveLibvipsThreads ? 1 : base.cpuWorkers
+            runners.append(rawRunner(BenchMode(kind: .libvips, role: .sequential, workers: 1, inFlight: 1), plan: rawPlan, perJobOf: sequentialShare))
             runners.append(rawRunner(
                 BenchMode(kind: .libvips, role: .parallel, workers: base.cpuWorkers, inFlight: base.cpuWorkers), plan: rawPlan, perJobOf: base.cpuWorkers))
             for count in sweep {
@@ -137,7 +139,8 @@ struct InProcessModes {
     }
 
     /// libvips runs `cores / perJobOf` threads per image, the rule Calotype's
-    /// engine applies to its workers, so both sides use the cores alike.
+    /// engine applies to the jobs running at once, so both sides use the
+    /// cores alike.
     private func rawRunner(_ mode: BenchMode, plan: RawLibvipsPlan, perJobOf workers: Int) -> ModeRunner {
         let images = images.images
         let threadsPerJob = max(1, cores / max(workers, 1))
