@@ -40,7 +40,8 @@ public struct JobRequest: Sendable {
     public var batch: BatchID?
     /// Overrides the scheduler's default deadline.
     public var deadline: Duration?
-    /// Called when a worker takes the job (for progress streams); keep it cheap.
+    /// Called when a worker first takes the job (for progress streams), once:
+    /// a retry on the CPU after a device fault is the same job. Keep it cheap.
     public var onStarted: (@Sendable (_ lane: String) -> Void)?
 
     public init(

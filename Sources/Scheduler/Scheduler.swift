@@ -135,7 +135,7 @@ public actor Scheduler {
             let ticket = try await admit(request, profile: profile, excluding: excluded, fallback: forceFallback)
             defer { notify(.finished, lane: ticket.lane, job: ticket.id, input: request.input.name) }
             let backend = lanes[ticket.lane].backend
-            request.onStarted?(backend.name)
+            if !retried { request.onStarted?(backend.name) }  // Once per job: a retry is the same job.
             let start = now()
             do {
                 let image = try await backend.process(request.input, recipe: request.recipe)

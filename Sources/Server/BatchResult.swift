@@ -30,6 +30,14 @@ struct BatchItemJSON: Codable, Sendable {
         case batchID = "batch_id", index, filename, status, backend, fallback, width, height, format, bytes
         case durationMs = "duration_ms", url, savedTo = "saved_to", error, data
     }
+
+    /// The result store's id in `url`.
+    var resultID: String? {
+        guard let url, url.hasPrefix(Self.resultsPath) else { return nil }
+        return String(url.dropFirst(Self.resultsPath.count))
+    }
+
+    static let resultsPath = "/results/"
 }
 
 /// The closing numbers of a batch.
@@ -152,7 +160,7 @@ struct BatchRun: Sendable {
             json.bytes = result.image.bytes.count
             json.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
             if let stored = try? await results.put(result.image.bytes, format: result.image.format) {
-                json.url = "/results/\(stored)"
+                json.url = BatchItemJSON.resultsPath + stored
             }
             if upload.inline { json.data = Data(result.image.bytes).base64EncodedString() }
             if let saver {

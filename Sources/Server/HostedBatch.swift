@@ -54,6 +54,8 @@ final class HostedBatch: Sendable {
                 append(event)
             }
             finish(summary)
+            // Results stored early in a long batch would expire before it does.
+            await run.results.renew(state.withLock { $0.items.values.compactMap(\.resultID) })
         }
         state.withLock { $0.task = task }
     }
@@ -93,21 +95,25 @@ final class HostedBatch: Sendable {
     }
 
     enum Subscription {
-        /// The events after the one asked for, then live ones until `complete`.
-        case events(AsyncStream<String>)
+        /// The events after the one asked for, then live ones until `complete`;
+        /// `keepAlive` sends a comment on this stream alone.
+        case events(AsyncStream<String>, keepAlive: @Sendable () -> Void)
         /// The client has seen every event and there will be no more.
         case finished
+        /// The client names an event this batch has not sent (yet): the latest id.
+        case unknownEvent(latest: Int)
     }
 
     /// The stream of encoded events after event `lastEventID` (0: from the start).
     func subscribe(after lastEventID: Int) -> Subscription {
         enum Registration {
-            case nothingLeft, replayedToTheEnd, listening(Int)
+            case unknown(Int), nothingLeft, replayedToTheEnd, listening(Int)
         }
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
         let registration = state.withLock { state -> Registration in
             let over = state.summary != nil
-            if over, lastEventID >= state.lastEventID { return .nothingLeft }
+            if lastEventID > state.lastEventID { return .unknown(state.lastEventID) }
+            if over, lastEventID == state.lastEventID { return .nothingLeft }
             for logged in state.events where logged.id > lastEventID {
                 continuation.yield(logged.encoded)
             }
@@ -121,30 +127,30 @@ final class HostedBatch: Sendable {
             return .listening(listener)
         }
         switch registration {
+        case .unknown(let latest):
+            continuation.finish()
+            return .unknownEvent(latest: latest)
         case .nothingLeft:
+            continuation.finish()
             return .finished
         case .replayedToTheEnd:
-            return .events(stream)
+            return .events(stream, keepAlive: {})
         case .listening(let listener):
             // Set outside the lock: it takes the lock when the client goes away.
             continuation.onTermination = { [weak self] _ in
                 _ = self?.state.withLock { $0.listeners.removeValue(forKey: listener) }
             }
-            return .events(stream)
-        }
-    }
-
-    /// Sends a keep-alive comment to every listener.
-    func keepAlive() {
-        state.withLock { state in
-            for listener in state.listeners.values { listener.yield(ServerSentEvent.comment("keep-alive")) }
+            return .events(stream, keepAlive: { continuation.yield(ServerSentEvent.comment("keep-alive")) })
         }
     }
 
     private func append(_ event: BatchEvent) {
+        // Encoded outside the lock (the scheduler's progress callbacks land
+        // here); the id line goes in front once the lock has numbered it.
+        let body = ServerSentEvent(event: event.name, data: event.data).encoded
         state.withLock { state in
             let id = state.events.count + 1
-            let encoded = ServerSentEvent(id: String(id), event: event.name, data: event.data).encoded
+            let encoded = "id: \(id)\n" + body
             state.events.append(LoggedEvent(id: id, encoded: encoded))
             switch event {
             case .result(let item):

@@ -10,7 +10,7 @@ actor ResultStore {
         let file: URL
         let size: Int
         let mediaType: String
-        let expires: ContinuousClock.Instant
+        var expires: ContinuousClock.Instant
     }
 
     private let directory: URL
@@ -55,6 +55,15 @@ actor ResultStore {
         guard let entry = entries[id] else { return nil }
         guard let bytes = try? await io.runIfActive({ try [UInt8](Data(contentsOf: entry.file)) }) else { return nil }
         return (bytes, entry.mediaType)
+    }
+
+    /// Restarts the lifetime of the results `ids` (a posted batch's, when it
+    /// ends, so that its results stay as long as the batch does).
+    func renew(_ ids: [String]) {
+        let expires = ContinuousClock.now + lifetime
+        for id in ids {
+            entries[id]?.expires = expires
+        }
     }
 
     /// Drops expired results, then the oldest until `incoming` more bytes fit.

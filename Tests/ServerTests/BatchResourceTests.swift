@@ -199,8 +199,20 @@ struct BatchResourceTests {
                 let error = try decode(ErrorBody.self, response.body)
                 #expect(error.error.code == "invalid_last_event_id")
             }
+            // An id from the future (the batch is held: it has sent 2 events at most) would skip events.
+            try await client.execute(uri: created.eventsURL + "?last_event_id=99", method: .get) { response in
+                #expect(response.status == .badRequest)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "invalid_last_event_id" && error.error.message.contains("99"))
+            }
             try await client.execute(uri: "/batches", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hi")) { response in
                 #expect(response.status == .unsupportedMediaType)
+            }
+            let body = Self.fakeBody(1)
+            try await client.execute(uri: "/batches?inline=true", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .badRequest)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "inline_unavailable")
             }
         }
     }

@@ -8,12 +8,15 @@ import Testing
 struct WebPageBrowserTests {
     static let images = ["photo.jpg", "exif-rotated.jpg", "alpha.png", "photo.webp", "document.pdf"]
 
-    /// What the page shows once the summary is written, read from its DOM.
+    /// What the page shows once it is done (the summary written, the button
+    /// enabled again: the page clears its status only after the stream ends,
+    /// which is after `complete`), read from its DOM.
     static let finished = """
         new Promise((resolve) => {
           const read = () => {
             const images = [...document.querySelectorAll("#results img")];
-            if (!document.getElementById("summary").textContent || !images.every((image) => image.complete)) return setTimeout(read, 20);
+            const done = document.getElementById("summary").textContent && !document.getElementById("go").disabled;
+            if (!done || !images.every((image) => image.complete)) return setTimeout(read, 20);
             resolve({
               summary: document.getElementById("summary").textContent,
               status: document.getElementById("status").textContent,

@@ -15,6 +15,11 @@ extension CalotypeServer {
             let endpoint = "/batches"
             await statistics.request(endpoint)
             let upload = try await readUpload(request, shape: .batch, endpoint: endpoint)
+            guard !upload.inline else {
+                // Its events are kept for replay: base64 copies of every result would pile up there.
+                await statistics.rejected(endpoint)
+                throw APIError(.badRequest, "inline_unavailable", "inline=true is not available on /batches: each result is at its url")
+            }
             var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint)
             run.observer = configuration.batchObserver
             let batch = HostedBatch(id: run.id, total: upload.files.count)
@@ -41,9 +46,16 @@ extension CalotypeServer {
         router.get("batches/{id}/events") { request, context -> Response in
             let batch = try await hostedBatch(context)
             let lastEventID = try Self.lastEventID(request)
-            guard case .events(let events) = batch.subscribe(after: lastEventID) else {
+            let events: AsyncStream<String>
+            let keepAliveThisStream: @Sendable () -> Void
+            switch batch.subscribe(after: lastEventID) {
+            case .events(let stream, let keepAlive):
+                (events, keepAliveThisStream) = (stream, keepAlive)
+            case .finished:
                 // 204 tells an EventSource that reconnects after `complete` to stop.
                 return Response(status: .noContent)
+            case .unknownEvent(let latest):
+                throw APIError(.badRequest, "invalid_last_event_id", "event \(lastEventID) was not sent by this batch; its latest is \(latest)")
             }
             let keepAlive = configuration.keepAliveInterval
             return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
@@ -51,7 +63,7 @@ extension CalotypeServer {
                     group.addTask {
                         while !Task.isCancelled {
                             try await Task.sleep(for: keepAlive)
-                            batch.keepAlive()
+                            keepAliveThisStream()
                         }
                     }
                     // How soon a browser reconnects after the connection drops.
