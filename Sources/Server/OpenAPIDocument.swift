@@ -72,7 +72,7 @@ enum OpenAPIDocument {
         "/process-batch-stream": {
           "post": {
             "summary": "Process images one after another, streaming progress, result, error and complete events.",
-            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Recipe"}],
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Inline"}, {"$ref": "#/components/parameters/Recipe"}],
             "requestBody": {"$ref": "#/components/requestBodies/Files"},
             "responses": {
               "200": {"$ref": "#/components/responses/EventStream"},
@@ -83,7 +83,7 @@ enum OpenAPIDocument {
         "/process-batch-fast": {
           "post": {
             "summary": "The same stream with up to MAX_WORKERS items in flight; results in completion order. 403 parallel_disabled when ENABLE_PARALLEL=false.",
-            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Recipe"}],
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Inline"}, {"$ref": "#/components/parameters/Recipe"}],
             "requestBody": {"$ref": "#/components/requestBodies/Files"},
             "responses": {
               "200": {"$ref": "#/components/responses/EventStream"},
@@ -94,7 +94,7 @@ enum OpenAPIDocument {
         "/process-and-save": {
           "post": {
             "summary": "Process one image (file) or a batch (files) and store each result in the configured sink (a folder, or an HTTP endpoint).",
-            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Recipe"}],
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Inline"}, {"$ref": "#/components/parameters/Recipe"}],
             "requestBody": {"$ref": "#/components/requestBodies/Files"},
             "responses": {
               "200": {"description": "Every item stored; saved_to says where.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchAnswer"}}}},
@@ -105,8 +105,8 @@ enum OpenAPIDocument {
         },
         "/batches": {
           "post": {
-            "summary": "Start a batch as a resource: it runs whether anyone listens or not (items in parallel unless ENABLE_PARALLEL=false); follow it at events_url, read it at status_url. 503 overloaded with Retry-After while CALOTYPE_MAX_BATCHES batches run.",
-            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Inline"}, {"$ref": "#/components/parameters/Recipe"}],
+            "summary": "Start a batch as a resource: it runs whether anyone listens or not (items in parallel unless ENABLE_PARALLEL=false); follow it at events_url, read it at status_url. 503 overloaded with Retry-After while CALOTYPE_MAX_BATCHES batches run. No inline option (400 inline_unavailable): its events are kept for replay, and each result is at its url.",
+            "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Recipe"}],
             "requestBody": {"$ref": "#/components/requestBodies/Files"},
             "responses": {
               "202": {
@@ -141,7 +141,7 @@ enum OpenAPIDocument {
             "summary": "The batch's events over GET, for EventSource: every event since the start, or after Last-Event-ID, then live ones until complete. Ids count up from 1 and are the same on every connection.",
             "parameters": [
               {"$ref": "#/components/parameters/BatchID"},
-              {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer", "minimum": 0}, "description": "The last event seen; EventSource sends it when it reconnects."},
+              {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer", "minimum": 0}, "description": "The last event seen; EventSource sends it when it reconnects. An id the batch has not sent is 400 invalid_last_event_id."},
               {"name": "last_event_id", "in": "query", "schema": {"type": "integer", "minimum": 0}, "description": "The same, for clients that cannot set headers; the header wins."}
             ],
             "responses": {

@@ -28,7 +28,8 @@ struct LibvipsThreadTests {
         "width=700&flip=vertical&gamma=1.1&brightness=0.05&contrast=1.2&grayscale=true&format=png",
     ])
     func theThreadCountNeverChangesTheBytes(_ shorthand: String) async throws {
-        let input = ImageInput(bytes: try SyntheticImage.jpeg(width: 2400, height: 1600, seed: 7), name: "synthetic.jpg")
+        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 2400, height: 1600, seed: 7) }
+        let input = ImageInput(bytes: photo, name: "synthetic.jpg")
         let recipe = try Recipe(shorthand: shorthand)
         let oneThread = try LibvipsBackend(configuration: .init(threadsPerJob: 1, adaptiveThreads: false), threadPool: .singleton)
         let spreading = try LibvipsBackend(configuration: .init(threadsPerJob: 1, adaptiveThreads: true, cores: 8), threadPool: .singleton)

@@ -200,14 +200,25 @@ struct BenchInternalsTests {
     func theRawBaselineWritesTheSameBytesAsCalotype(_ shorthand: String) async throws {
         let recipe = try Recipe(shorthand: shorthand)
         let plan = try RawLibvipsPlan.make(for: recipe).get()
-        let photo = try SyntheticImage.photo(width: 2400, height: 1600, seed: 3)
+        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.photo(width: 2400, height: 1600, seed: 3) }
         let tagged = try [UInt8](Data(contentsOf: CLI.fixtures.appendingPathComponent("photo.jpg")))
         let backend = try LibvipsBackend(threadPool: NIOThreadPool.singleton)
         for bytes in [photo, tagged] {
             let calotype = try await backend.process(ImageInput(bytes: bytes), recipe: recipe)
-            let raw = try RawLibvipsBaseline.thumbnail(bytes, plan: plan).get()
+            let raw = try await NIOThreadPool.singleton.runIfActive { try RawLibvipsBaseline.thumbnail(bytes, plan: plan).get() }
             #expect(raw == calotype.bytes)
         }
+    }
+
+    @Test func batchesAreSplitIntoRequestsWithinTheServersDefaultLimits() {
+        func images(_ sizes: [Int]) -> [BenchImages.Image] {
+            sizes.enumerated().map { BenchImages.Image(name: "\($0.offset)", bytes: [UInt8](repeating: 0, count: $0.element), width: 1, height: 1) }
+        }
+        let mib = 1 << 20
+        #expect(HTTPModes.requestChunks(images(Array(repeating: 10, count: 250))).map(\.count) == [100, 100, 50])
+        let big = HTTPModes.requestChunks(images([40 * mib, 40 * mib, 40 * mib, 200 * mib, 1]))
+        #expect(big.map { $0.map(\.name) } == [["0", "1"], ["2"], ["3"], ["4"]], "in order, each within 96 MiB unless one image alone is larger")
+        #expect(HTTPModes.requestChunks([]).isEmpty)
     }
 
     @Test func recipesOtherThanOneResizeHaveNoRawBaseline() throws {

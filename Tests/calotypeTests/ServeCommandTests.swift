@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
+import NIOPosix
 #endif
 
 /// `calotype serve` as a process: started, used, and stopped with SIGTERM.
@@ -55,7 +56,7 @@ struct ServeCommandTests {
 
     @Test func sigtermLetsAStreamRunToItsCompleteEventThenExits() async throws {
         let (process, port) = try await startServer(in: try scratchFolder())
-        let (boundary, payload) = try Self.sixPhotos()
+        let (boundary, payload) = try await Self.sixPhotos()
         let connection = try TCPConnection(port: port)
         await connection.send(Array("POST /process-batch-stream?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
         let beginning = await connection.read(until: "event: result")
@@ -82,8 +83,8 @@ struct ServeCommandTests {
     }
 
     /// Six 2-megapixel photos as a multipart body.
-    static func sixPhotos() throws -> (boundary: String, payload: [UInt8]) {
-        let photo = try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9)
+    static func sixPhotos() async throws -> (boundary: String, payload: [UInt8]) {
+        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9) }
         let boundary = "calotype-\(UUID().uuidString)"
         var payload: [UInt8] = []
         for index in 0..<6 {
@@ -98,7 +99,7 @@ struct ServeCommandTests {
         let folder = try scratchFolder()
         let results = folder.appendingPathComponent("results")
         let (process, port) = try await startServer(in: folder, environment: ["CALOTYPE_RESULTS_DIR": results.path])
-        let (boundary, payload) = try Self.sixPhotos()
+        let (boundary, payload) = try await Self.sixPhotos()
         let connection = try TCPConnection(port: port)
         await connection.send(Array("POST /batches?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
         let answer = await connection.read(until: "\"total\":6}")

@@ -22,8 +22,10 @@ struct HTTPModes {
     let clients: Int
     let backend: Placement
     let client: HTTPClient
-    /// The server's default limit (`CALOTYPE_MAX_FILES`).
+    /// The server's default limits (`CALOTYPE_MAX_FILES`; `CALOTYPE_MAX_BODY_BYTES`,
+    /// 100 MiB, less room for the multipart framing).
     static let maxFilesPerRequest = 100
+    static let maxImageBytesPerRequest = 96 << 20
     static let timeout = TimeAmount.seconds(600)
 
     /// A client with a connection for every concurrent client, which fails
@@ -127,13 +129,30 @@ struct HTTPModes {
         }
     }
 
+    /// The images split, in order, into requests within the server's
+    /// default limits on files and body size (an image over the size limit
+    /// alone goes in a request of its own, for the server to refuse).
+    static func requestChunks(_ images: [BenchImages.Image]) -> [[BenchImages.Image]] {
+        var chunks: [[BenchImages.Image]] = []
+        var chunk: [BenchImages.Image] = []
+        var bytes = 0
+        for image in images {
+            if !chunk.isEmpty && (chunk.count == maxFilesPerRequest || bytes + image.bytes.count > maxImageBytesPerRequest) {
+                chunks.append(chunk)
+                (chunk, bytes) = ([], 0)
+            }
+            chunk.append(image)
+            bytes += image.bytes.count
+        }
+        if !chunk.isEmpty { chunks.append(chunk) }
+        return chunks
+    }
+
     /// One of the batch endpoints, every image in one request (or in
-    /// requests of `maxFilesPerRequest`, one after another).
+    /// requests within the server's default limits, one after another).
     private func batchRunner(endpoint: String, role: BenchMode.Role) -> ModeRunner {
         let mode = BenchMode(kind: .http, role: role, backend: backend, endpoint: endpoint)
-        let chunks = stride(from: 0, to: images.images.count, by: Self.maxFilesPerRequest).map {
-            Array(images.images[$0..<min($0 + Self.maxFilesPerRequest, images.images.count)])
-        }
+        let chunks = Self.requestChunks(images.images)
         let bodies = chunks.map { MultipartBody(field: "files", images: $0, recipeJSON: recipeJSON) }
         let buffers = bodies.map { ByteBuffer(bytes: $0.bytes) }
         let address = url(endpoint)
