@@ -108,53 +108,53 @@ enum RawLibvipsBaseline {
             let isJPEG = loader.contains("Jpeg")
             let isWebP = loader.contains("Webp")
             let options = "fail_on=truncated"
-            var image: UnsafeMutablePointer<VipsImage>?
+            // Each image is owned by one handle, which releases it once.
+            var image: VipsImageHandle
             if plan.fastShrink && (isJPEG || isWebP) {
-                guard let header = cv_image_new_from_buffer(base, buffer.count, options, VIPS_ACCESS_SEQUENTIAL) else {
+                guard let opened = cv_image_new_from_buffer(base, buffer.count, options, VIPS_ACCESS_SEQUENTIAL) else {
                     return .failure(Failure(text: errorText()))
                 }
-                let shrink = decoderShrink(scale(plan, width: vips_image_get_width(header), height: vips_image_get_height(header)))
-                var decoded = header
+                image = VipsImageHandle(owning: opened)
+                let shrink = decoderShrink(scale(plan, width: vips_image_get_width(image.pointer), height: vips_image_get_height(image.pointer)))
                 if shrink > 1 {
-                    g_object_unref(header)
                     let shrinkOption = isJPEG ? "shrink=\(shrink)" : "scale=\(1 / Double(shrink))"
-                    guard let opened = cv_image_new_from_buffer(base, buffer.count, "\(options),\(shrinkOption)", VIPS_ACCESS_SEQUENTIAL) else {
+                    guard let shrunk = cv_image_new_from_buffer(base, buffer.count, "\(options),\(shrinkOption)", VIPS_ACCESS_SEQUENTIAL) else {
                         return .failure(Failure(text: errorText()))
                     }
-                    decoded = opened
+                    image = VipsImageHandle(owning: shrunk)
                 }
-                let factor = scale(plan, width: vips_image_get_width(decoded), height: vips_image_get_height(decoded))
+                let factor = scale(plan, width: vips_image_get_width(image.pointer), height: vips_image_get_height(image.pointer))
                 if factor != 1 {
                     var resized: UnsafeMutablePointer<VipsImage>?
-                    let status = cv_resize(decoded, &resized, factor, factor)
-                    g_object_unref(decoded)
-                    guard status == 0, let resized else { return .failure(Failure(text: errorText())) }
-                    image = resized
-                } else {
-                    image = decoded
+                    guard cv_resize(image.pointer, &resized, factor, factor) == 0, let resized else {
+                        return .failure(Failure(text: errorText()))
+                    }
+                    image = VipsImageHandle(owning: resized)
                 }
             } else {
                 let unbounded = Int32(VIPS_MAX_COORD)
+                var thumbnail: UnsafeMutablePointer<VipsImage>?
                 let status = cv_thumbnail_buffer(
-                    UnsafeMutableRawPointer(mutating: base), buffer.count, &image,
+                    UnsafeMutableRawPointer(mutating: base), buffer.count, &thumbnail,
                     plan.boxWidth.map(Int32.init) ?? unbounded, plan.boxHeight.map(Int32.init) ?? unbounded,
                     VIPS_SIZE_DOWN, VIPS_INTERESTING_NONE, 0, nil, options)
-                guard status == 0 else { return .failure(Failure(text: errorText())) }
+                guard status == 0, let thumbnail else { return .failure(Failure(text: errorText())) }
+                image = VipsImageHandle(owning: thumbnail)
             }
-            guard var finished = image else { return .failure(Failure(text: errorText())) }
-            defer { g_object_unref(finished) }
-            if vips_image_get_typeof(finished, "icc-profile-data") != 0 {
+            if vips_image_get_typeof(image.pointer, "icc-profile-data") != 0 {
                 var converted: UnsafeMutablePointer<VipsImage>?
-                if cv_icc_to_srgb(finished, &converted) == 0, let converted {
-                    g_object_unref(finished)
-                    finished = converted
+                if cv_icc_to_srgb(image.pointer, &converted) == 0, let converted {
+                    image = VipsImageHandle(owning: converted)
                 } else {
                     _ = errorText()
                 }
             }
             var output: UnsafeMutableRawPointer?
             var length = 0
-            guard cv_write_to_buffer(finished, plan.saveSuffix(forJPEGInput: isJPEG), &output, &length) == 0, let output else {
+            let status = withExtendedLifetime(image) {
+                cv_write_to_buffer(image.pointer, plan.saveSuffix(forJPEGInput: isJPEG), &output, &length)
+            }
+            guard status == 0, let output else {
                 return .failure(Failure(text: errorText()))
             }
             defer { g_free(output) }
