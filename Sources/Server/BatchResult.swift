@@ -159,7 +159,7 @@ struct BatchRun: Sendable {
             json.format = result.image.format.rawValue
             json.bytes = result.image.bytes.count
             json.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
-            if let stored = try? await results.put(result.image.bytes, format: result.image.format) {
+            if let stored = await results.put(result.image.bytes, format: result.image.format) {
                 json.url = BatchItemJSON.resultsPath + stored
             }
             if upload.inline { json.data = Data(result.image.bytes).base64EncodedString() }
