@@ -73,7 +73,8 @@ enum Shared {
 
     static let libvips: LibvipsBackend = {
         do {
-            return try LibvipsBackend(configuration: .init(threadsPerJob: 1), threadPool: pool)
+            // One libvips thread per job, always: a kernel's cost, not the machine's cores.
+            return try LibvipsBackend(configuration: .init(threadsPerJob: 1, adaptiveThreads: false), threadPool: pool)
         } catch {
             fatalError("libvips: \(error)")
         }
