@@ -11,8 +11,8 @@ import Foundation
 /// image. libvips' maintainers advise servers to limit the arenas; a fixed
 /// mmap threshold and a higher trim threshold keep the buffers in the heap.
 /// On the 24-photo benchmark set (`calotype bench --rounds 7`, 2 cores)
-/// this took page faults from 384 k to 37 k, kernel time from 1.1 to 0.46 s,
-/// peak memory from 304 to 229 MB, and sequential throughput up about 4%.
+/// this took page faults from 358 k to 32 k, kernel time from 1.0 to 0.5 s,
+/// peak memory from 270 to 211 MB, and throughput up 4-7%.
 ///
 /// A library does not change its host's allocator: `Engine` never calls
 /// this; programs that own their process (as `calotype` does) opt in.
