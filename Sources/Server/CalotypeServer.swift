@@ -43,10 +43,13 @@ public struct CalotypeServer: Sendable {
     }
 
     /// Lets the batches posted to `/batches` that are still running end, for
-    /// up to the shutdown grace period, then cancels the rest. Call it once
-    /// the application has stopped taking requests.
+    /// up to the shutdown grace period, then cancels the rest, and finishes
+    /// writing results to disk. Call it once the application has stopped
+    /// taking requests.
     public func drainBatches() async {
         await batches.drain(within: configuration.shutdownGrace)
+        // Results are written to disk in the background: finish those writes too.
+        await results.settle()
     }
 
     /// Items in flight at once on the parallel endpoints.

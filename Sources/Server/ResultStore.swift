@@ -64,7 +64,8 @@ actor ResultStore {
         return id
     }
 
-    /// Waits until the files written or deleted so far are done with.
+    /// Waits until the files written or deleted so far are done with (at
+    /// shutdown, and in tests).
     func settle() async {
         while let work = fileWork.values.first {
             await work.value

@@ -1,13 +1,13 @@
 import Backends
 import TestSupport
 import Foundation
+import NIOPosix
 import Scheduler
 import Server
 import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
-import NIOPosix
 #endif
 
 /// Hands the first batch report to whoever waits for it.

@@ -3,10 +3,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOPosix
 import Scheduler
 @testable import Server
 import Testing
-import NIOPosix
 
 @Suite("HTTP API on a live server", .timeLimit(.minutes(2)))
 struct ServerTests {
