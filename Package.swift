@@ -38,12 +38,17 @@ let package = Package(
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
         ),
 
+        // Fixes for defects of the libvips versions Calotype runs on (an idle
+        // worker thread's racy exit in 8.13-8.15.3), linked into every binary
+        // with the backends.
+        .target(name: "CVipsFixes", dependencies: ["CVips"]),
+
         // The pipeline vocabulary (Recipe and its operations) and the backends
         // that understand it.
         .target(
             name: "Backends",
             dependencies: [
-                "CVips", "COpenCL",
+                "CVips", "CVipsFixes", "COpenCL",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             // The OpenCL kernels, built per device at start.

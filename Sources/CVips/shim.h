@@ -176,6 +176,27 @@ enum { CV_MALLOC_ARENA_MAX = M_ARENA_MAX, CV_MALLOC_MMAP_THRESHOLD = M_MMAP_THRE
 enum { CV_MALLOC_ARENA_MAX, CV_MALLOC_MMAP_THRESHOLD, CV_MALLOC_TRIM_THRESHOLD };
 #endif
 
+/* Whether malloc is glibc's own, so that mallopt tunes the allocator in
+ * use: under AddressSanitizer or ThreadSanitizer, or with an allocator
+ * preloaded (jemalloc, tcmalloc), malloc is somebody else's and glibc's
+ * settings reach nothing. 1 when it is glibc's, else 0. */
+#ifdef __GLIBC__
+#include <dlfcn.h>
+#endif
+
+static inline int cv_malloc_is_glibc(void) {
+#ifdef __GLIBC__
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    if (!libc) return 0;
+    void *glibc_malloc = dlsym(libc, "malloc");
+    void *process_malloc = dlsym((void *)0 /* RTLD_DEFAULT */, "malloc");
+    dlclose(libc);
+    return glibc_malloc != NULL && glibc_malloc == process_malloc;
+#else
+    return 0;
+#endif
+}
+
 static inline int cv_mallopt(int parameter, int value) {
 #ifdef __GLIBC__
     return mallopt(parameter, value);

@@ -76,7 +76,7 @@ actor ResultStore {
         let key = UUID()
         fileWork[key] = Task {
             await body(self)
-            await self.finishedFileWork(key)
+            self.finishedFileWork(key)
         }
     }
 

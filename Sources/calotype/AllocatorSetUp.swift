@@ -6,6 +6,8 @@ import Foundation
 /// library does not (see `AllocatorTuning`).
 enum AllocatorSetUp {
     static func apply(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        // A sanitizer's or a preloaded allocator: glibc's settings would not reach it.
+        guard AllocatorTuning.glibcMallocInUse else { return }
         for refused in AllocatorTuning.resolve(environment: environment).apply() {
             FileHandle.standardError.write(Data("warning: the C library refused the malloc \(refused) setting; its default stays\n".utf8))
         }

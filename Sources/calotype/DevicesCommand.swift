@@ -28,6 +28,7 @@ struct DevicesCommand: AsyncParsableCommand {
         let writable = [OutputFormat.jpeg, .png, .webp, .avif]
         let formats = writable.map { backend.writableFormats.contains($0) ? $0.rawValue : "\($0.rawValue) (not in this build)" }
         print("  writes: \(formats.joined(separator: ", "))")
+        print("  idle-thread exit fix: \(backend.idleThreadExitFix)")
         printOpenCL(threadPool: pool)
     }
 

@@ -69,6 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CleanExit.message("error: \(error)")
         }
+        if engine.cpu.idleThreadExitFix == .missing {
+            FileHandle.standardError.write(Data("warning: libvips idle-thread exit fix: \(engine.cpu.idleThreadExitFix)\n".utf8))
+        }
         for problem in engine.gpuProblems {
             FileHandle.standardError.write(Data("warning: GPU left out: \(problem)\n".utf8))
         }

@@ -57,6 +57,12 @@ public struct AllocatorTuning: Sendable, Hashable {
             trimThreshold: setting("MALLOC_TRIM_THRESHOLD_", default: defaults.trimThreshold))
     }
 
+    /// Whether glibc's malloc serves this process, so that its settings
+    /// matter. Under AddressSanitizer or ThreadSanitizer (the project's CI
+    /// runs its tests under both), or with another allocator preloaded,
+    /// malloc is not glibc's and there is nothing to tune.
+    public static let glibcMallocInUse = cv_malloc_is_glibc() == 1
+
     /// Applies the settings that are set, and returns those not applied
     /// (a value beyond C's `int`, one the C library refused, or a C library
     /// other than glibc).

@@ -41,6 +41,8 @@ public struct LibvipsBackend: ImageBackend {
     public let libraryVersion: String
     /// The output formats this libvips build can write.
     public let writableFormats: Set<OutputFormat>
+    /// Whether this libvips needed the idle-thread exit fix, and whether it is in force.
+    public let idleThreadExitFix: IdleThreadExitFix
     private let threadPool: NIOThreadPool
     private let threadShare: LibvipsThreadShare
 
@@ -51,6 +53,7 @@ public struct LibvipsBackend: ImageBackend {
         self.configuration = configuration
         self.libraryVersion = runtime.version
         self.writableFormats = runtime.writableFormats
+        self.idleThreadExitFix = runtime.idleThreadExitFix
         self.threadPool = threadPool
         self.threadShare = LibvipsThreadShare(
             cores: configuration.cores, minimum: configuration.threadsPerJob, adaptive: configuration.adaptiveThreads)

@@ -11,6 +11,10 @@ package struct LibvipsRuntime: Sendable {
     package let version: String
     /// The formats this build can encode (AVIF depends on libheif's encoders).
     package let writableFormats: Set<OutputFormat>
+    /// Whether this libvips needs the fix for its worker threads' racy exit
+    /// after an idle spell, and whether it is in force.
+    package let idleThreadExitFix: IdleThreadExitFix
+
     /// The loader classes left open; every other loader is blocked.
     package static let allowedLoaders = [
         "VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadWebp",
@@ -42,7 +46,10 @@ package struct LibvipsRuntime: Sendable {
         }
         _ = LibvipsError.take()
         let version = String(cString: vips_version_string())
-        return .success(LibvipsRuntime(version: version, writableFormats: writable))
+        return .success(
+            LibvipsRuntime(
+                version: version, writableFormats: writable,
+                idleThreadExitFix: IdleThreadExitFix.current))
     }()
 
     /// Sets how many threads libvips uses for one image. Process-wide: a
