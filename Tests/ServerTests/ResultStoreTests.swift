@@ -7,7 +7,9 @@ import Testing
 struct ResultStoreTests {
     func store(maxBytes: Int = 1 << 20) async throws -> (ResultStore, URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-results-\(UUID().uuidString)")
-        let store = ResultStore(directory: directory, lifetime: .seconds(60), maxBytes: maxBytes)
+        // Long enough that no result expires during a test, however slowly
+        // it runs (under ThreadSanitizer a busy I/O pool took over a minute).
+        let store = ResultStore(directory: directory, lifetime: .seconds(3600), maxBytes: maxBytes)
         try await store.prepare()
         return (store, directory)
     }

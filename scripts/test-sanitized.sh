@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the whole test suite under a sanitizer, in a build folder of its own
+# (.build-asan, .build-tsan), as CI does after the plain run:
+#
+#   scripts/test-sanitized.sh address     # AddressSanitizer: overflows, use after free, double free
+#   scripts/test-sanitized.sh thread      # ThreadSanitizer: data races, lock misuse
+#
+# Extra arguments go to `swift test` (e.g. --filter Multipart). The binaries
+# the tests start (calotype process, calotype serve) are sanitized too and
+# inherit these options. Leak detection is off: at exit LeakSanitizer reports
+# what the Swift runtime, Foundation, NIO's singleton thread pools and GLib
+# keep for the life of the process, and its exit code would replace the
+# CLI's; memory that grows while serving is what scripts/soak.py checks.
+# libvips, GLib and the OpenCL driver are not instrumented: ASan sees their
+# allocations (its malloc is everyone's) but not their stray writes, and TSan
+# sees their locks but not their plain loads and stores.
+set -euo pipefail
+sanitizer=${1:?usage: scripts/test-sanitized.sh address|thread [swift test arguments]}
+shift
+case "$sanitizer" in
+  address) scratch=.build-asan ;;
+  thread) scratch=.build-tsan ;;
+  *) echo "usage: scripts/test-sanitized.sh address|thread [swift test arguments]" >&2; exit 64 ;;
+esac
+cd "$(dirname "$0")/.."
+export ASAN_OPTIONS="detect_leaks=0"
+export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/scripts/sanitizers/tsan.supp"
+swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
+swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@"
