@@ -53,7 +53,7 @@ final class HeldBackend: ImageBackend {
     }
 }
 
-@Suite("Overload", .timeLimit(.minutes(1)))
+@Suite("Overload", .timeLimit(.minutes(3)))
 struct OverloadTests {
     @Test func aFullServerAnswers503WithRetryAfter() async throws {
         let backend = HeldBackend()

@@ -452,7 +452,7 @@ struct OpenAPITests {
     }
 }
 
-@Suite("Web page", .timeLimit(.minutes(1)))
+@Suite("Web page", .timeLimit(.minutes(3)))
 struct WebPageTests {
     @Test func theRootServesThePageThatStreamsResults() async throws {
         try await withServer { client, _ in
