@@ -1,3 +1,4 @@
+import Backends
 import Foundation
 import Scheduler
 
@@ -12,6 +13,10 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 100 << 20
     /// Most files in one batch (`CALOTYPE_MAX_FILES`, default 100).
     public var maxFilesPerBatch = 100
+    /// Operations one recipe may have (`CALOTYPE_MAX_OPERATIONS`, default 16,
+    /// at most `Recipe.operationsCeiling`); longer recipes are refused before
+    /// any image is read.
+    public var maxOperations = Recipe.defaultMaxOperations
     /// Batches posted to `/batches` that may run at once (`CALOTYPE_MAX_BATCHES`,
     /// default 16); each holds its uploaded images in memory until it ends.
     public var maxRunningBatches = 16
@@ -51,6 +56,7 @@ public struct ServerConfiguration: Sendable {
         if let port = try integer("CALOTYPE_PORT", 0...65535) { configuration.port = port }
         if let bytes = try integer("CALOTYPE_MAX_BODY_BYTES", 1024...(1 << 40)) { configuration.maxBodyBytes = bytes }
         if let files = try integer("CALOTYPE_MAX_FILES", 1...100_000) { configuration.maxFilesPerBatch = files }
+        if let operations = try integer("CALOTYPE_MAX_OPERATIONS", 1...Recipe.operationsCeiling) { configuration.maxOperations = operations }
         if let batches = try integer("CALOTYPE_MAX_BATCHES", 1...10_000) { configuration.maxRunningBatches = batches }
         if let workers = try integer("MAX_WORKERS", 1...1024) { configuration.maxWorkers = workers }
         if let seconds = try integer("CALOTYPE_RESULT_TTL", 1...604_800) { configuration.resultLifetime = .seconds(seconds) }

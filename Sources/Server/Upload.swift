@@ -85,9 +85,10 @@ struct Upload: Sendable {
                 if query.contains(where: { !reservedKeys.contains($0.key) }) {
                     throw APIError(.badRequest, "invalid_recipe", "give the recipe either as query parameters or as the 'recipe' field, not both")
                 }
-                recipe = try Recipe(json: recipeJSON)
+                recipe = try Recipe(json: recipeJSON, maxOperations: configuration.maxOperations)
             } else {
                 recipe = try Recipe(shorthandFields: query, ignoring: reservedKeys)
+                try Recipe.checkOperationCount(recipe.operations.count, limit: configuration.maxOperations)
             }
         } catch let error as RecipeError {
             throw APIError(error)

@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_MAX_MEGAPIXELS               largest image accepted (50)
               CALOTYPE_MAX_BODY_BYTES               largest request body (104857600)
               CALOTYPE_MAX_FILES                    most files in one batch (100)
+              CALOTYPE_MAX_OPERATIONS               most operations in one recipe (16, at most 64)
               CALOTYPE_MAX_BATCHES                  batches posted to /batches that run at once (16)
               ENABLE_PARALLEL                       /process-batch-fast and /batches run items in parallel (true)
               MAX_WORKERS                           items in flight on /process-batch-fast (the CPU workers)

@@ -164,6 +164,20 @@ struct RecipeTests {
         #expect(description.hasPrefix(refusal.message), "got: \(description)")
     }
 
+    @Test func aJSONRecipeHasAtMostItsLimitOfOperationsAndBytes() throws {
+        func flips(_ count: Int) -> Data {
+            Data(#"{"ops":[\#(Array(repeating: #"{"op":"flip","direction":"horizontal"}"#, count: count).joined(separator: ","))]}"#.utf8)
+        }
+        #expect(try Recipe(json: flips(Recipe.defaultMaxOperations)).operations.count == 16)
+        let tooMany = #expect(throws: RecipeError.self) { try Recipe(json: flips(17)) }
+        #expect(tooMany?.description == "ops must be at most 16 operations, got 17")
+        #expect(try Recipe(json: flips(3), maxOperations: 3).operations.count == 3)
+        #expect(throws: RecipeError.self) { try Recipe(json: flips(4), maxOperations: 3) }
+        let huge = #expect(throws: RecipeError.self) { try Recipe(json: flips(5000), maxOperations: Recipe.operationsCeiling) }
+        #expect(huge?.field == "recipe", "refused on its size, before parsing")
+        #expect(throws: RecipeError.self) { try Recipe.checkOperationCount(9, limit: 8) }
+    }
+
     @Test func programmaticConstructionValidatesToo() {
         #expect(throws: RecipeError.self) { try Resize(width: 20000) }
         #expect(throws: RecipeError.self) { try Resize() }

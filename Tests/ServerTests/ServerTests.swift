@@ -100,6 +100,35 @@ struct ServerTests {
         }
     }
 
+    /// 5,000 flips once overflowed a worker's stack (libvips tears a chain
+    /// down recursively) and killed the server: now a 400 naming the limit,
+    /// and the server goes on serving.
+    @Test func aRecipeLongerThanTheLimitIsRefusedAndTheServerServesOn() async throws {
+        try await withServer { client, _ in
+            func flips(_ count: Int) -> String {
+                #"{"ops":[\#(Array(repeating: #"{"op":"flip","direction":"horizontal"}"#, count: count).joined(separator: ","))]}"#
+            }
+            for recipe in [flips(5000), flips(17)] {
+                var body = MultipartBody()
+                body.addFile("file", filename: "photo.jpg", try Fixtures.bytes("photo.jpg"))
+                body.addField("recipe", recipe)
+                try await client.execute(uri: "/process", method: .post, headers: body.headers, body: body.body) { response in
+                    #expect(response.status == .badRequest)
+                    let error = try decode(ErrorBody.self, response.body)
+                    #expect(error.error.code == "invalid_recipe")
+                    #expect(error.error.message.contains("at most"), "got: \(error.error.message)")
+                }
+            }
+            var body = MultipartBody()
+            body.addFile("file", filename: "photo.jpg", try Fixtures.bytes("photo.jpg"))
+            let sixteen = Array(repeating: #"{"op":"flip","direction":"vertical"}"#, count: 16).joined(separator: ",")
+            body.addField("recipe", #"{"ops":[\#(sixteen)],"format":"png"}"#)
+            try await client.execute(uri: "/process", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .ok, "16 operations, the default limit, still run")
+            }
+        }
+    }
+
     @Test func aTruncatedImageIsACorruptImage() async throws {
         try await withServer { client, _ in
             let photo = try Fixtures.bytes("photo.jpg")

@@ -24,6 +24,26 @@ public struct Recipe: Hashable, Sendable {
         self.autorotate = autorotate
     }
 
+    /// Operations a recipe may have unless its reader says otherwise. Each one
+    /// is a stage of libvips' lazy graph, whose teardown recurses once per
+    /// stage: a recipe of 4,000 flips (or 1,000 blurs) overflowed a worker
+    /// thread's stack and killed the server. 16 is more than any real recipe
+    /// needs (imgproxy and thumbor chains are a handful of steps).
+    public static let defaultMaxOperations = 16
+    /// The most an operator may allow (`CALOTYPE_MAX_OPERATIONS`): far below
+    /// the depth that overflowed the stack.
+    public static let operationsCeiling = 64
+    /// Largest JSON recipe read, in bytes: checked before parsing, so that a
+    /// huge `recipe` field costs nothing (64 operations fit in a few KiB).
+    public static let maxJSONBytes = 64 << 10
+
+    /// Throws unless `count` operations are within `limit`.
+    public static func checkOperationCount(_ count: Int, limit: Int) throws(RecipeError) {
+        guard count <= limit else {
+            throw RecipeError(field: operationsKey, reason: .outOfRange(allowed: "at most \(limit) operations", got: "\(count)"))
+        }
+    }
+
     /// The operation kinds this recipe uses, for a backend's `supports` check.
     public var operationKinds: Set<OperationKind> { Set(operations.map(\.kind)) }
 }
@@ -44,6 +64,8 @@ extension OutputOptions {
 extension Recipe: Codable {
     static let operationsKey = "ops"
     private static let topLevelKeys = [operationsKey] + parameters.map(\.key)
+    /// Where `init(json:maxOperations:)` tells the decoder its limit.
+    private static let maxOperationsKey = CodingUserInfoKey(rawValue: "calotype.maxOperations")!
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: DynamicCodingKey.self)
@@ -61,7 +83,12 @@ extension Recipe: Codable {
             } catch {
                 throw RecipeError(field: Self.operationsKey, reason: .wrongType(expected: "a list of operations", got: "another type"))
             }
+            let limit = decoder.userInfo[Self.maxOperationsKey] as? Int ?? Self.defaultMaxOperations
+            if let count = list.count {
+                try Self.checkOperationCount(count, limit: limit)
+            }
             while !list.isAtEnd {
+                try Self.checkOperationCount(operations.count + 1, limit: limit)
                 let field = "\(Self.operationsKey)[\(operations.count)]"
                 let object: KeyedDecodingContainer<DynamicCodingKey>
                 do {
@@ -119,10 +146,16 @@ extension Recipe: Codable {
         }
     }
 
-    /// Reads a JSON recipe, turning every failure into a `RecipeError`.
-    public init(json: some DataProtocol) throws(RecipeError) {
+    /// Reads a JSON recipe of at most `maxOperations` operations, turning
+    /// every failure into a `RecipeError`. Sizes are checked before parsing.
+    public init(json: some DataProtocol, maxOperations: Int = Recipe.defaultMaxOperations) throws(RecipeError) {
+        guard json.count <= Self.maxJSONBytes else {
+            throw RecipeError(field: "recipe", reason: .outOfRange(allowed: "at most \(Self.maxJSONBytes) bytes of JSON", got: "\(json.count) bytes"))
+        }
+        let decoder = JSONDecoder()
+        decoder.userInfo[Self.maxOperationsKey] = maxOperations
         do {
-            self = try JSONDecoder().decode(Recipe.self, from: Data(json))
+            self = try decoder.decode(Recipe.self, from: Data(json))
         } catch let error as RecipeError {
             throw error
         } catch {
