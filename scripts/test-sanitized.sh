@@ -24,6 +24,6 @@ case "$sanitizer" in
 esac
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS="detect_leaks=0"
-export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/scripts/sanitizers/tsan.supp"
+export TSAN_OPTIONS="second_deadlock_stack=1"
 swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
 swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@"
