@@ -3,7 +3,7 @@
 // Calotype: a GPU-aware image-processing engine.
 //
 // Dependency arrows point one way:
-//   calotype (CLI) / Server -> Scheduler -> Backends -> CVips, COpenCL
+//   calotype (CLI) / Server -> Scheduler -> Backends -> CVips (+ CVipsFixes), COpenCL
 // Nothing below imports anything above. The micro benchmarks live in
 // Benchmarks/Package.swift so that users, tests and CI never build them.
 import PackageDescription
