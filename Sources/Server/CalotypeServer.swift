@@ -1,6 +1,8 @@
 import Backends
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Logging
 import NIOPosix
 import Scheduler
@@ -62,17 +64,34 @@ public struct CalotypeServer: Sendable {
         logger: Logger = Logger(label: "calotype"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         try await results.prepare()
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         addHealthRoutes(to: router)
         addProcessRoutes(to: router)
         addBatchRoutes(to: router)
         addBatchResourceRoutes(to: router)
         addInfoRoutes(to: router)
+        let routes = RouteTable(router.routes.map { (path: $0.path.description, method: $0.method) })
         return Application(
-            router: router,
+            responder: APIResponder(router: router.buildResponder(), routes: routes),
+            server: .http1(configuration: httpConfiguration()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "calotype/\(Self.version)"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
+    }
+
+    /// Each connection's limits: its idle time, the time its requests may
+    /// take to arrive, the cap on connections, and JSON for requests that
+    /// are not HTTP.
+    private func httpConfiguration() -> HTTP1Channel.Configuration {
+        let counter = ConnectionCounter(limit: configuration.maxConnections)
+        let readTimeout = TimeAmount(configuration.readTimeout)
+        return HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                ConnectionLimitHandler(counter: counter),
+                MalformedRequestHandler(),
+                RequestReadDeadlineHandler(limit: readTimeout),
+            ],
+            idleTimeout: TimeAmount(configuration.idleTimeout))
     }
 
     /// JSON with sorted keys, as every endpoint answers.

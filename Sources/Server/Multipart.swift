@@ -31,16 +31,21 @@ enum Multipart {
 
     enum Failure: Error, Equatable {
         case malformed(String)
+        /// More parts than `maxParts`; parsing stopped there.
+        case tooManyParts(limit: Int)
     }
 
-    static func parse(_ body: ByteBuffer, boundary: String) throws(Failure) -> [MultipartPart] {
+    /// The parts of `body`, at most `maxParts` of them: each part costs a
+    /// header parse and an allocation even when empty (a million empty parts
+    /// in 50 MB took seconds), so the count is capped as parts are found.
+    static func parse(_ body: ByteBuffer, boundary: String, maxParts: Int = .max) throws(Failure) -> [MultipartPart] {
         let result: Result<[MultipartPart], Failure> = body.withUnsafeReadableBytes { bytes in
-            Result { () throws(Failure) in try parse(bytes, boundary: Array(boundary.utf8)) }
+            Result { () throws(Failure) in try parse(bytes, boundary: Array(boundary.utf8), maxParts: maxParts) }
         }
         return try result.get()
     }
 
-    private static func parse(_ bytes: UnsafeRawBufferPointer, boundary: [UInt8]) throws(Failure) -> [MultipartPart] {
+    private static func parse(_ bytes: UnsafeRawBufferPointer, boundary: [UInt8], maxParts: Int) throws(Failure) -> [MultipartPart] {
         let delimiter = Array("--".utf8) + boundary
         let separator = Array("\r\n".utf8) + delimiter
         guard var cursor = find(delimiter, in: bytes, from: 0) else {
@@ -54,6 +59,7 @@ enum Multipart {
                 throw .malformed("a boundary is not followed by a line break")
             }
             cursor += 2
+            guard parts.count < maxParts else { throw .tooManyParts(limit: maxParts) }
             guard let headerEnd = find(Array("\r\n\r\n".utf8), in: bytes, from: cursor) else {
                 throw .malformed("a part's headers do not end")
             }

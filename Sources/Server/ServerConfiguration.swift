@@ -13,6 +13,10 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 100 << 20
     /// Most files in one batch (`CALOTYPE_MAX_FILES`, default 100).
     public var maxFilesPerBatch = 100
+    /// Parts a multipart body may have: the files, the recipe, and a few
+    /// fields a form may add (`extraParts`).
+    public var maxParts: Int { maxFilesPerBatch + Self.extraParts }
+    public static let extraParts = 16
     /// Operations one recipe may have (`CALOTYPE_MAX_OPERATIONS`, default 16,
     /// at most `Recipe.operationsCeiling`); longer recipes are refused before
     /// any image is read.
@@ -35,6 +39,18 @@ public struct ServerConfiguration: Sendable {
     /// Instead of a folder, POST each saved result here (`CALOTYPE_SAVE_URL`),
     /// retrying with backoff.
     public var saveURL: URL?
+    /// How long a connection may stay open sending nothing: before its first
+    /// request head arrives, and between requests on a kept-alive connection
+    /// (`CALOTYPE_IDLE_TIMEOUT` seconds, default 30).
+    public var idleTimeout: Duration = .seconds(30)
+    /// How long a request may take to arrive, head and body, whatever its
+    /// pace (`CALOTYPE_READ_TIMEOUT` seconds, default 60: a full 100 MiB
+    /// body at 14 Mbit/s).
+    public var readTimeout: Duration = .seconds(60)
+    /// Connections open at once (`CALOTYPE_MAX_CONNECTIONS`, default 512, and
+    /// at most half the process's file descriptor limit); one more is
+    /// answered 503 `too_many_connections` and closed.
+    public var maxConnections = 512
     /// Seconds between keep-alive comments on idle event streams.
     public var keepAliveInterval: Duration = .seconds(15)
     /// How long SIGTERM waits for requests in flight (open streams included)
@@ -62,6 +78,9 @@ public struct ServerConfiguration: Sendable {
         if let seconds = try integer("CALOTYPE_RESULT_TTL", 1...604_800) { configuration.resultLifetime = .seconds(seconds) }
         if let bytes = try integer("CALOTYPE_RESULTS_MAX_BYTES", 1 << 20...(1 << 50)) { configuration.resultsMaxBytes = bytes }
         if let seconds = try integer("CALOTYPE_SHUTDOWN_GRACE", 0...3600) { configuration.shutdownGrace = .seconds(seconds) }
+        if let seconds = try integer("CALOTYPE_IDLE_TIMEOUT", 1...3600) { configuration.idleTimeout = .seconds(seconds) }
+        if let seconds = try integer("CALOTYPE_READ_TIMEOUT", 1...3600) { configuration.readTimeout = .seconds(seconds) }
+        if let connections = try integer("CALOTYPE_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = connections }
         if let folder = variables.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
         if let folder = variables.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
         if let url = variables.string("CALOTYPE_SAVE_URL") {

@@ -1,6 +1,7 @@
 import Backends
 import Foundation
 import Hummingbird
+import NIOPosix
 import Scheduler
 
 /// What a processing request carries: the images, the recipe and how to run it.
@@ -43,12 +44,7 @@ struct Upload: Sendable {
         var files: [ImageInput] = []
         var recipeJSON: [UInt8]?
         if let boundary = Multipart.boundary(of: contentType) {
-            let parts: [MultipartPart]
-            do {
-                parts = try Multipart.parse(body, boundary: boundary)
-            } catch {
-                throw APIError(.badRequest, "malformed_multipart", "the multipart body is malformed: \(error)")
-            }
+            let parts = try await parseMultipart(body, boundary: boundary, maxParts: configuration.maxParts)
             let accepted: Set<String> = switch shape {
             case .single: ["file"]
             case .batch, .singleOrBatch: ["file", "files", "files[]"]
@@ -111,5 +107,27 @@ struct Upload: Sendable {
             files: files, recipe: recipe, placement: placement,
             strictPlacement: Bool(shorthand: options["strict"] ?? "false") ?? false,
             inline: Bool(shorthand: options["inline"] ?? "false") ?? false)
+    }
+
+    /// Parses on a thread of its own (NIO's blocking pool), never on the
+    /// cooperative pool or an event loop: a body of up to the size limit takes
+    /// milliseconds to scan, and other requests must not wait behind it.
+    private static func parseMultipart(_ body: ByteBuffer, boundary: String, maxParts: Int) async throws(APIError) -> [MultipartPart] {
+        let outcome: Result<[MultipartPart], Multipart.Failure>
+        do {
+            outcome = try await NIOThreadPool.singleton.runIfActive {
+                Result { () throws(Multipart.Failure) in try Multipart.parse(body, boundary: boundary, maxParts: maxParts) }
+            }
+        } catch {
+            throw APIError(.serviceUnavailable, "shutting_down", "the server is shutting down")
+        }
+        switch outcome {
+        case .success(let parts):
+            return parts
+        case .failure(.tooManyParts(let limit)):
+            throw APIError(.contentTooLarge, "too_many_parts", "the multipart body has more than \(limit) parts, the limit (CALOTYPE_MAX_FILES + \(ServerConfiguration.extraParts))")
+        case .failure(let error):
+            throw APIError(.badRequest, "malformed_multipart", "the multipart body is malformed: \(error)")
+        }
     }
 }

@@ -24,6 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_MAX_FILES                    most files in one batch (100)
               CALOTYPE_MAX_OPERATIONS               most operations in one recipe (16, at most 64)
               CALOTYPE_MAX_BATCHES                  batches posted to /batches that run at once (16)
+              CALOTYPE_MAX_CONNECTIONS              connections open at once; more get 503 (512)
+              CALOTYPE_IDLE_TIMEOUT                 seconds a connection may send nothing (30)
+              CALOTYPE_READ_TIMEOUT                 seconds a request may take to arrive, body included (60)
               ENABLE_PARALLEL                       /process-batch-fast and /batches run items in parallel (true)
               MAX_WORKERS                           items in flight on /process-batch-fast (the CPU workers)
               CALOTYPE_RESULTS_DIR, CALOTYPE_RESULT_TTL, CALOTYPE_RESULTS_MAX_BYTES
@@ -63,6 +66,13 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { server.host = host }
         if let port { server.port = port }
         if let workers { engineConfiguration.cpuWorkers = workers }
+        // Half the descriptors for connections leaves the rest for result
+        // files, the GPU driver and libvips.
+        let descriptors = FileDescriptorLimit.raise()
+        if server.maxConnections > descriptors / 2 {
+            server.maxConnections = max(1, descriptors / 2)
+            FileHandle.standardError.write(Data("note: at most \(server.maxConnections) connections (half of the \(descriptors) open files this process may have)\n".utf8))
+        }
 
         let engine: Engine
         do {

@@ -89,3 +89,13 @@ struct MultipartFuzzTests {
         #expect(refused > 0, "truncation must be refused at least sometimes")
     }
 }
+
+@Suite("Multipart parser, part cap")
+struct MultipartPartCapTests {
+    @Test func partsBeyondTheCapStopTheParse() throws {
+        var body = MultipartBody()
+        for index in 0..<5 { body.addField("f\(index)", "v") }
+        #expect(try Multipart.parse(body.body, boundary: body.boundary, maxParts: 5).count == 5)
+        #expect(throws: Multipart.Failure.tooManyParts(limit: 4)) { try Multipart.parse(body.body, boundary: body.boundary, maxParts: 4) }
+    }
+}

@@ -1,0 +1,45 @@
+import Hummingbird
+import Logging
+import NIOHTTP1
+
+/// The router's responder, with every answer the router does not write
+/// itself made a JSON error like the rest of the API: 404 for a path no
+/// route has, 405 with `Allow` for a method the path does not take (the
+/// router alone answers both 404 with an empty body), and 500
+/// `internal` for an error no route turned into an answer.
+struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context == BasicRequestContext {
+    typealias Context = BasicRequestContext
+
+    let router: Router
+    let routes: RouteTable
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        do {
+            let methods = routes.methods(for: request.uri.path)
+            // HEAD is answered wherever GET is (Hummingbird's own behaviour).
+            guard methods.contains(request.method) || (request.method == .head && methods.contains(.get)) else {
+                throw methods.isEmpty
+                    ? APIError(.notFound, "not_found", "no endpoint at \(request.uri.path); GET /openapi.json lists them")
+                    : Self.methodNotAllowed(request, allowed: methods)
+            }
+            return try await router.respond(to: request, context: context)
+        } catch let error as HTTPParserError {
+            throw error  // A body that breaks HTTP mid-way: Hummingbird closes the connection.
+        } catch let error as any HTTPResponseError {
+            return try error.response(from: request, context: context)
+        } catch {
+            context.logger.error("unhandled error on \(request.method) \(request.uri.path): \(error)")
+            return try APIError(.internalServerError, "internal", "the server failed to answer; the error is logged")
+                .response(from: request, context: context)
+        }
+    }
+
+    private static func methodNotAllowed(_ request: Request, allowed: Set<HTTPRequest.Method>) -> APIError {
+        let names = allowed.map(\.rawValue).sorted()
+        var error = APIError(
+            .methodNotAllowed, "method_not_allowed",
+            "\(request.uri.path) takes \(names.joined(separator: ", ")), not \(request.method.rawValue)")
+        error.headers[.allow] = names.joined(separator: ", ")
+        return error
+    }
+}
