@@ -13,7 +13,7 @@ public final class Engine: Sendable {
         /// 2 at most advised).
         public var gpuWorkers: Int
         /// Queue bound and deadline (`CALOTYPE_QUEUE_LIMIT`, default 256;
-        /// `CALOTYPE_JOB_TIMEOUT` in seconds, default 60).
+        /// `CALOTYPE_JOB_TIMEOUT` in seconds, default 10).
         public var scheduler: Scheduler.Configuration
         public var limits: ImageLimits
         /// Whether a CPU job that starts while other CPU workers are idle may

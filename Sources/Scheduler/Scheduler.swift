@@ -13,7 +13,9 @@ public actor Scheduler {
     public struct Configuration: Sendable {
         /// Most jobs waiting for a worker, over all lanes; past it submissions are refused.
         public var queueLimit: Int
-        /// How long a job may take, queue included, unless it says otherwise.
+        /// How long a job may take, queue included, unless it says otherwise
+        /// (default 10 s, as image proxies do: imgproxy's `IMGPROXY_TIMEOUT`).
+        /// Past it the job is stopped, within a libvips strip.
         public var jobTimeout: Duration
         /// Consecutive device faults that quarantine a GPU lane.
         public var faultsBeforeQuarantine: Int
@@ -23,7 +25,7 @@ public actor Scheduler {
         public var maximumCooldown: Duration
 
         public init(
-            queueLimit: Int = 256, jobTimeout: Duration = .seconds(60), faultsBeforeQuarantine: Int = 3,
+            queueLimit: Int = 256, jobTimeout: Duration = .seconds(10), faultsBeforeQuarantine: Int = 3,
             quarantineCooldown: Duration = .seconds(30), maximumCooldown: Duration = .seconds(600)
         ) {
             self.queueLimit = queueLimit

@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_CPU_WORKERS                  jobs the CPU runs at once (cores clamped to 2...4)
               CALOTYPE_GPU_WORKERS                  jobs each GPU runs at once (1)
               CALOTYPE_QUEUE_LIMIT                  jobs that may wait before 503 (256)
-              CALOTYPE_JOB_TIMEOUT                  seconds a job may take, queue included (60)
+              CALOTYPE_JOB_TIMEOUT                  seconds a job may take, queue included (10)
               CALOTYPE_MAX_MEGAPIXELS               largest image accepted (50)
               CALOTYPE_MAX_BODY_BYTES               largest request body (104857600)
               CALOTYPE_MAX_FILES                    most files in one batch (100)

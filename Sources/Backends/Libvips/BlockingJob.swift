@@ -18,8 +18,7 @@ enum BlockingJob {
                     defer { vips_thread_shutdown() }
                     return input.bytes.withUnsafeBytes { buffer in
                         Result { () throws(ProcessingError) in
-                            try killSwitch.check()
-                            return try body(buffer, killSwitch)
+                            try killSwitch.running { () throws(ProcessingError) in try body(buffer, killSwitch) }
                         }
                     }
                 }

@@ -11,9 +11,13 @@ import CVips
 struct LibvipsPipeline {
     let recipe: Recipe
     let source: LibvipsSource
+    let killSwitch: KillSwitch
     private var image: VipsImageHandle
     /// Whether `image` still streams from a sequential decoder.
     private var streamed = true
+    /// Whether an area operation (blur, sharpen) lies in the lazy graph
+    /// between `image` and the last render to memory (or the decoder).
+    private var areaOperationPending = false
 
     /// Runs `recipe` on the encoded bytes in `buffer`.
     static func run(
@@ -25,7 +29,7 @@ struct LibvipsPipeline {
         let start = clock.now
         let (source, format) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
 
-        var pipeline = try LibvipsPipeline(recipe: recipe, source: source)
+        var pipeline = try LibvipsPipeline(recipe: recipe, source: source, killSwitch: killSwitch)
         let opened = clock.now
         try pipeline.applyRemainingOperations()
         let built = clock.now
@@ -43,14 +47,15 @@ struct LibvipsPipeline {
 
     // MARK: Loading
 
-    private init(recipe: Recipe, source: LibvipsSource) throws(ProcessingError) {
+    private init(recipe: Recipe, source: LibvipsSource, killSwitch: KillSwitch) throws(ProcessingError) {
         self.recipe = recipe
         self.source = source
+        self.killSwitch = killSwitch
         remaining = recipe.operations[...]
         if case .resize(let resize)? = remaining.first {
             // Shrink-on-load: decode straight to (about) the target size.
             remaining = remaining.dropFirst()
-            image = try Self.loadResized(source, resize: resize, autorotate: recipe.autorotate)
+            image = try Self.loadResized(source, resize: resize, autorotate: recipe.autorotate, killSwitch: killSwitch)
             try normaliseColour()
             try pad(ResizePlan(resize, imageWidth: image.width, imageHeight: image.height), with: resize.background)
         } else {
@@ -72,7 +77,9 @@ struct LibvipsPipeline {
     /// reference). With `fast_shrink`, JPEG and WebP decoders shrink by the
     /// largest power of two that still leaves the target size (about 40 dB,
     /// invisible under JPEG Q 80) and Lanczos does the rest.
-    private static func loadResized(_ source: LibvipsSource, resize: Resize, autorotate: Bool) throws(ProcessingError) -> VipsImageHandle {
+    private static func loadResized(
+        _ source: LibvipsSource, resize: Resize, autorotate: Bool, killSwitch: KillSwitch
+    ) throws(ProcessingError) -> VipsImageHandle {
         let display = source.displaySize(autorotate: autorotate)
         let plan = ResizePlan(resize, imageWidth: display.width, imageHeight: display.height)
         let shrink = plan.fastDecoderShrink
@@ -84,9 +91,11 @@ struct LibvipsPipeline {
             let swaps = autorotate && source.header.orientationSwapsAxes
             var stored = resize
             if swaps { (stored.width, stored.height) = (resize.height, resize.width) }
-            var image = try lanczos(decoded, ResizePlan(stored, imageWidth: decoded.width, imageHeight: decoded.height), gravity: resize.gravity)
+            var image = try lanczos(
+                decoded, ResizePlan(stored, imageWidth: decoded.width, imageHeight: decoded.height), gravity: resize.gravity,
+                killSwitch: killSwitch)
             if autorotate && source.header.orientation != 1 {
-                image = try image.copiedToMemory().apply("auto-orientation") { cv_autorot($0, $1) }
+                image = try image.copiedToMemory(killSwitch: killSwitch).apply("auto-orientation") { cv_autorot($0, $1) }
             }
             return image
         }
@@ -142,7 +151,7 @@ struct LibvipsPipeline {
             image = try image.apply("crop") { cv_extract_area($0, $1, Int32(area.x), Int32(area.y), Int32(area.width), Int32(area.height)) }
         case .resize(let resize):
             let plan = ResizePlan(resize, imageWidth: image.width, imageHeight: image.height)
-            image = try Self.lanczos(image, plan, gravity: resize.gravity)
+            image = try Self.lanczos(image, plan, gravity: resize.gravity, killSwitch: killSwitch)
             try pad(plan, with: resize.background)
         case .rotate(let rotate):
             try renderToMemory()
@@ -157,8 +166,10 @@ struct LibvipsPipeline {
             let direction = flip.direction == .horizontal ? VIPS_DIRECTION_HORIZONTAL : VIPS_DIRECTION_VERTICAL
             image = try image.apply("flip") { cv_flip($0, $1, direction) }
         case .blur(let blur):
+            try stageBeforeAreaOperation()
             image = try image.apply("blur") { cv_gaussblur($0, $1, blur.sigma) }
         case .sharpen(let sharpen):
+            try stageBeforeAreaOperation()
             image = try image.apply("sharpen") { cv_sharpen($0, $1, sharpen.sigma) }
             try normaliseColour()
         case .adjust(let adjust):
@@ -180,12 +191,30 @@ struct LibvipsPipeline {
 
     private mutating func renderToMemory() throws(ProcessingError) {
         guard streamed else { return }
-        image = try image.copiedToMemory()
+        image = try image.copiedToMemory(killSwitch: killSwitch)
         streamed = false
+        areaOperationPending = false
+    }
+
+    /// Renders to memory when an area operation is already pending, so that
+    /// the lazy graph never stacks two of them. Each strip libvips computes
+    /// through stacked area operations needs a band of rows from the one below
+    /// that grows with every level (16 blurs of sigma 100: nearly the whole
+    /// image), and the kill flag is seen only between strips; libvips also
+    /// tears a deep graph down recursively. One area operation per render
+    /// bounds both. Recipes with one blur or sharpen are unchanged.
+    private mutating func stageBeforeAreaOperation() throws(ProcessingError) {
+        if areaOperationPending {
+            image = try image.copiedToMemory(killSwitch: killSwitch)
+            streamed = false
+        }
+        areaOperationPending = true
     }
 
     /// Lanczos3 to the plan's scale, then `cover`'s crop.
-    private static func lanczos(_ image: VipsImageHandle, _ plan: ResizePlan, gravity: Resize.Gravity) throws(ProcessingError) -> VipsImageHandle {
+    private static func lanczos(
+        _ image: VipsImageHandle, _ plan: ResizePlan, gravity: Resize.Gravity, killSwitch: KillSwitch
+    ) throws(ProcessingError) -> VipsImageHandle {
         var result = image
         if plan.horizontalScale != 1 || plan.verticalScale != 1 {
             result = try result.apply("resize") { cv_resize($0, $1, plan.horizontalScale, plan.verticalScale) }
@@ -197,7 +226,7 @@ struct LibvipsPipeline {
             let height = min(cropHeight, result.height)
             if gravity != .centre {
                 // attention and entropy analyse the whole image before cutting.
-                result = try result.copiedToMemory()
+                result = try result.copiedToMemory(killSwitch: killSwitch)
             }
             result = try result.apply("cover crop") { cv_smartcrop($0, $1, Int32(width), Int32(height), interesting(gravity)) }
         }

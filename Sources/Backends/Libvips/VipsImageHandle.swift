@@ -56,11 +56,14 @@ package final class VipsImageHandle {
     /// The pixels rendered into memory, so that later steps may read them in
     /// any order. A sequentially-read (streamed) image must be copied before
     /// rotation or a vertical flip.
-    package func copiedToMemory() throws(ProcessingError) -> VipsImageHandle {
-        guard let copy = vips_image_copy_memory(pointer) else {
-            throw ProcessingError(.corrupt, "decoding failed", detail: LibvipsError.take())
+    /// `killSwitch` can stop the render from another thread.
+    package func copiedToMemory(killSwitch: KillSwitch = KillSwitch()) throws(ProcessingError) -> VipsImageHandle {
+        try killSwitch.watching(self) { () throws(ProcessingError) -> VipsImageHandle in
+            guard let copy = vips_image_copy_memory(pointer) else {
+                throw ProcessingError(.corrupt, "decoding failed", detail: LibvipsError.take())
+            }
+            return VipsImageHandle(owning: copy)
         }
-        return VipsImageHandle(owning: copy)
     }
 
     /// Band-interleaved pixels, as the GPU upload and the tests read them.
