@@ -133,6 +133,15 @@ struct BatchRun: Sendable {
             durationMs: (clock.now - start).seconds * 1000, results: nil)
     }
 
+    /// Runs every item and returns the summary with every item's JSON in
+    /// upload order (the answer of the endpoints that do not stream).
+    func collected(parallelism: Int) async -> BatchSummaryJSON {
+        let items = ItemCollector()
+        var summary = await run(parallelism: parallelism) { await items.add($0) }
+        summary.results = await items.inUploadOrder
+        return summary
+    }
+
     private func process(_ index: Int, batch: BatchID, started: @escaping @Sendable (Int) -> Void) async -> BatchItemJSON {
         let input = upload.files[index]
         let request = JobRequest(
@@ -177,4 +186,13 @@ struct BatchRun: Sendable {
         }
         return json
     }
+}
+
+/// The items of a batch as they end, for an answer given once all have.
+private actor ItemCollector {
+    private var items: [BatchItemJSON] = []
+
+    func add(_ item: BatchItemJSON) { items.append(item) }
+
+    var inUploadOrder: [BatchItemJSON] { items.sorted { $0.index < $1.index } }
 }

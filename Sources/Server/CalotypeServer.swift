@@ -22,6 +22,8 @@ public struct CalotypeServer: Sendable {
     /// The batches posted to `/batches`.
     let batches: BatchRegistry
     let statistics = EndpointStatistics()
+    /// Connections whose clients went away, for the routes that stop their work then.
+    let departures = ClientDepartures()
     let started = ContinuousClock.now
 
     /// A server in front of `engine`.
@@ -64,7 +66,7 @@ public struct CalotypeServer: Sendable {
         logger: Logger = Logger(label: "calotype"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         try await results.prepare()
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        let router = Router(context: CalotypeRequestContext.self, options: .autoGenerateHeadEndpoints)
         addHealthRoutes(to: router)
         addProcessRoutes(to: router)
         addBatchRoutes(to: router)
@@ -85,11 +87,13 @@ public struct CalotypeServer: Sendable {
     private func httpConfiguration() -> HTTP1Channel.Configuration {
         let counter = ConnectionCounter(limit: configuration.maxConnections)
         let readTimeout = TimeAmount(configuration.readTimeout)
+        let departures = self.departures
         return HTTP1Channel.Configuration(
             additionalChannelHandlers: [
                 ConnectionLimitHandler(counter: counter),
                 MalformedRequestHandler(),
                 RequestReadDeadlineHandler(limit: readTimeout),
+                DepartureHandler(departures: departures),
             ],
             idleTimeout: TimeAmount(configuration.idleTimeout))
     }

@@ -6,6 +6,8 @@ import HummingbirdTesting
 import NIOPosix
 import Scheduler
 import Server
+import Synchronization
+import TestSupport
 import Testing
 
 @Suite("Deadlines that stop work", .timeLimit(.minutes(2)))
@@ -36,6 +38,62 @@ struct DeadlineTests {
             try await client.execute(uri: "/process?width=64", method: .post, headers: ordinary.headers, body: ordinary.body) { response in
                 #expect(response.status == .ok)
             }
+        }
+    }
+}
+
+/// Waits for scheduler events, as the engine's observer reports them.
+final class SchedulerEvents: Sendable {
+    private let state = Mutex((seen: [Scheduler.Event](), waiters: [(matches: @Sendable (Scheduler.Event) -> Bool, continuation: CheckedContinuation<Void, Never>)]()))
+
+    var observer: @Sendable (Scheduler.Event) -> Void {
+        { [self] event in
+            let ready = state.withLock { state in
+                state.seen.append(event)
+                let ready = state.waiters.filter { $0.matches(event) }
+                state.waiters.removeAll { $0.matches(event) }
+                return ready.map(\.continuation)
+            }
+            ready.forEach { $0.resume() }
+        }
+    }
+
+    /// Returns once an event matching `matches` has happened.
+    func wait(for matches: @escaping @Sendable (Scheduler.Event) -> Bool) async {
+        await withCheckedContinuation { continuation in
+            let seen = state.withLock { state in
+                if state.seen.contains(where: matches) { return true }
+                state.waiters.append((matches, continuation))
+                return false
+            }
+            if seen { continuation.resume() }
+        }
+    }
+}
+
+@Suite("Clients that leave stop their work", .timeLimit(.minutes(2)))
+struct DepartureTests {
+    /// The job of a client that closes its connection is stopped: the
+    /// recipe runs for minutes, and its job ends moments after the client goes.
+    @Test func aClientThatLeavesStopsItsJob() async throws {
+        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 10) }
+        let blurs = Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",")
+        let events = SchedulerEvents()
+        let engine = Engine.Configuration(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), useGPU: false, observer: events.observer)
+        try await withServer(engine: engine) { client, _ in
+            let port = try #require(client.port)
+            var body = MultipartBody()
+            body.addFile("file", filename: "deep.jpg", photo)
+            body.addField("recipe", #"{"ops":[\#(blurs)],"format":"png"}"#)
+            let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
+            let connection = try TCPConnection(port: port)
+            await connection.send(Array("POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+            await events.wait { $0.kind == .started && $0.input == "deep.jpg" }
+            let left = ContinuousClock.now
+            connection.close()
+            await events.wait { $0.kind == .finished && $0.input == "deep.jpg" }
+            let stopping = ContinuousClock.now - left
+            #expect(stopping < .seconds(10), "the job ran \(stopping) after its client left")
         }
     }
 }

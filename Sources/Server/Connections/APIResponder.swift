@@ -7,8 +7,8 @@ import NIOHTTP1
 /// route has, 405 with `Allow` for a method the path does not take (the
 /// router alone answers both 404 with an empty body), and 500
 /// `internal` for an error no route turned into an answer.
-struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context == BasicRequestContext {
-    typealias Context = BasicRequestContext
+struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context == CalotypeRequestContext {
+    typealias Context = CalotypeRequestContext
 
     let router: Router
     let routes: RouteTable

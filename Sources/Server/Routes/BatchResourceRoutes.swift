@@ -10,7 +10,7 @@ extension CalotypeServer {
     /// Batches as resources: post one, then read its status, follow its
     /// events over `GET` (so a browser's `EventSource` works and resumes after
     /// a reconnect), or cancel it. The batch runs whether anyone listens or not.
-    func addBatchResourceRoutes(to router: Router<BasicRequestContext>) {
+    func addBatchResourceRoutes(to router: Router<CalotypeRequestContext>) {
         router.post("batches") { request, _ -> Response in
             let endpoint = "/batches"
             await statistics.request(endpoint)
@@ -84,7 +84,7 @@ extension CalotypeServer {
         }
     }
 
-    private func hostedBatch(_ context: BasicRequestContext) async throws(APIError) -> HostedBatch {
+    private func hostedBatch(_ context: CalotypeRequestContext) async throws(APIError) -> HostedBatch {
         let id = context.parameters.get("id") ?? ""
         guard let batch = await batches.batch(id) else {
             throw APIError(.notFound, "not_found", "no batch '\(id)' (finished batches are kept for \(Int(configuration.resultLifetime.seconds)) s)")

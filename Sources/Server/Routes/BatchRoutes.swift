@@ -2,30 +2,30 @@ import Backends
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Scheduler
 
 extension CalotypeServer {
-    func addBatchRoutes(to router: Router<BasicRequestContext>) {
-        router.post("process-batch") { request, _ -> Response in
+    func addBatchRoutes(to router: Router<CalotypeRequestContext>) {
+        router.post("process-batch") { request, context -> Response in
             let run = try await batchRun(request, endpoint: "/process-batch")
-            var items: [BatchItemJSON] = []
-            var summary = await run.run(parallelism: 1) { items.append($0) }
-            summary.results = items.sorted { $0.index < $1.index }
+            // A client that goes away cancels the items not yet finished.
+            let summary = try await departures.cancellingOnDeparture(of: context.channel) { await run.collected(parallelism: 1) }
             return Self.json(summary)
         }
 
-        router.post("process-batch-stream") { request, _ -> Response in
+        router.post("process-batch-stream") { request, context -> Response in
             let run = try await batchRun(request, endpoint: "/process-batch-stream")
-            return streamed(run, parallelism: 1)
+            return streamed(run, parallelism: 1, channel: context.channel)
         }
 
-        router.post("process-batch-fast") { request, _ -> Response in
+        router.post("process-batch-fast") { request, context -> Response in
             guard configuration.parallelEnabled else {
                 await statistics.rejected("/process-batch-fast")
                 throw APIError(.forbidden, "parallel_disabled", "parallel processing is disabled on this server (ENABLE_PARALLEL=false); use /process-batch-stream")
             }
             let run = try await batchRun(request, endpoint: "/process-batch-fast")
-            return streamed(run, parallelism: parallelism)
+            return streamed(run, parallelism: parallelism, channel: context.channel)
         }
 
         router.post("process-and-save") { request, _ -> Response in
@@ -36,9 +36,9 @@ extension CalotypeServer {
                 ?? ResultSaver(directory: configuration.saveDirectory, io: .singleton)
             var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saver)
             run.observer = configuration.batchObserver
-            var items: [BatchItemJSON] = []
-            var summary = await run.run(parallelism: parallelism) { items.append($0) }
-            summary.results = items.sorted { $0.index < $1.index }
+            // Saving runs to its end even if the client leaves: it is a side effect asked for.
+            let summary = await run.collected(parallelism: parallelism)
+            let items = summary.results ?? []
             let saveFailed = items.contains { $0.error?.code == "save_failed" }
             return Self.json(summary, status: saveFailed ? .badGateway : .ok)
         }
@@ -55,14 +55,18 @@ extension CalotypeServer {
     /// The batch as `text/event-stream`: `progress` (queued, started, done),
     /// one `result` or `error` per item, and `complete` last. Each event is
     /// flushed as it happens; a comment keeps idle streams open. If the client
-    /// goes away, the items not yet run are cancelled.
-    private func streamed(_ run: BatchRun, parallelism: Int) -> Response {
+    /// goes away (its connection closes), the items not yet finished are
+    /// cancelled at once, running ones included.
+    private func streamed(_ run: BatchRun, parallelism: Int, channel connection: any Channel) -> Response {
+        let departures = self.departures
         let keepAlive = configuration.keepAliveInterval
         return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
             let channel = EventChannel()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    _ = await run.runEmittingEvents(parallelism: parallelism) { channel.send($0) }
+                    _ = try? await departures.cancellingOnDeparture(of: connection) {
+                        await run.runEmittingEvents(parallelism: parallelism) { channel.send($0) }
+                    }
                     channel.finish()
                 }
                 group.addTask {

@@ -42,7 +42,7 @@ extension CalotypeServer {
         }
     }
 
-    func addHealthRoutes(to router: Router<BasicRequestContext>) {
+    func addHealthRoutes(to router: Router<CalotypeRequestContext>) {
         router.get("health") { _, _ -> Response in
             let statistics = await scheduler.statistics()
             let healthy = statistics.lanes.filter(\.healthy).count

@@ -5,7 +5,7 @@ import Scheduler
 extension CalotypeServer {
     /// `GET /metrics`: the Prometheus text exposition format (version 0.0.4);
     /// `GET /openapi.json`: the API's description; `GET /`: the web page.
-    func addInfoRoutes(to router: Router<BasicRequestContext>) {
+    func addInfoRoutes(to router: Router<CalotypeRequestContext>) {
         router.get("/") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
         }

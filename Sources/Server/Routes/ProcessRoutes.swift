@@ -13,8 +13,8 @@ extension HTTPField.Name {
 }
 
 extension CalotypeServer {
-    func addProcessRoutes(to router: Router<BasicRequestContext>) {
-        router.post("process") { request, _ -> Response in
+    func addProcessRoutes(to router: Router<CalotypeRequestContext>) {
+        router.post("process") { request, context -> Response in
             let endpoint = "/process"
             await statistics.request(endpoint)
             let upload = try await readUpload(request, shape: .single(allowRawBody: true), endpoint: endpoint)
@@ -22,9 +22,11 @@ extension CalotypeServer {
                 input: upload.files[0], recipe: upload.recipe, placement: upload.placement,
                 strictPlacement: upload.strictPlacement, priority: .interactive)
             let result: JobResult
-            do throws(SchedulerError) {
-                result = try await scheduler.submit(job)
+            do {
+                // A client that goes away stops its job: nobody would read the answer.
+                result = try await departures.cancellingOnDeparture(of: context.channel) { [scheduler] in try await scheduler.submit(job) }
             } catch {
+                let error = error as? SchedulerError ?? .cancelled
                 if case .overloaded = error { await statistics.rejected(endpoint) }
                 await statistics.record(endpoint, images: 1, failures: 1)
                 throw APIError(error)
