@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "BackendsTests",
             dependencies: [
-                "Backends", "CVips",
+                "Backends", "CVips", "TestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Fixtures/make-fixtures.sh"],

@@ -6,8 +6,9 @@
 #   ocl-icd-opencl-dev   the OpenCL ICD loader, opencl-headers its headers
 #   pocl-opencl-icd      PoCL: a real OpenCL implementation on the CPU, for machines without a GPU
 #   chromium             a headless browser: the tests drive the web page at / in it
+#   libjpeg-turbo-progs  jpegtran: the tests make progressive JPEG scan bombs with -scans
 set -euo pipefail
-packages=(libvips-dev libvips-tools ocl-icd-opencl-dev opencl-headers pocl-opencl-icd pkg-config chromium)
+packages=(libvips-dev libvips-tools ocl-icd-opencl-dev opencl-headers pocl-opencl-icd pkg-config chromium libjpeg-turbo-progs)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -12,6 +12,7 @@ struct LibvipsPipeline {
     let recipe: Recipe
     let source: LibvipsSource
     let killSwitch: KillSwitch
+    let limits: ImageLimits
     private var image: VipsImageHandle
     /// Whether `image` still streams from a sequential decoder.
     private var streamed = true
@@ -29,7 +30,7 @@ struct LibvipsPipeline {
         let start = clock.now
         let (source, format) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
 
-        var pipeline = try LibvipsPipeline(recipe: recipe, source: source, killSwitch: killSwitch)
+        var pipeline = try LibvipsPipeline(recipe: recipe, source: source, killSwitch: killSwitch, limits: limits)
         let opened = clock.now
         try pipeline.applyRemainingOperations()
         let built = clock.now
@@ -47,14 +48,20 @@ struct LibvipsPipeline {
 
     // MARK: Loading
 
-    private init(recipe: Recipe, source: LibvipsSource, killSwitch: KillSwitch) throws(ProcessingError) {
+    private init(recipe: Recipe, source: LibvipsSource, killSwitch: KillSwitch, limits: ImageLimits) throws(ProcessingError) {
         self.recipe = recipe
         self.source = source
         self.killSwitch = killSwitch
+        self.limits = limits
         remaining = recipe.operations[...]
         if case .resize(let resize)? = remaining.first {
             // Shrink-on-load: decode straight to (about) the target size.
             remaining = remaining.dropFirst()
+            let display = source.displaySize(autorotate: recipe.autorotate)
+            let planned = ResizePlan(resize, imageWidth: display.width, imageHeight: display.height)
+            for size in planned.plannedSizes(imageWidth: display.width, imageHeight: display.height) {
+                try limits.checkPlanned(width: size.width, height: size.height, stage: "resize")
+            }
             image = try Self.loadResized(source, resize: resize, autorotate: recipe.autorotate, killSwitch: killSwitch)
             try normaliseColour()
             try pad(ResizePlan(resize, imageWidth: image.width, imageHeight: image.height), with: resize.background)
@@ -137,6 +144,8 @@ struct LibvipsPipeline {
     private mutating func applyRemainingOperations() throws(ProcessingError) {
         while let operation = remaining.popFirst() {
             try apply(operation)
+            // Lazy: nothing of an oversized image has been computed yet.
+            try limits.checkPlanned(width: image.width, height: image.height, stage: operation.kind.rawValue)
         }
     }
 

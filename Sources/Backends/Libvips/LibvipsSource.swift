@@ -33,6 +33,14 @@ package struct LibvipsSource {
         guard let format = Self.format(ofLoader: loaderName) else {
             throw ProcessingError(.unsupportedFormat, "\(label) is \(Self.describe(loaderName)), which is not an accepted input (JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF)")
         }
+        if format == .jpeg {
+            let scans = JPEGScans.count(buffer, stoppingAfter: limits.maxJPEGScans)
+            guard scans <= limits.maxJPEGScans else {
+                throw ProcessingError(
+                    .tooLarge,
+                    "\(label) is a JPEG of more than \(limits.maxJPEGScans) scans, the limit: each scan is a pass over the whole image")
+            }
+        }
         guard let pointer = cv_image_new_from_buffer(base, buffer.count, Self.loaderOptions, VIPS_ACCESS_SEQUENTIAL) else {
             throw ProcessingError(.corrupt, "\(label) could not be read as \(format.rawValue)", detail: LibvipsError.take())
         }
@@ -41,7 +49,7 @@ package struct LibvipsSource {
         guard pixels <= limits.maxPixels else {
             throw ProcessingError(
                 .tooLarge,
-                "\(label) is \(header.width)x\(header.height) (\(Self.megapixels(pixels)) MP); the limit is \(Self.megapixels(limits.maxPixels)) MP")
+                "\(label) is \(header.width)x\(header.height) (\(ImageLimits.megapixels(pixels)) MP); the limit is \(ImageLimits.megapixels(limits.maxPixels)) MP")
         }
         self.buffer = buffer
         self.header = header
@@ -83,9 +91,5 @@ package struct LibvipsSource {
             name = name.replacingOccurrences(of: affix, with: "")
         }
         return name.isEmpty ? "an unknown format" : name.uppercased()
-    }
-
-    private static func megapixels(_ pixels: Int) -> String {
-        (Double(pixels) / 1_000_000).formatted(.number.precision(.fractionLength(0...1)))
     }
 }

@@ -49,6 +49,19 @@ package struct ResizePlan: Equatable {
         }
     }
 
+    /// The sizes this resize makes of a `width` x `height` image: the scaled
+    /// image (before `cover`'s crop) and, for `contain`, the canvas; what
+    /// the output pixel cap is checked against before anything is decoded.
+    package func plannedSizes(imageWidth width: Int, imageHeight height: Int) -> [(width: Int, height: Int)] {
+        func scaled(_ length: Int, _ scale: Double) -> Int {
+            let value = (Double(length) * scale).rounded()
+            return value.isFinite && value < 1e9 ? max(1, Int(value)) : 1_000_000_000
+        }
+        var sizes = [(scaled(width, horizontalScale), scaled(height, verticalScale))]
+        if let canvasWidth, let canvasHeight { sizes.append((canvasWidth, canvasHeight)) }
+        return sizes
+    }
+
     /// The largest power-of-two shrink (1, 2, 4 or 8) a decoder may apply
     /// and still leave at least the target size: what `fast_shrink` asks of
     /// the JPEG and WebP decoders.

@@ -17,6 +17,9 @@ struct OpenCLJob {
         let (source, format) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
         let job = OpenCLJob(recipe: recipe, source: source)
         let (decoded, plan) = try job.prepare(hasDoubles: device.info.hasDoubles)
+        for step in plan.steps {
+            try limits.checkPlanned(width: step.output.width, height: step.output.height, stage: step.name)
+        }
         var decodedAt = clock.now
         var processedAt = decodedAt
         let bytes = try plan.run(
