@@ -23,14 +23,22 @@ struct ResultSaver: ResultSink {
             let temporary = directory.appendingPathComponent(".incoming-\(UUID().uuidString)")
             try Data(bytes).write(to: temporary)
             defer { unlink(temporary.path) }
-            for attempt in 0..<1000 {
-                let file = directory.appendingPathComponent("\(stem)\(attempt == 0 ? "" : "-\(attempt)").\(format.fileExtension)")
+            for suffix in Self.suffixes {
+                let file = directory.appendingPathComponent("\(stem)\(suffix).\(format.fileExtension)")
                 // link() fails if the name exists: no overwrite, no half-written file.
                 if link(temporary.path, file.path) == 0 { return file.path }
                 guard errno == EEXIST else { throw CocoaError(.fileWriteUnknown) }
             }
             throw CocoaError(.fileWriteFileExists)
         }
+    }
+
+    /// The names tried in turn after the stem itself: `-1` to `-16`, friendly
+    /// for the usual few saves of one name, then random ones, so that no
+    /// number of saves of one name (the fallback `image` included) can use
+    /// the names up: counting to 1,000 did, and every later save failed.
+    static var suffixes: some Sequence<String> {
+        [""] + (1...16).map { "-\($0)" } + (0..<16).lazy.map { _ in "-" + UUID().uuidString.prefix(8).lowercased() }
     }
 
     /// The file name's stem with everything but letters, digits, '.', '-' and

@@ -1,6 +1,7 @@
 import Backends
 import Foundation
 import NIOCore
+import NIOPosix
 @testable import Server
 import Testing
 
@@ -97,5 +98,25 @@ struct MultipartPartCapTests {
         for index in 0..<5 { body.addField("f\(index)", "v") }
         #expect(try Multipart.parse(body.body, boundary: body.boundary, maxParts: 5).count == 5)
         #expect(throws: Multipart.Failure.tooManyParts(limit: 4)) { try Multipart.parse(body.body, boundary: body.boundary, maxParts: 4) }
+    }
+}
+
+@Suite("Saved file names")
+struct SavedNameTests {
+    /// 1,000 saves of one name used to exhaust its numbered names, after
+    /// which every save of it failed; the fallback name `image` is shared by
+    /// every upload without one.
+    @Test func savesOfOneNameNeverRunOut() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-names-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let saver = ResultSaver(directory: folder, io: .singleton)
+        var paths = Set<String>()
+        for _ in 0..<40 {
+            paths.insert(try await saver.save([1, 2, 3], name: nil, format: .png))
+        }
+        #expect(paths.count == 40)
+        let names = paths.map { URL(fileURLWithPath: $0).lastPathComponent }
+        #expect(names.contains("image.png") && names.contains("image-16.png"))
+        #expect(names.filter { $0.wholeMatch(of: /image-[0-9a-f]{8}\.png/) != nil }.count == 23)
     }
 }
