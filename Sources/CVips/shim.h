@@ -40,6 +40,8 @@ static inline void cv_silence_warnings(void) {
 
 /* Copies and clears libvips' (process-wide) error buffer. g_free the result. */
 static inline char *cv_error_take(void) { return vips_error_buffer_copy(); }
+/* Adds a line to the error buffer, as libvips' own functions do. */
+static inline void cv_error_add(const char *domain, const char *text) { vips_error(domain, "%s", text); }
 
 /* ---- Loading ---------------------------------------------------------- */
 

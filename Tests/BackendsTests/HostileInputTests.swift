@@ -170,3 +170,19 @@ struct ImageSizeTests {
         #expect(ImageSize.sniff([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x00]) == nil)
     }
 }
+
+@Suite("libvips error text")
+struct ErrorTextTests {
+    /// libvips keeps one error buffer for the process; text left in it by
+    /// one job must not appear in the next job's error.
+    @Test func aJobsErrorCarriesNoTextLeftByAnother() async throws {
+        let backend = try libvips  // libvips is started before its error buffer is touched
+        cv_error_add("elsewhere", "stale text from another job")
+        let whole = try Fixture.photoJPEG.bytes
+        let error = await #expect(throws: ProcessingError.self) {
+            try await backend.process(ImageInput(bytes: Array(whole.prefix(whole.count / 2)), name: "cut.jpg"), recipe: try recipe("format=png"))
+        }
+        #expect(error?.code == .corrupt)
+        #expect(error?.detail?.contains("stale") != true)
+    }
+}

@@ -16,6 +16,7 @@ enum BlockingJob {
             outcome = try await withTaskCancellationHandler {
                 try await pool.runIfActive {
                     defer { vips_thread_shutdown() }
+                    LibvipsError.clear()
                     return input.bytes.withUnsafeBytes { buffer in
                         Result { () throws(ProcessingError) in
                             try killSwitch.running { () throws(ProcessingError) in try body(buffer, killSwitch) }

@@ -64,6 +64,16 @@ package struct LibvipsRuntime: Sendable {
 enum LibvipsError {
     /// Takes (copies and clears) the buffer's text; best-effort detail only,
     /// since another thread may have added to it.
+    /// Empties the buffer: each job starts from nothing, so that text left by
+    /// an earlier job (a failure taken late, a fallback that was ignored)
+    /// never appears in this one's error. Text added by a job running at the
+    /// same moment can still mingle: libvips 8.14 has one buffer for the
+    /// process, written from its worker threads, so text cannot be traced to
+    /// a job.
+    static func clear() {
+        vips_error_clear()
+    }
+
     static func take() -> String? {
         guard let buffer = cv_error_take() else { return nil }
         defer { g_free(buffer) }
