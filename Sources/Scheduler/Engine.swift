@@ -61,6 +61,12 @@ public final class Engine: Sendable {
             if let seconds = try integer("CALOTYPE_JOB_TIMEOUT", in: 1...86_400) { configuration.scheduler.jobTimeout = .seconds(seconds) }
             if let megapixels = try integer("CALOTYPE_MAX_MEGAPIXELS", in: 1...1_000) { configuration.limits.maxPixels = megapixels * 1_000_000 }
             if let scans = try integer("CALOTYPE_MAX_JPEG_SCANS", in: 1...10_000) { configuration.limits.maxJPEGScans = scans }
+            if let policy = variables.string("CALOTYPE_FAIL_ON") {
+                guard let value = DamagedInput(shorthand: policy) else {
+                    throw ConfigurationError(variable: "CALOTYPE_FAIL_ON", value: policy, allowed: DamagedInput.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                configuration.limits.failOn = value
+            }
             if let useGPU = try variables.flag("CALOTYPE_GPU") { configuration.useGPU = useGPU }
             if let adaptive = try variables.flag("CALOTYPE_ADAPTIVE_THREADS") { configuration.adaptiveLibvipsThreads = adaptive }
             return configuration

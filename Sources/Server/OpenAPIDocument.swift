@@ -181,7 +181,7 @@ enum OpenAPIDocument {
           "Strict": {"name": "strict", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Refuse instead of falling back to another kind of backend."},
           "BatchID": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The batch_id POST /batches answered with."},
           "Inline": {"name": "inline", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Add each result's bytes as base64 data."},
-          "Recipe": {"name": "recipe", "in": "query", "style": "form", "explode": true, "schema": {"type": "object", "additionalProperties": {"type": "string"}}, "description": "The recipe shorthand: width, height, fit, gravity, enlarge, fast_shrink, background, crop_x, crop_y, crop_width, crop_height, rotate, flip, blur, sharpen, brightness, contrast, gamma, grayscale, format, quality, strip, autorotate (docs/recipes.md)."}
+          "Recipe": {"name": "recipe", "in": "query", "style": "form", "explode": true, "schema": {"type": "object", "additionalProperties": {"type": "string"}}, "description": "The recipe shorthand: width, height, fit, gravity, enlarge, fast_shrink, background, crop_x, crop_y, crop_width, crop_height, rotate, flip, blur, sharpen, brightness, contrast, gamma, grayscale, format, quality, strip, autorotate, fail_on (docs/recipes.md)."}
         },
         "requestBodies": {
           "Files": {

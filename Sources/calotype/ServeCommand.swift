@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_JOB_TIMEOUT                  seconds a job may take, queue included (10)
               CALOTYPE_MAX_MEGAPIXELS               largest image accepted or made (50)
               CALOTYPE_MAX_JPEG_SCANS               most scans in a JPEG (128)
+              CALOTYPE_FAIL_ON                      refuse damaged inputs on: warning, error, truncated, none (warning)
               CALOTYPE_MAX_BODY_BYTES               largest request body (104857600)
               CALOTYPE_MAX_FILES                    most files in one batch (100)
               CALOTYPE_MAX_OPERATIONS               most operations in one recipe (16, at most 64)

@@ -65,3 +65,38 @@ struct CostLimitTests {
         #expect(error?.code == .tooLarge)
     }
 }
+
+@Suite("Damaged inputs")
+struct DamagedInputTests {
+    /// A photo with 2,000 bytes of its entropy-coded data flipped (the
+    /// headers intact): libjpeg decodes it to garbage, with warnings.
+    static func flippedPhoto() throws -> [UInt8] {
+        DamagedJPEG.flipped(try SyntheticImage.jpeg(width: 1200, height: 900, seed: 21))
+    }
+
+    @Test func damagedDataIsRefusedByDefault() async throws {
+        let error = await #expect(throws: ProcessingError.self) {
+            try await libvips.process(ImageInput(bytes: try Self.flippedPhoto(), name: "flipped.jpg"), recipe: try recipe("width=300"))
+        }
+        #expect(error?.code == .corrupt)
+        #expect(error?.blame == .input)
+    }
+
+    @Test func aRecipeOrTheOperatorMayAcceptIt() async throws {
+        let flipped = ImageInput(bytes: try Self.flippedPhoto(), name: "flipped.jpg")
+        #expect(try await libvips.process(flipped, recipe: try recipe("width=300&fail_on=none")).width == 300)
+        let lenient = try LibvipsBackend(configuration: .init(limits: ImageLimits(failOn: .none)), threadPool: .singleton)
+        #expect(try await lenient.process(flipped, recipe: try recipe("width=300")).width == 300)
+        // And the recipe wins over the operator both ways.
+        let error = await #expect(throws: ProcessingError.self) {
+            try await lenient.process(flipped, recipe: try recipe("width=300&fail_on=warning"))
+        }
+        #expect(error?.code == .corrupt)
+    }
+
+    @Test func undamagedInputsPassTheStrictestPolicy() async throws {
+        for fixture in [Fixture.photoJPEG, .exifRotatedJPEG, .alphaPNG, .photoWebP, .photoGIF] {
+            #expect(try await libvips.process(try fixture.input, recipe: try recipe("width=50&fail_on=warning")).width == 50)
+        }
+    }
+}

@@ -37,6 +37,23 @@ struct HostileRequestTests {
         }
     }
 
+    @Test func aDamagedJPEGIsRefusedUnlessTheRecipeAcceptsIt() async throws {
+        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1200, height: 900, seed: 21) }
+        let flipped = DamagedJPEG.flipped(photo)
+        try await withServer { client, _ in
+            var body = MultipartBody()
+            body.addFile("file", filename: "flipped.jpg", flipped)
+            try await client.execute(uri: "/process?width=300", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .unprocessableContent)
+                let error = try decode(ErrorBody.self, response.body).error
+                #expect(error.code == "corrupt_image")
+            }
+            try await client.execute(uri: "/process?width=300&fail_on=none", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
     /// One request on a connection of its own; the whole answer as text.
     private func post(_ body: MultipartBody, to uri: String, port: Int) async -> String {
         guard let connection = try? TCPConnection(port: port) else { return "connect failed" }

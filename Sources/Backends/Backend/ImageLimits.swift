@@ -15,11 +15,15 @@ public struct ImageLimits: Sendable, Hashable {
     /// 63 s of CPU. Encoders write at most about 10; libjpeg-turbo's own
     /// tools cap them (`djpeg -maxscans`) for this reason.
     public var maxJPEGScans: Int
+    /// How damaged an input may be unless its recipe says (`fail_on`);
+    /// default: refused on any decoder warning.
+    public var failOn: DamagedInput
 
-    public init(maxPixels: Int = 50_000_000, maxBytes: Int = 64 << 20, maxJPEGScans: Int = 128) {
+    public init(maxPixels: Int = 50_000_000, maxBytes: Int = 64 << 20, maxJPEGScans: Int = 128, failOn: DamagedInput = .default) {
         self.maxPixels = maxPixels
         self.maxBytes = maxBytes
         self.maxJPEGScans = maxJPEGScans
+        self.failOn = failOn
     }
 
     /// Refuses an image the recipe would make beyond `maxPixels`, before

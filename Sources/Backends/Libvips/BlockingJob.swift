@@ -41,7 +41,7 @@ extension LibvipsSource {
     package static func open(
         _ buffer: UnsafeRawBufferPointer, name: String?, limits: ImageLimits, recipe: Recipe, writableFormats: Set<OutputFormat>
     ) throws(ProcessingError) -> (source: LibvipsSource, format: OutputFormat) {
-        let source = try LibvipsSource(buffer, name: name, limits: limits)
+        let source = try LibvipsSource(buffer, name: name, limits: limits, failOn: recipe.failOn)
         let format = recipe.output.resolvedFormat(for: source.format)
         guard writableFormats.contains(format) else {
             throw ProcessingError(.unsupportedFormat, "\(format.rawValue) output is not available in this libvips build")

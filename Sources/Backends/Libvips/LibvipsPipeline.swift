@@ -132,7 +132,7 @@ struct LibvipsPipeline {
         var output: UnsafeMutablePointer<VipsImage>?
         let status = cv_thumbnail_buffer(
             UnsafeMutableRawPointer(mutating: source.buffer.baseAddress), source.buffer.count, &output,
-            Int32(width), Int32(height), size, crop, autorotate ? 0 : 1, nil, LibvipsSource.loaderOptions)
+            Int32(width), Int32(height), size, crop, autorotate ? 0 : 1, nil, source.loaderOptions)
         guard status == 0, let output else {
             throw ProcessingError(.corrupt, "decoding the \(source.format.rawValue) image failed", detail: LibvipsError.take())
         }

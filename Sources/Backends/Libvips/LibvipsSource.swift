@@ -13,11 +13,14 @@ package struct LibvipsSource {
     /// The header-only image (lazy: nothing is decoded yet).
     package let header: VipsImageHandle
 
-    /// libvips stops at the first damaged byte instead of filling the rest
-    /// with grey; the error surfaces when pixels are computed.
-    package static let loaderOptions = "fail_on=truncated"
+    /// The loader's `fail_on`: libvips stops at the first damage the policy
+    /// refuses instead of decoding garbage or filling the rest with grey;
+    /// the error surfaces when pixels are computed.
+    package let loaderOptions: String
 
-    package init(_ buffer: UnsafeRawBufferPointer, name: String?, limits: ImageLimits) throws(ProcessingError) {
+    /// `failOn` (a recipe's `fail_on`) overrides the limits' policy.
+    package init(_ buffer: UnsafeRawBufferPointer, name: String?, limits: ImageLimits, failOn: DamagedInput? = nil) throws(ProcessingError) {
+        let loaderOptions = (failOn ?? limits.failOn).loaderOption
         _ = try LibvipsRuntime.shared()  // libvips is started, whoever calls first.
         let label = name.map { "'\($0)'" } ?? "the input"
         guard !buffer.isEmpty, let base = buffer.baseAddress else {
@@ -41,7 +44,7 @@ package struct LibvipsSource {
                     "\(label) is a JPEG of more than \(limits.maxJPEGScans) scans, the limit: each scan is a pass over the whole image")
             }
         }
-        guard let pointer = cv_image_new_from_buffer(base, buffer.count, Self.loaderOptions, VIPS_ACCESS_SEQUENTIAL) else {
+        guard let pointer = cv_image_new_from_buffer(base, buffer.count, loaderOptions, VIPS_ACCESS_SEQUENTIAL) else {
             throw ProcessingError(.corrupt, "\(label) could not be read as \(format.rawValue)", detail: LibvipsError.take())
         }
         let header = VipsImageHandle(owning: pointer)
@@ -53,6 +56,7 @@ package struct LibvipsSource {
         }
         self.buffer = buffer
         self.header = header
+        self.loaderOptions = loaderOptions
         if format == .heif, header.string("heif-compression") == "av1" {
             self.format = .avif
         } else {
@@ -69,7 +73,7 @@ package struct LibvipsSource {
     /// Opens the image for decoding. `options` adds loader options such as a
     /// shrink factor (`shrink=4` for JPEG, `scale=0.25` for WebP).
     package func open(access: VipsAccess, options: String = "") throws(ProcessingError) -> VipsImageHandle {
-        let all = options.isEmpty ? Self.loaderOptions : "\(Self.loaderOptions),\(options)"
+        let all = options.isEmpty ? loaderOptions : "\(loaderOptions),\(options)"
         guard let pointer = cv_image_new_from_buffer(buffer.baseAddress, buffer.count, all, access) else {
             throw ProcessingError(.corrupt, "the \(format.rawValue) data could not be opened", detail: LibvipsError.take())
         }

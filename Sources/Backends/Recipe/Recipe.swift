@@ -11,17 +11,27 @@ public struct Recipe: Hashable, Sendable {
     public static let autorotateParameter = Parameter<Bool>(
         "autorotate", summary: "Apply the EXIF orientation before the operations.", default: true)
 
+    public static let failOnParameter = Parameter<DamagedInput>(
+        "fail_on",
+        summary: "How damaged an input may be: refuse it on a decoder `warning` (damaged data), an `error`, a `truncated` file, or serve it anyway (`none`). Absent: the server's `CALOTYPE_FAIL_ON` (warning).")
+
     /// Recipe-level parameters (besides `ops`), for the docs.
-    public static let parameters = [autorotateParameter.info] + OutputOptions.parameters
+    public static let parameters = [autorotateParameter.info, failOnParameter.info] + OutputOptions.parameters
 
     public var operations: [Operation]
     public var output: OutputOptions
     public var autorotate: Bool
+    /// How damaged an input may be; nil leaves it to the backend's limits.
+    public var failOn: DamagedInput?
 
-    public init(_ operations: [Operation] = [], output: OutputOptions = OutputOptions.default, autorotate: Bool = true) {
+    public init(
+        _ operations: [Operation] = [], output: OutputOptions = OutputOptions.default, autorotate: Bool = true,
+        failOn: DamagedInput? = nil
+    ) {
         self.operations = operations
         self.output = output
         self.autorotate = autorotate
+        self.failOn = failOn
     }
 
     /// Operations a recipe may have unless its reader says otherwise. Each one
@@ -72,6 +82,7 @@ extension Recipe: Codable {
         try Self.rejectUnknownKeys(in: container, known: Self.topLevelKeys, field: "")
         let reader = ParameterReader(source: .json(container))
         autorotate = try reader.value(Self.autorotateParameter)
+        failOn = try reader.optional(Self.failOnParameter)
         output = try OutputOptions(reading: reader)
 
         var operations: [Operation] = []
@@ -140,6 +151,7 @@ extension Recipe: Codable {
         }
         var writer = ParameterWriter()
         writer.write(Self.autorotateParameter, autorotate)
+        writer.write(Self.failOnParameter, failOn)
         output.write(to: &writer)
         for entry in writer.entries {
             try container.encode(entry.value, forKey: DynamicCodingKey(entry.key))

@@ -42,7 +42,7 @@ public enum RecipeDocumentation {
             ? "| JSON key | shorthand | type | default | allowed | meaning |\n|---|---|---|---|---|---|\n"
             : "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n"
         for parameter in parameters {
-            let defaultValue = parameter.defaultValue.map { "`\($0)`" } ?? "required"
+            let defaultValue = parameter.defaultValue.map { "`\($0)`" } ?? "none"
             let cells = shorthandColumn
                 ? ["`\(parameter.key)`", "`\(parameter.shorthandKey)`", parameter.type, defaultValue, parameter.allowed, parameter.summary]
                 : ["`\(parameter.key)`", parameter.type, defaultValue, parameter.allowed, parameter.summary]

@@ -42,7 +42,9 @@ extension Recipe {
                 operations.append(try kind.type.init(reading: reader).asOperation)
             }
         }
-        self.init(operations, output: try OutputOptions(reading: reader), autorotate: try reader.value(Self.autorotateParameter))
+        self.init(
+            operations, output: try OutputOptions(reading: reader), autorotate: try reader.value(Self.autorotateParameter),
+            failOn: try reader.optional(Self.failOnParameter))
     }
 
     /// Every key the shorthand understands.
@@ -84,6 +86,7 @@ extension Recipe {
         }
         var writer = ParameterWriter()
         writer.write(Self.autorotateParameter, autorotate)
+        writer.write(Self.failOnParameter, failOn)
         output.write(to: &writer)
         pairs += writer.entries.map { ($0.shorthandKey, $0.value.shorthand) }
         return pairs.map { "\(Self.escape($0))=\(Self.escape($1))" }.joined(separator: "&")
