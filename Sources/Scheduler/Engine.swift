@@ -25,6 +25,9 @@ public final class Engine: Sendable {
         /// Which OpenCL devices serve and how (`CALOTYPE_OPENCL_CPU=1` admits
         /// CPU devices such as PoCL; `CALOTYPE_CACHE_DIR`; `CALOTYPE_OPENCL_FAULT`).
         public var openCL: OpenCLBackend.Configuration
+        /// Bytes the work admitted at once may hold (`CALOTYPE_MEMORY_BUDGET_MB`;
+        /// nil: `MemoryBudget.defaultLimit` for the workers started).
+        public var memoryBudget: Int?
         /// Told of every job's progress (metrics, tests); keep it cheap.
         public var observer: (@Sendable (Scheduler.Event) -> Void)?
 
@@ -60,6 +63,7 @@ public final class Engine: Sendable {
             if let limit = try integer("CALOTYPE_QUEUE_LIMIT", in: 1...1_000_000) { configuration.scheduler.queueLimit = limit }
             if let seconds = try integer("CALOTYPE_JOB_TIMEOUT", in: 1...86_400) { configuration.scheduler.jobTimeout = .seconds(seconds) }
             if let megapixels = try integer("CALOTYPE_MAX_MEGAPIXELS", in: 1...1_000) { configuration.limits.maxPixels = megapixels * 1_000_000 }
+            if let megabytes = try integer("CALOTYPE_MEMORY_BUDGET_MB", in: 16...16_777_216) { configuration.memoryBudget = megabytes << 20 }
             if let scans = try integer("CALOTYPE_MAX_JPEG_SCANS", in: 1...10_000) { configuration.limits.maxJPEGScans = scans }
             if let policy = variables.string("CALOTYPE_FAIL_ON") {
                 guard let value = DamagedInput(shorthand: policy) else {
@@ -135,7 +139,10 @@ public final class Engine: Sendable {
 
         var lanes = [Scheduler.LaneSpecification(backend: cpu, workers: configuration.cpuWorkers)]
         lanes += gpus.map { Scheduler.LaneSpecification(backend: $0, workers: configuration.gpuWorkers) }
-        scheduler = Scheduler(lanes: lanes, configuration: configuration.scheduler, observer: configuration.observer)
+        let workers = lanes.map(\.workers).reduce(0, +)
+        scheduler = Scheduler(
+            lanes: lanes, configuration: configuration.scheduler, observer: configuration.observer,
+            memoryBudget: MemoryBudget(limit: configuration.memoryBudget ?? MemoryBudget.defaultLimit(workers: workers)))
     }
 
     /// Starts an engine on a thread that may block: starting libvips and the

@@ -66,6 +66,9 @@ public actor Scheduler {
     }
 
     public let configuration: Configuration
+    /// What admitted work may hold: the server admits request bodies
+    /// against it, and each submitted job counts its decoded pixels in it.
+    public nonisolated let memoryBudget: MemoryBudget
     var lanes: [Lane]
     private let observer: (@Sendable (Event) -> Void)?
     private let now: @Sendable () -> ContinuousClock.Instant
@@ -79,12 +82,14 @@ public actor Scheduler {
     ///   - now: the clock that quarantines, queue waits and service times are
     ///     measured on; tests drive it by hand.
     ///   - observer: told of every job's progress, synchronously; keep it cheap.
+    ///   - memoryBudget: what admitted work may hold (unlimited unless given).
     public init(
         lanes: [LaneSpecification], configuration: Configuration = Configuration(),
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-        observer: (@Sendable (Event) -> Void)? = nil
+        observer: (@Sendable (Event) -> Void)? = nil, memoryBudget: MemoryBudget = .unlimited
     ) {
         self.configuration = configuration
+        self.memoryBudget = memoryBudget
         self.now = now
         self.observer = observer
         self.started = now()
@@ -104,6 +109,9 @@ public actor Scheduler {
     public nonisolated func submit(_ request: JobRequest) async throws(SchedulerError) -> JobResult {
         let deadline = request.deadline ?? configuration.jobTimeout
         let profile = JobProfile(request)
+        // Counted, never refused: the request carrying it was admitted.
+        let decoded = memoryBudget.commit(MemoryBudget.decodedEstimate(megapixels: profile.megapixels))
+        defer { decoded.release() }
         let outcome: Result<JobResult, SchedulerError> = await withTaskGroup(of: Result<JobResult, SchedulerError>?.self) { group in
             group.addTask {
                 do throws(SchedulerError) {

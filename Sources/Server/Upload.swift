@@ -12,6 +12,9 @@ struct Upload: Sendable {
     var strictPlacement: Bool
     /// `?inline=true`: batch answers carry each result's bytes as base64.
     var inline: Bool
+    /// The body's share of the memory budget, given back when the last copy
+    /// of this upload is dropped (the request answered, the batch ended).
+    var hold: MemoryBudget.Hold?
 
     enum Shape {
         /// One part named `file`, or (when allowed) a raw `image/*` body.
@@ -25,7 +28,12 @@ struct Upload: Sendable {
     /// Query keys that are not recipe fields.
     static let reservedKeys: Set<String> = ["backend", "strict", "inline"]
 
-    static func read(_ request: Request, shape: Shape, configuration: ServerConfiguration) async throws(APIError) -> Upload {
+    /// How long a request waits for room in the memory budget before 503.
+    static let budgetWait: Duration = .seconds(1)
+
+    static func read(
+        _ request: Request, shape: Shape, configuration: ServerConfiguration, budget: MemoryBudget = .unlimited
+    ) async throws(APIError) -> Upload {
         let query = request.uri.queryParameters.map { (key: String($0.key), value: String($0.value)) }
         var options = [String: String]()
         for (key, value) in query where reservedKeys.contains(key) { options[key] = value }
@@ -33,11 +41,26 @@ struct Upload: Sendable {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
             throw APIError(.contentTooLarge, "payload_too_large", "the body is \(length) bytes; the limit is \(configuration.maxBodyBytes)")
         }
+        // Admitted against the memory budget before a byte of the body is read.
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        guard var hold = await budget.admit(declared ?? configuration.maxBodyBytes, waitingAtMost: budgetWait) else {
+            var error = APIError(
+                .serviceUnavailable, "overloaded",
+                "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s")
+            error.headers[.retryAfter] = "1"
+            throw error
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: configuration.maxBodyBytes)
         } catch {
             throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds the limit of \(configuration.maxBodyBytes) bytes")
+        }
+        if declared == nil {
+            // A chunked body was admitted at the size limit; hold what came.
+            let actual = budget.commit(body.readableBytes)
+            hold.release()
+            hold = actual
         }
 
         let contentType = request.headers[.contentType] ?? ""
@@ -106,7 +129,7 @@ struct Upload: Sendable {
         return Upload(
             files: files, recipe: recipe, placement: placement,
             strictPlacement: Bool(shorthand: options["strict"] ?? "false") ?? false,
-            inline: Bool(shorthand: options["inline"] ?? "false") ?? false)
+            inline: Bool(shorthand: options["inline"] ?? "false") ?? false, hold: hold)
     }
 
     /// Parses on a thread of its own (NIO's blocking pool), never on the

@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_QUEUE_LIMIT                  jobs that may wait before 503 (256)
               CALOTYPE_JOB_TIMEOUT                  seconds a job may take, queue included (10)
               CALOTYPE_MAX_MEGAPIXELS               largest image accepted or made (50)
+              CALOTYPE_MEMORY_BUDGET_MB             bytes admitted work may hold; more wait 1 s, then 503 (160 per worker)
               CALOTYPE_MAX_JPEG_SCANS               most scans in a JPEG (128)
               CALOTYPE_FAIL_ON                      refuse damaged inputs on: warning, error, truncated, none (warning)
               CALOTYPE_MAX_BODY_BYTES               largest request body (104857600)

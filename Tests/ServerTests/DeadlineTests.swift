@@ -97,3 +97,43 @@ struct DepartureTests {
         }
     }
 }
+
+@Suite("Memory budget at the door", .timeLimit(.minutes(2)))
+struct MemoryBudgetAdmissionTests {
+    /// While admitted work holds the budget, a new request is answered 503
+    /// with `Retry-After` before its body is read; once the work ends, new
+    /// requests are admitted again.
+    @Test func aRequestBeyondTheBudgetIsRefusedUntilRoomComes() async throws {
+        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 14) }
+        let blurs = Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",")
+        let events = SchedulerEvents()
+        // 1.9 MP decode to be held (7.7 MB estimated) against a 4 MiB budget.
+        var engine = Engine.Configuration(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), useGPU: false, observer: events.observer)
+        engine.memoryBudget = 4 << 20
+        try await withServer(engine: engine) { client, _ in
+            let port = try #require(client.port)
+            var heavy = MultipartBody()
+            heavy.addFile("file", filename: "deep.jpg", photo)
+            heavy.addField("recipe", #"{"ops":[\#(blurs)],"format":"png"}"#)
+            let payload = heavy.bytes + Array("--\(heavy.boundary)--\r\n".utf8)
+            let holder = try TCPConnection(port: port)
+            await holder.send(Array("POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\(heavy.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+            await events.wait { $0.kind == .started && $0.input == "deep.jpg" }
+
+            var small = MultipartBody()
+            small.addFile("file", filename: "photo.jpg", try Fixtures.bytes("photo.jpg"))
+            try await client.execute(uri: "/process?width=50", method: .post, headers: small.headers, body: small.body) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "1")
+                let error = try decode(ErrorBody.self, response.body).error
+                #expect(error.code == "overloaded")
+                #expect(error.message.contains("memory budget"))
+            }
+            holder.close()  // the heavy job stops and gives its share back
+            await events.wait { $0.kind == .finished && $0.input == "deep.jpg" }
+            try await client.execute(uri: "/process?width=50", method: .post, headers: small.headers, body: small.body) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+}

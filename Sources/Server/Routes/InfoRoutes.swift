@@ -13,7 +13,8 @@ extension CalotypeServer {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         router.get("metrics") { _, _ -> Response in
-            let text = PrometheusText.render(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints)
+            let text = PrometheusText.render(
+                scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints, memoryBudget: scheduler.memoryBudget)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -23,7 +24,7 @@ extension CalotypeServer {
 
 /// Writes statistics as Prometheus metrics.
 enum PrometheusText {
-    static func render(scheduler: SchedulerStatistics, endpoints: [String: EndpointStatistics.Counts]) -> String {
+    static func render(scheduler: SchedulerStatistics, endpoints: [String: EndpointStatistics.Counts], memoryBudget: MemoryBudget) -> String {
         var text = ""
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Double)]) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -58,6 +59,10 @@ enum PrometheusText {
             }
         }
         family("calotype_jobs_total", "counter", "Jobs per lane and outcome.", outcomes)
+        if memoryBudget.limit < .max {
+            family("calotype_memory_budget_bytes", "gauge", "Bytes the work admitted at once may hold (CALOTYPE_MEMORY_BUDGET_MB).", [("", Double(memoryBudget.limit))])
+        }
+        family("calotype_memory_held_bytes", "gauge", "Bytes held now: request bodies plus the estimated decoded pixels of submitted jobs.", [("", Double(memoryBudget.used))])
         histogram("calotype_job_service_seconds", "Time from a worker taking a job to its result.", lanes.map { ($0.name, $0.serviceHistogram) }, into: &text)
         histogram("calotype_job_queue_wait_seconds", "Time a job waited for a worker.", lanes.map { ($0.name, $0.queueWaitHistogram) }, into: &text)
         return text

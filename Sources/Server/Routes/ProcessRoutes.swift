@@ -53,7 +53,7 @@ extension CalotypeServer {
     /// Reads an upload, counting refusals against the endpoint.
     func readUpload(_ request: Request, shape: Upload.Shape, endpoint: String) async throws(APIError) -> Upload {
         do {
-            return try await Upload.read(request, shape: shape, configuration: configuration)
+            return try await Upload.read(request, shape: shape, configuration: configuration, budget: scheduler.memoryBudget)
         } catch {
             await statistics.rejected(endpoint)
             throw error

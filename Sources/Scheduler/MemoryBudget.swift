@@ -1,0 +1,151 @@
+import Foundation
+import Synchronization
+
+/// How many bytes the work admitted at once may hold: request bodies being
+/// read or held, plus the decoded pixels of the jobs submitted, estimated
+/// from their headers.
+///
+/// A queue length alone does not bound memory: 64 clients posting 15-18 MP
+/// photos were all admitted (queue 256) and the server grew to 1,150 MB with
+/// a median wait of 18 s. New requests are admitted against this budget
+/// instead: one that does not fit waits up to a second for room, then is
+/// refused with 503 `overloaded` and `Retry-After`, before its body is read.
+/// Jobs already admitted never wait on it: their decoded pixels are counted
+/// (so that they hold new requests back), never refused, so admitted work
+/// always finishes and frees its share.
+public final class MemoryBudget: Sendable {
+    /// The budget in bytes (`Int.max`: unlimited).
+    public let limit: Int
+
+    private struct Waiter {
+        let id: UInt64
+        let bytes: Int
+        let continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct State {
+        var used = 0
+        var nextID: UInt64 = 0
+        var waiters: [Waiter] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init(limit: Int) {
+        self.limit = max(limit, 1)
+    }
+
+    /// No budget: everything is admitted (tests, embedded uses).
+    public static var unlimited: MemoryBudget { MemoryBudget(limit: .max) }
+
+    /// Bytes held now.
+    public var used: Int { state.withLock { $0.used } }
+
+    /// A default for a machine: a quarter of its memory, and no more than
+    /// 160 MiB per worker (enough to keep each busy with the next photo
+    /// while one is decoded; more only lengthens the queue). On 2 workers,
+    /// 320 MiB.
+    public static func defaultLimit(workers: Int, physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) -> Int {
+        let perWorker = 160 << 20
+        let quarter = Int(clamping: physicalMemory / 4)
+        return max(64 << 20, min(quarter, perWorker * max(workers, 1)))
+    }
+
+    /// What one job's decoded pixels are estimated to hold: RGBA bytes of
+    /// the input's declared size (shrink-on-load makes most jobs hold less).
+    public static func decodedEstimate(megapixels: Double) -> Int {
+        Int(clamping: Int64(max(megapixels, 0) * 4_000_000))
+    }
+
+    /// Bytes held until the hold is released (or dropped).
+    public final class Hold: Sendable {
+        private let budget: MemoryBudget
+        public let bytes: Int
+        private let released = Atomic(false)
+
+        fileprivate init(budget: MemoryBudget, bytes: Int) {
+            self.budget = budget
+            self.bytes = bytes
+        }
+
+        /// Gives the bytes back; later calls (and the drop) do nothing.
+        public func release() {
+            if !released.exchange(true, ordering: .acquiringAndReleasing) { budget.give(bytes) }
+        }
+
+        deinit { release() }
+    }
+
+    /// Admits `bytes` when they fit (or when nothing at all is held, so that
+    /// one request larger than the budget still runs alone), waiting up to
+    /// `wait` behind earlier waiters; nil when no room came in time or the
+    /// calling task was cancelled.
+    public func admit(_ bytes: Int, waitingAtMost wait: Duration) async -> Hold? {
+        let bytes = max(bytes, 0)
+        let deadline = ContinuousClock.now + wait
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        let admitted = await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                // Past the deadline a waiter still queued gets `false`; one
+                // that queues later sees the deadline has passed and does not.
+                guard (try? await Task.sleep(until: deadline)) != nil else { return }
+                expire(id)
+            }
+            let admitted = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    let immediate: Bool? = state.withLock { state in
+                        if state.waiters.isEmpty, fits(bytes, in: state) {
+                            state.used += bytes
+                            return true
+                        }
+                        if ContinuousClock.now >= deadline || Task.isCancelled { return false }
+                        state.waiters.append(Waiter(id: id, bytes: bytes, continuation: continuation))
+                        return nil
+                    }
+                    if let immediate { continuation.resume(returning: immediate) }
+                }
+            } onCancel: {
+                expire(id)
+            }
+            group.cancelAll()
+            return admitted
+        }
+        return admitted ? Hold(budget: self, bytes: bytes) : nil
+    }
+
+    /// Counts `bytes` that admitted work holds now; never waits or refuses.
+    public func commit(_ bytes: Int) -> Hold {
+        state.withLock { $0.used += max(bytes, 0) }
+        return Hold(budget: self, bytes: max(bytes, 0))
+    }
+
+    private func fits(_ bytes: Int, in state: State) -> Bool {
+        state.used == 0 || state.used <= limit - bytes
+    }
+
+    /// A waiter's time is up: it gets `false`, unless room came first.
+    private func expire(_ id: UInt64) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(returning: false)
+    }
+
+    /// Bytes came back: admits waiters in order while they fit.
+    fileprivate func give(_ bytes: Int) {
+        let admitted = state.withLock { state -> [Waiter] in
+            state.used -= bytes
+            var admitted: [Waiter] = []
+            while let first = state.waiters.first, fits(first.bytes, in: state) {
+                state.used += first.bytes
+                admitted.append(state.waiters.removeFirst())
+            }
+            return admitted
+        }
+        for waiter in admitted { waiter.continuation.resume(returning: true) }
+    }
+}
