@@ -36,6 +36,13 @@ actor BatchRegistry {
         return batches[id]
     }
 
+    /// Forgets a batch (`DELETE /batches/{id}`, once it is over): its status
+    /// and events are gone; its results stay at their urls until they expire.
+    func remove(_ id: String) {
+        batches[id] = nil
+        order.removeAll { $0 == id }
+    }
+
     /// Lets the batches running now end, for up to `grace`; then cancels
     /// what is left of them (graceful shutdown).
     func drain(within grace: Duration) async {

@@ -1,7 +1,19 @@
+import Backends
+
 /// `GET /openapi.json`: the API described in OpenAPI 3.1. Kept beside the
-/// routes and checked by a test that every documented operation is served.
+/// routes and checked by a test that every documented operation is served;
+/// both recipe spellings' schemas are written from the operations'
+/// declarations (`RecipeSchema`), and CI runs schemathesis against it.
 enum OpenAPIDocument {
-    static let json = #"""
+    /// The document for a server that takes recipes of at most `maxOperations` operations.
+    static func json(maxOperations: Int) -> String {
+        template
+            .replacingOccurrences(of: "\"$RECIPE_JSON_SCHEMA\"", with: RecipeSchema.json(maxOperations: maxOperations).text)
+            .replacingOccurrences(of: "\"$RECIPE_SHORTHAND_SCHEMA\"", with: RecipeSchema.shorthand().text)
+            .replacingOccurrences(of: "\"$BOOLEAN_OPTION\"", with: RecipeSchema.shorthandBoolean.merging(["default": false]).text)
+    }
+
+    private static let template = #"""
     {
       "openapi": "3.1.0",
       "info": {
@@ -38,7 +50,10 @@ enum OpenAPIDocument {
             "requestBody": {
               "required": true,
               "content": {
-                "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}, "recipe": {"type": "string", "description": "A JSON recipe."}}}},
+                "multipart/form-data": {
+                  "schema": {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}, "recipe": {"$ref": "#/components/schemas/Recipe"}}},
+                  "encoding": {"recipe": {"contentType": "application/json"}}
+                },
                 "image/*": {"schema": {"type": "string", "format": "binary"}}
               }
             },
@@ -95,7 +110,7 @@ enum OpenAPIDocument {
           "post": {
             "summary": "Process one image (file) or a batch (files) and store each result in the configured sink (a folder, or an HTTP endpoint).",
             "parameters": [{"$ref": "#/components/parameters/Backend"}, {"$ref": "#/components/parameters/Strict"}, {"$ref": "#/components/parameters/Inline"}, {"$ref": "#/components/parameters/Recipe"}],
-            "requestBody": {"$ref": "#/components/requestBodies/Files"},
+            "requestBody": {"$ref": "#/components/requestBodies/FileOrFiles"},
             "responses": {
               "200": {"description": "Every item stored; saved_to says where.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchAnswer"}}}},
               "502": {"description": "Storing failed for some item (error code save_failed); its result is still at its url.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchAnswer"}}}},
@@ -128,7 +143,7 @@ enum OpenAPIDocument {
             }
           },
           "delete": {
-            "summary": "Cancel the items not finished (queued ones never run; running ones are stopped, each reported with error code cancelled) and answer once the batch is over.",
+            "summary": "Cancel the items not finished (queued ones never run; running ones are stopped, each reported with error code cancelled), answer with the batch's last state once it is over, and forget it (its status and events are 404 after); results stay at their urls.",
             "parameters": [{"$ref": "#/components/parameters/BatchID"}],
             "responses": {
               "200": {"description": "The batch, now cancelled (or completed, if it had already ended).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchStatus"}}}},
@@ -141,14 +156,15 @@ enum OpenAPIDocument {
             "summary": "The batch's events over GET, for EventSource: every event since the start, or after Last-Event-ID, then live ones until complete. Ids count up from 1 and are the same on every connection.",
             "parameters": [
               {"$ref": "#/components/parameters/BatchID"},
-              {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer", "minimum": 0}, "description": "The last event seen; EventSource sends it when it reconnects. An id the batch has not sent is 400 invalid_last_event_id."},
-              {"name": "last_event_id", "in": "query", "schema": {"type": "integer", "minimum": 0}, "description": "The same, for clients that cannot set headers; the header wins."}
+              {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer", "minimum": 0, "maximum": 9007199254740991}, "description": "The last event seen; EventSource sends it when it reconnects. Not a number: 400 invalid_last_event_id; ahead of the batch's latest event: 409."},
+              {"name": "last_event_id", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 9007199254740991}, "description": "The same, for clients that cannot set headers; the header wins."}
             ],
             "responses": {
               "200": {"$ref": "#/components/responses/EventStream"},
               "204": {"description": "The batch is over and the client has seen every event: EventSource stops reconnecting."},
               "400": {"$ref": "#/components/responses/Error"},
-              "404": {"$ref": "#/components/responses/Error"}
+              "404": {"$ref": "#/components/responses/Error"},
+              "409": {"$ref": "#/components/responses/Error"}
             }
           }
         },
@@ -178,22 +194,37 @@ enum OpenAPIDocument {
       "components": {
         "parameters": {
           "Backend": {"name": "backend", "in": "query", "schema": {"type": "string", "enum": ["auto", "cpu", "gpu"], "default": "auto"}, "description": "Where jobs run; gpu falls back to the CPU (marked) unless strict."},
-          "Strict": {"name": "strict", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Refuse instead of falling back to another kind of backend."},
+          "Strict": {"name": "strict", "in": "query", "schema": "$BOOLEAN_OPTION", "description": "Refuse instead of falling back to another kind of backend."},
           "BatchID": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The batch_id POST /batches answered with."},
-          "Inline": {"name": "inline", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Add each result's bytes as base64 data."},
-          "Recipe": {"name": "recipe", "in": "query", "style": "form", "explode": true, "schema": {"type": "object", "additionalProperties": {"type": "string"}}, "description": "The recipe shorthand: width, height, fit, gravity, enlarge, fast_shrink, background, crop_x, crop_y, crop_width, crop_height, rotate, flip, blur, sharpen, brightness, contrast, gamma, grayscale, format, quality, strip, autorotate, fail_on (docs/recipes.md)."}
+          "Inline": {"name": "inline", "in": "query", "schema": "$BOOLEAN_OPTION", "description": "Add each result's bytes as base64 data."},
+          "Recipe": {"name": "recipe", "in": "query", "style": "form", "explode": true, "schema": "$RECIPE_SHORTHAND_SCHEMA", "description": "The recipe in the flat shorthand (docs/recipes.md); an operation is switched on by any of its keys. Not together with a JSON recipe in the body."}
         },
         "requestBodies": {
+          "FileOrFiles": {
+            "required": true,
+            "content": {"multipart/form-data": {
+              "schema": {"type": "object", "anyOf": [{"required": ["file"]}, {"required": ["files"]}, {"required": ["files[]"]}], "properties": {"file": {"type": "string", "format": "binary"}, "files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}, "files[]": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}, "recipe": {"$ref": "#/components/schemas/Recipe"}}},
+              "encoding": {"recipe": {"contentType": "application/json"}}
+            }}
+          },
           "Files": {
             "required": true,
-            "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}, "files[]": {"type": "array", "items": {"type": "string", "format": "binary"}}, "recipe": {"type": "string", "description": "A JSON recipe."}}}}}
+            "content": {"multipart/form-data": {
+              "schema": {"type": "object", "anyOf": [{"required": ["files"]}, {"required": ["files[]"]}], "properties": {"files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}, "files[]": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}, "description": "The same as files (a form's name for several)."}, "recipe": {"$ref": "#/components/schemas/Recipe"}}},
+              "encoding": {"recipe": {"contentType": "application/json"}}
+            }}
           }
         },
         "responses": {
           "Error": {"description": "Every error: a specific code and a message.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "EventStream": {"description": "Server-Sent Events: progress (queued, started, done), one result or error per item, complete last; every event has an id.", "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+          "EventStream": {"description": "Server-Sent Events: progress (queued, started, done), one result or error per item, complete last; every event has an id.", "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/Event"}}}}
         },
         "schemas": {
+          "Recipe": "$RECIPE_JSON_SCHEMA",
+          "Event": {
+            "type": "object", "required": ["event", "data", "id"], "description": "One event of the stream; data is JSON: a progress record, a BatchItem, or the BatchAnswer without results.",
+            "properties": {"event": {"type": "string", "enum": ["progress", "result", "error", "complete"]}, "id": {"type": "string", "pattern": "^[0-9]+$"}, "data": {"type": "string", "contentMediaType": "application/json"}, "retry": {"type": "integer"}}
+          },
           "Error": {
             "type": "object", "required": ["error"],
             "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}

@@ -76,7 +76,14 @@ struct Upload: Sendable {
                 if part.name == "recipe" && part.filename == nil {
                     recipeJSON = part.body
                 } else if let name = part.name, accepted.contains(name) {
-                    files.append(ImageInput(bytes: part.body, name: part.filename ?? "\(name)-\(files.count)"))
+                    // A text field where a file belongs (`-F files=<x` instead of `-F files=@x`)
+                    // is a mistake to report, not bytes to try as an image.
+                    guard let filename = part.filename else {
+                        throw APIError(
+                            .badRequest, "not_a_file",
+                            "the part '\(name)' is a form field, not a file (no filename): send it as a file, e.g. curl -F \(name)=@photo.jpg")
+                    }
+                    files.append(ImageInput(bytes: part.body, name: filename))
                 }
             }
         } else if case .single(allowRawBody: true) = shape, contentType.lowercased().hasPrefix("image/") {
@@ -128,8 +135,17 @@ struct Upload: Sendable {
         }
         return Upload(
             files: files, recipe: recipe, placement: placement,
-            strictPlacement: Bool(shorthand: options["strict"] ?? "false") ?? false,
-            inline: Bool(shorthand: options["inline"] ?? "false") ?? false, hold: hold)
+            strictPlacement: try flag("strict", options), inline: try flag("inline", options), hold: hold)
+    }
+
+    /// A boolean query option (`strict`, `inline`): absent is false; a value
+    /// that is not a boolean is an error, not silently false.
+    private static func flag(_ key: String, _ options: [String: String]) throws(APIError) -> Bool {
+        guard let text = options[key] else { return false }
+        guard let value = Bool(shorthand: text) else {
+            throw APIError(.badRequest, "invalid_option", "\(key) must be true or false, got '\(text)'")
+        }
+        return value
     }
 
     /// Parses on a thread of its own (NIO's blocking pool), never on the

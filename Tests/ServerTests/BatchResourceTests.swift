@@ -145,6 +145,11 @@ struct BatchResourceTests {
         try await withFakeServer(backend) { client, scheduler in
             let created = try await post(Self.fakeBody(3), client: client)
             await backend.waitForStart()
+            // A listener on its own connection, following the batch when it is deleted.
+            let listener = try TCPConnection(port: try #require(client.port))
+            defer { listener.close() }
+            await listener.send(Array("GET \(created.eventsURL) HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            _ = await listener.read(until: "event: progress")
 
             let status = try await client.execute(uri: created.statusURL, method: .delete) { response in
                 #expect(response.status == .ok)
@@ -154,9 +159,14 @@ struct BatchResourceTests {
             #expect(status.results.map { $0.error?.code } == ["cancelled", "cancelled", "cancelled"])
 
             // Listeners still learn how every item ended, and the batch's end.
-            let events = try await events(created.eventsURL, client: client)
-            #expect(events.filter { $0.type == "error" }.compactMap { $0.json["index"] as? Int }.sorted() == [0, 1, 2])
-            #expect(events.last?.type == "complete" && events.last?.json["cancelled"] as? Int == 3)
+            var parser = EventStreamParser()
+            parser.feed(await listener.read(until: "event: complete"))
+            parser.feed(await listener.read(until: "\n\n"))
+            let events = parser.events
+            #expect(events.filter { $0.type == "error" }.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.data.utf8))) as? [String: Any] }.compactMap { $0["index"] as? Int }.sorted() == [0, 1, 2])
+            #expect(events.last?.type == "complete")
+            // Deleted: the batch is forgotten.
+            try await client.execute(uri: created.statusURL, method: .get) { #expect($0.status == .notFound) }
             #expect(await scheduler.statistics().lanes[0].running == 0)
             try await client.execute(uri: "/stats", method: .get) { response in
                 let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
@@ -194,14 +204,16 @@ struct BatchResourceTests {
                 }
             }
             let created = try await post(Self.fakeBody(1), client: client)
-            try await client.execute(uri: created.eventsURL, method: .get, headers: [.lastEventID: "yesterday"]) { response in
-                #expect(response.status == .badRequest)
-                let error = try decode(ErrorBody.self, response.body)
-                #expect(error.error.code == "invalid_last_event_id")
+            for malformed in ["yesterday", "", "-1", "99999999999999999999999"] {
+                try await client.execute(uri: created.eventsURL, method: .get, headers: [.lastEventID: malformed]) { response in
+                    #expect(response.status == .badRequest, "Last-Event-ID: '\(malformed)'")
+                    let error = try decode(ErrorBody.self, response.body)
+                    #expect(error.error.code == "invalid_last_event_id")
+                }
             }
             // An id from the future (the batch is held: it has sent 2 events at most) would skip events.
             try await client.execute(uri: created.eventsURL + "?last_event_id=99", method: .get) { response in
-                #expect(response.status == .badRequest)
+                #expect(response.status == .conflict)
                 let error = try decode(ErrorBody.self, response.body)
                 #expect(error.error.code == "invalid_last_event_id" && error.error.message.contains("99"))
             }

@@ -52,6 +52,9 @@ public struct Resize: PipelineOperation {
         "background", summary: "Padding colour for `contain`, #rrggbb or #rrggbbaa.", default: .white,
         allowedDescription: "a colour #rgb, #rrggbb or #rrggbbaa", isAllowed: { _ in true })
 
+    /// Width, height or both.
+    public static let requiresAnyOf = [[widthParameter.key], [heightParameter.key]]
+
     public static let parameters = [
         widthParameter.info, heightParameter.info, fitParameter.info, gravityParameter.info,
         enlargeParameter.info, fastShrinkParameter.info, backgroundParameter.info,

@@ -35,6 +35,7 @@ public struct Colour: ParameterValue {
     }
 
     public static var typeName: String { "colour" }
+    public static var jsonSchema: JSONValue { ["type": "string", "pattern": "^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"] }
     public static var isSpelledAsText: Bool { true }
 
     public init(from decoder: any Decoder) throws {

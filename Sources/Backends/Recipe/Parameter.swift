@@ -11,10 +11,13 @@ public protocol ParameterValue: Codable, Hashable, Sendable {
     /// parameter lists (enumerations, colours): a wrong spelling is then
     /// reported with that list rather than as a wrong type.
     static var isSpelledAsText: Bool { get }
+    /// The type's values as a JSON Schema, for the API document.
+    static var jsonSchema: JSONValue { get }
 }
 
 extension ParameterValue {
     public static var isSpelledAsText: Bool { false }
+    public static var jsonSchema: JSONValue { ["type": .string(typeName)] }
 
     /// "an integer", "a number".
     static var typeNameWithArticle: String {
@@ -41,6 +44,8 @@ public struct Parameter<Value: ParameterValue>: Sendable {
     /// Human-readable allowed values, as error messages and docs show them.
     public let allowedDescription: String
     private let isAllowed: @Sendable (Value) -> Bool
+    /// The allowed values as a JSON Schema (the type's, narrowed by a range).
+    public let schema: JSONValue
 
     public init(
         _ key: String,
@@ -48,6 +53,7 @@ public struct Parameter<Value: ParameterValue>: Sendable {
         summary: String,
         default defaultValue: Value? = nil,
         allowedDescription: String,
+        schema: JSONValue = Value.jsonSchema,
         isAllowed: @escaping @Sendable (Value) -> Bool
     ) {
         self.key = key
@@ -55,6 +61,7 @@ public struct Parameter<Value: ParameterValue>: Sendable {
         self.summary = summary
         self.defaultValue = defaultValue
         self.allowedDescription = allowedDescription
+        self.schema = schema
         self.isAllowed = isAllowed
     }
 
@@ -74,7 +81,8 @@ public struct Parameter<Value: ParameterValue>: Sendable {
             type: Value.typeName,
             summary: summary,
             defaultValue: defaultValue?.shorthand,
-            allowed: allowedDescription
+            allowed: allowedDescription,
+            schema: schema
         )
     }
 }
@@ -88,9 +96,15 @@ extension Parameter where Value: Comparable {
         default defaultValue: Value? = nil,
         range: ClosedRange<Value>
     ) {
+        // Numbers' shorthand spellings are their JSON spellings.
+        let bounds: [String: JSONValue] = [
+            "minimum": Double(range.lowerBound.shorthand).map(JSONValue.number) ?? .null,
+            "maximum": Double(range.upperBound.shorthand).map(JSONValue.number) ?? .null,
+        ]
         self.init(
             key, shorthandKey: shorthandKey, summary: summary, default: defaultValue,
             allowedDescription: "\(range.lowerBound.shorthand)...\(range.upperBound.shorthand)",
+            schema: Value.jsonSchema.merging(bounds),
             isAllowed: { range.contains($0) })
     }
 }
@@ -115,7 +129,7 @@ extension Parameter where Value == Bool {
 }
 
 /// What documentation needs to know of a parameter, whatever its type.
-public struct ParameterInfo: Sendable, Hashable, Codable {
+public struct ParameterInfo: Sendable, Hashable, Encodable {
     public let key: String
     public let shorthandKey: String
     public let type: String
@@ -123,6 +137,8 @@ public struct ParameterInfo: Sendable, Hashable, Codable {
     /// The default in shorthand spelling; `nil` when the parameter has none.
     public let defaultValue: String?
     public let allowed: String
+    /// The allowed values as a JSON Schema.
+    public let schema: JSONValue
 }
 
 // MARK: - Value types
@@ -166,6 +182,7 @@ extension StringEnumParameter {
     public var shorthand: String { rawValue }
     public static var typeName: String { "string" }
     public static var isSpelledAsText: Bool { true }
+    public static var jsonSchema: JSONValue { ["type": "string", "enum": .array(allCases.map { .string($0.rawValue) })] }
 
     /// JSON accepts the same spellings as the shorthand (`jpg`, `center`).
     public init(from decoder: any Decoder) throws {

@@ -10,6 +10,10 @@ public protocol PipelineOperation: Hashable, Sendable {
     static var summary: String { get }
     /// The declared parameters, in the order the docs list them.
     static var parameters: [ParameterInfo] { get }
+    /// Groups of parameters of which at least one group must be given in
+    /// full (`resize`: width or height). Parameters without a default that
+    /// appear in no group are required.
+    static var requiresAnyOf: [[String]] { get }
 
     /// Reads and validates the operation from either recipe spelling.
     init(reading parameters: ParameterReader) throws(RecipeError)
@@ -21,6 +25,7 @@ public protocol PipelineOperation: Hashable, Sendable {
 
 extension PipelineOperation {
     public static var name: String { kind.rawValue }
+    public static var requiresAnyOf: [[String]] { [] }
 }
 
 /// The operations Calotype knows, in the order the flat shorthand applies them.

@@ -55,7 +55,8 @@ extension CalotypeServer {
                 // 204 tells an EventSource that reconnects after `complete` to stop.
                 return Response(status: .noContent)
             case .unknownEvent(let latest):
-                throw APIError(.badRequest, "invalid_last_event_id", "event \(lastEventID) was not sent by this batch; its latest is \(latest)")
+                // Not malformed, but ahead of the batch: reading on would skip events.
+                throw APIError(.conflict, "invalid_last_event_id", "event \(lastEventID) was not sent by this batch; its latest is \(latest)")
             }
             let keepAlive = configuration.keepAliveInterval
             return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
@@ -80,6 +81,8 @@ extension CalotypeServer {
         router.delete("batches/{id}") { _, context -> Response in
             let batch = try await hostedBatch(context)
             await batch.cancel()
+            // Deleted as the method says: the answer is the batch's last state.
+            await batches.remove(batch.id)
             return Self.json(batch.snapshot(paths: BatchPaths(id: batch.id)))
         }
     }
@@ -97,7 +100,7 @@ extension CalotypeServer {
     /// that cannot set headers; 0 (from the start) when neither is given.
     private static func lastEventID(_ request: Request) throws(APIError) -> Int {
         let header = request.headers[.lastEventID]
-        guard let text = header ?? request.uri.queryParameters.get("last_event_id"), !text.isEmpty else { return 0 }
+        guard let text = header ?? request.uri.queryParameters.get("last_event_id") else { return 0 }
         guard let id = Int(text), id >= 0 else {
             throw APIError(.badRequest, "invalid_last_event_id", "Last-Event-ID must be an event id this server sent (a number), got '\(text)'")
         }
