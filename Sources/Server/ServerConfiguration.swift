@@ -11,6 +11,11 @@ public struct ServerConfiguration: Sendable {
     public var port = 8080
     /// Largest request body (`CALOTYPE_MAX_BODY_BYTES`, default 100 MiB), refused while it arrives.
     public var maxBodyBytes = 100 << 20
+    /// Largest encoded image the engine accepts (its `ImageLimits.maxBytes`,
+    /// 64 MiB), which caps the body of a single-image request too: a 95 MiB
+    /// upload to `/process` was read in full only to be refused. nil: no cap
+    /// beyond `maxBodyBytes`.
+    public var maxImageBytes: Int?
     /// Most files in one batch (`CALOTYPE_MAX_FILES`, default 100).
     public var maxFilesPerBatch = 100
     /// Parts a multipart body may have: the files, the recipe, and a few

@@ -28,6 +28,9 @@ struct Upload: Sendable {
     /// Query keys that are not recipe fields.
     static let reservedKeys: Set<String> = ["backend", "strict", "inline"]
 
+    /// Room in a single-image body for the multipart envelope and a recipe (64 KiB at most).
+    static let envelopeAllowance = 128 << 10
+
     /// How long a request waits for room in the memory budget before 503.
     static let budgetWait: Duration = .seconds(1)
 
@@ -38,12 +41,19 @@ struct Upload: Sendable {
         var options = [String: String]()
         for (key, value) in query where reservedKeys.contains(key) { options[key] = value }
 
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
-            throw APIError(.contentTooLarge, "payload_too_large", "the body is \(length) bytes; the limit is \(configuration.maxBodyBytes)")
+        // One image's body needs no more than the image limit and a multipart envelope.
+        let bodyLimit: Int
+        if case .single = shape, let imageBytes = configuration.maxImageBytes {
+            bodyLimit = min(configuration.maxBodyBytes, imageBytes + envelopeAllowance)
+        } else {
+            bodyLimit = configuration.maxBodyBytes
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
+            throw APIError(.contentTooLarge, "payload_too_large", "the body is \(length) bytes; the limit is \(bodyLimit)")
         }
         // Admitted against the memory budget before a byte of the body is read.
         let declared = request.headers[.contentLength].flatMap(Int.init)
-        guard var hold = await budget.admit(declared ?? configuration.maxBodyBytes, waitingAtMost: budgetWait) else {
+        guard var hold = await budget.admit(declared ?? bodyLimit, waitingAtMost: budgetWait) else {
             var error = APIError(
                 .serviceUnavailable, "overloaded",
                 "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s")
@@ -52,9 +62,9 @@ struct Upload: Sendable {
         }
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+            body = try await request.body.collect(upTo: bodyLimit)
         } catch {
-            throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds the limit of \(configuration.maxBodyBytes) bytes")
+            throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds the limit of \(bodyLimit) bytes")
         }
         if declared == nil {
             // A chunked body was admitted at the size limit; hold what came.

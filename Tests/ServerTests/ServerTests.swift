@@ -153,6 +153,29 @@ struct ServerTests {
         }
     }
 
+    /// A single image cannot be bigger than the engine's image limit, so its
+    /// body is refused from Content-Length, before it is read, where a batch
+    /// body of the same size is taken.
+    @Test func aSingleImageBodyBeyondTheImageLimitIsRefusedUpFront() async throws {
+        let limits = ImageLimits(maxBytes: 4096)
+        try await withServer(engine: .init(cpuWorkers: 1, limits: limits, useGPU: false)) { client, _ in
+            var body = MultipartBody()
+            body.addFile("file", filename: "big.jpg", Array(repeating: 0xAB, count: 200_000))
+            try await client.execute(uri: "/process", method: .post, headers: body.headers, body: body.body) { response in
+                #expect(response.status == .contentTooLarge)
+                let error = try decode(ErrorBody.self, response.body)
+                #expect(error.error.code == "payload_too_large" && error.error.message.contains("limit is \(4096 + 128 * 1024)"))
+            }
+            var batch = MultipartBody()
+            batch.addFile("files", filename: "big.jpg", Array(repeating: 0xAB, count: 200_000))
+            try await client.execute(uri: "/process-batch", method: .post, headers: batch.headers, body: batch.body) { response in
+                #expect(response.status == .ok)  // read, and the item refused on its own
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(json?["failed"] as? Int == 1)
+            }
+        }
+    }
+
     @Test func tooManyFilesAreRefused() async throws {
         try await withServer(configure: { $0.maxFilesPerBatch = 2 }) { client, _ in
             let body = try MultipartBody.files(["photo.jpg", "alpha.png", "photo.webp"])
