@@ -5,11 +5,11 @@ import TestSupport
 
 @Suite("Limits on what one image may cost, checked before decoding")
 struct CostLimitTests {
-    @Test func scansAreCountedFromTheMarkers() throws {
-        let baseline = try SyntheticImage.jpeg(width: 320, height: 240, seed: 4)
-        let progressive = try ProgressiveJPEG.standard(from: baseline)
-        let many = try ProgressiveJPEG.manyScans(from: baseline)
-        let bomb = try ProgressiveJPEG.scanBomb(from: baseline)
+    @Test func scansAreCountedFromTheMarkers() async throws {
+        let baseline = try await offThePool { try SyntheticImage.jpeg(width: 320, height: 240, seed: 4) }
+        let progressive = try await offThePool { try ProgressiveJPEG.standard(from: baseline) }
+        let many = try await offThePool { try ProgressiveJPEG.manyScans(from: baseline) }
+        let bomb = try await offThePool { try ProgressiveJPEG.scanBomb(from: baseline) }
         func scans(_ bytes: [UInt8], limit: Int = 10_000) -> Int { bytes.withUnsafeBytes { JPEGScans.count($0, stoppingAfter: limit) } }
         #expect(scans(baseline) == 1)
         #expect((2...12).contains(scans(progressive)))
@@ -21,16 +21,16 @@ struct CostLimitTests {
 
     @Test func aScanBombIsRefusedAndAnOrdinaryProgressiveJPEGIsNot() async throws {
         let backend = try libvips
-        let photo = try SyntheticImage.jpeg(width: 640, height: 480, seed: 5)
-        let bomb = try ProgressiveJPEG.scanBomb(from: photo)
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 640, height: 480, seed: 5) }
+        let bomb = try await offThePool { try ProgressiveJPEG.scanBomb(from: photo) }
         let error = await #expect(throws: ProcessingError.self) {
             try await backend.process(ImageInput(bytes: bomb, name: "bomb.jpg"), recipe: try recipe("width=100"))
         }
         #expect(error?.code == .tooLarge)
         #expect(error?.message.contains("128 scans") == true)
-        let progressive = try ProgressiveJPEG.standard(from: photo)
+        let progressive = try await offThePool { try ProgressiveJPEG.standard(from: photo) }
         #expect(try await backend.process(ImageInput(bytes: progressive, name: "p.jpg"), recipe: try recipe("width=100")).width == 100)
-        let many = try ProgressiveJPEG.manyScans(from: photo)
+        let many = try await offThePool { try ProgressiveJPEG.manyScans(from: photo) }
         #expect(try await backend.process(ImageInput(bytes: many, name: "many.jpg"), recipe: try recipe("width=100")).width == 100)
         // The limit is the operator's to set.
         let strict = try LibvipsBackend(configuration: .init(limits: ImageLimits(maxJPEGScans: 64)), threadPool: .singleton)
@@ -70,20 +70,21 @@ struct CostLimitTests {
 struct DamagedInputTests {
     /// A photo with 2,000 bytes of its entropy-coded data flipped (the
     /// headers intact): libjpeg decodes it to garbage, with warnings.
-    static func flippedPhoto() throws -> [UInt8] {
-        DamagedJPEG.flipped(try SyntheticImage.jpeg(width: 1200, height: 900, seed: 21))
+    static func flippedPhoto() async throws -> [UInt8] {
+        try await offThePool { DamagedJPEG.flipped(try SyntheticImage.jpeg(width: 1200, height: 900, seed: 21)) }
     }
 
     @Test func damagedDataIsRefusedByDefault() async throws {
+        let flipped = try await Self.flippedPhoto()
         let error = await #expect(throws: ProcessingError.self) {
-            try await libvips.process(ImageInput(bytes: try Self.flippedPhoto(), name: "flipped.jpg"), recipe: try recipe("width=300"))
+            try await libvips.process(ImageInput(bytes: flipped, name: "flipped.jpg"), recipe: try recipe("width=300"))
         }
         #expect(error?.code == .corrupt)
         #expect(error?.blame == .input)
     }
 
     @Test func aRecipeOrTheOperatorMayAcceptIt() async throws {
-        let flipped = ImageInput(bytes: try Self.flippedPhoto(), name: "flipped.jpg")
+        let flipped = ImageInput(bytes: try await Self.flippedPhoto(), name: "flipped.jpg")
         #expect(try await libvips.process(flipped, recipe: try recipe("width=300&fail_on=none")).width == 300)
         let lenient = try LibvipsBackend(configuration: .init(limits: ImageLimits(failOn: .none)), threadPool: .singleton)
         #expect(try await lenient.process(flipped, recipe: try recipe("width=300")).width == 300)

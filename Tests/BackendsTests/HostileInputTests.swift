@@ -132,7 +132,7 @@ struct CancellationTests {
     /// threads that resume this test), hence the generous bound.
     @Test func cancellingADeepChainMidComputationEndsItPromptly() async throws {
         let backend = try libvips
-        let photo = try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 3)
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 3) }
         let deep = Recipe(Array(repeating: .blur(try Blur(sigma: 100)), count: 16), output: try OutputOptions(format: .png))
         let task = Task { try await backend.process(ImageInput(bytes: photo, name: "deep.jpg"), recipe: deep) }
         // Not synchronisation: the job is cancelled however far it got; the

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOPosix
 import HummingbirdTesting
 import Server
 import TestSupport
@@ -129,11 +130,13 @@ struct ConnectionTests {
             let port = try #require(client.port)
             // 400,000 empty parts in 17 MB: refused as soon as part 117 is found.
             let boundary = "b"
-            let part = Array("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n\r\n".utf8)
-            var body = [UInt8]()
-            body.reserveCapacity(part.count * 400_000 + 8)
-            for _ in 0..<400_000 { body += part }
-            body += Array("--b--\r\n".utf8)
+            let body = try await NIOThreadPool.singleton.runIfActive {
+                let part = Array("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n\r\n".utf8)
+                var body = [UInt8]()
+                body.reserveCapacity(part.count * 400_000 + 8)
+                for _ in 0..<400_000 { body += part }
+                return body + Array("--b--\r\n".utf8)
+            }
             var headers: HTTPFields = [.contentType: "multipart/form-data; boundary=\(boundary)"]
             headers[.contentLength] = String(body.count)
             try await client.execute(uri: "/process-batch", method: .post, headers: headers, body: ByteBuffer(bytes: body)) { response in
