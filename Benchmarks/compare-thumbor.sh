@@ -16,7 +16,9 @@
 # so PoCL does not stand in for a GPU on a machine without one), fast
 # shrink-on-load (the default), the photo's bytes as a raw image/jpeg body.
 #
-# Each request's output is checked to be a JPEG of the expected size.
+# Each request's output is checked to be a JPEG of the expected size; at the
+# end, Benchmarks/output-quality.py compares what both wrote (sizes, and each
+# JPEG encoder's loss against its own lossless output).
 # Environment: CLIENTS (2), WARMUP (1 unmeasured round first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,4 +98,6 @@ python3 Benchmarks/http-load.py "$photos" --clients "$clients" --rounds "$rounds
   --target "calotype 800 wide q80=post:$c/process?width=800&format=jpeg&quality=80" --check width=800 \
   || status=$?
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# What each writes: sizes and the encoders' loss, so speed is not bought with quality.
+python3 Benchmarks/output-quality.py "$photos" --thumbor "$t" --calotype "$c" || status=$?
 exit $status

@@ -42,31 +42,36 @@ struct DeadlineTests {
     }
 }
 
-/// Waits for scheduler events, as the engine's observer reports them.
+/// Waits for scheduler events, as the engine's observer reports them, and
+/// says when each happened (noted as it is reported, so a busy test run's
+/// delay in resuming the waiter does not count).
 final class SchedulerEvents: Sendable {
-    private let state = Mutex((seen: [Scheduler.Event](), waiters: [(matches: @Sendable (Scheduler.Event) -> Bool, continuation: CheckedContinuation<Void, Never>)]()))
+    private typealias Waiter = (matches: @Sendable (Scheduler.Event) -> Bool, continuation: CheckedContinuation<ContinuousClock.Instant, Never>)
+    private let state = Mutex((seen: [(event: Scheduler.Event, at: ContinuousClock.Instant)](), waiters: [Waiter]()))
 
     var observer: @Sendable (Scheduler.Event) -> Void {
         { [self] event in
+            let now = ContinuousClock.now
             let ready = state.withLock { state in
-                state.seen.append(event)
+                state.seen.append((event, now))
                 let ready = state.waiters.filter { $0.matches(event) }
                 state.waiters.removeAll { $0.matches(event) }
                 return ready.map(\.continuation)
             }
-            ready.forEach { $0.resume() }
+            ready.forEach { $0.resume(returning: now) }
         }
     }
 
-    /// Returns once an event matching `matches` has happened.
-    func wait(for matches: @escaping @Sendable (Scheduler.Event) -> Bool) async {
+    /// Returns, once an event matching `matches` has happened, when it did.
+    @discardableResult
+    func wait(for matches: @escaping @Sendable (Scheduler.Event) -> Bool) async -> ContinuousClock.Instant {
         await withCheckedContinuation { continuation in
-            let seen = state.withLock { state in
-                if state.seen.contains(where: matches) { return true }
+            let seen = state.withLock { state -> ContinuousClock.Instant? in
+                if let match = state.seen.first(where: { matches($0.event) }) { return match.at }
                 state.waiters.append((matches, continuation))
-                return false
+                return nil
             }
-            if seen { continuation.resume() }
+            if let seen { continuation.resume(returning: seen) }
         }
     }
 }
@@ -91,8 +96,8 @@ struct DepartureTests {
             await events.wait { $0.kind == .started && $0.input == "deep.jpg" }
             let left = ContinuousClock.now
             connection.close()
-            await events.wait { $0.kind == .finished && $0.input == "deep.jpg" }
-            let stopping = ContinuousClock.now - left
+            let finished = await events.wait { $0.kind == .finished && $0.input == "deep.jpg" }
+            let stopping = finished - left
             #expect(stopping < .seconds(10), "the job ran \(stopping) after its client left")
         }
     }

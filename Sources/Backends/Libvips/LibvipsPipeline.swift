@@ -8,7 +8,7 @@ import CVips
 /// that streaming wherever it can: a leading `resize` is fused with decoding
 /// (shrink-on-load), and the image is rendered to memory only before an
 /// operation that reads out of order (rotation, vertical flip).
-struct LibvipsPipeline {
+package struct LibvipsPipeline {
     let recipe: Recipe
     let source: LibvipsSource
     let killSwitch: KillSwitch
@@ -21,7 +21,7 @@ struct LibvipsPipeline {
     private var areaOperationPending = false
 
     /// Runs `recipe` on the encoded bytes in `buffer`.
-    static func run(
+    package static func run(
         _ buffer: UnsafeRawBufferPointer, name: String?, recipe: Recipe, limits: ImageLimits,
         writableFormats: Set<OutputFormat>, backend: String, threads: Int? = nil, killSwitch: KillSwitch = KillSwitch()
     ) throws(ProcessingError) -> ProcessedImage {
