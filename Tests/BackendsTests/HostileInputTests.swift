@@ -2,6 +2,7 @@ import Backends
 import CVips
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite("Untrusted input: each a clean, typed error")

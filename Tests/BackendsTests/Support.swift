@@ -35,14 +35,6 @@ var libvips: LibvipsBackend {
     get throws { try LibvipsBackend(threadPool: NIOThreadPool.singleton) }
 }
 
-/// Runs blocking work (making synthetic photos in Swift, running jpegtran)
-/// on NIO's blocking pool, never on Swift's cooperative threads: two tests
-/// blocking those stall every other test's resumption (under the sanitizers,
-/// for a minute and more).
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await NIOThreadPool.singleton.runIfActive(body)
-}
-
 func recipe(_ shorthand: String) throws -> Recipe {
     try Recipe(shorthand: shorthand)
 }

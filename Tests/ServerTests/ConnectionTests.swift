@@ -130,7 +130,7 @@ struct ConnectionTests {
             let port = try #require(client.port)
             // 400,000 empty parts in 17 MB: refused as soon as part 117 is found.
             let boundary = "b"
-            let body = try await NIOThreadPool.singleton.runIfActive {
+            let body = try await offThePool {
                 let part = Array("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n\r\n".utf8)
                 var body = [UInt8]()
                 body.reserveCapacity(part.count * 400_000 + 8)

@@ -18,7 +18,7 @@ struct DeadlineTests {
     /// long job were still running. The 504 itself comes once the job has
     /// stopped: as one lazy graph this recipe noticed the kill flag 19 s late.
     @Test func aJobPastItsDeadlineStopsAndFreesItsWorker() async throws {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9) }
         let blurs = Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",")
         let engine = Engine.Configuration(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(2)), useGPU: false)
         try await withServer(engine: engine) { client, _ in
@@ -81,7 +81,7 @@ struct DepartureTests {
     /// The job of a client that closes its connection is stopped: the
     /// recipe runs for minutes, and its job ends moments after the client goes.
     @Test func aClientThatLeavesStopsItsJob() async throws {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 10) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 10) }
         let blurs = Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",")
         let events = SchedulerEvents()
         let engine = Engine.Configuration(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), useGPU: false, observer: events.observer)
@@ -109,7 +109,7 @@ struct MemoryBudgetAdmissionTests {
     /// with `Retry-After` before its body is read; once the work ends, new
     /// requests are admitted again.
     @Test func aRequestBeyondTheBudgetIsRefusedUntilRoomComes() async throws {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 14) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 14) }
         let blurs = Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",")
         let events = SchedulerEvents()
         // 1.9 MP decode to be held (7.7 MB estimated) against a 4 MiB budget.

@@ -41,7 +41,7 @@ final class ReportBox: Sendable {
 struct DisconnectTests {
     @Test func leavingAStreamCancelsTheItemsNotYetRun() async throws {
         let reports = ReportBox()
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 2000, height: 1500, seed: 5) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 2000, height: 1500, seed: 5) }
         let items = 12
         try await withServer(configure: { $0.batchObserver = reports.observer }, engine: .init(cpuWorkers: 1, useGPU: false)) { client, engine in
             let port = try #require(client.port)

@@ -11,8 +11,8 @@ import TestSupport
 @Suite("Hostile requests are refused while others are served", .timeLimit(.minutes(2)))
 struct HostileRequestTests {
     @Test func aScanBombAnEnormousOutputAndALongRecipeAreRefusedAndAnOrdinaryRequestIsServed() async throws {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1200, height: 900, seed: 12) }
-        let bomb = try await NIOThreadPool.singleton.runIfActive { try ProgressiveJPEG.scanBomb(from: photo) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 1200, height: 900, seed: 12) }
+        let bomb = try await offThePool { try ProgressiveJPEG.scanBomb(from: photo) }
         let flips = Array(repeating: #"{"op":"flip","direction":"horizontal"}"#, count: 5000).joined(separator: ",")
         try await withServer { client, _ in
             let port = try #require(client.port)
@@ -38,7 +38,7 @@ struct HostileRequestTests {
     }
 
     @Test func aDamagedJPEGIsRefusedUnlessTheRecipeAcceptsIt() async throws {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1200, height: 900, seed: 21) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 1200, height: 900, seed: 21) }
         let flipped = DamagedJPEG.flipped(photo)
         try await withServer { client, _ in
             var body = MultipartBody()

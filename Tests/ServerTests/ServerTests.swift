@@ -6,6 +6,7 @@ import HummingbirdTesting
 import NIOPosix
 import Scheduler
 @testable import Server
+import TestSupport
 import Testing
 
 @Suite("HTTP API on a live server", .timeLimit(.minutes(2)))
@@ -264,7 +265,7 @@ struct BatchEndpointTests {
     }
 
     @Test func processBatchFastOverlapsItems() async throws {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 3) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 3) }
         try await withServer { client, _ in
             var body = MultipartBody()
             for index in 0..<8 { body.addFile("files[]", filename: "synthetic\(index).jpg", photo) }

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Who is waiting on which connection to close, so that work done for a
 /// client stops when the client goes away (it would otherwise run to its
@@ -23,7 +23,8 @@ final class ClientDepartures: Sendable {
         var silenced: Set<ObjectIdentifier> = []
     }
 
-    private let state = Mutex(State())
+    /// NIO's lock (a pthread mutex), which ThreadSanitizer understands.
+    private let state = NIOLockedValueBox(State())
 
     /// Runs `operation` in a task of its own that is cancelled as soon as
     /// `channel` closes (or when the calling task is cancelled).
@@ -32,13 +33,13 @@ final class ClientDepartures: Sendable {
     ) async throws -> T {
         let task = Task { try await operation() }
         let connection = ObjectIdentifier(channel)
-        let (token, alreadyGone) = state.withLock { state in
+        let (token, alreadyGone) = state.withLockedValue { state in
             state.next += 1
             state.byConnection[connection, default: []].append(Waiter(token: state.next, onDeparture: { task.cancel() }))
             return (state.next, state.silenced.contains(connection))
         }
         defer {
-            state.withLock { state in
+            state.withLockedValue { state in
                 state.byConnection[connection]?.removeAll { $0.token == token }
                 if state.byConnection[connection]?.isEmpty == true { state.byConnection[connection] = nil }
             }
@@ -52,7 +53,7 @@ final class ClientDepartures: Sendable {
     /// connection closed: cancels the work registered on it.
     func departed(_ channel: any Channel, silenced: Bool) {
         let connection = ObjectIdentifier(channel)
-        let leaving = state.withLock { state in
+        let leaving = state.withLockedValue { state in
             if silenced { state.silenced.insert(connection) } else { state.silenced.remove(connection) }
             return state.byConnection.removeValue(forKey: connection) ?? []
         }
