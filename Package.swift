@@ -53,6 +53,7 @@ let package = Package(
             dependencies: [
                 "CVips", "CVipsFixes", "COpenCL",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             // The OpenCL kernels, built per device at start.
             resources: [.copy("OpenCL/Kernels")]
@@ -99,6 +100,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 // `calotype bench --url` drives a running server over HTTP.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
@@ -109,13 +111,14 @@ let package = Package(
             dependencies: [
                 "Backends", "CVips", "TestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             exclude: ["Fixtures/make-fixtures.sh"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "Backends"]
+            dependencies: ["Scheduler", "Backends", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         // Helpers the test targets share (a raw TCP client).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -124,11 +127,12 @@ let package = Package(
             dependencies: [
                 "Server", "Scheduler", "Backends", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "calotypeTests",
-            dependencies: ["calotype", "Backends", "TestSupport"]
+            dependencies: ["calotype", "Backends", "TestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// One event of a batch's stream, as `/process-batch-stream`,
 /// `/process-batch-fast` and `GET /batches/{id}/events` send them.
@@ -105,7 +105,7 @@ extension BatchRun {
 
 /// Items finished so far, read by progress callbacks on other tasks.
 final class Counter: Sendable {
-    private let count = Mutex(0)
-    var value: Int { count.withLock { $0 } }
-    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    private let count = NIOLockedValueBox(0)
+    var value: Int { count.withLockedValue { $0 } }
+    func increment() -> Int { count.withLockedValue { $0 += 1; return $0 } }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A batch run as a resource (`POST /batches`): it runs on its own, whoever
 /// listens, and keeps every event it emitted so that a client can read the
@@ -40,7 +40,7 @@ final class HostedBatch: Sendable {
     let id: String
     let total: Int
     let createdAt = Date()
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(id: String, total: Int) {
         self.id = id
@@ -55,14 +55,14 @@ final class HostedBatch: Sendable {
             }
             finish(summary)
             // Results stored early in a long batch would expire before it does.
-            await run.results.renew(state.withLock { $0.items.values.compactMap(\.resultID) })
+            await run.results.renew(state.withLockedValue { $0.items.values.compactMap(\.resultID) })
         }
-        state.withLock { $0.task = task }
+        state.withLockedValue { $0.task = task }
     }
 
     /// Cancels the items not finished yet and waits until the batch is over.
     func cancel() async {
-        let task = state.withLock { state -> Task<Void, Never>? in
+        let task = state.withLockedValue { state -> Task<Void, Never>? in
             if state.summary == nil { state.cancelRequested = true }
             return state.task
         }
@@ -72,16 +72,16 @@ final class HostedBatch: Sendable {
 
     /// Waits until the batch is over.
     func wait() async {
-        await state.withLock { $0.task }?.value
+        await state.withLockedValue { $0.task }?.value
     }
 
     var finishedAt: ContinuousClock.Instant? {
-        state.withLock { $0.finishedAt }
+        state.withLockedValue { $0.finishedAt }
     }
 
     /// The status document of `GET /batches/{id}`.
     func snapshot(paths: BatchPaths) -> BatchStatusJSON {
-        state.withLock { state in
+        state.withLockedValue { state in
             let items = state.items.values.sorted { $0.index < $1.index }
             return BatchStatusJSON(
                 batchID: id, status: state.status.rawValue, total: total, completed: items.count,
@@ -110,7 +110,7 @@ final class HostedBatch: Sendable {
             case unknown(Int), nothingLeft, replayedToTheEnd, listening(Int)
         }
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        let registration = state.withLock { state -> Registration in
+        let registration = state.withLockedValue { state -> Registration in
             let over = state.summary != nil
             if lastEventID > state.lastEventID { return .unknown(state.lastEventID) }
             if over, lastEventID == state.lastEventID { return .nothingLeft }
@@ -138,7 +138,7 @@ final class HostedBatch: Sendable {
         case .listening(let listener):
             // Set outside the lock: it takes the lock when the client goes away.
             continuation.onTermination = { [weak self] _ in
-                _ = self?.state.withLock { $0.listeners.removeValue(forKey: listener) }
+                _ = self?.state.withLockedValue { $0.listeners.removeValue(forKey: listener) }
             }
             return .events(stream, keepAlive: { continuation.yield(ServerSentEvent.comment("keep-alive")) })
         }
@@ -148,7 +148,7 @@ final class HostedBatch: Sendable {
         // Encoded outside the lock (the scheduler's progress callbacks land
         // here); the id line goes in front once the lock has numbered it.
         let body = ServerSentEvent(event: event.name, data: event.data).encoded
-        state.withLock { state in
+        state.withLockedValue { state in
             let id = state.events.count + 1
             let encoded = "id: \(id)\n" + body
             state.events.append(LoggedEvent(id: id, encoded: encoded))
@@ -167,7 +167,7 @@ final class HostedBatch: Sendable {
     }
 
     private func finish(_ summary: BatchSummaryJSON) {
-        let listeners = state.withLock { state in
+        let listeners = state.withLockedValue { state in
             state.summary = summary
             state.finishedAt = .now
             defer { state.listeners = [:] }

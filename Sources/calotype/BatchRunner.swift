@@ -2,7 +2,7 @@ import Backends
 import Foundation
 import NIOPosix
 import Scheduler
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Runs a work list through the scheduler, a bounded number of files at a
 /// time (enough to keep every lane fed while files are read and written).
@@ -79,11 +79,11 @@ struct BatchRunner: Sendable {
 /// Which input wrote which output, so that two inputs (a.jpg, a.png) never
 /// silently overwrite each other's result.
 final class OutputClaims: Sendable {
-    private let owners = Mutex<[String: URL]>([:])
+    private let owners = NIOLockedValueBox<[String: URL]>([:])
 
     /// Claims `output` for `input`; returns the input that already holds it, if any.
     func claim(_ output: URL, for input: URL) -> URL? {
-        owners.withLock { owners in
+        owners.withLockedValue { owners in
             if let owner = owners[output.path] { return owner }
             owners[output.path] = input
             return nil

@@ -1,7 +1,7 @@
 import Backends
 import CVips
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -137,7 +137,7 @@ struct CancellationTests {
         let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 3) }
         let deep = Recipe(Array(repeating: .blur(try Blur(sigma: 100)), count: 16), output: try OutputOptions(format: .png))
         let killSwitch = KillSwitch()
-        let ended = Mutex<(outcome: Result<ProcessedImage, ProcessingError>, at: ContinuousClock.Instant)?>(nil)
+        let ended = NIOLockedValueBox<(outcome: Result<ProcessedImage, ProcessingError>, at: ContinuousClock.Instant)?>(nil)
         let job = Thread {
             let outcome = photo.withUnsafeBytes { buffer in
                 Result { () throws(ProcessingError) in
@@ -149,7 +149,7 @@ struct CancellationTests {
                 }
             }
             vips_thread_shutdown()
-            ended.withLock { $0 = (outcome, ContinuousClock.now) }
+            ended.withLockedValue { $0 = (outcome, ContinuousClock.now) }
         }
         job.start()
         // Not synchronisation: the job is cancelled however far it got; the
@@ -157,8 +157,8 @@ struct CancellationTests {
         try await Task.sleep(for: .milliseconds(700))
         let cancelled = ContinuousClock.now
         killSwitch.cancel()
-        while ended.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(20)) }
-        let (outcome, at) = try #require(ended.withLock { $0 })
+        while ended.withLockedValue({ $0 == nil }) { try await Task.sleep(for: .milliseconds(20)) }
+        let (outcome, at) = try #require(ended.withLockedValue { $0 })
         #expect(throws: ProcessingError.self) { try outcome.get() }
         if case .failure(let error) = outcome { #expect(error.code == .cancelled) }
         #expect(at - cancelled < .seconds(5), "the job ran \(at - cancelled) after it was cancelled")

@@ -2,7 +2,7 @@ import Backends
 import CVips
 import Dispatch
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// libvips 8.13-8.15.3 let an idle worker thread exit in a way that races with
@@ -36,11 +36,11 @@ struct IdleThreadExitFixTests {
         _ = try LibvipsBackend(threadPool: .singleton)  // libvips started
         let semaphore = SharedSemaphore()
         defer { semaphore.release() }
-        let result = Mutex<Int32?>(nil)
+        let result = NIOLockedValueBox<Int32?>(nil)
         let finished = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             let value = vips_semaphore_down_timeout(semaphore.pointer, 1000)  // microseconds
-            result.withLock { $0 = value }
+            result.withLockedValue { $0 = value }
             finished.signal()
         }
         // The stimulus, not synchronisation: the post comes long after the
@@ -49,7 +49,7 @@ struct IdleThreadExitFixTests {
         vips_semaphore_up(semaphore.pointer)
         finished.wait()
         let expected: Int32 = Self.libvipsNeedsTheFix ? 0 : -1
-        #expect(result.withLock { $0 } == expected)
+        #expect(result.withLockedValue { $0 } == expected)
     }
 }
 

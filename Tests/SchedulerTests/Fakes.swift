@@ -1,7 +1,7 @@
 import Backends
 import Foundation
 import Scheduler
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// A PNG header declaring `width` x `height`: enough for the scheduler to
@@ -39,12 +39,12 @@ final class Gate: Sendable {
         var startWaiters: [(count: Int, resume: CheckedContinuation<Void, Never>)] = []
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
-    var started: [String] { state.withLock { $0.started } }
-    var cancelled: [String] { state.withLock { $0.cancelled } }
-    func maxInFlight(_ backend: String) -> Int { state.withLock { $0.maxInFlight[backend] ?? 0 } }
-    func inFlight(_ backend: String) -> Int { state.withLock { $0.inFlight[backend] ?? 0 } }
+    var started: [String] { state.withLockedValue { $0.started } }
+    var cancelled: [String] { state.withLockedValue { $0.cancelled } }
+    func maxInFlight(_ backend: String) -> Int { state.withLockedValue { $0.maxInFlight[backend] ?? 0 } }
+    func inFlight(_ backend: String) -> Int { state.withLockedValue { $0.inFlight[backend] ?? 0 } }
 
     /// Called by a backend: records the start and waits for the test's word
     /// (nil when the job is cancelled first).
@@ -52,7 +52,7 @@ final class Gate: Sendable {
         let id = UUID()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                let ready = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
                     state.started.append(name)
                     state.inFlight[backend, default: 0] += 1
                     state.maxInFlight[backend] = max(state.maxInFlight[backend] ?? 0, state.inFlight[backend] ?? 0)
@@ -65,7 +65,7 @@ final class Gate: Sendable {
                 ready.forEach { $0.resume() }
             }
         } onCancel: {
-            let continuation = state.withLock { state -> CheckedContinuation<GateOutcome?, Never>? in
+            let continuation = state.withLockedValue { state -> CheckedContinuation<GateOutcome?, Never>? in
                 guard let index = state.waiting.firstIndex(where: { $0.name == "\(id)|\(name)" }) else { return nil }
                 state.cancelled.append(name)
                 return state.waiting.remove(at: index).resume
@@ -75,13 +75,13 @@ final class Gate: Sendable {
     }
 
     func leave(backend: String) {
-        state.withLock { $0.inFlight[backend, default: 0] -= 1 }
+        state.withLockedValue { $0.inFlight[backend, default: 0] -= 1 }
     }
 
     /// Waits until `count` jobs have started in all.
     func waitUntilStarted(_ count: Int) async {
         await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Bool in
+            let now = state.withLockedValue { state -> Bool in
                 if state.started.count >= count { return true }
                 state.startWaiters.append((count, continuation))
                 return false
@@ -92,7 +92,7 @@ final class Gate: Sendable {
 
     /// Lets the job for input `name` finish.
     func release(_ name: String, _ outcome: GateOutcome = .succeed) {
-        let continuation = state.withLock { state -> CheckedContinuation<GateOutcome?, Never>? in
+        let continuation = state.withLockedValue { state -> CheckedContinuation<GateOutcome?, Never>? in
             guard let index = state.waiting.firstIndex(where: { $0.name.hasSuffix("|\(name)") }) else { return nil }
             return state.waiting.remove(at: index).resume
         }
@@ -135,30 +135,30 @@ final class CountingBackend: ImageBackend {
     let name = "counting"
     let kind = BackendKind.cpu
     let supportedOperations = Set(OperationKind.allCases)
-    private let counts = Mutex((now: 0, max: 0, total: 0))
+    private let counts = NIOLockedValueBox((now: 0, max: 0, total: 0))
 
-    var maxInFlight: Int { counts.withLock { $0.max } }
-    var total: Int { counts.withLock { $0.total } }
+    var maxInFlight: Int { counts.withLockedValue { $0.max } }
+    var total: Int { counts.withLockedValue { $0.total } }
 
     func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
-        counts.withLock { counts in
+        counts.withLockedValue { counts in
             counts.now += 1
             counts.total += 1
             counts.max = max(counts.max, counts.now)
         }
         for _ in 0..<5 { await Task.yield() }
-        counts.withLock { $0.now -= 1 }
+        counts.withLockedValue { $0.now -= 1 }
         return fakeResult(input, backend: name)
     }
 }
 
 /// Collects the scheduler's events and waits for the ones a test needs.
 final class EventLog: Sendable {
-    private let state = Mutex((events: [Scheduler.Event](), waiters: [(predicate: @Sendable ([Scheduler.Event]) -> Bool, resume: CheckedContinuation<Void, Never>)]()))
+    private let state = NIOLockedValueBox((events: [Scheduler.Event](), waiters: [(predicate: @Sendable ([Scheduler.Event]) -> Bool, resume: CheckedContinuation<Void, Never>)]()))
 
     var observer: @Sendable (Scheduler.Event) -> Void {
         { [self] event in
-            let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let ready = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
                 state.events.append(event)
                 let events = state.events
                 let ready = state.waiters.filter { $0.predicate(events) }.map(\.resume)
@@ -169,7 +169,7 @@ final class EventLog: Sendable {
         }
     }
 
-    var events: [Scheduler.Event] { state.withLock { $0.events } }
+    var events: [Scheduler.Event] { state.withLockedValue { $0.events } }
 
     func count(_ kind: Scheduler.Event.Kind) -> Int { events.filter { $0.kind == kind }.count }
 
@@ -177,7 +177,7 @@ final class EventLog: Sendable {
     func waitFor(_ count: Int, _ kind: Scheduler.Event.Kind) async {
         await withCheckedContinuation { continuation in
             let predicate: @Sendable ([Scheduler.Event]) -> Bool = { events in events.filter { $0.kind == kind }.count >= count }
-            let now = state.withLock { state -> Bool in
+            let now = state.withLockedValue { state -> Bool in
                 if predicate(state.events) { return true }
                 state.waiters.append((predicate, continuation))
                 return false
@@ -189,9 +189,9 @@ final class EventLog: Sendable {
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
-    private let current = Mutex(ContinuousClock.now)
-    var now: @Sendable () -> ContinuousClock.Instant { { [self] in current.withLock { $0 } } }
-    func advance(by duration: Duration) { current.withLock { $0 += duration } }
+    private let current = NIOLockedValueBox(ContinuousClock.now)
+    var now: @Sendable () -> ContinuousClock.Instant { { [self] in current.withLockedValue { $0 } } }
+    func advance(by duration: Duration) { current.withLockedValue { $0 += duration } }
 }
 
 let plainRecipe = Recipe([.grayscale(Grayscale())])

@@ -1,6 +1,6 @@
 import Backends
 import Scheduler
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// Submits a job in a task of its own, so the test can go on while it waits.
@@ -144,9 +144,9 @@ struct FaultTests {
     @Test func aDeviceFaultIsRetriedOnceOnTheCPU() async throws {
         let gate = Gate()
         let scheduler = lanes(gate, clock: ManualClock())
-        let starts = Mutex<[String]>([])
+        let starts = NIOLockedValueBox<[String]>([])
         var request = job("x")
-        request.onStarted = { lane in starts.withLock { $0.append(lane) } }
+        request.onStarted = { lane in starts.withLockedValue { $0.append(lane) } }
         let task = start(scheduler, request)
         await gate.waitUntilStarted(1)
         gate.release("x", .fail(Self.deviceFault))
@@ -155,7 +155,7 @@ struct FaultTests {
         let result = try await task.value
         #expect(result.lane == "cpu" && result.fallback && result.retried)
         #expect(await scheduler.statistics().lanes[1].retried == 1)
-        #expect(starts.withLock { $0 }.count == 1, "one started per job, retries included: \(starts.withLock { $0 })")
+        #expect(starts.withLockedValue { $0 }.count == 1, "one started per job, retries included: \(starts.withLockedValue { $0 })")
     }
 
     @Test func anInputFaultIsNeverRetried() async throws {

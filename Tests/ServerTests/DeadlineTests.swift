@@ -6,7 +6,7 @@ import HummingbirdTesting
 import NIOPosix
 import Scheduler
 import Server
-import Synchronization
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -47,12 +47,12 @@ struct DeadlineTests {
 /// delay in resuming the waiter does not count).
 final class SchedulerEvents: Sendable {
     private typealias Waiter = (matches: @Sendable (Scheduler.Event) -> Bool, continuation: CheckedContinuation<ContinuousClock.Instant, Never>)
-    private let state = Mutex((seen: [(event: Scheduler.Event, at: ContinuousClock.Instant)](), waiters: [Waiter]()))
+    private let state = NIOLockedValueBox((seen: [(event: Scheduler.Event, at: ContinuousClock.Instant)](), waiters: [Waiter]()))
 
     var observer: @Sendable (Scheduler.Event) -> Void {
         { [self] event in
             let now = ContinuousClock.now
-            let ready = state.withLock { state in
+            let ready = state.withLockedValue { state in
                 state.seen.append((event, now))
                 let ready = state.waiters.filter { $0.matches(event) }
                 state.waiters.removeAll { $0.matches(event) }
@@ -66,7 +66,7 @@ final class SchedulerEvents: Sendable {
     @discardableResult
     func wait(for matches: @escaping @Sendable (Scheduler.Event) -> Bool) async -> ContinuousClock.Instant {
         await withCheckedContinuation { continuation in
-            let seen = state.withLock { state -> ContinuousClock.Instant? in
+            let seen = state.withLockedValue { state -> ContinuousClock.Instant? in
                 if let match = state.seen.first(where: { matches($0.event) }) { return match.at }
                 state.waiters.append((matches, continuation))
                 return nil

@@ -4,7 +4,7 @@ import Foundation
 import NIOPosix
 import Scheduler
 import Server
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -12,11 +12,11 @@ import Glibc
 
 /// Hands the first batch report to whoever waits for it.
 final class ReportBox: Sendable {
-    private let state = Mutex((report: BatchReport?.none, waiter: CheckedContinuation<BatchReport, Never>?.none))
+    private let state = NIOLockedValueBox((report: BatchReport?.none, waiter: CheckedContinuation<BatchReport, Never>?.none))
 
     var observer: @Sendable (BatchReport) -> Void {
         { [self] report in
-            let waiter = state.withLock { state -> CheckedContinuation<BatchReport, Never>? in
+            let waiter = state.withLockedValue { state -> CheckedContinuation<BatchReport, Never>? in
                 state.report = report
                 defer { state.waiter = nil }
                 return state.waiter
@@ -27,7 +27,7 @@ final class ReportBox: Sendable {
 
     func next() async -> BatchReport {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> BatchReport? in
+            let ready = state.withLockedValue { state -> BatchReport? in
                 if let report = state.report { return report }
                 state.waiter = continuation
                 return nil

@@ -6,7 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Scheduler
 import Server
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// A backend that holds every job until the test opens it.
@@ -14,11 +14,11 @@ final class HeldBackend: ImageBackend {
     let name = "held"
     let kind = BackendKind.cpu
     let supportedOperations = Set(OperationKind.allCases)
-    private let state = Mutex((open: false, started: 0, held: [CheckedContinuation<Void, Never>](), startWaiters: [CheckedContinuation<Void, Never>]()))
+    private let state = NIOLockedValueBox((open: false, started: 0, held: [CheckedContinuation<Void, Never>](), startWaiters: [CheckedContinuation<Void, Never>]()))
 
     func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
         await withCheckedContinuation { continuation in
-            let (resumeNow, started) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+            let (resumeNow, started) = state.withLockedValue { state -> (Bool, [CheckedContinuation<Void, Never>]) in
                 state.started += 1
                 let started = state.startWaiters
                 state.startWaiters = []
@@ -34,7 +34,7 @@ final class HeldBackend: ImageBackend {
 
     func waitUntilStarted() async {
         await withCheckedContinuation { continuation in
-            let now = state.withLock { state -> Bool in
+            let now = state.withLockedValue { state -> Bool in
                 if state.started > 0 { return true }
                 state.startWaiters.append(continuation)
                 return false
@@ -44,7 +44,7 @@ final class HeldBackend: ImageBackend {
     }
 
     func open() {
-        let held = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let held = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.open = true
             defer { state.held = [] }
             return state.held

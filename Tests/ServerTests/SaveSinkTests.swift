@@ -5,7 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Scheduler
 import Server
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 /// What the receiver saw.
@@ -16,13 +16,13 @@ final class SinkLog: Sendable {
         let bytes: Int
     }
 
-    private let state = Mutex((attempts: 0, received: [Upload]()))
+    private let state = NIOLockedValueBox((attempts: 0, received: [Upload]()))
 
-    var attempts: Int { state.withLock { $0.attempts } }
-    var received: [Upload] { state.withLock { $0.received } }
+    var attempts: Int { state.withLockedValue { $0.attempts } }
+    var received: [Upload] { state.withLockedValue { $0.received } }
 
-    func attempt() -> Int { state.withLock { $0.attempts += 1; return $0.attempts } }
-    func keep(_ upload: Upload) { state.withLock { $0.received.append(upload) } }
+    func attempt() -> Int { state.withLockedValue { $0.attempts += 1; return $0.attempts } }
+    func keep(_ upload: Upload) { state.withLockedValue { $0.received.append(upload) } }
 }
 
 @Suite("Saving to an HTTP endpoint", .timeLimit(.minutes(2)))

@@ -1,15 +1,16 @@
-import Dispatch
+import Foundation
 
 /// Runs blocking test work (making synthetic photos in Swift, running
-/// jpegtran) on a Dispatch thread: never on Swift's cooperative threads,
-/// which the code under test needs to resume, and never on
+/// jpegtran) on a thread of its own: never on Swift's cooperative threads,
+/// which the code under test needs to resume; never on
 /// `NIOThreadPool.singleton`, which the server under test parses uploads and
-/// writes results on. Under the sanitizers such work takes a minute and more,
-/// and either place stalled other tests.
+/// writes results on; and never on Dispatch's global queues, whose threads
+/// Swift's executor shares on Linux. Under the sanitizers such work takes a
+/// minute and more, and each of those places stalled other tests.
 public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
+        Thread {
             continuation.resume(with: Result { try body() })
-        }
+        }.start()
     }
 }

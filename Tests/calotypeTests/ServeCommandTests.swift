@@ -2,7 +2,7 @@ import Backends
 import TestSupport
 import Foundation
 import NIOPosix
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -24,12 +24,12 @@ struct ServeCommandTests {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        let announced = Mutex((text: "", resume: CheckedContinuation<Int, Never>?.none))
+        let announced = NIOLockedValueBox((text: "", resume: CheckedContinuation<Int, Never>?.none))
         let port: Int = await withCheckedContinuation { continuation in
-            announced.withLock { $0.resume = continuation }
+            announced.withLockedValue { $0.resume = continuation }
             output.fileHandleForReading.readabilityHandler = { handle in
                 let chunk = String(decoding: handle.availableData, as: UTF8.self)
-                let found = announced.withLock { state -> (CheckedContinuation<Int, Never>, Int)? in
+                let found = announced.withLockedValue { state -> (CheckedContinuation<Int, Never>, Int)? in
                     state.text += chunk
                     guard let match = state.text.firstMatch(of: /listening on http:\/\/[0-9.]+:([0-9]+)/), let resume = state.resume,
                         let port = Int(match.output.1)
@@ -42,7 +42,7 @@ struct ServeCommandTests {
             do {
                 try process.run()
             } catch {
-                let resume = announced.withLock { state -> CheckedContinuation<Int, Never>? in
+                let resume = announced.withLockedValue { state -> CheckedContinuation<Int, Never>? in
                     defer { state.resume = nil }
                     return state.resume
                 }
@@ -77,11 +77,11 @@ struct ServeCommandTests {
 
     /// How `process` exits, whether it already has or not.
     static func exitStatus(of process: Process) async -> Int32 {
-        let resumed = Mutex(false)
+        let resumed = NIOLockedValueBox(false)
         return await withCheckedContinuation { continuation in
             // Set first, then checked: an exit between the two is seen by one of them, resumed once.
             let resumeOnce = { @Sendable (status: Int32) in
-                if resumed.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: status) }
+                if resumed.withLockedValue({ done in defer { done = true }; return !done }) { continuation.resume(returning: status) }
             }
             process.terminationHandler = { resumeOnce($0.terminationStatus) }
             if !process.isRunning { resumeOnce(process.terminationStatus) }

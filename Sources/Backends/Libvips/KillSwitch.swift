@@ -1,5 +1,5 @@
 import CVips
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Stops a running libvips job from another thread.
 ///
@@ -19,19 +19,19 @@ package final class KillSwitch: Sendable {
         var watched: UnsafeMutablePointer<VipsImage>?
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     package init() {}
 
     /// Stops the job: now if an image is being computed, else at its next check.
     package func cancel() {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.cancelled = true
             if let image = state.watched { vips_image_set_kill(image, 1) }
         }
     }
 
-    package var isCancelled: Bool { state.withLock { $0.cancelled } }
+    package var isCancelled: Bool { state.withLockedValue { $0.cancelled } }
 
     /// Throws if the job was cancelled; call between stages.
     package func check() throws(ProcessingError) {
@@ -52,7 +52,7 @@ package final class KillSwitch: Sendable {
 
     /// Runs `body` (which computes `image`) so that `cancel()` can stop it.
     package func watching<T>(_ image: VipsImageHandle, _ body: () throws(ProcessingError) -> T) throws(ProcessingError) -> T {
-        let alreadyCancelled = state.withLock { state in
+        let alreadyCancelled = state.withLockedValue { state in
             if !state.cancelled {
                 g_object_ref(image.pointer)
                 state.watched = image.pointer
@@ -61,7 +61,7 @@ package final class KillSwitch: Sendable {
         }
         if alreadyCancelled { throw Self.cancelledError }
         defer {
-            state.withLock { state in
+            state.withLockedValue { state in
                 if let watched = state.watched { g_object_unref(watched) }
                 state.watched = nil
             }

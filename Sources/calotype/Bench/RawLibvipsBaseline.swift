@@ -1,7 +1,7 @@
 import Backends
 import CVips
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The same images and the same thumbnail made by libvips' C API directly,
 /// on plain threads, with no Calotype code between the image and libvips:
@@ -203,7 +203,7 @@ private final class SharedWork: @unchecked Sendable {
     }
 
     private let count: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     /// Set before any thread starts; called once, by the last thread to end.
     var onFinished: (([Outcome]) -> Void)?
 
@@ -212,7 +212,7 @@ private final class SharedWork: @unchecked Sendable {
     }
 
     func take() -> Int? {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.next < count else { return nil }
             defer { state.next += 1 }
             return state.next
@@ -222,12 +222,12 @@ private final class SharedWork: @unchecked Sendable {
     func finish(_ outcome: Outcome) {
         var outcome = outcome
         outcome.result = outcome.result.map { _ in [] }  // The bytes are not kept.
-        state.withLock { $0.outcomes.append(outcome) }
+        state.withLockedValue { $0.outcomes.append(outcome) }
     }
 
     /// Called by the launching task once every thread has been started.
     func launched(threads: Int) {
-        let done = state.withLock { state -> [Outcome]? in
+        let done = state.withLockedValue { state -> [Outcome]? in
             state.running += threads
             state.launched = true
             return state.running == 0 ? state.outcomes : nil
@@ -236,7 +236,7 @@ private final class SharedWork: @unchecked Sendable {
     }
 
     func threadDone() {
-        let done = state.withLock { state -> [Outcome]? in
+        let done = state.withLockedValue { state -> [Outcome]? in
             state.running -= 1
             return state.launched && state.running == 0 ? state.outcomes : nil
         }
