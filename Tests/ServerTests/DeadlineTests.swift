@@ -19,12 +19,11 @@ struct DeadlineTests {
     /// stopped: as one lazy graph this recipe noticed the kill flag 19 s late.
     @Test func aJobPastItsDeadlineStopsAndFreesItsWorker() async throws {
         let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9) }
-        let blurs = Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",")
         let engine = Engine.Configuration(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(2)), useGPU: false)
         try await withServer(engine: engine) { client, _ in
             var body = MultipartBody()
             body.addFile("file", filename: "deep.jpg", photo)
-            body.addField("recipe", #"{"ops":[\#(blurs)],"format":"png"}"#)
+            body.addField("recipe", minutesLongRecipe)
             let sent = ContinuousClock.now
             try await client.execute(uri: "/process", method: .post, headers: body.headers, body: body.body) { response in
                 let answered = ContinuousClock.now - sent
@@ -76,23 +75,31 @@ final class SchedulerEvents: Sendable {
     }
 }
 
+/// The recipe that runs for minutes: 16 blurs of sigma 100, as PNG.
+let minutesLongRecipe = #"{"ops":["# + Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",") + #"],"format":"png"}"#
+
+/// POSTs `photo` to /process with `minutesLongRecipe` on a connection of its
+/// own, which the caller closes to leave.
+func postMinutesLongJob(_ photo: [UInt8], name: String, port: Int) async throws -> TCPConnection {
+    var body = MultipartBody()
+    body.addFile("file", filename: name, photo)
+    body.addField("recipe", minutesLongRecipe)
+    let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
+    let connection = try TCPConnection(port: port)
+    await connection.send(Array("POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+    return connection
+}
+
 @Suite("Clients that leave stop their work", .timeLimit(.minutes(2)))
 struct DepartureTests {
     /// The job of a client that closes its connection is stopped: the
     /// recipe runs for minutes, and its job ends moments after the client goes.
     @Test func aClientThatLeavesStopsItsJob() async throws {
         let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 10) }
-        let blurs = Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",")
         let events = SchedulerEvents()
         let engine = Engine.Configuration(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), useGPU: false, observer: events.observer)
         try await withServer(engine: engine) { client, _ in
-            let port = try #require(client.port)
-            var body = MultipartBody()
-            body.addFile("file", filename: "deep.jpg", photo)
-            body.addField("recipe", #"{"ops":[\#(blurs)],"format":"png"}"#)
-            let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
-            let connection = try TCPConnection(port: port)
-            await connection.send(Array("POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+            let connection = try await postMinutesLongJob(photo, name: "deep.jpg", port: try #require(client.port))
             await events.wait { $0.kind == .started && $0.input == "deep.jpg" }
             let left = ContinuousClock.now
             connection.close()
@@ -110,19 +117,12 @@ struct MemoryBudgetAdmissionTests {
     /// requests are admitted again.
     @Test func aRequestBeyondTheBudgetIsRefusedUntilRoomComes() async throws {
         let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 14) }
-        let blurs = Array(repeating: #"{"op":"blur","sigma":100}"#, count: 16).joined(separator: ",")
         let events = SchedulerEvents()
         // 1.9 MP decode to be held (7.7 MB estimated) against a 4 MiB budget.
         var engine = Engine.Configuration(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), useGPU: false, observer: events.observer)
         engine.memoryBudget = 4 << 20
         try await withServer(engine: engine) { client, _ in
-            let port = try #require(client.port)
-            var heavy = MultipartBody()
-            heavy.addFile("file", filename: "deep.jpg", photo)
-            heavy.addField("recipe", #"{"ops":[\#(blurs)],"format":"png"}"#)
-            let payload = heavy.bytes + Array("--\(heavy.boundary)--\r\n".utf8)
-            let holder = try TCPConnection(port: port)
-            await holder.send(Array("POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\(heavy.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+            let holder = try await postMinutesLongJob(photo, name: "deep.jpg", port: try #require(client.port))
             await events.wait { $0.kind == .started && $0.input == "deep.jpg" }
 
             var small = MultipartBody()
