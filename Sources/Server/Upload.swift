@@ -48,30 +48,7 @@ struct Upload: Sendable {
         } else {
             bodyLimit = configuration.maxBodyBytes
         }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > bodyLimit {
-            throw APIError(.contentTooLarge, "payload_too_large", "the body is \(length) bytes; the limit is \(bodyLimit)")
-        }
-        // Admitted against the memory budget before a byte of the body is read.
-        let declared = request.headers[.contentLength].flatMap(Int.init)
-        guard var hold = await budget.admit(declared ?? bodyLimit, waitingAtMost: budgetWait) else {
-            var error = APIError(
-                .serviceUnavailable, "overloaded",
-                "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s")
-            error.headers[.retryAfter] = "1"
-            throw error
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: bodyLimit)
-        } catch {
-            throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds the limit of \(bodyLimit) bytes")
-        }
-        if declared == nil {
-            // A chunked body was admitted at the size limit; hold what came.
-            let actual = budget.commit(body.readableBytes)
-            hold.release()
-            hold = actual
-        }
+        let (body, hold) = try await collectBody(request, limit: bodyLimit, budget: budget)
 
         let contentType = request.headers[.contentType] ?? ""
         var files: [ImageInput] = []
@@ -146,6 +123,36 @@ struct Upload: Sendable {
         return Upload(
             files: files, recipe: recipe, placement: placement,
             strictPlacement: try flag("strict", options), inline: try flag("inline", options), hold: hold)
+    }
+
+    /// The body, refused from `Content-Length` when it is over `limit` and
+    /// admitted against the memory budget before a byte of it is read; the
+    /// hold is the body's share of the budget.
+    private static func collectBody(
+        _ request: Request, limit: Int, budget: MemoryBudget
+    ) async throws(APIError) -> (ByteBuffer, MemoryBudget.Hold) {
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > limit {
+            throw APIError(.contentTooLarge, "payload_too_large", "the body is \(declared) bytes; the limit is \(limit)")
+        }
+        guard let hold = await budget.admit(declared ?? limit, waitingAtMost: budgetWait) else {
+            var error = APIError(
+                .serviceUnavailable, "overloaded",
+                "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s")
+            error.headers[.retryAfter] = "1"
+            throw error
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds the limit of \(limit) bytes")
+        }
+        guard declared == nil else { return (body, hold) }
+        // A chunked body was admitted at the size limit; hold what came.
+        let actual = budget.commit(body.readableBytes)
+        hold.release()
+        return (body, actual)
     }
 
     /// A boolean query option (`strict`, `inline`): absent is false; a value
