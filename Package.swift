@@ -2,9 +2,12 @@
 //
 // Calotype: a GPU-aware image-processing engine.
 //
-// Dependency arrows point one way:
-//   calotype (CLI) / Server -> Scheduler -> Backends -> CVips (+ CVipsFixes), COpenCL
-// Nothing below imports anything above. The micro benchmarks live in
+// Dependency arrows point one way (docs/ARCHITECTURE.md draws them):
+//   calotype (CLI) -> CalotypeBench, CalotypeApp (the composition root)
+//   CalotypeApp -> Server -> Scheduler -> CalotypeCore (the vocabulary)
+//   CalotypeApp -> CalotypeOpenCL -> CalotypeLibvips -> CalotypeCore, CVips (+ CVipsFixes); COpenCL
+// Nothing below imports anything above; the scheduler and the server know
+// backends only through CalotypeCore's `ImageBackend`. The micro benchmarks live in
 // Benchmarks/Package.swift so that users, tests and CI never build them.
 import PackageDescription
 
@@ -12,7 +15,9 @@ let package = Package(
     name: "Calotype",
     products: [
         .executable(name: "calotype", targets: ["calotype"]),
-        .library(name: "Backends", targets: ["Backends"]),
+        .library(name: "CalotypeCore", targets: ["CalotypeCore"]),
+        .library(name: "CalotypeLibvips", targets: ["CalotypeLibvips"]),
+        .library(name: "CalotypeOpenCL", targets: ["CalotypeOpenCL"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "Server", targets: ["Server"]),
     ],
@@ -43,29 +48,46 @@ let package = Package(
 
         // Fixes for defects of the libvips versions Calotype runs on (an idle
         // worker thread's racy exit in 8.13-8.15.3), linked into every binary
-        // with the backends.
+        // with the libvips backend.
         .target(name: "CVipsFixes", dependencies: ["CVips"]),
 
-        // The pipeline vocabulary (Recipe and its operations) and the backends
-        // that understand it.
+        // The vocabulary every other module speaks: recipes and their
+        // operations, the backend protocol, inputs, results, errors, limits.
+        // Foundation only.
+        .target(name: "CalotypeCore"),
+
+        // The CPU backend: libvips.
         .target(
-            name: "Backends",
+            name: "CalotypeLibvips",
             dependencies: [
-                "CVips", "CVipsFixes", "COpenCL",
+                "CalotypeCore", "CVips", "CVipsFixes",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+
+        // The GPU backend: OpenCL kernels that reproduce libvips' arithmetic.
+        // libvips still decodes and encodes on the host, hence its arrow to
+        // the CPU backend's target.
+        .target(
+            name: "CalotypeOpenCL",
+            dependencies: [
+                "CalotypeCore", "CalotypeLibvips", "COpenCL", "CVips",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             // The OpenCL kernels, built per device at start.
-            resources: [.copy("OpenCL/Kernels")]
+            resources: [.copy("Kernels")]
         ),
 
-        // Placement across backends, per-lane concurrency, queues, fallback, statistics.
+        // Placement across backends (known only through `ImageBackend`),
+        // per-lane concurrency, queues, fallback, the memory budget, the one
+        // batch runner, statistics.
         .target(
             name: "Scheduler",
             dependencies: [
-                "Backends",
+                "CalotypeCore",
                 .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -74,7 +96,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Backends",
+                "CalotypeCore",
                 "Scheduler",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -87,17 +109,26 @@ let package = Package(
             ]
         ),
 
-        // The command-line tool.
-        .executableTarget(
-            name: "calotype",
+        // The composition root: reads the configuration once and builds the
+        // backends, their threads, the scheduler and the server from it.
+        // Nothing below it reads the environment.
+        .target(
+            name: "CalotypeApp",
             dependencies: [
-                "Backends",
-                "Scheduler",
-                "Server",
-                // `calotype bench`'s raw libvips baseline calls libvips directly.
-                "CVips",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "Scheduler", "Server",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
+        // `calotype bench`: in-process and HTTP measurements, reports.
+        .target(
+            name: "CalotypeBench",
+            dependencies: [
+                "CalotypeCore", "CalotypeLibvips", "Scheduler", "Server", "CalotypeApp",
+                // The raw libvips baseline calls libvips directly.
+                "CVips",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -106,33 +137,75 @@ let package = Package(
             ]
         ),
 
-        .testTarget(
-            name: "BackendsTests",
+        // The command-line tool: argument parsing over the composition root.
+        .executableTarget(
+            name: "calotype",
             dependencies: [
-                "Backends", "CVips", "TestSupport",
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "Scheduler", "Server", "CalotypeApp", "CalotypeBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+
+        // Helpers the test targets share (a raw TCP client, hostile inputs).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The committed fixtures (Tests/Fixtures) and libvips-based checks of
+        // what a backend wrote, for the backends' tests.
+        .target(
+            name: "BackendTestSupport",
+            dependencies: [
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CVips",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/BackendTestSupport"
+        ),
+        .testTarget(name: "CalotypeCoreTests", dependencies: ["CalotypeCore"]),
+        .testTarget(
+            name: "CalotypeLibvipsTests",
+            dependencies: [
+                "CalotypeCore", "CalotypeLibvips", "CVips", "TestSupport", "BackendTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ],
-            exclude: ["Fixtures/make-fixtures.sh"],
-            resources: [.copy("Fixtures")]
+            ]
+        ),
+        .testTarget(
+            name: "CalotypeOpenCLTests",
+            dependencies: [
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CVips", "BackendTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "Backends", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["Scheduler", "CalotypeCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
-        // Helpers the test targets share (a raw TCP client).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Scheduler", "Backends", "TestSupport",
+                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(
+            name: "CalotypeAppTests",
+            dependencies: ["CalotypeApp", "CalotypeCore", "CalotypeOpenCL", "Scheduler", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "CalotypeBenchTests",
+            dependencies: ["CalotypeBench", "CalotypeCore", "CalotypeLibvips", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .testTarget(
             name: "calotypeTests",
-            dependencies: ["calotype", "Backends", "TestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: [
+                "calotype", "CalotypeCore", "CalotypeLibvips", "TestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

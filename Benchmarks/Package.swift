@@ -19,7 +19,9 @@ let package = Package(
         .executableTarget(
             name: "Operations",
             dependencies: [
-                .product(name: "Backends", package: "Calotype"),
+                .product(name: "CalotypeCore", package: "Calotype"),
+                .product(name: "CalotypeLibvips", package: "Calotype"),
+                .product(name: "CalotypeOpenCL", package: "Calotype"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/Operations",

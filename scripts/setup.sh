@@ -10,7 +10,7 @@ echo "building calotype (release; the first build takes a few minutes)..."
 swift build -c release --product calotype
 bin="$(swift build -c release --show-bin-path)/calotype"
 "$bin" devices
-samples=Tests/BackendsTests/Fixtures
+samples=Tests/Fixtures
 "$bin" process "$samples/photo.jpg" "$samples/exif-rotated.jpg" "$samples/alpha.png" "$samples/cmyk.jpg" \
   -o out/samples --width 200 --format webp --quality 80
 echo "thumbnails written to out/samples; the binary is $bin"

@@ -1,4 +1,5 @@
-import Backends
+import CalotypeCore
+
 
 /// One item of a batch as it finishes.
 public struct BatchItemResult: Sendable {

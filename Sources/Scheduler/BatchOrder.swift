@@ -1,4 +1,5 @@
-import Backends
+import CalotypeCore
+
 
 /// The order in which a batch's items start when several run at once.
 ///

@@ -1,4 +1,5 @@
-import Backends
+import CalotypeCore
+
 
 /// Where a caller wants a job to run.
 public enum Placement: String, Sendable, Hashable, Codable, CaseIterable {

@@ -1,4 +1,5 @@
-import Backends
+import CalotypeCore
+
 
 /// One backend instance and the jobs it is running and owes: the unit of
 /// placement and of concurrency (Triton calls it an instance group).

@@ -1,4 +1,5 @@
-import Backends
+import CalotypeCore
+
 
 /// Places every job on a backend lane, keeps each lane within its workers,
 /// queues what cannot start yet (bounded), retries device faults on the CPU

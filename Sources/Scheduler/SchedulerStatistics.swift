@@ -1,4 +1,4 @@
-import Backends
+import CalotypeCore
 import Foundation
 
 /// A snapshot of the scheduler for `/stats`, health checks and metrics.

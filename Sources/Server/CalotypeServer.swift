@@ -1,9 +1,9 @@
-import Backends
+import CalotypeCore
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import NIOCore
 import Logging
+import NIOCore
 import NIOPosix
 import Scheduler
 
@@ -25,16 +25,6 @@ public struct CalotypeServer: Sendable {
     /// Connections whose clients went away, for the routes that stop their work then.
     let departures = ClientDepartures()
     let started = ContinuousClock.now
-
-    /// A server in front of `engine`.
-    public init(engine: Engine, configuration: ServerConfiguration) {
-        var configuration = configuration
-        if configuration.maxImageBytes == nil { configuration.maxImageBytes = engine.configuration.limits.maxBytes }
-        self.init(
-            scheduler: engine.scheduler, configuration: configuration,
-            selfChecks: Dictionary(uniqueKeysWithValues: engine.gpus.map { ($0.name, $0.selfCheck.description) }),
-            defaultParallelism: engine.configuration.cpuWorkers)
-    }
 
     /// A server in front of any scheduler (the seam tests use with fake backends).
     public init(scheduler: Scheduler, configuration: ServerConfiguration, selfChecks: [String: String] = [:], defaultParallelism: Int) {

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Backends
+import CalotypeCore
 import Foundation
 import NIOCore
 

@@ -1,4 +1,5 @@
-import Backends
+import CalotypeCore
+
 
 /// `GET /openapi.json`: the API described in OpenAPI 3.1. Kept beside the
 /// routes and checked by a test that every documented operation is served;

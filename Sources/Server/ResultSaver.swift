@@ -1,4 +1,4 @@
-import Backends
+import CalotypeCore
 import Foundation
 import NIOPosix
 

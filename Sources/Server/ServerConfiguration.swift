@@ -1,4 +1,4 @@
-import Backends
+import CalotypeCore
 import Foundation
 import Scheduler
 
@@ -65,36 +65,4 @@ public struct ServerConfiguration: Sendable {
     public var batchObserver: (@Sendable (BatchReport) -> Void)?
 
     public init() {}
-
-    /// Reads the environment over the defaults; a malformed value is an error naming it.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ServerConfiguration {
-        var configuration = ServerConfiguration()
-        let variables = EnvironmentReader(environment)
-        func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-            try variables.integer(name, in: range)
-        }
-        if let host = variables.string("CALOTYPE_HOST") { configuration.host = host }
-        if let port = try integer("CALOTYPE_PORT", 0...65535) { configuration.port = port }
-        if let bytes = try integer("CALOTYPE_MAX_BODY_BYTES", 1024...(1 << 40)) { configuration.maxBodyBytes = bytes }
-        if let files = try integer("CALOTYPE_MAX_FILES", 1...100_000) { configuration.maxFilesPerBatch = files }
-        if let operations = try integer("CALOTYPE_MAX_OPERATIONS", 1...Recipe.operationsCeiling) { configuration.maxOperations = operations }
-        if let batches = try integer("CALOTYPE_MAX_BATCHES", 1...10_000) { configuration.maxRunningBatches = batches }
-        if let workers = try integer("MAX_WORKERS", 1...1024) { configuration.maxWorkers = workers }
-        if let seconds = try integer("CALOTYPE_RESULT_TTL", 1...604_800) { configuration.resultLifetime = .seconds(seconds) }
-        if let bytes = try integer("CALOTYPE_RESULTS_MAX_BYTES", 1 << 20...(1 << 50)) { configuration.resultsMaxBytes = bytes }
-        if let seconds = try integer("CALOTYPE_SHUTDOWN_GRACE", 0...3600) { configuration.shutdownGrace = .seconds(seconds) }
-        if let seconds = try integer("CALOTYPE_IDLE_TIMEOUT", 1...3600) { configuration.idleTimeout = .seconds(seconds) }
-        if let seconds = try integer("CALOTYPE_READ_TIMEOUT", 1...3600) { configuration.readTimeout = .seconds(seconds) }
-        if let connections = try integer("CALOTYPE_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = connections }
-        if let folder = variables.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
-        if let folder = variables.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
-        if let url = variables.string("CALOTYPE_SAVE_URL") {
-            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? "") else {
-                throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "an http or https URL")
-            }
-            configuration.saveURL = parsed
-        }
-        if let parallel = try variables.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
-        return configuration
-    }
 }

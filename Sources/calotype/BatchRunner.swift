@@ -1,8 +1,11 @@
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
 import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
 import Scheduler
-import NIOConcurrencyHelpers
 
 /// Runs a work list through the scheduler, a bounded number of files at a
 /// time (enough to keep every lane fed while files are read and written).

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
 import Foundation
 import NIOPosix
 
@@ -15,6 +18,13 @@ struct DevicesCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
+        let engine: Engine.Configuration
+        do {
+            engine = try Engine.Configuration.fromEnvironment()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        LibvipsRuntime.warningsShown.withLockedValue { $0 = engine.libvipsWarnings }
         let pool = NIOThreadPool(numberOfThreads: 1)
         let backend: LibvipsBackend
         do {
@@ -29,11 +39,10 @@ struct DevicesCommand: AsyncParsableCommand {
         let formats = writable.map { backend.writableFormats.contains($0) ? $0.rawValue : "\($0.rawValue) (not in this build)" }
         print("  writes: \(formats.joined(separator: ", "))")
         print("  idle-thread exit fix: \(backend.idleThreadExitFix)")
-        printOpenCL(threadPool: pool)
+        printOpenCL(engine.openCL, threadPool: pool)
     }
 
-    private func printOpenCL(threadPool: NIOThreadPool) {
-        let configuration = OpenCLBackend.Configuration()
+    private func printOpenCL(_ configuration: OpenCLBackend.Configuration, threadPool: NIOThreadPool) {
         let discovery = OpenCLBackend.discover(configuration)
         switch discovery.state {
         case .noLoader:

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
 
 /// `calotype operations`: the recipe vocabulary, generated from the
 /// operations' own declarations so it cannot drift from the code.

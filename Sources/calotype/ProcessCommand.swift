@@ -1,5 +1,8 @@
 import ArgumentParser
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
 import Foundation
 import Scheduler
 
@@ -87,7 +90,11 @@ struct ProcessCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let summary = await runner.run(work) { outcome in
-            progress.record(outcome)
+            if case .failed(let input, let message) = outcome {
+                progress.record(failure: "\(input.path): \(message)")
+            } else {
+                progress.record(failure: nil)
+            }
         }
         let elapsed = clock.now - start
         progress.finish()

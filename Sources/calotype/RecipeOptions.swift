@@ -1,5 +1,8 @@
 import ArgumentParser
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
 import Foundation
 
 /// The recipe flags shared by the commands that process images. Every flag

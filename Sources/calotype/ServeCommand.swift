@@ -1,8 +1,12 @@
 import ArgumentParser
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
 import Foundation
 import Hummingbird
-import Scheduler
 import Logging
+import Scheduler
 import Server
 import ServiceLifecycle
 

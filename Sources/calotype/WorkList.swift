@@ -1,5 +1,8 @@
 import ArgumentParser
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
 import Foundation
 
 /// The files a `process` run reads and where each result goes.

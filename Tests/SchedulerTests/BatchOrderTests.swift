@@ -1,14 +1,22 @@
-import Backends
+import CalotypeCore
 import Scheduler
 import Testing
 
 @Suite("Batch order")
 struct BatchOrderTests {
-    /// JPEGs of these sizes, in this input order.
+    /// PNG headers declaring these sizes, in this input order: the order
+    /// reads headers only, so no pixels are needed.
     static func inputs(_ sizes: [(Int, Int)]) throws -> [ImageInput] {
-        try sizes.enumerated().map { index, size in
-            ImageInput(bytes: try SyntheticImage.jpeg(width: size.0, height: size.1, seed: UInt64(index)), name: "\(index).jpg")
+        sizes.enumerated().map { index, size in
+            ImageInput(bytes: pngHeader(width: size.0, height: size.1), name: "\(index).png")
         }
+    }
+
+    /// The PNG signature and an IHDR chunk (8-bit RGB; the CRC is not read).
+    static func pngHeader(width: Int, height: Int) -> [UInt8] {
+        func bigEndian(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+        return [0x89] + Array("PNG\r\n\u{1A}\n".utf8) + bigEndian(13) + Array("IHDR".utf8)
+            + bigEndian(width) + bigEndian(height) + [8, 2, 0, 0, 0] + [0, 0, 0, 0]
     }
 
     @Test func severalAtATimeStartTheSmallestThenTheLargestFirst() throws {

@@ -1,7 +1,7 @@
-import Backends
+import CalotypeCore
 import Foundation
-import Scheduler
 import NIOConcurrencyHelpers
+import Scheduler
 import Testing
 
 /// A PNG header declaring `width` x `height`: enough for the scheduler to

@@ -1,6 +1,6 @@
-import Backends
-import Scheduler
+import CalotypeCore
 import NIOConcurrencyHelpers
+import Scheduler
 import Testing
 
 /// Submits a job in a task of its own, so the test can go on while it waits.

@@ -1,12 +1,14 @@
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOConcurrencyHelpers
 import NIOPosix
 import Scheduler
 import Server
-import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 

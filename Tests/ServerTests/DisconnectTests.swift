@@ -1,10 +1,12 @@
-import Backends
-import TestSupport
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
 import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
 import Scheduler
 import Server
-import NIOConcurrencyHelpers
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

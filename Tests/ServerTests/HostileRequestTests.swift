@@ -1,12 +1,14 @@
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOPosix
 import Server
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Hostile requests are refused while others are served", .timeLimit(.minutes(2)))
 struct HostileRequestTests {

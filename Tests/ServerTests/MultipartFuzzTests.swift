@@ -1,4 +1,6 @@
-import Backends
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,12 +1,13 @@
-import Backends
-import TestSupport
+import CalotypeApp
+import CalotypeCore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOConcurrencyHelpers
 import Scheduler
 import Server
-import NIOConcurrencyHelpers
+import TestSupport
 import Testing
 
 /// A backend that holds every job until the test opens it.

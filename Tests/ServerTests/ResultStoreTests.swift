@@ -1,4 +1,5 @@
-import Backends
+import CalotypeApp
+import CalotypeCore
 import Foundation
 @testable import Server
 import Testing

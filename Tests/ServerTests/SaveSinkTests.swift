@@ -1,11 +1,12 @@
-import Backends
+import CalotypeApp
+import CalotypeCore
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOConcurrencyHelpers
 import Scheduler
 import Server
-import NIOConcurrencyHelpers
 import Testing
 
 /// What the receiver saw.

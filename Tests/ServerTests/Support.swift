@@ -1,4 +1,5 @@
-import Backends
+import CalotypeApp
+import CalotypeCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,7 +10,7 @@ import Testing
 
 enum Fixtures {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("BackendsTests/Fixtures")
+        .appendingPathComponent("Fixtures")
 
     static func bytes(_ name: String) throws -> [UInt8] {
         try [UInt8](Data(contentsOf: folder.appendingPathComponent(name)))

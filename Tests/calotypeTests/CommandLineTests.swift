@@ -1,4 +1,5 @@
-import Backends
+import CalotypeCore
+import CalotypeLibvips
 import Foundation
 import Testing
 
@@ -11,7 +12,7 @@ struct CLI {
     }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtures = root.appendingPathComponent("Tests/BackendsTests/Fixtures")
+    static let fixtures = root.appendingPathComponent("Tests/Fixtures")
 
     static var binary: URL {
         get throws {

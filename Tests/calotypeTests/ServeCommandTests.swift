@@ -1,8 +1,9 @@
-import Backends
-import TestSupport
+import CalotypeCore
+import CalotypeLibvips
 import Foundation
-import NIOPosix
 import NIOConcurrencyHelpers
+import NIOPosix
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc

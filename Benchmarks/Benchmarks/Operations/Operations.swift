@@ -10,7 +10,9 @@
 // the scheduler calibrates with: gradients, discs, edges and grain), 1920x1280
 // JPEG Q 90, made once per process, so every machine measures the same bytes.
 // See README.md for the metrics and why only malloc counts gate regressions.
-import Backends
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
 import Benchmark
 import Foundation
 import NIOPosix

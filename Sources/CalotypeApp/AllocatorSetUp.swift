@@ -1,0 +1,19 @@
+import CalotypeCore
+import CalotypeLibvips
+import CalotypeOpenCL
+import Foundation
+import Scheduler
+import Server
+
+/// The commands that process images tune glibc's allocator for libvips
+/// before their first job: this executable owns its process, the engine
+/// library does not (see `AllocatorTuning`).
+package enum AllocatorSetUp {
+    package static func apply(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        // A sanitizer's or a preloaded allocator: glibc's settings would not reach it.
+        guard AllocatorTuning.glibcMallocInUse else { return }
+        for refused in AllocatorTuning.resolve(environment: environment).apply() {
+            FileHandle.standardError.write(Data("warning: the C library refused the malloc \(refused) setting; its default stays\n".utf8))
+        }
+    }
+}

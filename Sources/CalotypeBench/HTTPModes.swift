@@ -1,0 +1,262 @@
+import AsyncHTTPClient
+import CalotypeApp
+import CalotypeCore
+import CalotypeLibvips
+import Foundation
+import NIOCore
+import Scheduler
+import Server
+
+/// The end-to-end modes, against a running `calotype serve`: the three batch
+/// endpoints with every image in one request (multipart `files` parts, at
+/// most `maxFilesPerRequest` per request), and `POST /process` one image per
+/// request from a number of concurrent clients.
+///
+/// Times are the client's: latency is from sending a request to receiving
+/// that image's result (its `result` event on the streams; the whole answer
+/// for `/process-batch` and `/process`), time to first result from the start
+/// of the round to the first result received.
+struct HTTPModes {
+    let baseURL: String
+    let images: BenchImages
+    /// The recipe and placement as a query string.
+    let query: String
+    /// The recipe as JSON, when the shorthand cannot say it.
+    let recipeJSON: String?
+    let clients: Int
+    let backend: Placement
+    let client: HTTPClient
+    /// The server's default limits (`CALOTYPE_MAX_FILES`; `CALOTYPE_MAX_BODY_BYTES`,
+    /// 100 MiB, less room for the multipart framing).
+    static let maxFilesPerRequest = 100
+    static let maxImageBytesPerRequest = 96 << 20
+    static let timeout = TimeAmount.seconds(600)
+
+    /// A client with a connection for every concurrent client, which fails
+    /// at once when a connection is refused instead of retrying until the
+    /// deadline (a benchmark should not hide a server that went away).
+    /// Shut it down when done.
+    static func makeClient(clients: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, clients + 1)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
+    /// Checks that something answers `GET /health` at `url` and that it can serve.
+    static func checkReachable(_ url: String, client: HTTPClient) async throws {
+        let health = url + "/health"
+        let response: HTTPClientResponse
+        var request = HTTPClientRequest(url: health)
+        request.method = .GET
+        do {
+            response = try await client.execute(request, timeout: .seconds(10))
+        } catch {
+            throw BenchError.unreachable(url: url, reason: Self.describe(error))
+        }
+        let body = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+        guard response.status.code == 200 else {
+            throw BenchError.badResponse(endpoint: "GET /health", status: Int(response.status.code), body: body)
+        }
+    }
+
+    /// A readable reason for a failed connection ("connection refused").
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if text.contains("connectTimeout") { return "the connection timed out" }
+        if text.contains("invalidURL") || text.contains("emptyHost") || text.contains("emptyScheme") { return "not a valid http:// URL" }
+        return text
+    }
+
+    func runners() -> [ModeRunner] {
+        var runners: [ModeRunner] = []
+        runners.append(processRunner(clients: 1, role: .sequential))
+        if clients > 1 { runners.append(processRunner(clients: clients, role: .process)) }
+        runners.append(batchRunner(endpoint: "/process-batch", role: .batch))
+        runners.append(batchRunner(endpoint: "/process-batch-stream", role: .stream))
+        runners.append(batchRunner(endpoint: "/process-batch-fast", role: .fast))
+        return runners
+    }
+
+    private func url(_ endpoint: String) -> String { "\(baseURL)\(endpoint)?\(query)" }
+
+    /// `POST /process`, one image per request, `clients` requests at a time.
+    private func processRunner(clients: Int, role: BenchMode.Role) -> ModeRunner {
+        let mode = BenchMode(kind: .http, role: role, backend: backend, inFlight: clients, endpoint: "/process", clients: clients)
+        let bodies = images.images.map { MultipartBody(field: "file", images: [$0], recipeJSON: recipeJSON) }
+        let buffers = bodies.map { ByteBuffer(bytes: $0.bytes) }
+        let address = url("/process")
+        let images = images.images
+        let client = client
+        return ModeRunner(mode: mode) { tick in
+            let clock = ContinuousClock()
+            let start = clock.now
+            var sample = RoundSample()
+            try await withThrowingTaskGroup(of: (Int, Result<(String?, Bool), BenchError>, Double).self) { group in
+                var next = 0
+                func startNext() {
+                    guard next < images.count else { return }
+                    let index = next
+                    next += 1
+                    group.addTask {
+                        let sent = clock.now
+                        let response = try await Self.post(buffers[index], contentType: bodies[index].contentType, to: address, client: client)
+                        let body = try await response.body.collect(upTo: 256 << 20)
+                        let latency = (clock.now - sent).secondsValue
+                        guard response.status.code == 200 else {
+                            return (index, .failure(.badResponse(endpoint: "POST /process", status: Int(response.status.code), body: String(buffer: body))), latency)
+                        }
+                        let lane = response.headers.first(name: "X-Calotype-Backend")
+                        let fallback = response.headers.first(name: "X-Calotype-Fallback") == "true"
+                        return (index, .success((lane, fallback)), latency)
+                    }
+                }
+                for _ in 0..<clients { startNext() }
+                while let (index, outcome, latency) = try await group.next() {
+                    switch outcome {
+                    case .success(let (lane, fallback)):
+                        sample.recordSuccess(latency: latency, megapixels: images[index].megapixels, backend: lane, fallback: fallback)
+                        sample.recordFirstResult(at: (clock.now - start).secondsValue)
+                        tick(nil)
+                    case .failure(let error):
+                        let message = "\(images[index].name): \(error)"
+                        sample.recordFailure(message)
+                        tick(message)
+                    }
+                    startNext()
+                }
+            }
+            sample.seconds = (clock.now - start).secondsValue
+            return sample
+        }
+    }
+
+    /// The images split, in order, into requests within the server's
+    /// default limits on files and body size (an image over the size limit
+    /// alone goes in a request of its own, for the server to refuse).
+    static func requestChunks(_ images: [BenchImages.Image]) -> [[BenchImages.Image]] {
+        var chunks: [[BenchImages.Image]] = []
+        var chunk: [BenchImages.Image] = []
+        var bytes = 0
+        for image in images {
+            if !chunk.isEmpty && (chunk.count == maxFilesPerRequest || bytes + image.bytes.count > maxImageBytesPerRequest) {
+                chunks.append(chunk)
+                (chunk, bytes) = ([], 0)
+            }
+            chunk.append(image)
+            bytes += image.bytes.count
+        }
+        if !chunk.isEmpty { chunks.append(chunk) }
+        return chunks
+    }
+
+    /// One of the batch endpoints, every image in one request (or in
+    /// requests within the server's default limits, one after another).
+    private func batchRunner(endpoint: String, role: BenchMode.Role) -> ModeRunner {
+        let mode = BenchMode(kind: .http, role: role, backend: backend, endpoint: endpoint)
+        let chunks = Self.requestChunks(images.images)
+        let bodies = chunks.map { MultipartBody(field: "files", images: $0, recipeJSON: recipeJSON) }
+        let buffers = bodies.map { ByteBuffer(bytes: $0.bytes) }
+        let address = url(endpoint)
+        let client = client
+        return ModeRunner(mode: mode) { tick in
+            let clock = ContinuousClock()
+            let start = clock.now
+            var sample = RoundSample()
+            for (chunk, body) in zip(chunks, zip(bodies, buffers)) {
+                let sent = clock.now
+                let response = try await Self.post(body.1, contentType: body.0.contentType, to: address, client: client)
+                guard response.status.code == 200 else {
+                    let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+                    throw BenchError.badResponse(endpoint: "POST \(endpoint)", status: Int(response.status.code), body: text)
+                }
+                func record(_ item: ResultItem) {
+                    let now = clock.now
+                    let name = item.index.flatMap { chunk.indices.contains($0) ? chunk[$0].name : nil } ?? "item \(item.index ?? -1)"
+                    if item.status == "ok", let index = item.index, chunk.indices.contains(index) {
+                        sample.recordSuccess(
+                            latency: (now - sent).secondsValue, megapixels: chunk[index].megapixels, backend: item.backend,
+                            fallback: item.fallback ?? false)
+                        sample.recordFirstResult(at: (now - start).secondsValue)
+                        tick(nil)
+                    } else {
+                        let message = "\(name): \(item.error?.code ?? item.code ?? "error"): \(item.error?.message ?? item.message ?? "failed")"
+                        sample.recordFailure(message)
+                        tick(message)
+                    }
+                }
+                let isStream = response.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") ?? false
+                if isStream {
+                    var reader = EventStreamReader()
+                    streaming: for try await buffer in response.body {
+                        for event in reader.feed(buffer.readableBytesView) {
+                            if sample.firstEvent == nil { sample.firstEvent = (clock.now - start).secondsValue }
+                            switch event.type {
+                            case "result":
+                                record(try Self.decode(ResultItem.self, event.data, endpoint: endpoint))
+                            case "error":
+                                var item = try Self.decode(ResultItem.self, event.data, endpoint: endpoint)
+                                item.status = "error"
+                                record(item)
+                            case "complete":
+                                break streaming
+                            default:
+                                continue
+                            }
+                        }
+                    }
+                } else {
+                    let body = try await response.body.collect(upTo: 256 << 20)
+                    let answer = try Self.decode(BatchAnswer.self, String(buffer: body), endpoint: endpoint)
+                    for item in answer.results ?? [] { record(item) }
+                }
+            }
+            sample.seconds = (clock.now - start).secondsValue
+            return sample
+        }
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String, endpoint: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw BenchError.badResponse(endpoint: "POST \(endpoint)", status: 200, body: "unreadable JSON (\(error)): \(text)")
+        }
+    }
+
+    /// POSTs `body`; a transport failure (refused, reset, timed out) is the server being unreachable.
+    static func post(_ body: ByteBuffer, contentType: String, to address: String, client: HTTPClient) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: address)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.body = .bytes(body)
+        do {
+            return try await client.execute(request, timeout: timeout)
+        } catch {
+            throw BenchError.unreachable(url: address, reason: describe(error))
+        }
+    }
+
+    /// The fields of a batch item (or an item's `error` event) the benchmark reads.
+    struct ResultItem: Decodable {
+        struct ItemError: Decodable {
+            var code: String
+            var message: String
+        }
+
+        var index: Int?
+        var status: String?
+        var backend: String?
+        var fallback: Bool?
+        var error: ItemError?
+        /// An `error` event carries its code and message at the top level.
+        var code: String?
+        var message: String?
+    }
+
+    struct BatchAnswer: Decodable {
+        var results: [ResultItem]?
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// What an input may be before it is decoded, and what a recipe may make of
+/// it. Checked against the header and the planned sizes, so a small file
+/// declaring a huge image, or a recipe enlarging a small one to 268
+/// megapixels, costs nothing.
+public struct ImageLimits: Sendable, Hashable {
+    /// Largest width x height accepted (default 50 megapixels), for inputs
+    /// and for every image a recipe makes on the way to its output.
+    public var maxPixels: Int
+    /// Largest encoded input accepted (default 64 MiB).
+    public var maxBytes: Int
+    /// Most scans a JPEG may have (default 128). Each scan of a progressive
+    /// JPEG is a pass over the whole image: 2,657 scans of 7000x7000 cost
+    /// 63 s of CPU. Encoders write at most about 10; libjpeg-turbo's own
+    /// tools cap them (`djpeg -maxscans`) for this reason.
+    public var maxJPEGScans: Int
+    /// How damaged an input may be unless its recipe says (`fail_on`);
+    /// default: refused on any decoder warning.
+    public var failOn: DamagedInput
+
+    public init(maxPixels: Int = 50_000_000, maxBytes: Int = 64 << 20, maxJPEGScans: Int = 128, failOn: DamagedInput = .default) {
+        self.maxPixels = maxPixels
+        self.maxBytes = maxBytes
+        self.maxJPEGScans = maxJPEGScans
+        self.failOn = failOn
+    }
+
+    /// Refuses an image the recipe would make beyond `maxPixels`, before
+    /// any of its pixels are computed.
+    package func checkPlanned(width: Int, height: Int, stage: String) throws(ProcessingError) {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        guard overflow || pixels > maxPixels else { return }
+        throw ProcessingError(
+            .tooLarge,
+            "\(stage) would make a \(width)x\(height) image (\(overflow ? "too many" : Self.megapixels(pixels)) MP); the limit is \(Self.megapixels(maxPixels)) MP")
+    }
+
+    package static func megapixels(_ pixels: Int) -> String {
+        (Double(pixels) / 1_000_000).formatted(.number.precision(.fractionLength(0...1)))
+    }
+}

@@ -1,0 +1,65 @@
+import CVips
+import CalotypeCore
+
+/// Encoding and colour normalisation shared by the libvips pipeline and the
+/// OpenCL backend (which decodes and encodes with libvips too), so that both
+/// write the same bytes for the same pixels.
+package enum LibvipsEncoding {
+    /// Computes the pixels of `image` (for a lazy libvips image) and encodes
+    /// them: JPEG flattens alpha onto white; quality and `strip` as `output` says.
+    /// `threads` overrides libvips' process-wide thread count for this image
+    /// (nil keeps it). `killSwitch` can stop the computation from another thread.
+    package static func encode(
+        _ image: VipsImageHandle, as format: OutputFormat, output: OutputOptions, threads: Int? = nil,
+        killSwitch: KillSwitch = KillSwitch()
+    ) throws(ProcessingError) -> [UInt8] {
+        var image = image
+        if format == .jpeg && image.hasAlpha {
+            let white: [Double] = Array(repeating: 255, count: image.bands - 1)
+            image = try image.apply("flatten") { input, result in
+                white.withUnsafeBufferPointer { cv_flatten(input, result, $0.baseAddress, Int32($0.count)) }
+            }
+        }
+        var options: [String] = []
+        if format != .png { options.append("Q=\(output.quality)") }
+        if output.strip { options.append("strip") }
+        let suffix = ".\(format.fileExtension)" + (options.isEmpty ? "" : "[\(options.joined(separator: ","))]")
+
+        let finished = image
+        if let threads {
+            // Read by libvips' thread pool when the write starts (VIPS_META_CONCURRENCY).
+            vips_image_set_int(finished.pointer, "concurrency", Int32(clamping: max(threads, 1)))
+        }
+        return try killSwitch.watching(finished) { () throws(ProcessingError) -> [UInt8] in
+            var buffer: UnsafeMutableRawPointer?
+            var length = 0
+            guard cv_write_to_buffer(finished.pointer, suffix, &buffer, &length) == 0, let buffer else {
+                throw ProcessingError(.corrupt, "decoding or encoding the image failed", detail: LibvipsError.take())
+            }
+            defer { g_free(buffer) }
+            return Array(UnsafeRawBufferPointer(start: buffer, count: length))
+        }
+    }
+
+    /// Brings `image` to 8-bit sRGB (or 8-bit grey), converting through its
+    /// ICC profile when it has one.
+    package static func normaliseColour(_ image: VipsImageHandle) throws(ProcessingError) -> VipsImageHandle {
+        var image = image
+        if image.hasICCProfile {
+            if let converted = try? image.apply("colour management", { cv_icc_to_srgb($0, $1) }) {
+                image = converted
+            } else {
+                _ = LibvipsError.take()  // A broken profile: fall back to the plain conversion below.
+            }
+        }
+        let grey = image.interpretation == VIPS_INTERPRETATION_B_W || image.interpretation == VIPS_INTERPRETATION_GREY16
+        let target = grey ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB
+        if image.interpretation != target || image.bandFormat != VIPS_FORMAT_UCHAR {
+            image = try image.apply("colour conversion") { cv_colourspace($0, $1, target) }
+        }
+        if image.bandFormat != VIPS_FORMAT_UCHAR {
+            image = try image.apply("8-bit conversion") { cv_cast($0, $1, VIPS_FORMAT_UCHAR) }
+        }
+        return image
+    }
+}
