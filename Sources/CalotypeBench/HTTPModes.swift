@@ -172,20 +172,26 @@ struct HTTPModes {
                     let text = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
                     throw BenchError.badResponse(endpoint: "POST \(endpoint)", status: Int(response.status.code), body: text)
                 }
-                func record(_ item: ResultItem) {
+                func name(_ index: Int) -> String {
+                    chunk.indices.contains(index) ? chunk[index].name : "item \(index)"
+                }
+                func record(_ item: APIBatchItem) {
                     let now = clock.now
-                    let name = item.index.flatMap { chunk.indices.contains($0) ? chunk[$0].name : nil } ?? "item \(item.index ?? -1)"
-                    if item.status == "ok", let index = item.index, chunk.indices.contains(index) {
+                    if item.status == .ok, chunk.indices.contains(item.index) {
                         sample.recordSuccess(
-                            latency: (now - sent).secondsValue, megapixels: chunk[index].megapixels, backend: item.backend,
+                            latency: (now - sent).secondsValue, megapixels: chunk[item.index].megapixels, backend: item.backend,
                             fallback: item.fallback ?? false)
                         sample.recordFirstResult(at: (now - start).secondsValue)
                         tick(nil)
                     } else {
-                        let message = "\(name): \(item.error?.code ?? item.code ?? "error"): \(item.error?.message ?? item.message ?? "failed")"
-                        sample.recordFailure(message)
-                        tick(message)
+                        let error = item.error ?? APIErrorDetail(code: .internal, message: "failed without an error")
+                        failed(item.index, error.code, error.message)
                     }
+                }
+                func failed(_ index: Int, _ code: APIErrorCode, _ message: String) {
+                    let line = "\(name(index)): \(code.rawValue): \(message)"
+                    sample.recordFailure(line)
+                    tick(line)
                 }
                 let isStream = response.headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") ?? false
                 if isStream {
@@ -193,23 +199,21 @@ struct HTTPModes {
                     streaming: for try await buffer in response.body {
                         for event in reader.feed(buffer.readableBytesView) {
                             if sample.firstEvent == nil { sample.firstEvent = (clock.now - start).secondsValue }
-                            switch event.type {
-                            case "result":
-                                record(try Self.decode(ResultItem.self, event.data, endpoint: endpoint))
-                            case "error":
-                                var item = try Self.decode(ResultItem.self, event.data, endpoint: endpoint)
-                                item.status = "error"
+                            switch try Self.event(event, endpoint: endpoint) {
+                            case .result(let item):
                                 record(item)
-                            case "complete":
+                            case .error(let error):
+                                failed(error.index, error.code, error.message)
+                            case .complete:
                                 break streaming
-                            default:
+                            case .progress, nil:
                                 continue
                             }
                         }
                     }
                 } else {
                     let body = try await response.body.collect(upTo: 256 << 20)
-                    let answer = try Self.decode(BatchAnswer.self, String(buffer: body), endpoint: endpoint)
+                    let answer = try Self.decode(APIBatchSummary.self, String(buffer: body), endpoint: endpoint)
                     for item in answer.results ?? [] { record(item) }
                 }
             }
@@ -220,9 +224,18 @@ struct HTTPModes {
 
     private static func decode<T: Decodable>(_ type: T.Type, _ text: String, endpoint: String) throws -> T {
         do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
+            return try APIJSON.decode(type, from: Data(text.utf8))
         } catch {
             throw BenchError.badResponse(endpoint: "POST \(endpoint)", status: 200, body: "unreadable JSON (\(error)): \(text)")
+        }
+    }
+
+    /// A stream's event as the API's type; nil for a name this version does not know.
+    private static func event(_ event: EventStreamReader.Event, endpoint: String) throws -> APIBatchEvent? {
+        do {
+            return try APIBatchEvent(name: event.type, data: event.data)
+        } catch {
+            throw BenchError.badResponse(endpoint: "POST \(endpoint)", status: 200, body: "unreadable \(event.type) event (\(error)): \(event.data)")
         }
     }
 
@@ -239,24 +252,4 @@ struct HTTPModes {
         }
     }
 
-    /// The fields of a batch item (or an item's `error` event) the benchmark reads.
-    struct ResultItem: Decodable {
-        struct ItemError: Decodable {
-            var code: String
-            var message: String
-        }
-
-        var index: Int?
-        var status: String?
-        var backend: String?
-        var fallback: Bool?
-        var error: ItemError?
-        /// An `error` event carries its code and message at the top level.
-        var code: String?
-        var message: String?
-    }
-
-    struct BatchAnswer: Decodable {
-        var results: [ResultItem]?
-    }
 }

@@ -103,11 +103,12 @@ struct InProcessModes {
     /// (`calotype process` keeps twice as many to hide its file reads and writes,
     /// which the benchmark does not do).
     static func inFlight(_ engine: Engine) -> Int {
-        engine.configuration.cpuWorkers + engine.gpus.count * engine.configuration.gpuWorkers
+        engine.scheduler.defaultBatchParallelism
     }
 
-    /// A round through `engine.scheduler.batch`, the API the server's batch
-    /// endpoints use. Latency is the scheduler's: queue wait plus service time.
+    /// A round through the scheduler's batch runner, the loop the server's
+    /// batch endpoints and `calotype process` run. Latency is the
+    /// scheduler's: queue wait plus service time.
     private func schedulerRunner(_ mode: BenchMode, engine: Engine) -> ModeRunner {
         let images = images.images
         let recipe = recipe
@@ -119,23 +120,25 @@ struct InProcessModes {
             let clock = ContinuousClock()
             let start = clock.now
             var sample = RoundSample()
-            let results = engine.scheduler.batch(
-                inputs, recipe: recipe, parallelism: mode.inFlight ?? 1, placement: mode.backend ?? .auto)
-            for await item in results {
-                let now = clock.now
-                switch item.outcome {
-                case .success(let result):
-                    sample.recordSuccess(
-                        latency: (result.queueWait + result.serviceTime).secondsValue, megapixels: images[item.index].megapixels,
-                        backend: result.lane, fallback: result.fallback)
-                    sample.recordFirstResult(at: (now - start).secondsValue)
-                    tick(nil)
-                case .failure(let error):
-                    let message = "\(images[item.index].name): \(error)"
-                    sample.recordFailure(message)
-                    tick(message)
-                }
-            }
+            let plan = BatchPlan(recipe: recipe, placement: mode.backend ?? .auto, parallelism: mode.inFlight ?? 1)
+            _ = await engine.scheduler.runBatch(
+                inputs.map(BatchItem.init), plan: plan,
+                complete: { index, result in BatchItemResult(index: index, name: inputs[index].name, outcome: result) },
+                finished: { index, item in
+                    let now = clock.now
+                    switch item.outcome {
+                    case .success(let result):
+                        sample.recordSuccess(
+                            latency: (result.queueWait + result.serviceTime).secondsValue, megapixels: images[index].megapixels,
+                            backend: result.lane, fallback: result.fallback)
+                        sample.recordFirstResult(at: (now - start).secondsValue)
+                        tick(nil)
+                    case .failure(let error):
+                        let message = "\(images[index].name): \(error)"
+                        sample.recordFailure(message)
+                        tick(message)
+                    }
+                })
             sample.seconds = (clock.now - start).secondsValue
             return sample
         }

@@ -17,10 +17,15 @@ import CalotypeCore
 public enum BatchOrder {
     /// Indices of `inputs` in the order to start them.
     public static func indices(of inputs: [ImageInput], parallelism: Int) -> [Int] {
-        guard parallelism > 1, inputs.count > 2 else { return Array(inputs.indices) }
-        let costs = inputs.map(\.estimatedMegapixels)
+        indices(costs: inputs.map(\.estimatedMegapixels), parallelism: parallelism)
+    }
+
+    /// Indices of items costing `costs` (megapixels, or any measure that
+    /// orders them alike) in the order to start them.
+    public static func indices(costs: [Double], parallelism: Int) -> [Int] {
+        guard parallelism > 1, costs.count > 2 else { return Array(costs.indices) }
         // Ties keep input order, so that the order is the same on every run.
-        let largestFirst = inputs.indices.sorted { costs[$0] > costs[$1] || (costs[$0] == costs[$1] && $0 < $1) }
+        let largestFirst = costs.indices.sorted { costs[$0] > costs[$1] || (costs[$0] == costs[$1] && $0 < $1) }
         guard let smallest = largestFirst.last else { return [] }
         return [smallest] + largestFirst.dropLast()
     }
@@ -30,11 +35,11 @@ extension ImageInput {
     /// What processing it will cost, in megapixels: its header's size, or for
     /// formats the header sniffer does not read (TIFF, HEIF) a guess from its
     /// encoded size, about 0.3 bytes per pixel for photographs.
-    static func estimatedMegapixels(size: ImageSize?, encodedBytes: Int) -> Double {
+    public static func estimatedMegapixels(size: ImageSize?, encodedBytes: Int) -> Double {
         size?.megapixels ?? Double(encodedBytes) / 300_000
     }
 
-    var estimatedMegapixels: Double {
+    public var estimatedMegapixels: Double {
         Self.estimatedMegapixels(size: ImageSize.sniff(bytes), encodedBytes: bytes.count)
     }
 }

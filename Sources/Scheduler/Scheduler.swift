@@ -79,6 +79,9 @@ public actor Scheduler {
     private var accepting = true
     var placements: [String: Int] = [:]
 
+    /// Workers of every lane together: the jobs that can run at once.
+    public nonisolated let workerCount: Int
+
     /// - Parameters:
     ///   - now: the clock that quarantines, queue waits and service times are
     ///     measured on; tests drive it by hand.
@@ -90,6 +93,7 @@ public actor Scheduler {
         observer: (@Sendable (Event) -> Void)? = nil, memoryBudget: MemoryBudget = .unlimited
     ) {
         self.configuration = configuration
+        self.workerCount = lanes.map(\.workers).reduce(0, +)
         self.memoryBudget = memoryBudget
         self.now = now
         self.observer = observer

@@ -17,6 +17,19 @@ public enum SchedulerError: Error, Sendable, CustomStringConvertible {
     case shutDown
     /// The job ran and failed.
     case failed(ProcessingError)
+    /// The job's input could not be had (a batch item's file that cannot be
+    /// read); nothing ran.
+    case inputUnavailable(String)
+
+    /// Whether the job was stopped because its caller cancelled it (not a
+    /// failure of the input or a backend).
+    public var isCancellation: Bool {
+        switch self {
+        case .cancelled: true
+        case .failed(let error): error.code == .cancelled
+        default: false
+        }
+    }
 
     /// A stable, machine-readable code.
     public var code: String {
@@ -27,6 +40,7 @@ public enum SchedulerError: Error, Sendable, CustomStringConvertible {
         case .cancelled: "cancelled"
         case .shutDown: "shutting_down"
         case .failed(let error): error.code.rawValue
+        case .inputUnavailable: "input_unavailable"
         }
     }
 
@@ -38,6 +52,7 @@ public enum SchedulerError: Error, Sendable, CustomStringConvertible {
         case .cancelled: "cancelled: the job was cancelled"
         case .shutDown: "shutting_down: the scheduler takes no new work"
         case .failed(let error): error.description
+        case .inputUnavailable(let reason): "input_unavailable: \(reason)"
         }
     }
 }

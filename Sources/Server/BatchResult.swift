@@ -2,57 +2,12 @@ import CalotypeCore
 import Foundation
 import Scheduler
 
-/// One item of a batch answer, as `/process-batch` returns it and the
-/// streams send it in `result` events.
-struct BatchItemJSON: Codable, Sendable {
-    struct ErrorJSON: Codable, Sendable {
-        var code: String
-        var message: String
-    }
-
-    var batchID: String?
-    var index: Int
-    var filename: String?
-    var status: String
-    var backend: String?
-    var fallback: Bool?
-    var width: Int?
-    var height: Int?
-    var format: String?
-    var bytes: Int?
-    var durationMs: Double?
-    var url: String?
-    var savedTo: String?
-    var error: ErrorJSON?
-    var data: String?
-
-    enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", index, filename, status, backend, fallback, width, height, format, bytes
-        case durationMs = "duration_ms", url, savedTo = "saved_to", error, data
-    }
-
-    /// The result store's id in `url`.
-    var resultID: String? {
-        guard let url, url.hasPrefix(Self.resultsPath) else { return nil }
-        return String(url.dropFirst(Self.resultsPath.count))
-    }
-
-    static let resultsPath = "/results/"
-}
-
-/// The closing numbers of a batch.
-struct BatchSummaryJSON: Codable, Sendable {
-    var batchID: String
-    var total: Int
-    var succeeded: Int
-    var failed: Int
-    /// Items that never finished because the batch was cancelled.
-    var cancelled: Int
-    var durationMs: Double
-    var results: [BatchItemJSON]?
-
-    enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", total, succeeded, failed, cancelled, durationMs = "duration_ms", results
+extension APIBatchItem: BatchItemOutcome {
+    public var end: BatchItemEnd {
+        switch status {
+        case .ok: .succeeded
+        case .error: wasCancelled ? .cancelled : .failed
+        }
     }
 }
 
@@ -66,8 +21,9 @@ public struct BatchReport: Sendable, Hashable {
     public var cancelled: Int
 }
 
-/// Runs an upload's images through the scheduler and turns each outcome into
-/// its JSON item, keeping successful results in the result store.
+/// Runs an upload's images through the scheduler's batch runner and turns
+/// each outcome into its API item, keeping successful results in the result
+/// store.
 struct BatchRun: Sendable {
     let id: String
     let upload: Upload
@@ -91,108 +47,80 @@ struct BatchRun: Sendable {
     }
 
     /// Runs every item, `parallelism` at a time, calling `started` when a
-    /// worker takes an item and `finished` with each item's JSON as it ends.
-    /// An item counts as in flight until its result is stored and reported,
-    /// so with parallelism 1 the next item starts only after that.
+    /// worker takes an item and `finished` with each item as it ends. An item
+    /// counts as in flight until its result is stored and reported, so with
+    /// parallelism 1 the next item starts only after that.
     func run(
         parallelism: Int,
         started: @escaping @Sendable (Int) -> Void = { _ in },
-        finished: (BatchItemJSON) async -> Void
-    ) async -> BatchSummaryJSON {
+        finished: (APIBatchItem) async -> Void
+    ) async -> (summary: APIBatchSummary, neverStarted: [Int]) {
         let clock = ContinuousClock()
         let start = clock.now
-        let batch = await scheduler.makeBatchID()
-        var succeeded = 0
-        var failed = 0
-        await withTaskGroup(of: BatchItemJSON.self) { group in
-            // Several at a time: the smallest first, then the largest first, so the workers finish together.
-            var pending = BatchOrder.indices(of: upload.files, parallelism: parallelism).makeIterator()
-            func startNext() {
-                // A cancelled batch (its client went away) starts nothing more.
-                guard !Task.isCancelled, let index = pending.next() else { return }
-                group.addTask { await self.process(index, batch: batch, started: started) }
-            }
-            for _ in 0..<max(1, parallelism) { startNext() }
-            while let json = await group.next() {
-                if json.status == "ok" {
-                    succeeded += 1
-                } else if json.error?.code != "cancelled" {
-                    failed += 1
-                }
-                await finished(json)
-                startNext()
-            }
-        }
+        let plan = BatchPlan(
+            recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement, parallelism: parallelism)
+        let tally = await scheduler.runBatch(
+            upload.files.map(BatchItem.init), plan: plan,
+            started: { index, _ in started(index) },
+            complete: { index, result in await item(index, result) },
+            finished: { _, item in await finished(item) })
         let report = BatchReport(
-            endpoint: endpoint, total: upload.files.count, succeeded: succeeded, failed: failed,
-            cancelled: upload.files.count - succeeded - failed)
+            endpoint: endpoint, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled)
         await statistics.record(report)
         observer?(report)
-        return BatchSummaryJSON(
-            batchID: id, total: upload.files.count, succeeded: succeeded, failed: failed, cancelled: report.cancelled,
-            durationMs: (clock.now - start).seconds * 1000, results: nil)
+        let summary = APIBatchSummary(
+            batchID: id, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled,
+            durationMs: (clock.now - start).seconds * 1000)
+        return (summary, tally.neverStarted)
     }
 
-    /// Runs every item and returns the summary with every item's JSON in
-    /// upload order (the answer of the endpoints that do not stream).
-    func collected(parallelism: Int) async -> BatchSummaryJSON {
+    /// Runs every item and returns the summary with every item in upload
+    /// order (the answer of the endpoints that do not stream).
+    func collected(parallelism: Int) async -> APIBatchSummary {
         let items = ItemCollector()
-        var summary = await run(parallelism: parallelism) { await items.add($0) }
+        var summary = await run(parallelism: parallelism) { await items.add($0) }.summary
         summary.results = await items.inUploadOrder
         return summary
     }
 
-    private func process(_ index: Int, batch: BatchID, started: @escaping @Sendable (Int) -> Void) async -> BatchItemJSON {
-        let input = upload.files[index]
-        let request = JobRequest(
-            input: input, recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement,
-            priority: .batch, batch: batch, onStarted: { _ in started(index) })
-        let outcome: Result<JobResult, SchedulerError>
-        do throws(SchedulerError) {
-            outcome = .success(try await scheduler.submit(request))
-        } catch {
-            outcome = .failure(error)
-        }
-        return await json(for: BatchItemResult(index: index, name: input.name, outcome: outcome))
-    }
-
-    private func json(for item: BatchItemResult) async -> BatchItemJSON {
-        var json = BatchItemJSON(batchID: id, index: item.index, filename: item.name, status: "error")
-        switch item.outcome {
+    /// The API item for one result: stored (and saved, for
+    /// `/process-and-save`) when it succeeded.
+    private func item(_ index: Int, _ result: Result<JobResult, SchedulerError>) async -> APIBatchItem {
+        var item = APIBatchItem(batchID: id, index: index, filename: upload.files[index].name, status: .error)
+        switch result {
         case .success(let result):
-            json.status = "ok"
-            json.backend = result.lane
-            json.fallback = result.fallback
-            json.width = result.image.width
-            json.height = result.image.height
-            json.format = result.image.format.rawValue
-            json.bytes = result.image.bytes.count
-            json.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
+            item.status = .ok
+            item.backend = result.lane
+            item.fallback = result.fallback
+            item.width = result.image.width
+            item.height = result.image.height
+            item.format = result.image.format
+            item.bytes = result.image.bytes.count
+            item.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
             if let stored = await results.put(result.image.bytes, format: result.image.format) {
-                json.url = BatchItemJSON.resultsPath + stored
+                item.url = APIBatchItem.resultsPath + stored
             }
-            if upload.inline { json.data = Data(result.image.bytes).base64EncodedString() }
+            if upload.inline { item.data = Data(result.image.bytes).base64EncodedString() }
             if let saver {
                 do {
-                    json.savedTo = try await saver.save(result.image.bytes, name: item.name, format: result.image.format)
+                    item.savedTo = try await saver.save(result.image.bytes, name: item.filename, format: result.image.format)
                 } catch {
-                    json.status = "error"
-                    json.error = .init(code: "save_failed", message: "storing the result failed (\(error)); it is still at its url")
+                    item.status = .error
+                    item.error = APIErrorDetail(code: .saveFailed, message: "storing the result failed (\(error)); it is still at its url")
                 }
             }
         case .failure(let error):
-            let api = APIError(error)
-            json.error = .init(code: api.code, message: api.message)
+            item.error = APIError(error).detail
         }
-        return json
+        return item
     }
 }
 
 /// The items of a batch as they end, for an answer given once all have.
 private actor ItemCollector {
-    private var items: [BatchItemJSON] = []
+    private var items: [APIBatchItem] = []
 
-    func add(_ item: BatchItemJSON) { items.append(item) }
+    func add(_ item: APIBatchItem) { items.append(item) }
 
-    var inUploadOrder: [BatchItemJSON] { items.sorted { $0.index < $1.index } }
+    var inUploadOrder: [APIBatchItem] { items.sorted { $0.index < $1.index } }
 }

@@ -16,8 +16,6 @@ public struct CalotypeServer: Sendable {
     public let configuration: ServerConfiguration
     /// Per GPU lane, its start-up self-check, for `/health`.
     let selfChecks: [String: String]
-    /// Items in flight at once on the parallel endpoints unless `MAX_WORKERS` says otherwise.
-    let defaultParallelism: Int
     let results: ResultStore
     /// The batches posted to `/batches`.
     let batches: BatchRegistry
@@ -26,12 +24,12 @@ public struct CalotypeServer: Sendable {
     let departures = ClientDepartures()
     let started = ContinuousClock.now
 
-    /// A server in front of any scheduler (the seam tests use with fake backends).
-    public init(scheduler: Scheduler, configuration: ServerConfiguration, selfChecks: [String: String] = [:], defaultParallelism: Int) {
+    /// A server in front of a scheduler, whatever its backends (the
+    /// composition root's engine, or a test's fakes).
+    public init(scheduler: Scheduler, configuration: ServerConfiguration, selfChecks: [String: String] = [:]) {
         self.scheduler = scheduler
         self.configuration = configuration
         self.selfChecks = selfChecks
-        self.defaultParallelism = max(1, defaultParallelism)
         self.results = ResultStore(
             directory: configuration.resultsDirectory, lifetime: configuration.resultLifetime,
             maxBytes: configuration.resultsMaxBytes)
@@ -48,9 +46,10 @@ public struct CalotypeServer: Sendable {
         await results.settle()
     }
 
-    /// Items in flight at once on the parallel endpoints.
+    /// Items in flight at once on the parallel endpoints: `MAX_WORKERS`, or
+    /// every worker of every lane, GPU lanes included.
     var parallelism: Int {
-        configuration.maxWorkers ?? defaultParallelism
+        configuration.maxWorkers ?? scheduler.defaultBatchParallelism
     }
 
     /// The application, ready to run; `onServerRunning` learns the bound port.

@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -14,10 +15,10 @@ final class EventChannel: Sendable {
         self.state = NIOLockedValueBox((1, continuation))
     }
 
-    func send(_ event: BatchEvent) {
+    func send(_ event: APIBatchEvent) {
         let data = event.data
         state.withLockedValue { state in
-            let text = ServerSentEvent(id: String(state.nextID), event: event.name, data: data).encoded
+            let text = ServerSentEvent(id: String(state.nextID), event: event.name.rawValue, data: data).encoded
             state.nextID += 1
             _ = state.continuation.yield(text)
         }

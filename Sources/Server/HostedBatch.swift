@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -10,10 +11,6 @@ import NIOConcurrencyHelpers
 /// subscriber gets each event exactly once: those before it subscribed from
 /// the log, the rest live.
 final class HostedBatch: Sendable {
-    enum Status: String, Codable, Sendable {
-        case running, completed, cancelled
-    }
-
     struct LoggedEvent: Sendable {
         let id: Int
         /// The event as it goes on the wire, encoded once.
@@ -22,15 +19,15 @@ final class HostedBatch: Sendable {
 
     private struct State {
         var events: [LoggedEvent] = []
-        var items: [Int: BatchItemJSON] = [:]
-        var summary: BatchSummaryJSON?
+        var items: [Int: APIBatchItem] = [:]
+        var summary: APIBatchSummary?
         var cancelRequested = false
         var finishedAt: ContinuousClock.Instant?
         var listeners: [Int: AsyncStream<String>.Continuation] = [:]
         var nextListener = 0
         var task: Task<Void, Never>?
 
-        var status: Status {
+        var status: APIBatchStatus.State {
             guard summary != nil else { return .running }
             return cancelRequested ? .cancelled : .completed
         }
@@ -80,14 +77,14 @@ final class HostedBatch: Sendable {
     }
 
     /// The status document of `GET /batches/{id}`.
-    func snapshot(paths: BatchPaths) -> BatchStatusJSON {
+    func snapshot(paths: BatchPaths) -> APIBatchStatus {
         state.withLockedValue { state in
             let items = state.items.values.sorted { $0.index < $1.index }
-            return BatchStatusJSON(
-                batchID: id, status: state.status.rawValue, total: total, completed: items.count,
-                succeeded: items.count { $0.status == "ok" },
-                failed: items.count { $0.status != "ok" && $0.error?.code != "cancelled" },
-                cancelled: state.summary?.cancelled ?? items.count { $0.error?.code == "cancelled" },
+            return APIBatchStatus(
+                batchID: id, status: state.status, total: total, completed: items.count,
+                succeeded: items.count { $0.end == .succeeded },
+                failed: items.count { $0.end == .failed },
+                cancelled: state.summary?.cancelled ?? items.count { $0.end == .cancelled },
                 durationMs: state.summary?.durationMs, createdAt: createdAt.formatted(.iso8601),
                 eventsURL: paths.events, statusURL: paths.status, lastEventID: state.lastEventID,
                 results: items)
@@ -144,10 +141,10 @@ final class HostedBatch: Sendable {
         }
     }
 
-    private func append(_ event: BatchEvent) {
+    private func append(_ event: APIBatchEvent) {
         // Encoded outside the lock (the scheduler's progress callbacks land
         // here); the id line goes in front once the lock has numbered it.
-        let body = ServerSentEvent(event: event.name, data: event.data).encoded
+        let body = ServerSentEvent(event: event.name.rawValue, data: event.data).encoded
         state.withLockedValue { state in
             let id = state.events.count + 1
             let encoded = "id: \(id)\n" + body
@@ -156,9 +153,9 @@ final class HostedBatch: Sendable {
             case .result(let item):
                 state.items[item.index] = item
             case .error(let error):
-                state.items[error.index] = BatchItemJSON(
-                    batchID: error.batchID, index: error.index, filename: error.filename, status: "error",
-                    error: .init(code: error.code, message: error.message))
+                state.items[error.index] = APIBatchItem(
+                    batchID: error.batchID, index: error.index, filename: error.filename, status: .error,
+                    error: APIErrorDetail(code: error.code, message: error.message))
             case .progress, .complete:
                 break
             }
@@ -166,7 +163,7 @@ final class HostedBatch: Sendable {
         }
     }
 
-    private func finish(_ summary: BatchSummaryJSON) {
+    private func finish(_ summary: APIBatchSummary) {
         let listeners = state.withLockedValue { state in
             state.summary = summary
             state.finishedAt = .now
@@ -186,34 +183,5 @@ struct BatchPaths: Sendable {
     init(id: String) {
         status = "/batches/\(id)"
         events = "/batches/\(id)/events"
-    }
-}
-
-/// `GET /batches/{id}`: where the batch stands and the results so far.
-struct BatchStatusJSON: Codable, Sendable {
-    var batchID: String
-    /// `running`, `completed` or `cancelled`.
-    var status: String
-    var total: Int
-    /// Items with a result or an error so far.
-    var completed: Int
-    var succeeded: Int
-    var failed: Int
-    var cancelled: Int
-    /// Set once the batch is over.
-    var durationMs: Double?
-    /// When it was posted, ISO 8601 in UTC.
-    var createdAt: String
-    var eventsURL: String
-    var statusURL: String
-    /// The id of the latest event: `Last-Event-ID` to read only what comes next.
-    var lastEventID: Int
-    /// Every item finished so far, in input order.
-    var results: [BatchItemJSON]
-
-    enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", status, total, completed, succeeded, failed, cancelled
-        case durationMs = "duration_ms", createdAt = "created_at", eventsURL = "events_url", statusURL = "status_url"
-        case lastEventID = "last_event_id", results
     }
 }

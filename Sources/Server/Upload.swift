@@ -67,7 +67,7 @@ struct Upload: Sendable {
                     // is a mistake to report, not bytes to try as an image.
                     guard let filename = part.filename else {
                         throw APIError(
-                            .badRequest, "not_a_file",
+                            .badRequest, .notAFile,
                             "the part '\(name)' is a form field, not a file (no filename): send it as a file, e.g. curl -F \(name)=@photo.jpg")
                     }
                     files.append(ImageInput(bytes: part.body, name: filename))
@@ -77,17 +77,17 @@ struct Upload: Sendable {
             files.append(ImageInput(bytes: Array(buffer: body), name: "upload"))
         } else {
             let expected = if case .single(allowRawBody: true) = shape { "multipart/form-data with a part named 'file', or an image/* body" } else { "multipart/form-data" }
-            throw APIError(.unsupportedMediaType, "unsupported_media_type", "expected \(expected), got '\(contentType)'")
+            throw APIError(.unsupportedMediaType, .unsupportedMediaType, "expected \(expected), got '\(contentType)'")
         }
 
         switch shape {
         case .single where files.count > 1:
-            throw APIError(.badRequest, "too_many_files", "this endpoint takes one image; use /process-batch for several")
+            throw APIError(.badRequest, .tooManyFiles, "this endpoint takes one image; use /process-batch for several")
         case _ where files.count > configuration.maxFilesPerBatch:
-            throw APIError(.contentTooLarge, "too_many_files", "\(files.count) files; the limit is \(configuration.maxFilesPerBatch)")
+            throw APIError(.contentTooLarge, .tooManyFiles, "\(files.count) files; the limit is \(configuration.maxFilesPerBatch)")
         case _ where files.isEmpty:
             let names = if case .single = shape { "'file'" } else { "'files' (or 'files[]')" }
-            throw APIError(.badRequest, "no_files", "no image found: send multipart parts named \(names)")
+            throw APIError(.badRequest, .noFiles, "no image found: send multipart parts named \(names)")
         default:
             break
         }
@@ -96,7 +96,7 @@ struct Upload: Sendable {
         do {
             if let recipeJSON {
                 if query.contains(where: { !reservedKeys.contains($0.key) }) {
-                    throw APIError(.badRequest, "invalid_recipe", "give the recipe either as query parameters or as the 'recipe' field, not both")
+                    throw APIError(.badRequest, .invalidRecipe, "give the recipe either as query parameters or as the 'recipe' field, not both")
                 }
                 recipe = try Recipe(json: recipeJSON, maxOperations: configuration.maxOperations)
             } else {
@@ -108,13 +108,13 @@ struct Upload: Sendable {
         } catch let error as APIError {
             throw error
         } catch {
-            throw APIError(.badRequest, "invalid_recipe", "\(error)")
+            throw APIError(.badRequest, .invalidRecipe, "\(error)")
         }
 
         let placement: Placement
         if let backend = options["backend"] {
             guard let value = Placement(rawValue: backend.lowercased()) else {
-                throw APIError(.badRequest, "invalid_backend", "backend must be one of auto, cpu, gpu, got '\(backend)'")
+                throw APIError(.badRequest, .invalidBackend, "backend must be one of auto, cpu, gpu, got '\(backend)'")
             }
             placement = value
         } else {
@@ -133,11 +133,11 @@ struct Upload: Sendable {
     ) async throws(APIError) -> (ByteBuffer, MemoryBudget.Hold) {
         let declared = request.headers[.contentLength].flatMap(Int.init)
         if let declared, declared > limit {
-            throw APIError(.contentTooLarge, "payload_too_large", "the body is \(declared) bytes; the limit is \(limit)")
+            throw APIError(.contentTooLarge, .payloadTooLarge, "the body is \(declared) bytes; the limit is \(limit)")
         }
         guard let hold = await budget.admit(declared ?? limit, waitingAtMost: budgetWait) else {
             var error = APIError(
-                .serviceUnavailable, "overloaded",
+                .serviceUnavailable, .overloaded,
                 "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s")
             error.headers[.retryAfter] = "1"
             throw error
@@ -146,7 +146,7 @@ struct Upload: Sendable {
         do {
             body = try await request.body.collect(upTo: limit)
         } catch {
-            throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds the limit of \(limit) bytes")
+            throw APIError(.contentTooLarge, .payloadTooLarge, "the body exceeds the limit of \(limit) bytes")
         }
         guard declared == nil else { return (body, hold) }
         // A chunked body was admitted at the size limit; hold what came.
@@ -160,7 +160,7 @@ struct Upload: Sendable {
     private static func flag(_ key: String, _ options: [String: String]) throws(APIError) -> Bool {
         guard let text = options[key] else { return false }
         guard let value = Bool(shorthand: text) else {
-            throw APIError(.badRequest, "invalid_option", "\(key) must be true or false, got '\(text)'")
+            throw APIError(.badRequest, .invalidOption, "\(key) must be true or false, got '\(text)'")
         }
         return value
     }
@@ -175,15 +175,15 @@ struct Upload: Sendable {
                 Result { () throws(Multipart.Failure) in try Multipart.parse(body, boundary: boundary, maxParts: maxParts) }
             }
         } catch {
-            throw APIError(.serviceUnavailable, "shutting_down", "the server is shutting down")
+            throw APIError(.serviceUnavailable, .shuttingDown, "the server is shutting down")
         }
         switch outcome {
         case .success(let parts):
             return parts
         case .failure(.tooManyParts(let limit)):
-            throw APIError(.contentTooLarge, "too_many_parts", "the multipart body has more than \(limit) parts, the limit (CALOTYPE_MAX_FILES + \(ServerConfiguration.extraParts))")
+            throw APIError(.contentTooLarge, .tooManyParts, "the multipart body has more than \(limit) parts, the limit (CALOTYPE_MAX_FILES + \(ServerConfiguration.extraParts))")
         case .failure(let error):
-            throw APIError(.badRequest, "malformed_multipart", "the multipart body is malformed: \(error)")
+            throw APIError(.badRequest, .malformedMultipart, "the multipart body is malformed: \(error)")
         }
     }
 }

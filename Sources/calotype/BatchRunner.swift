@@ -1,76 +1,83 @@
-import CalotypeApp
 import CalotypeCore
-import CalotypeLibvips
-import CalotypeOpenCL
 import Foundation
 import NIOConcurrencyHelpers
 import NIOPosix
 import Scheduler
 
-/// Runs a work list through the scheduler, a bounded number of files at a
-/// time (enough to keep every lane fed while files are read and written).
+/// `calotype process`'s files through the scheduler's batch runner: each
+/// file is read when its item starts and its result written before the item
+/// counts as done, so a bounded number of images is in memory at once.
 /// File reads and writes block, so they run on NIO's blocking-I/O pool.
 struct BatchRunner: Sendable {
-    enum Outcome: Sendable {
+    enum Outcome: BatchItemOutcome {
         case written(input: URL, output: URL, result: JobResult)
         case failed(input: URL, message: String)
+
+        var end: BatchItemEnd {
+            switch self {
+            case .written: .succeeded
+            case .failed: .failed
+            }
+        }
     }
 
     let scheduler: Scheduler
-    let recipe: Recipe
-    let placement: Placement
-    let concurrency: Int
-    let batch: BatchID
-    private let files = NIOThreadPool.singleton
+    let plan: BatchPlan
+    private static let files = NIOThreadPool.singleton
 
-    init(scheduler: Scheduler, recipe: Recipe, placement: Placement, concurrency: Int, batch: BatchID) {
+    init(scheduler: Scheduler, plan: BatchPlan) {
         self.scheduler = scheduler
-        self.recipe = recipe
-        self.placement = placement
-        self.concurrency = concurrency
-        self.batch = batch
+        self.plan = plan
     }
 
     /// Processes every item; `report` sees each outcome as it happens, on the calling task.
     func run(_ work: WorkList, report: (Outcome) -> Void) async -> BatchSummary {
         let claimed = OutputClaims()
         var summary = BatchSummary()
-        await withTaskGroup(of: Outcome.self) { group in
-            var pending = work.items[...]
-            for _ in 0..<concurrency {
-                guard let item = pending.popFirst() else { break }
-                group.addTask { await process(item, claimed: claimed) }
-            }
-            while let outcome = await group.next() {
+        let items = work.items.map { item in
+            BatchItem(
+                name: item.input.lastPathComponent,
+                estimatedMegapixels: ImageInput.estimatedMegapixels(size: nil, encodedBytes: item.bytes)
+            ) { () throws(SchedulerError) in try await Self.read(item.input) }
+        }
+        _ = await scheduler.runBatch(
+            items, plan: plan,
+            complete: { index, result in await Self.write(result, of: work.items[index], claimed: claimed) },
+            finished: { _, outcome in
                 summary.add(outcome)
                 report(outcome)
-                if let item = pending.popFirst() {
-                    group.addTask { await process(item, claimed: claimed) }
-                }
-            }
-        }
+            })
         return summary
     }
 
-    private func process(_ item: WorkList.Item, claimed: OutputClaims) async -> Outcome {
+    private static func read(_ file: URL) async throws(SchedulerError) -> ImageInput {
         do {
-            let bytes = try await files.runIfActive { try [UInt8](Data(contentsOf: item.input)) }
-            let request = JobRequest(
-                input: ImageInput(bytes: bytes, name: item.input.lastPathComponent), recipe: recipe,
-                placement: placement, priority: .batch, batch: batch)
-            let result = try await scheduler.submit(request)
-            let output = item.isExactFile ? item.outputBase : item.outputBase.appendingPathExtension(result.image.format.fileExtension)
-            if let previous = claimed.claim(output, for: item.input) {
-                return .failed(input: item.input, message: "its output \(output.path) is already taken by \(previous.path)")
-            }
+            let bytes = try await files.runIfActive { try [UInt8](Data(contentsOf: file)) }
+            return ImageInput(bytes: bytes, name: file.lastPathComponent)
+        } catch let error as CocoaError {
+            throw .inputUnavailable(error.localizedDescription)
+        } catch {
+            throw .inputUnavailable("\(error)")
+        }
+    }
+
+    private static func write(_ result: Result<JobResult, SchedulerError>, of item: WorkList.Item, claimed: OutputClaims) async -> Outcome {
+        let job: JobResult
+        switch result {
+        case .success(let success): job = success
+        case .failure(let error): return .failed(input: item.input, message: error.description)
+        }
+        let output = item.isExactFile ? item.outputBase : item.outputBase.appendingPathExtension(job.image.format.fileExtension)
+        if let previous = claimed.claim(output, for: item.input) {
+            return .failed(input: item.input, message: "its output \(output.path) is already taken by \(previous.path)")
+        }
+        do {
             try await files.runIfActive {
                 try FileManager.default.createDirectory(at: output.deletingLastPathComponent(), withIntermediateDirectories: true)
                 // Written to a temporary file and renamed: a failure leaves no partial output.
-                try Data(result.image.bytes).write(to: output, options: .atomic)
+                try Data(job.image.bytes).write(to: output, options: .atomic)
             }
-            return .written(input: item.input, output: output, result: result)
-        } catch let error as SchedulerError {
-            return .failed(input: item.input, message: error.description)
+            return .written(input: item.input, output: output, result: job)
         } catch let error as CocoaError {
             return .failed(input: item.input, message: error.localizedDescription)
         } catch {

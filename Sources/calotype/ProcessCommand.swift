@@ -84,9 +84,11 @@ struct ProcessCommand: AsyncParsableCommand {
 
         await engine.calibrate()
         let progress = ProgressReporter(total: work.items.count, enabled: !quiet && work.items.count > 1)
-        let runner = BatchRunner(
-            scheduler: engine.scheduler, recipe: recipe, placement: backend,
-            concurrency: parallelism ?? 2 * configuration.cpuWorkers, batch: await engine.scheduler.makeBatchID())
+        // Twice the workers by default: files are read and written while
+        // others are processed, so every lane stays fed.
+        let plan = BatchPlan(
+            recipe: recipe, placement: backend, parallelism: parallelism ?? 2 * engine.scheduler.workerCount)
+        let runner = BatchRunner(scheduler: engine.scheduler, plan: plan)
         let clock = ContinuousClock()
         let start = clock.now
         let summary = await runner.run(work) { outcome in

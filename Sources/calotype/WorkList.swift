@@ -14,6 +14,8 @@ struct WorkList {
         let outputBase: URL
         /// Whether `outputBase` is the exact output file the user named.
         let isExactFile: Bool
+        /// Its size in bytes when listed (0 if unknown): what orders the starts.
+        let bytes: Int
     }
 
     let items: [Item]
@@ -44,11 +46,12 @@ struct WorkList {
 
         let outputURL = URL(fileURLWithPath: output)
         items = files.map { file in
+            let bytes = (try? file.url.resourceValues(forKeys: [.fileSizeKey]))?.fileSize ?? 0
             if outputIsFolder {
                 let base = outputURL.appendingPathComponent(file.relative).deletingPathExtension()
-                return Item(input: file.url, outputBase: base, isExactFile: false)
+                return Item(input: file.url, outputBase: base, isExactFile: false, bytes: bytes)
             }
-            return Item(input: file.url, outputBase: outputURL, isExactFile: true)
+            return Item(input: file.url, outputBase: outputURL, isExactFile: true, bytes: bytes)
         }
     }
 

@@ -21,7 +21,7 @@ struct EngineIntegrationTests {
         let inputs = try (0..<3).flatMap { _ in try names.map(input) }
         let recipe = try Recipe(shorthand: "width=64&format=png")
         var seen = Set<Int>()
-        for await item in engine.scheduler.batch(inputs, recipe: recipe, parallelism: 4) {
+        for await item in engine.scheduler.batch(inputs, plan: BatchPlan(recipe: recipe, parallelism: 4)) {
             let result = try item.outcome.get()
             #expect(result.lane == "libvips" && result.kind == .cpu && !result.fallback)
             #expect(result.image.format == .png && result.image.width == 64)
@@ -40,7 +40,7 @@ struct EngineIntegrationTests {
         let engine = try await Engine.start(.init(cpuWorkers: 2))
         let inputs = [try input("photo.jpg"), try input("document.pdf"), try input("huge-header.png"), ImageInput(bytes: [], name: "empty"), try input("photo.webp")]
         var codes: [Int: String] = [:]
-        for await item in engine.scheduler.batch(inputs, recipe: try Recipe(shorthand: "width=32"), parallelism: 2) {
+        for await item in engine.scheduler.batch(inputs, plan: BatchPlan(recipe: try Recipe(shorthand: "width=32"), parallelism: 2)) {
             switch item.outcome {
             case .success: codes[item.index] = "ok"
             case .failure(let error): codes[item.index] = error.code
@@ -97,7 +97,7 @@ struct GPUEngineIntegrationTests {
         let inputs = try (0..<4).flatMap { _ in try names.map(input) }
         let recipe = try Recipe(shorthand: "width=64&format=png")
         var lanes: [String: Int] = [:]
-        for await item in engine.scheduler.batch(inputs, recipe: recipe, parallelism: 4) {
+        for await item in engine.scheduler.batch(inputs, plan: BatchPlan(recipe: recipe, parallelism: 4)) {
             let result = try item.outcome.get()
             lanes[result.lane, default: 0] += 1
             let reference = try await engine.cpu.process(inputs[item.index], recipe: recipe)

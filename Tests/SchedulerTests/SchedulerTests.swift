@@ -404,7 +404,7 @@ struct BatchTests {
         let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 2)])
         let inputs = (0..<20).map { fakeImage("image\($0)") }
         var seen: [Int] = []
-        for await item in scheduler.batch(inputs, recipe: plainRecipe, parallelism: 4) {
+        for await item in scheduler.batch(inputs, plan: BatchPlan(recipe: plainRecipe, parallelism: 4)) {
             let result = try item.outcome.get()
             #expect(String(decoding: result.image.bytes, as: UTF8.self) == "image\(item.index)")
             #expect(item.name == "image\(item.index)")
@@ -418,7 +418,7 @@ struct BatchTests {
         let backend = CountingBackend()
         let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 4)])
         var indices: [Int] = []
-        for await item in scheduler.batch((0..<8).map { fakeImage("\($0)") }, recipe: plainRecipe, parallelism: 1) {
+        for await item in scheduler.batch((0..<8).map { fakeImage("\($0)") }, plan: BatchPlan(recipe: plainRecipe, parallelism: 1)) {
             indices.append(item.index)
         }
         #expect(indices == Array(0..<8))
@@ -428,7 +428,7 @@ struct BatchTests {
     @Test func oneBadItemFailsAlone() async throws {
         let gate = Gate()
         let scheduler = Scheduler(lanes: [.init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1)])
-        let stream = scheduler.batch([fakeImage("good1"), fakeImage("bad"), fakeImage("good2")], recipe: plainRecipe, parallelism: 1)
+        let stream = scheduler.batch([fakeImage("good1"), fakeImage("bad"), fakeImage("good2")], plan: BatchPlan(recipe: plainRecipe, parallelism: 1))
         let collector = Task {
             var outcomes: [Int: Bool] = [:]
             for await item in stream {

@@ -41,7 +41,7 @@ func withFakeServer(
     configuration.port = 0
     configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-batches-\(UUID().uuidString)")
     configure(&configuration)
-    let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration, defaultParallelism: 1).makeApplication()
+    let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration).makeApplication()
     try await application.test(.live) { client in try await body(client, scheduler) }
 }
 
@@ -72,10 +72,10 @@ struct BatchResourceTests {
         }
     }
 
-    func status(_ url: String, client: any TestClientProtocol) async throws -> BatchStatusJSON {
+    func status(_ url: String, client: any TestClientProtocol) async throws -> APIBatchStatus {
         try await client.execute(uri: url, method: .get) { response in
             #expect(response.status == .ok)
-            return try decode(BatchStatusJSON.self, response.body)
+            return try decode(APIBatchStatus.self, response.body)
         }
     }
 
@@ -90,11 +90,11 @@ struct BatchResourceTests {
             #expect(events.map(\.id) == (1...events.count).map { String($0) }, "ids count up from 1 without gaps")
 
             let status = try await status(created.statusURL, client: client)
-            #expect(status.status == "completed" && status.total == 5 && status.completed == 5)
+            #expect(status.status == .completed && status.total == 5 && status.completed == 5)
             #expect(status.succeeded == 4 && status.failed == 1 && status.cancelled == 0)
             #expect(status.results.map(\.index) == [0, 1, 2, 3, 4])
             #expect(status.results.map(\.filename) == BatchEndpointTests.names)
-            #expect(status.results[1].error?.code == "unsupported_format")
+            #expect(status.results[1].error?.code == .unsupportedFormat)
             #expect(status.lastEventID == events.count && status.durationMs != nil)
             let url = try #require(status.results[0].url)
             try await client.execute(uri: url, method: .get) { response in
@@ -154,10 +154,10 @@ struct BatchResourceTests {
 
             let status = try await client.execute(uri: created.statusURL, method: .delete) { response in
                 #expect(response.status == .ok)
-                return try decode(BatchStatusJSON.self, response.body)
+                return try decode(APIBatchStatus.self, response.body)
             }
-            #expect(status.status == "cancelled" && status.cancelled == 3 && status.succeeded == 0 && status.failed == 0)
-            #expect(status.results.map { $0.error?.code } == ["cancelled", "cancelled", "cancelled"])
+            #expect(status.status == .cancelled && status.cancelled == 3 && status.succeeded == 0 && status.failed == 0)
+            #expect(status.results.map { $0.error?.code } == [.cancelled, .cancelled, .cancelled])
 
             // Listeners still learn how every item ended, and the batch's end.
             var parser = EventStreamParser()

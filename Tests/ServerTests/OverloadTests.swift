@@ -62,7 +62,7 @@ struct OverloadTests {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-overload-\(UUID().uuidString)")
-        let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration, defaultParallelism: 1).makeApplication()
+        let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration).makeApplication()
         try await application.test(.live) { client in
             var body = MultipartBody()
             body.addFile("file", filename: "a.png", Array("not decoded by the fake".utf8))

@@ -19,7 +19,7 @@ struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context =
             // HEAD is answered wherever GET is (Hummingbird's own behaviour).
             guard methods.contains(request.method) || (request.method == .head && methods.contains(.get)) else {
                 throw methods.isEmpty
-                    ? APIError(.notFound, "not_found", "no endpoint at \(request.uri.path); GET /openapi.json lists them")
+                    ? APIError(.notFound, .notFound, "no endpoint at \(request.uri.path); GET /openapi.json lists them")
                     : Self.methodNotAllowed(request, allowed: methods)
             }
             return try await router.respond(to: request, context: context)
@@ -29,7 +29,7 @@ struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context =
             return try error.response(from: request, context: context)
         } catch {
             context.logger.error("unhandled error on \(request.method) \(request.uri.path): \(error)")
-            return try APIError(.internalServerError, "internal", "the server failed to answer; the error is logged")
+            return try APIError(.internalServerError, .internal, "the server failed to answer; the error is logged")
                 .response(from: request, context: context)
         }
     }
@@ -37,7 +37,7 @@ struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context =
     private static func methodNotAllowed(_ request: Request, allowed: Set<HTTPRequest.Method>) -> APIError {
         let names = allowed.map(\.rawValue).sorted()
         var error = APIError(
-            .methodNotAllowed, "method_not_allowed",
+            .methodNotAllowed, .methodNotAllowed,
             "\(request.uri.path) takes \(names.joined(separator: ", ")), not \(request.method.rawValue)")
         error.headers[.allow] = names.joined(separator: ", ")
         return error

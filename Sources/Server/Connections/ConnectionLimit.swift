@@ -78,7 +78,7 @@ final class ConnectionLimitHandler: ChannelDuplexHandler, RemovableChannelHandle
         refusalTimer = nil
         state = .released
         var error = APIError(
-            .serviceUnavailable, "too_many_connections",
+            .serviceUnavailable, .tooManyConnections,
             "the server has \(counter.limit) connections open, its limit; retry shortly")
         error.headers[.retryAfter] = "1"
         error.writeAndClose(to: context)

@@ -35,6 +35,6 @@ final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         guard !answered else { return }
         answered = true
-        APIError(.badRequest, "malformed_request", "the request is not valid HTTP/1.1 (\(parseError))").writeAndClose(to: context)
+        APIError(.badRequest, .malformedRequest, "the request is not valid HTTP/1.1 (\(parseError))").writeAndClose(to: context)
     }
 }

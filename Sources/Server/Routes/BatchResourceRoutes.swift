@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -18,7 +19,7 @@ extension CalotypeServer {
             guard !upload.inline else {
                 // Its events are kept for replay: base64 copies of every result would pile up there.
                 await statistics.rejected(endpoint)
-                throw APIError(.badRequest, "inline_unavailable", "inline=true is not available on /batches: each result is at its url")
+                throw APIError(.badRequest, .inlineUnavailable, "inline=true is not available on /batches: each result is at its url")
             }
             var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint)
             run.observer = configuration.batchObserver
@@ -32,7 +33,7 @@ extension CalotypeServer {
             batch.start(run, parallelism: configuration.parallelEnabled ? parallelism : 1)
             let paths = BatchPaths(id: batch.id)
             var response = Self.json(
-                BatchCreatedJSON(batchID: batch.id, status: HostedBatch.Status.running.rawValue, total: batch.total, eventsURL: paths.events, statusURL: paths.status),
+                BatchCreatedJSON(batchID: batch.id, status: APIBatchStatus.State.running.rawValue, total: batch.total, eventsURL: paths.events, statusURL: paths.status),
                 status: .accepted)
             response.headers[.location] = paths.status
             return response
@@ -56,7 +57,7 @@ extension CalotypeServer {
                 return Response(status: .noContent)
             case .unknownEvent(let latest):
                 // Not malformed, but ahead of the batch: reading on would skip events.
-                throw APIError(.conflict, "invalid_last_event_id", "event \(lastEventID) was not sent by this batch; its latest is \(latest)")
+                throw APIError(.conflict, .invalidLastEventID, "event \(lastEventID) was not sent by this batch; its latest is \(latest)")
             }
             let keepAlive = configuration.keepAliveInterval
             return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
@@ -90,7 +91,7 @@ extension CalotypeServer {
     private func hostedBatch(_ context: CalotypeRequestContext) async throws(APIError) -> HostedBatch {
         let id = context.parameters.get("id") ?? ""
         guard let batch = await batches.batch(id) else {
-            throw APIError(.notFound, "not_found", "no batch '\(id)' (finished batches are kept for \(Int(configuration.resultLifetime.seconds)) s)")
+            throw APIError(.notFound, .notFound, "no batch '\(id)' (finished batches are kept for \(Int(configuration.resultLifetime.seconds)) s)")
         }
         return batch
     }
@@ -102,7 +103,7 @@ extension CalotypeServer {
         let header = request.headers[.lastEventID]
         guard let text = header ?? request.uri.queryParameters.get("last_event_id") else { return 0 }
         guard let id = Int(text), id >= 0 else {
-            throw APIError(.badRequest, "invalid_last_event_id", "Last-Event-ID must be an event id this server sent (a number), got '\(text)'")
+            throw APIError(.badRequest, .invalidLastEventID, "Last-Event-ID must be an event id this server sent (a number), got '\(text)'")
         }
         return id
     }

@@ -22,7 +22,7 @@ extension CalotypeServer {
         router.post("process-batch-fast") { request, context -> Response in
             guard configuration.parallelEnabled else {
                 await statistics.rejected("/process-batch-fast")
-                throw APIError(.forbidden, "parallel_disabled", "parallel processing is disabled on this server (ENABLE_PARALLEL=false); use /process-batch-stream")
+                throw APIError(.forbidden, .parallelDisabled, "parallel processing is disabled on this server (ENABLE_PARALLEL=false); use /process-batch-stream")
             }
             let run = try await batchRun(request, endpoint: "/process-batch-fast")
             return streamed(run, parallelism: parallelism, channel: context.channel)
@@ -39,7 +39,7 @@ extension CalotypeServer {
             // Saving runs to its end even if the client leaves: it is a side effect asked for.
             let summary = await run.collected(parallelism: parallelism)
             let items = summary.results ?? []
-            let saveFailed = items.contains { $0.error?.code == "save_failed" }
+            let saveFailed = items.contains { $0.error?.code == .saveFailed }
             return Self.json(summary, status: saveFailed ? .badGateway : .ok)
         }
     }

@@ -44,7 +44,7 @@ extension CalotypeServer {
         router.get("results/{id}") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
             guard let stored = await results.get(id) else {
-                throw APIError(.notFound, "not_found", "no result '\(id)' (results are kept for \(Int(configuration.resultLifetime.seconds)) s)")
+                throw APIError(.notFound, .notFound, "no result '\(id)' (results are kept for \(Int(configuration.resultLifetime.seconds)) s)")
             }
             return Response(status: .ok, headers: [.contentType: stored.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: stored.bytes)))
         }
