@@ -101,18 +101,16 @@ public struct OpenCLBackend: ImageBackend {
         self.configuration = configuration
         writableFormats = libvips.writableFormats
         self.threadPool = threadPool
-        var operations = Set(OperationKind.allCases)
-        if !device.hasDoubles {
-            operations.subtract([.grayscale, .sharpen])
-        }
-        supportedOperations = operations
+        supportedOperations = OpenCLOperations.supported(hasDoubles: device.hasDoubles)
         selfCheck = configuration.fault == nil ? OpenCLSelfCheck.run(on: runtime) : .skipped("fault injection is on")
     }
 
     public func supports(_ recipe: Recipe) -> BackendSupport {
         let missing = recipe.operationKinds.subtracting(supportedOperations)
         guard missing.isEmpty else {
-            return .unsupported("\(name) cannot run \(missing.sorted().map(\.rawValue).joined(separator: ", ")) (no double precision)")
+            let names = missing.sorted().map(\.rawValue).joined(separator: ", ")
+            let why = missing.allSatisfy { OpenCLOperations.ported[$0] == .doubles } ? "this device has no double precision" : "no kernels yet"
+            return .unsupported("\(name) cannot run \(names) (\(why))")
         }
         if case .failed(let reason) = selfCheck {
             return .unsupported("\(name) does not match this libvips: \(reason)")
