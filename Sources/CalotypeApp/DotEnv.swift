@@ -1,9 +1,4 @@
-import CalotypeCore
-import CalotypeLibvips
-import CalotypeOpenCL
 import Foundation
-import Scheduler
-import Server
 
 /// `.env` files: `KEY=value` lines, `#` comments, optional `export ` and
 /// quotes. Variables already in the environment win over the file, and
@@ -30,18 +25,12 @@ public enum DotEnv {
         return values
     }
 
-    /// Reads `file` (if it exists) and sets each of its variables that the
-    /// environment does not already have. Call once at start-up, before
-    /// anything reads the environment or starts threads.
-    @discardableResult
-    public static func apply(_ file: URL) throws -> [String] {
-        guard FileManager.default.fileExists(atPath: file.path) else { return [] }
+    /// `environment` with the variables of `file` (if it exists) that it
+    /// does not already have: what the configuration is read from. The
+    /// process environment itself is left alone.
+    public static func environment(_ file: URL, over environment: [String: String]) throws -> [String: String] {
+        guard FileManager.default.fileExists(atPath: file.path) else { return environment }
         let values = parse(try String(contentsOf: file, encoding: .utf8))
-        var applied: [String] = []
-        for (key, value) in values.sorted(by: { $0.key < $1.key }) where ProcessInfo.processInfo.environment[key] == nil {
-            setenv(key, value, 0)
-            applied.append(key)
-        }
-        return applied
+        return environment.merging(values) { set, _ in set }
     }
 }

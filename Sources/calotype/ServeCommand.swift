@@ -56,17 +56,18 @@ struct ServeCommand: AsyncParsableCommand {
     var envFile = ".env"
 
     func run() async throws {
+        let environment: [String: String]
         do {
-            try DotEnv.apply(URL(fileURLWithPath: envFile))
+            environment = try DotEnv.environment(URL(fileURLWithPath: envFile), over: ProcessInfo.processInfo.environment)
         } catch {
             throw ValidationError("cannot read \(envFile): \(error.localizedDescription)")
         }
-        AllocatorSetUp.apply()
+        AllocatorSetUp.apply(environment: environment)
         var server: ServerConfiguration
         var engineConfiguration: Engine.Configuration
         do {
-            server = try ServerConfiguration.fromEnvironment()
-            engineConfiguration = try Engine.Configuration.fromEnvironment()
+            server = try ServerConfiguration.fromEnvironment(environment)
+            engineConfiguration = try Engine.Configuration.fromEnvironment(environment)
         } catch {
             throw ValidationError("\(error)")
         }

@@ -9,5 +9,4 @@ struct OpenCLOperationsTests {
         #expect(OpenCLOperations.supported(hasDoubles: true) == Set(OpenCLOperations.ported.keys))
         #expect(OpenCLOperations.supported(hasDoubles: false) == Set(OpenCLOperations.ported.keys).subtracting([.sharpen, .grayscale]))
     }
-
 }

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// The arrows of docs/ARCHITECTURE.md, checked on the sources: what each
+/// module imports, and who reads the environment.
+@Suite("Architecture")
+struct ArchitectureTests {
+    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources")
+
+    /// Every Swift file of `module`, with its text.
+    static func files(of module: String) throws -> [(name: String, text: String)] {
+        let folder = sources.appendingPathComponent(module)
+        let urls = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
+        return try urls.map { ($0.lastPathComponent, try String(contentsOf: $0, encoding: .utf8)) }
+    }
+
+    static func imports(of module: String) throws -> Set<String> {
+        let pattern = try Regex(#"(?m)^(?:@testable |public |package )?import (\w+)"#)
+        return Set(try files(of: module).flatMap { file in
+            file.text.matches(of: pattern).compactMap { $0.output[1].substring.map(String.init) }
+        })
+    }
+
+    @Test func theVocabularyImportsNothingOfTheProject() throws {
+        let imports = try Self.imports(of: "CalotypeCore")
+        #expect(imports.isSubset(of: ["Foundation", "Glibc"]), "CalotypeCore imports \(imports.sorted())")
+    }
+
+    @Test(arguments: ["Scheduler", "Server"])
+    func theSchedulerAndTheServerKnowNoBackend(_ module: String) throws {
+        let backends: Set<String> = ["CVips", "CVipsFixes", "COpenCL", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeApp"]
+        let imports = try Self.imports(of: module)
+        #expect(imports.isDisjoint(with: backends), "\(module) imports \(imports.intersection(backends).sorted())")
+    }
+
+    /// Configuration is read once, in the composition root (and the CLI on
+    /// top of it); nothing below it reads or sets the environment.
+    @Test(arguments: ["CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "Scheduler", "Server", "CalotypeBench"])
+    func nothingBelowTheCompositionRootReadsTheEnvironment(_ module: String) throws {
+        for file in try Self.files(of: module) {
+            for call in ["processInfo.environment", "getenv(", "setenv("] {
+                #expect(!file.text.contains(call), "\(module)/\(file.name) calls \(call)")
+            }
+        }
+    }
+
+    @Test func nothingSetsTheEnvironmentForConfiguration() throws {
+        for module in ["CalotypeApp", "calotype"] {
+            for file in try Self.files(of: module) {
+                #expect(!file.text.contains("setenv("), "\(module)/\(file.name) calls setenv")
+            }
+        }
+    }
+}
