@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Scheduler
+import ServiceLifecycle
 
 /// The HTTP face of an engine: the routes of Calotype's API over its scheduler.
 public struct CalotypeServer: Sendable {
@@ -36,14 +37,21 @@ public struct CalotypeServer: Sendable {
         self.batches = BatchRegistry(lifetime: configuration.resultLifetime, maxRunning: configuration.maxRunningBatches)
     }
 
-    /// Lets the batches posted to `/batches` that are still running end, for
-    /// up to the shutdown grace period, then cancels the rest, and finishes
-    /// writing results to disk. Call it once the application has stopped
-    /// taking requests.
-    public func drainBatches() async {
-        await batches.drain(within: configuration.shutdownGrace)
-        // Results are written to disk in the background: finish those writes too.
-        await results.settle()
+    /// The server as services for a `ServiceGroup`, in start order; the
+    /// group stops them in reverse, which is the order a shutdown needs:
+    /// the HTTP server stops accepting and lets requests in flight (open
+    /// streams included) end, then the batches posted to `/batches` drain,
+    /// then the result store finishes its writes. Whatever runs the jobs
+    /// (the engine) goes before these, so that it stops last.
+    public func services(
+        logger: Logger = Logger(label: "calotype"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> [any Service] {
+        let application = try await makeApplication(logger: logger, onServerRunning: onServerRunning)
+        return [
+            ResultStoreService(store: results),
+            PostedBatchesService(registry: batches, grace: configuration.shutdownGrace),
+            application,
+        ]
     }
 
     /// Items in flight at once on the parallel endpoints: `MAX_WORKERS`, or

@@ -97,19 +97,19 @@ struct ServeCommand: AsyncParsableCommand {
         await engine.calibrate()
         let host = server.host
         let calotype = CalotypeServer(engine: engine, configuration: server)
-        let application = try await calotype.makeApplication { port in
+        let services = try await calotype.services(engine: engine) { port in
             // Unbuffered, so whoever started the server sees it at once.
             FileHandle.standardOutput.write(Data("calotype \(CalotypeServer.version) listening on http://\(host):\(port)\n".utf8))
         }
-        // SIGTERM and SIGINT stop accepting connections and let requests in
-        // flight finish (streams run to their `complete`) for up to the grace
-        // period; then what is left is cancelled.
+        // SIGTERM and SIGINT stop the services in reverse order: the HTTP
+        // server stops accepting and lets requests in flight (streams run to
+        // their `complete`) end, posted batches drain, result writes finish,
+        // the engine stops; whatever is still running when the grace period
+        // is over is cancelled.
         var group = ServiceGroupConfiguration(
-            services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint],
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "calotype"))
         group.maximumGracefulShutdownDuration = server.shutdownGrace
         try await ServiceGroup(configuration: group).run()
-        await calotype.drainBatches()
-        await engine.shutdown()
     }
 }

@@ -53,10 +53,10 @@ struct BatchResourceTests {
         return body
     }
 
-    func post(_ body: MultipartBody, query: String = "", client: any TestClientProtocol) async throws -> BatchCreatedJSON {
+    func post(_ body: MultipartBody, query: String = "", client: any TestClientProtocol) async throws -> APIBatchCreated {
         try await client.execute(uri: "/batches\(query)", method: .post, headers: body.headers, body: body.body) { response in
             #expect(response.status == .accepted)
-            let created = try decode(BatchCreatedJSON.self, response.body)
+            let created = try decode(APIBatchCreated.self, response.body)
             #expect(response.headers[.location] == created.statusURL)
             #expect(created.statusURL == "/batches/\(created.batchID)" && created.eventsURL == "/batches/\(created.batchID)/events")
             return created
@@ -83,7 +83,7 @@ struct BatchResourceTests {
         try await withServer { client, _ in
             let body = try MultipartBody.files(BatchEndpointTests.names)
             let created = try await post(body, query: "?width=60&format=png", client: client)
-            #expect(created.total == 5 && created.status == "running")
+            #expect(created.total == 5 && created.status == .running)
 
             let events = try await events(created.eventsURL, client: client)
             BatchEndpointTests().checkContract(events, total: 5, failed: 1)

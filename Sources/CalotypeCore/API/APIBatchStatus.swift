@@ -48,3 +48,24 @@ public struct APIBatchStatus: Codable, Sendable, Hashable {
         case lastEventID = "last_event_id", results
     }
 }
+
+/// The answer of `POST /batches` (202, with `Location` the status URL).
+public struct APIBatchCreated: Codable, Sendable, Hashable {
+    public var batchID: String
+    public var status: APIBatchStatus.State
+    public var total: Int
+    public var eventsURL: String
+    public var statusURL: String
+
+    public init(batchID: String, status: APIBatchStatus.State, total: Int, eventsURL: String, statusURL: String) {
+        self.batchID = batchID
+        self.status = status
+        self.total = total
+        self.eventsURL = eventsURL
+        self.statusURL = statusURL
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case batchID = "batch_id", status, total, eventsURL = "events_url", statusURL = "status_url"
+    }
+}

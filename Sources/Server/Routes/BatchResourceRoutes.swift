@@ -33,7 +33,7 @@ extension CalotypeServer {
             batch.start(run, parallelism: configuration.parallelEnabled ? parallelism : 1)
             let paths = BatchPaths(id: batch.id)
             var response = Self.json(
-                BatchCreatedJSON(batchID: batch.id, status: APIBatchStatus.State.running.rawValue, total: batch.total, eventsURL: paths.events, statusURL: paths.status),
+                APIBatchCreated(batchID: batch.id, status: .running, total: batch.total, eventsURL: paths.events, statusURL: paths.status),
                 status: .accepted)
             response.headers[.location] = paths.status
             return response
@@ -106,18 +106,5 @@ extension CalotypeServer {
             throw APIError(.badRequest, .invalidLastEventID, "Last-Event-ID must be an event id this server sent (a number), got '\(text)'")
         }
         return id
-    }
-}
-
-/// The answer to `POST /batches`.
-struct BatchCreatedJSON: Codable, Sendable {
-    var batchID: String
-    var status: String
-    var total: Int
-    var eventsURL: String
-    var statusURL: String
-
-    enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", status, total, eventsURL = "events_url", statusURL = "status_url"
     }
 }

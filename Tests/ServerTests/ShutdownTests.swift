@@ -1,0 +1,82 @@
+import CalotypeCore
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import Scheduler
+@testable import Server
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import TestSupport
+import Testing
+
+/// Stands in for the engine, first in the group so that it stops last: it
+/// notes what it finds when its turn to stop comes.
+struct LastToStop: Service {
+    let atStop: @Sendable () async -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await atStop()
+    }
+}
+
+@Suite("Graceful shutdown, in process", .timeLimit(.minutes(1)))
+struct ShutdownTests {
+    /// A shutdown that begins while a posted batch runs: the batch is let
+    /// finish (not cancelled), and only then does the engine's turn come.
+    @Test func aPostedBatchDrainsBeforeTheEngineStops() async throws {
+        let backend = HeldBackend()
+        let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))])
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-shutdown-\(UUID().uuidString)")
+        configuration.shutdownGrace = .seconds(50)
+        let server = CalotypeServer(scheduler: scheduler, configuration: configuration)
+
+        let batchID = NIOLockedValueBox<String?>(nil)
+        let seenAtEngineStop = NIOLockedValueBox<APIBatchStatus?>(nil)
+        let ports = AsyncStream.makeStream(of: Int.self)
+        let engine = LastToStop {
+            guard let id = batchID.withLockedValue({ $0 }), let batch = await server.batches.batch(id) else { return }
+            seenAtEngineStop.withLockedValue { $0 = batch.snapshot(paths: BatchPaths(id: id)) }
+        }
+        let services = [engine] + (try await server.services { port in ports.continuation.yield(port) })
+
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await ServiceGroup(services: services, logger: Logger(label: "calotype-test")).run()
+                }
+                var port = 0
+                for await bound in ports.stream {
+                    port = bound
+                    break
+                }
+                var body = MultipartBody()
+                for index in 0..<3 { body.addFile("files", filename: "item\(index).png", Array("held".utf8)) }
+                let created = try await Self.post(body, to: "/batches", port: port)
+                batchID.withLockedValue { $0 = created.batchID }
+                await backend.waitUntilStarted()
+
+                trigger.triggerGracefulShutdown()
+                backend.open()
+                try await group.waitForAll()
+            }
+        }
+        let status = try #require(seenAtEngineStop.withLockedValue { $0 })
+        #expect(status.status == .completed && status.succeeded == 3 && status.cancelled == 0)
+    }
+
+    /// POSTs a multipart body over a plain connection and decodes the answer.
+    static func post(_ body: MultipartBody, to path: String, port: Int) async throws -> APIBatchCreated {
+        let connection = try TCPConnection(port: port)
+        defer { connection.close() }
+        let bytes = Array(body.body.readableBytesView)
+        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(body.headers[.contentType] ?? "")\r\n"
+            + "Content-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        await connection.send(Array(head.utf8) + bytes)
+        let answer = await connection.read(until: "\u{0}never")
+        let json = try #require(answer.range(of: "\r\n\r\n").map { String(answer[$0.upperBound...]) })
+        return try APIJSON.decode(APIBatchCreated.self, from: Data(json.utf8))
+    }
+}
