@@ -7,6 +7,7 @@ extension CalotypeServer {
         if configuration.maxImageBytes == nil { configuration.maxImageBytes = engine.configuration.limits.maxBytes }
         self.init(
             scheduler: engine.scheduler, configuration: configuration,
-            selfChecks: Dictionary(uniqueKeysWithValues: engine.gpus.map { ($0.name, $0.selfCheck.description) }))
+            selfChecks: Dictionary(uniqueKeysWithValues: engine.gpus.map { ($0.name, $0.selfCheck.description) }),
+            telemetry: engine.telemetry)
     }
 }

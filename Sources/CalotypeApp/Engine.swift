@@ -103,6 +103,8 @@ public final class Engine: Sendable {
 
     public let scheduler: Scheduler
     public let configuration: Configuration
+    /// The metrics the scheduler records into, for the server's `/metrics`.
+    public let telemetry = Telemetry()
     /// The CPU backend, for callers that report what it can do.
     public let cpu: LibvipsBackend
     /// One backend per OpenCL device that serves.
@@ -162,7 +164,8 @@ public final class Engine: Sendable {
         let workers = lanes.map(\.workers).reduce(0, +)
         scheduler = Scheduler(
             lanes: lanes, configuration: configuration.scheduler, observer: configuration.observer,
-            memoryBudget: MemoryBudget(limit: configuration.memoryBudget ?? MemoryBudget.defaultLimit(workers: workers)))
+            memoryBudget: MemoryBudget(limit: configuration.memoryBudget ?? MemoryBudget.defaultLimit(workers: workers)),
+            metrics: telemetry.metrics)
     }
 
     /// Starts an engine on a thread that may block: starting libvips and the

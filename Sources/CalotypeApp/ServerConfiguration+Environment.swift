@@ -1,5 +1,6 @@
 import CalotypeCore
 import Foundation
+import Logging
 import Server
 
 extension ServerConfiguration {
@@ -32,6 +33,14 @@ extension ServerConfiguration {
             configuration.saveURL = parsed
         }
         if let parallel = try variables.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
+        if let level = variables.string("CALOTYPE_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError(
+                    variable: "CALOTYPE_LOG_LEVEL", value: level,
+                    allowed: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            configuration.logLevel = parsed
+        }
         return configuration
     }
 }

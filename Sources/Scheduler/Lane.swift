@@ -1,4 +1,5 @@
 import CalotypeCore
+import CoreMetrics
 
 
 /// One backend instance and the jobs it is running and owes: the unit of
@@ -34,8 +35,10 @@ struct Lane {
     var nextCooldown: Duration
 
     var counters = LaneCounters()
+    let metrics: LaneMetrics
 
-    init(index: Int, backend: any ImageBackend, workers: Int, prior: CostModel, cooldown: Duration) {
+    init(index: Int, backend: any ImageBackend, workers: Int, metrics: any MetricsFactory, prior: CostModel, cooldown: Duration) {
+        self.metrics = LaneMetrics(lane: backend.name, kind: backend.kind, factory: metrics)
         self.index = index
         self.backend = backend
         self.workers = workers

@@ -1,4 +1,5 @@
 import CalotypeCore
+import CoreMetrics
 
 
 /// Places every job on a backend lane, keeps each lane within its workers,
@@ -87,10 +88,13 @@ public actor Scheduler {
     ///     measured on; tests drive it by hand.
     ///   - observer: told of every job's progress, synchronously; keep it cheap.
     ///   - memoryBudget: what admitted work may hold (unlimited unless given).
+    ///   - metrics: where the lanes' job counts and latencies are recorded
+    ///     (swift-metrics; the process's factory unless given).
     public init(
         lanes: [LaneSpecification], configuration: Configuration = Configuration(),
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-        observer: (@Sendable (Event) -> Void)? = nil, memoryBudget: MemoryBudget = .unlimited
+        observer: (@Sendable (Event) -> Void)? = nil, memoryBudget: MemoryBudget = .unlimited,
+        metrics: any MetricsFactory = MetricsSystem.factory
     ) {
         self.configuration = configuration
         self.workerCount = lanes.map(\.workers).reduce(0, +)
@@ -100,7 +104,7 @@ public actor Scheduler {
         self.started = now()
         self.lanes = lanes.enumerated().map { index, lane in
             Lane(
-                index: index, backend: lane.backend, workers: lane.workers,
+                index: index, backend: lane.backend, workers: lane.workers, metrics: metrics,
                 prior: CostModel(fixedSeconds: lane.prior.fixedSeconds, secondsPerMegapixel: lane.prior.secondsPerMegapixel),
                 cooldown: configuration.quarantineCooldown)
         }
@@ -167,6 +171,7 @@ public actor Scheduler {
                 let canRetry = error.blame == .backend && backend.kind == .gpu && !retried && !request.strictPlacement
                 guard canRetry else { throw .failed(error) }
                 lanes[ticket.lane].counters.retried += 1
+                lanes[ticket.lane].metrics.count(.retried)
                 retried = true
                 excluded.insert(ticket.lane)
                 forceFallback = true
@@ -203,6 +208,7 @@ public actor Scheduler {
             let queued = lanes.reduce(0) { $0 + $1.queue.count }
             guard queued < configuration.queueLimit else {
                 lanes[index].counters.rejected += 1
+                lanes[index].metrics.count(.rejected)
                 notify(.refused, lane: index, job: id, input: request.input.name)
                 throw .overloaded(retryAfter: retryDelay(for: index))
             }
@@ -230,6 +236,7 @@ public actor Scheduler {
                 continue
             case .cancelled:
                 lanes[index].counters.cancelled += 1
+                lanes[index].metrics.count(.cancelled)
                 throw .cancelled
             case .shutDown:
                 throw .shutDown
@@ -249,6 +256,10 @@ public actor Scheduler {
         case success
         case failure(ProcessingError)
         case cancelled
+
+        var isSuccess: Bool {
+            if case .success = self { true } else { false }
+        }
     }
 
     /// Frees the worker, learns from the job, counts faults, and hands the
@@ -256,12 +267,14 @@ public actor Scheduler {
     private func finish(_ ticket: Ticket, profile: JobProfile, service: Duration, outcome: Outcome) {
         let index = ticket.lane
         lanes[index].running[ticket.id] = nil
+        lanes[index].metrics.ran(queueWait: ticket.queueWait, service: service, completed: outcome.isSuccess)
         lanes[index].counters.busySeconds += service.seconds
         lanes[index].counters.queueWaits.record(ticket.queueWait.seconds)
         lanes[index].counters.queueWaitHistogram.record(ticket.queueWait.seconds)
         switch outcome {
         case .success:
             lanes[index].counters.completed += 1
+            lanes[index].metrics.count(.completed)
             lanes[index].counters.serviceTimes.record(service.seconds)
             lanes[index].counters.serviceHistogram.record(service.seconds)
             lanes[index].learn(profile, seconds: service.seconds)
@@ -269,6 +282,7 @@ public actor Scheduler {
             lanes[index].nextCooldown = configuration.quarantineCooldown
         case .failure(let error):
             lanes[index].counters.failed += 1
+            lanes[index].metrics.count(.failed)
             if error.code == .backendFault || error.code == .internal {
                 recordFault(on: index)
             } else if error.blame == .input {
@@ -277,6 +291,7 @@ public actor Scheduler {
             }
         case .cancelled:
             lanes[index].counters.cancelled += 1
+            lanes[index].metrics.count(.cancelled)
         }
         dispatch(index)
     }

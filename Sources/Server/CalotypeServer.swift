@@ -20,14 +20,22 @@ public struct CalotypeServer: Sendable {
     let results: ResultStore
     /// The batches posted to `/batches`.
     let batches: BatchRegistry
-    let statistics = EndpointStatistics()
+    let statistics: EndpointStatistics
+    /// The metrics `/metrics` renders.
+    let telemetry: Telemetry
     /// Connections whose clients went away, for the routes that stop their work then.
     let departures = ClientDepartures()
     let started = ContinuousClock.now
 
     /// A server in front of a scheduler, whatever its backends (the
     /// composition root's engine, or a test's fakes).
-    public init(scheduler: Scheduler, configuration: ServerConfiguration, selfChecks: [String: String] = [:]) {
+    ///
+    /// - Parameters:
+    ///   - telemetry: where the metrics are recorded: the registry the
+    ///     scheduler records into, so that `/metrics` has its lanes too.
+    public init(scheduler: Scheduler, configuration: ServerConfiguration, selfChecks: [String: String] = [:], telemetry: Telemetry = Telemetry()) {
+        self.telemetry = telemetry
+        self.statistics = EndpointStatistics(metrics: telemetry.metrics)
         self.scheduler = scheduler
         self.configuration = configuration
         self.selfChecks = selfChecks
@@ -50,7 +58,7 @@ public struct CalotypeServer: Sendable {
         return [
             ResultStoreService(store: results),
             PostedBatchesService(registry: batches, grace: configuration.shutdownGrace),
-            application,
+            MetricsBoundService(service: application, metrics: telemetry.metrics),
         ]
     }
 
@@ -65,7 +73,14 @@ public struct CalotypeServer: Sendable {
         logger: Logger = Logger(label: "calotype"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         try await results.prepare()
+        var logger = logger
+        logger.logLevel = configuration.logLevel
         let router = Router(context: CalotypeRequestContext.self, options: .autoGenerateHeadEndpoints)
+        // One log line per request (with its request id), and the HTTP
+        // metrics per route, method and status (hb_requests,
+        // http_server_request_duration, ...), beside Calotype's own.
+        router.add(middleware: LogRequestsMiddleware(.info))
+        router.add(middleware: MetricsMiddleware())
         addHealthRoutes(to: router)
         addProcessRoutes(to: router)
         addBatchRoutes(to: router)

@@ -1,5 +1,6 @@
 import CalotypeCore
 import Foundation
+import Logging
 import Scheduler
 
 /// What `calotype serve` is configured with: flags over environment
@@ -61,6 +62,10 @@ public struct ServerConfiguration: Sendable {
     /// How long SIGTERM waits for requests in flight (open streams included)
     /// before cancelling them (`CALOTYPE_SHUTDOWN_GRACE` seconds, default 30).
     public var shutdownGrace: Duration = .seconds(30)
+    /// The least severe log lines written (`CALOTYPE_LOG_LEVEL`: trace,
+    /// debug, info, notice, warning, error, critical; default info, which
+    /// writes a line per request).
+    public var logLevel: Logger.Level = .info
     /// Told when each batch ends (logs, metrics, tests); keep it cheap.
     public var batchObserver: (@Sendable (BatchReport) -> Void)?
 

@@ -35,11 +35,12 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_IDLE_TIMEOUT                 seconds a connection may send nothing (30)
               CALOTYPE_READ_TIMEOUT                 seconds a request may take to arrive, body included (60)
               ENABLE_PARALLEL                       /process-batch-fast and /batches run items in parallel (true)
-              MAX_WORKERS                           items in flight on /process-batch-fast (the CPU workers)
+              MAX_WORKERS                           items in flight on /process-batch-fast (every lane's workers)
               CALOTYPE_RESULTS_DIR, CALOTYPE_RESULT_TTL, CALOTYPE_RESULTS_MAX_BYTES
                                                     where batch results are kept, how long (900 s), how much (1 GiB)
               CALOTYPE_SAVE_DIR                     where /process-and-save writes (./data/saved)
               CALOTYPE_SHUTDOWN_GRACE               seconds SIGTERM waits for requests in flight (30)
+              CALOTYPE_LOG_LEVEL                    least severe log lines written (info: one per request)
             """
     )
 
@@ -62,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot read \(envFile): \(error.localizedDescription)")
         }
+        // Logs go to standard error, as structured lines (`request_id=...`);
+        // standard output says where the server listens.
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         AllocatorSetUp.apply(environment: environment)
         var server: ServerConfiguration
         var engineConfiguration: Engine.Configuration
@@ -97,7 +101,9 @@ struct ServeCommand: AsyncParsableCommand {
         await engine.calibrate()
         let host = server.host
         let calotype = CalotypeServer(engine: engine, configuration: server)
-        let services = try await calotype.services(engine: engine) { port in
+        var logger = Logger(label: "calotype")
+        logger.logLevel = server.logLevel
+        let services = try await calotype.services(engine: engine, logger: logger) { port in
             // Unbuffered, so whoever started the server sees it at once.
             FileHandle.standardOutput.write(Data("calotype \(CalotypeServer.version) listening on http://\(host):\(port)\n".utf8))
         }
@@ -108,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         // is over is cancelled.
         var group = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: Logger(label: "calotype"))
+            logger: logger)
         group.maximumGracefulShutdownDuration = server.shutdownGrace
         try await ServiceGroup(configuration: group).run()
     }

@@ -1,5 +1,6 @@
 import CalotypeApp
 import CalotypeCore
+import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -31,7 +32,10 @@ func withServer(
     let engine = try await Engine.start(engineConfiguration)
     let application = try await CalotypeServer(engine: engine, configuration: configuration).makeApplication()
     do {
-        try await application.test(.live) { client in try await body(client, engine) }
+        // As `services()` runs it: Hummingbird's metrics into the engine's registry.
+        try await withMetricsFactory(engine.telemetry.metrics) {
+            try await application.test(.live) { client in try await body(client, engine) }
+        }
     } catch {
         await engine.shutdown()
         throw error

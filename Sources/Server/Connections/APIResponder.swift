@@ -6,7 +6,9 @@ import NIOHTTP1
 /// itself made a JSON error like the rest of the API: 404 for a path no
 /// route has, 405 with `Allow` for a method the path does not take (the
 /// router alone answers both 404 with an empty body), and 500
-/// `internal` for an error no route turned into an answer.
+/// `internal` for an error no route turned into an answer. Every request,
+/// whatever its answer, gets its `X-Request-ID` here (the outermost
+/// responder) and carries it in its logger's metadata.
 struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context == CalotypeRequestContext {
     typealias Context = CalotypeRequestContext
 
@@ -14,6 +16,15 @@ struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context =
     let routes: RouteTable
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        let requestID = RequestID.forRequest(carrying: request.headers[.requestID])
+        var context = context
+        context.logger[metadataKey: "request_id"] = .string(requestID)
+        var response = try await answer(request, context: context)
+        response.headers[.requestID] = requestID
+        return response
+    }
+
+    private func answer(_ request: Request, context: Context) async throws -> Response {
         do {
             let methods = routes.methods(for: request.uri.path)
             // HEAD is answered wherever GET is (Hummingbird's own behaviour).
