@@ -1,6 +1,5 @@
 import CalotypeCore
 
-
 /// `GET /openapi.json`: the API described in OpenAPI 3.1. Kept beside the
 /// routes and checked by a test that every documented operation is served;
 /// both recipe spellings' schemas are written from the operations'
@@ -12,6 +11,13 @@ enum OpenAPIDocument {
             .replacingOccurrences(of: "\"$RECIPE_JSON_SCHEMA\"", with: RecipeSchema.json(maxOperations: maxOperations).text)
             .replacingOccurrences(of: "\"$RECIPE_SHORTHAND_SCHEMA\"", with: RecipeSchema.shorthand().text)
             .replacingOccurrences(of: "\"$BOOLEAN_OPTION\"", with: RecipeSchema.shorthandBoolean.merging(["default": false]).text)
+            .replacingOccurrences(of: "\"$ERROR_CODE\"", with: enumeration(APIErrorCode.allCases.map(\.rawValue)))
+            .replacingOccurrences(of: "\"$EVENT_NAME\"", with: enumeration(APIBatchEvent.Name.allCases.map(\.rawValue)))
+    }
+
+    /// A string schema of these values, from the vocabulary's enums.
+    private static func enumeration(_ values: [String]) -> String {
+        #"{"type": "string", "enum": ["# + values.map { "\"\($0)\"" }.joined(separator: ", ") + "]}"
     }
 
     private static let template = #"""
@@ -224,11 +230,11 @@ enum OpenAPIDocument {
           "Recipe": "$RECIPE_JSON_SCHEMA",
           "Event": {
             "type": "object", "required": ["event", "data", "id"], "description": "One event of the stream; data is JSON: a progress record, a BatchItem, or the BatchAnswer without results.",
-            "properties": {"event": {"type": "string", "enum": ["progress", "result", "error", "complete"]}, "id": {"type": "string", "pattern": "^[0-9]+$"}, "data": {"type": "string", "contentMediaType": "application/json"}, "retry": {"type": "integer"}}
+            "properties": {"event": "$EVENT_NAME", "id": {"type": "string", "pattern": "^[0-9]+$"}, "data": {"type": "string", "contentMediaType": "application/json"}, "retry": {"type": "integer"}}
           },
           "Error": {
             "type": "object", "required": ["error"],
-            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": "$ERROR_CODE", "message": {"type": "string"}}}}
           },
           "Health": {
             "type": "object", "required": ["status", "version", "uptime_s", "parallel_enabled", "backends"],
@@ -246,7 +252,7 @@ enum OpenAPIDocument {
               "batch_id": {"type": "string"}, "index": {"type": "integer"}, "filename": {"type": "string"}, "status": {"type": "string", "enum": ["ok", "error"]},
               "backend": {"type": "string"}, "fallback": {"type": "boolean"}, "width": {"type": "integer"}, "height": {"type": "integer"}, "format": {"type": "string"},
               "bytes": {"type": "integer"}, "duration_ms": {"type": "number"}, "url": {"type": "string"}, "saved_to": {"type": "string"}, "data": {"type": "string", "contentEncoding": "base64"},
-              "error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
+              "error": {"type": "object", "properties": {"code": "$ERROR_CODE", "message": {"type": "string"}}}
             }
           },
           "BatchAnswer": {

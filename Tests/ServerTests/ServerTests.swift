@@ -593,3 +593,20 @@ struct WebPageTests {
         }
     }
 }
+
+@Suite("Error codes")
+struct ErrorCodeTests {
+    /// API_REFERENCE.md's table of error codes lists exactly the codes the
+    /// vocabulary has, so neither can gain one the other lacks.
+    @Test func theReferenceTableListsEveryCode() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let reference = try String(contentsOf: root.appendingPathComponent("API_REFERENCE.md"), encoding: .utf8)
+        let table = try #require(reference.firstRange(of: "| code | status | when |").map { reference[$0.upperBound...] })
+        let rows = table.split(separator: "\n").dropFirst().prefix { $0.hasPrefix("|") }
+        let codes = rows.flatMap { row in
+            (row.split(separator: "|").first ?? "").matches(of: /`([a-z_]+)`/).map { String($0.output.1) }
+        }
+        #expect(Set(codes) == Set(APIErrorCode.allCases.map(\.rawValue)))
+        #expect(codes.count == Set(codes).count, "a code is listed twice")
+    }
+}
