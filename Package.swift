@@ -37,6 +37,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Settings read once, from flags, the environment, .env, a config
+        // file and a secrets folder (already in the graph through Hummingbird).
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
     ],
     targets: [
         // System libraries. Swift cannot call C variadic functions, so each
@@ -129,6 +132,8 @@ let package = Package(
                 "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "Scheduler", "Server",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -208,7 +213,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CalotypeAppTests",
-            dependencies: ["CalotypeApp", "CalotypeCore", "CalotypeOpenCL", "Scheduler", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: [
+                "CalotypeApp", "CalotypeCore", "CalotypeOpenCL", "Scheduler", "Server",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "CalotypeBenchTests",

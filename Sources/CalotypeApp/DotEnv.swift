@@ -1,8 +1,8 @@
 import Foundation
 
 /// `.env` files: `KEY=value` lines, `#` comments, optional `export ` and
-/// quotes. Variables already in the environment win over the file, and
-/// flags win over both.
+/// quotes, as shells write them. `Settings` reads one as a source below
+/// the environment; nothing is exported to the process environment.
 public enum DotEnv {
     /// Parses the text of a `.env` file.
     public static func parse(_ text: String) -> [String: String] {
@@ -23,14 +23,5 @@ public enum DotEnv {
             values[key] = value
         }
         return values
-    }
-
-    /// `environment` with the variables of `file` (if it exists) that it
-    /// does not already have: what the configuration is read from. The
-    /// process environment itself is left alone.
-    public static func environment(_ file: URL, over environment: [String: String]) throws -> [String: String] {
-        guard FileManager.default.fileExists(atPath: file.path) else { return environment }
-        let values = parse(try String(contentsOf: file, encoding: .utf8))
-        return environment.merging(values) { set, _ in set }
     }
 }

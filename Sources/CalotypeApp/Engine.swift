@@ -58,12 +58,17 @@ public final class Engine: Sendable {
             min(max(ProcessInfo.processInfo.activeProcessorCount, 2), 4)
         }
 
-        /// Reads the `CALOTYPE_*` variables over the defaults; a malformed value is an error naming it.
+        /// Reads `environment` alone over the defaults (`calotype process`,
+        /// `devices`, tests); a malformed value is an error naming it.
         public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Configuration {
+            try read(from: Settings(environment: environment))
+        }
+
+        /// Reads the engine's settings over the defaults; a malformed value is an error naming it.
+        public static func read(from settings: Settings) throws(ConfigurationError) -> Configuration {
             var configuration = Configuration()
-            let variables = EnvironmentReader(environment)
             func integer(_ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-                try variables.integer(name, in: range)
+                try settings.integer(name, in: range)
             }
             if let workers = try integer("CALOTYPE_CPU_WORKERS", in: 1...64) { configuration.cpuWorkers = workers }
             if let workers = try integer("CALOTYPE_GPU_WORKERS", in: 1...8) { configuration.gpuWorkers = workers }
@@ -72,19 +77,20 @@ public final class Engine: Sendable {
             if let megapixels = try integer("CALOTYPE_MAX_MEGAPIXELS", in: 1...1_000) { configuration.limits.maxPixels = megapixels * 1_000_000 }
             if let megabytes = try integer("CALOTYPE_MEMORY_BUDGET_MB", in: 16...16_777_216) { configuration.memoryBudget = megabytes << 20 }
             if let scans = try integer("CALOTYPE_MAX_JPEG_SCANS", in: 1...10_000) { configuration.limits.maxJPEGScans = scans }
-            if let policy = variables.string("CALOTYPE_FAIL_ON") {
+            if let policy = settings.string("CALOTYPE_FAIL_ON") {
                 guard let value = DamagedInput(shorthand: policy) else {
                     throw ConfigurationError(variable: "CALOTYPE_FAIL_ON", value: policy, allowed: DamagedInput.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 configuration.limits.failOn = value
             }
-            if let useGPU = try variables.flag("CALOTYPE_GPU") { configuration.useGPU = useGPU }
-            if let adaptive = try variables.flag("CALOTYPE_ADAPTIVE_THREADS") { configuration.adaptiveLibvipsThreads = adaptive }
-            if let warnings = try variables.flag("CALOTYPE_VIPS_WARNINGS") { configuration.libvipsWarnings = warnings }
-            if let allow = try variables.flag("CALOTYPE_OPENCL_CPU") { configuration.openCL.allowCPUDevices = allow }
-            configuration.openCL.cacheDirectory = OpenCLBackend.defaultCacheDirectory(environment: environment)
-            if let file = variables.string("CALOTYPE_OPENCL_KERNELS") { configuration.openCL.kernelsFile = URL(fileURLWithPath: file) }
-            if let fault = variables.string("CALOTYPE_OPENCL_FAULT") {
+            if let useGPU = try settings.flag("CALOTYPE_GPU") { configuration.useGPU = useGPU }
+            if let adaptive = try settings.flag("CALOTYPE_ADAPTIVE_THREADS") { configuration.adaptiveLibvipsThreads = adaptive }
+            if let warnings = try settings.flag("CALOTYPE_VIPS_WARNINGS") { configuration.libvipsWarnings = warnings }
+            if let allow = try settings.flag("CALOTYPE_OPENCL_CPU") { configuration.openCL.allowCPUDevices = allow }
+            let folders = ["CALOTYPE_CACHE_DIR", "XDG_CACHE_HOME", "HOME"].compactMap { name in settings.string(name).map { (name, $0) } }
+            configuration.openCL.cacheDirectory = OpenCLBackend.defaultCacheDirectory(environment: Dictionary(uniqueKeysWithValues: folders))
+            if let file = settings.string("CALOTYPE_OPENCL_KERNELS") { configuration.openCL.kernelsFile = URL(fileURLWithPath: file) }
+            if let fault = settings.string("CALOTYPE_OPENCL_FAULT") {
                 guard let value = OpenCLFault(rawValue: fault.lowercased()) else {
                     throw ConfigurationError(
                         variable: "CALOTYPE_OPENCL_FAULT", value: fault,

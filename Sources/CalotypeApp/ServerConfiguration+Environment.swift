@@ -4,14 +4,19 @@ import Logging
 import Server
 
 extension ServerConfiguration {
-    /// Reads the environment over the defaults; a malformed value is an error naming it.
+    /// Reads `environment` alone over the defaults (tests); a malformed
+    /// value is an error naming it.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ServerConfiguration {
+        try read(from: Settings(environment: environment))
+    }
+
+    /// Reads the server's settings over the defaults; a malformed value is an error naming it.
+    public static func read(from settings: Settings) throws(ConfigurationError) -> ServerConfiguration {
         var configuration = ServerConfiguration()
-        let variables = EnvironmentReader(environment)
         func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
-            try variables.integer(name, in: range)
+            try settings.integer(name, in: range)
         }
-        if let host = variables.string("CALOTYPE_HOST") { configuration.host = host }
+        if let host = settings.string("CALOTYPE_HOST") { configuration.host = host }
         if let port = try integer("CALOTYPE_PORT", 0...65535) { configuration.port = port }
         if let bytes = try integer("CALOTYPE_MAX_BODY_BYTES", 1024...(1 << 40)) { configuration.maxBodyBytes = bytes }
         if let files = try integer("CALOTYPE_MAX_FILES", 1...100_000) { configuration.maxFilesPerBatch = files }
@@ -24,16 +29,16 @@ extension ServerConfiguration {
         if let seconds = try integer("CALOTYPE_IDLE_TIMEOUT", 1...3600) { configuration.idleTimeout = .seconds(seconds) }
         if let seconds = try integer("CALOTYPE_READ_TIMEOUT", 1...3600) { configuration.readTimeout = .seconds(seconds) }
         if let connections = try integer("CALOTYPE_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = connections }
-        if let folder = variables.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
-        if let folder = variables.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
-        if let url = variables.string("CALOTYPE_SAVE_URL") {
+        if let folder = settings.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
+        if let folder = settings.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
+        if let url = settings.string("CALOTYPE_SAVE_URL") {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? "") else {
                 throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "an http or https URL")
             }
             configuration.saveURL = parsed
         }
-        if let parallel = try variables.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
-        if let level = variables.string("CALOTYPE_LOG_LEVEL") {
+        if let parallel = try settings.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
+        if let level = settings.string("CALOTYPE_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError(
                     variable: "CALOTYPE_LOG_LEVEL", value: level,

@@ -16,8 +16,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API (single images, batches, streamed batches).",
         discussion: """
-            Flags win over environment variables, which win over a .env file, which wins over the
-            defaults (env.example lists every setting):
+            Flags win over environment variables, which win over a .env file, which wins over a
+            --config JSON file, which wins over files in CALOTYPE_SECRETS_DIR (/run/secrets, one per
+            setting, named as it), which win over the defaults (env.example lists every setting):
               CALOTYPE_HOST, CALOTYPE_PORT          where to listen (127.0.0.1:8080)
               CALOTYPE_CPU_WORKERS                  jobs the CPU runs at once (cores clamped to 2...4)
               CALOTYPE_GPU_WORKERS                  jobs each GPU runs at once (1)
@@ -56,28 +57,33 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A .env file of settings (variables already set win over it).")
     var envFile = ".env"
 
+    @Option(help: "A JSON file of settings by name ({\"CALOTYPE_PORT\": 9000}); the environment and .env win over it.")
+    var config: String?
+
     func run() async throws {
-        let environment: [String: String]
-        do {
-            environment = try DotEnv.environment(URL(fileURLWithPath: envFile), over: ProcessInfo.processInfo.environment)
-        } catch {
-            throw ValidationError("cannot read \(envFile): \(error.localizedDescription)")
-        }
         // Logs go to standard error, as structured lines (`request_id=...`);
         // standard output says where the server listens.
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        AllocatorSetUp.apply(environment: environment)
+        var flags: [String: String] = [:]
+        flags["CALOTYPE_HOST"] = host
+        flags["CALOTYPE_PORT"] = port.map(String.init)
+        flags["CALOTYPE_CPU_WORKERS"] = workers.map(String.init)
+        let settings: Settings
         var server: ServerConfiguration
-        var engineConfiguration: Engine.Configuration
+        let engineConfiguration: Engine.Configuration
         do {
-            server = try ServerConfiguration.fromEnvironment(environment)
-            engineConfiguration = try Engine.Configuration.fromEnvironment(environment)
-        } catch {
+            settings = try await Settings.load(
+                flags: flags, environment: ProcessInfo.processInfo.environment, envFile: URL(fileURLWithPath: envFile),
+                configFile: config.map { URL(fileURLWithPath: $0) })
+            server = try ServerConfiguration.read(from: settings)
+            engineConfiguration = try Engine.Configuration.read(from: settings)
+            AllocatorSetUp.apply(settings: settings)
+            try settings.checkConfigFileNames()
+        } catch let error as ConfigurationError {
             throw ValidationError("\(error)")
+        } catch {
+            throw ValidationError("cannot read the settings: \(error)")
         }
-        if let host { server.host = host }
-        if let port { server.port = port }
-        if let workers { engineConfiguration.cpuWorkers = workers }
         // Half the descriptors for connections leaves the rest for result
         // files, the GPU driver and libvips.
         let descriptors = FileDescriptorLimit.raise()

@@ -423,18 +423,6 @@ struct ConfigurationTests {
         #expect(values == ["CALOTYPE_PORT": "9000", "ENABLE_PARALLEL": "false", "CALOTYPE_SAVE_DIR": "/tmp/with space", "MAX_WORKERS": "3"])
     }
 
-    /// A `.env` file's values configure the server where the environment
-    /// says nothing, and the process environment is left as it was.
-    @Test func aDotEnvFileIsReadNotExported() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-\(UUID().uuidString).env")
-        try Data("CALOTYPE_PORT=9100\nCALOTYPE_HOST=10.1.2.3\nCALOTYPE_DOTENV_PROBE=1\n".utf8).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let environment = try DotEnv.environment(file, over: ["CALOTYPE_HOST": "127.0.0.2"])
-        let configuration = try ServerConfiguration.fromEnvironment(environment)
-        #expect(configuration.port == 9100 && configuration.host == "127.0.0.2")
-        #expect(ProcessInfo.processInfo.environment["CALOTYPE_DOTENV_PROBE"] == nil)
-    }
-
     @Test func theEnvironmentConfiguresTheServer() throws {
         let configuration = try ServerConfiguration.fromEnvironment([
             "CALOTYPE_PORT": "9000", "ENABLE_PARALLEL": "false", "MAX_WORKERS": "3", "CALOTYPE_MAX_FILES": "5",
