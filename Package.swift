@@ -40,6 +40,8 @@ let package = Package(
         // Settings read once, from flags, the environment, .env, a config
         // file and a secrets folder (already in the graph through Hummingbird).
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
+        // HMAC-SHA256 and SHA-256 for S3's Signature Version 4.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // System libraries. Swift cannot call C variadic functions, so each
@@ -87,6 +89,13 @@ let package = Package(
             ],
             // The OpenCL kernels, built per device at start.
             resources: [.copy("Kernels")]
+        ),
+
+        // A small S3 client (Signature Version 4 on AsyncHTTPClient): no AWS
+        // SDK builds here.
+        .target(
+            name: "CalotypeS3",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Placement across backends (known only through `ImageBackend`),
@@ -218,6 +227,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "CalotypeS3Tests", dependencies: ["CalotypeS3"], exclude: ["sigv4-vectors.json"]),
         .testTarget(
             name: "CalotypeBenchTests",
             dependencies: ["CalotypeBench", "CalotypeCore", "CalotypeLibvips", .product(name: "NIOPosix", package: "swift-nio")]
