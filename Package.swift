@@ -95,7 +95,12 @@ let package = Package(
         // SDK builds here.
         .target(
             name: "CalotypeS3",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
 
         // Placement across backends (known only through `ImageBackend`),
@@ -227,7 +232,11 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CalotypeS3Tests", dependencies: ["CalotypeS3"], exclude: ["sigv4-vectors.json"]),
+        .testTarget(
+            name: "CalotypeS3Tests",
+            dependencies: ["CalotypeS3", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            exclude: ["sigv4-vectors.json"]
+        ),
         .testTarget(
             name: "CalotypeBenchTests",
             dependencies: ["CalotypeBench", "CalotypeCore", "CalotypeLibvips", .product(name: "NIOPosix", package: "swift-nio")]

@@ -76,7 +76,7 @@ struct GatedBackend: ImageBackend {
     }
 }
 
-@Suite("Batch parallelism counts every lane", .timeLimit(.minutes(1)))
+@Suite("Batch parallelism counts every lane", .timeLimit(.minutes(3)))
 struct BatchParallelismTests {
     /// With a GPU lane beside the CPU lane, `/process-batch-fast` keeps
     /// every worker of both busy: 2 CPU + 3 GPU workers run 5 items at once,

@@ -41,7 +41,7 @@ final class CapturedLogs: Sendable {
     }
 }
 
-@Suite("Request ids", .timeLimit(.minutes(1)))
+@Suite("Request ids", .timeLimit(.minutes(3)))
 struct RequestIDTests {
     static let header = HTTPField.Name("X-Request-ID")!
 

@@ -20,7 +20,7 @@ struct LastToStop: Service {
     }
 }
 
-@Suite("Graceful shutdown, in process", .timeLimit(.minutes(1)))
+@Suite("Graceful shutdown, in process", .timeLimit(.minutes(3)))
 struct ShutdownTests {
     /// A shutdown that begins while a posted batch runs: the batch is let
     /// finish (not cancelled), and only then does the engine's turn come.
