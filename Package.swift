@@ -103,6 +103,13 @@ let package = Package(
             ]
         ),
 
+        // Images by reference: source URLs, the allow-list and the address
+        // guard that decide what may be fetched.
+        .target(
+            name: "CalotypeSources",
+            dependencies: [.product(name: "NIOPosix", package: "swift-nio")]
+        ),
+
         // Placement across backends (known only through `ImageBackend`),
         // per-lane concurrency, queues, fallback, the memory budget, the one
         // batch runner, statistics.
@@ -232,6 +239,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "CalotypeSourcesTests", dependencies: ["CalotypeSources"]),
         .testTarget(
             name: "CalotypeS3Tests",
             dependencies: ["CalotypeS3", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],

@@ -1,0 +1,53 @@
+/// Whether a source may be fetched: on the allow-list, and for http(s)
+/// sources, every address its host resolves to passes the address guard.
+/// The fetcher asks again for every redirect's target.
+public struct SourcePolicy: Sendable {
+    public let allowList: SourceAllowList
+    public let addressGuard: AddressGuard
+    public let resolver: any HostResolver
+
+    public init(allowList: SourceAllowList, addressGuard: AddressGuard, resolver: any HostResolver) {
+        self.allowList = allowList
+        self.addressGuard = addressGuard
+        self.resolver = resolver
+    }
+
+    /// Returns the addresses to connect to (for http(s); connecting to these,
+    /// not to a second lookup of the name, keeps a name from changing its
+    /// answer between the check and the connection), or throws `notAllowed`.
+    @discardableResult
+    public func check(_ reference: SourceReference) async throws(SourceError) -> [IPAddress] {
+        guard allowList.permits(reference) else {
+            throw .notAllowed(
+                allowList.prefixes.isEmpty
+                    ? "no source is allowed on this server (CALOTYPE_ALLOWED_SOURCES is empty)"
+                    : "\(reference) is not under an allowed source (CALOTYPE_ALLOWED_SOURCES)")
+        }
+        guard case .http(let url) = reference, let host = url.host else { return [] }
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        let addresses: [IPAddress]
+        if let literal = IPAddress(name) {
+            addresses = [literal]
+        } else {
+            do {
+                addresses = try await resolver.addresses(of: name)
+            } catch {
+                throw .unreachable("\(name) could not be resolved")
+            }
+        }
+        switch addressGuard.decide(addresses) {
+        case .allowed:
+            return addresses
+        case .refused(let address, let scope):
+            throw .notAllowed("\(name) is \(address), a \(scope.rawValue) address, which sources may not be\(Self.setting(for: scope))")
+        }
+    }
+
+    private static func setting(for scope: IPAddress.Scope) -> String {
+        switch scope {
+        case .loopback: " (CALOTYPE_ALLOW_LOOPBACK_SOURCES allows it)"
+        case .private, .linkLocal: " (CALOTYPE_ALLOW_PRIVATE_SOURCES allows it)"
+        case .unusable, .public: ""
+        }
+    }
+}
