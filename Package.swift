@@ -107,7 +107,12 @@ let package = Package(
         // guard that decide what may be fetched.
         .target(
             name: "CalotypeSources",
-            dependencies: [.product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
 
         // Placement across backends (known only through `ImageBackend`),
@@ -239,7 +244,14 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "CalotypeSourcesTests", dependencies: ["CalotypeSources"]),
+        .testTarget(
+            name: "CalotypeSourcesTests",
+            dependencies: [
+                "CalotypeSources",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "CalotypeS3Tests",
             dependencies: ["CalotypeS3", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],

@@ -1,0 +1,95 @@
+import CalotypeSources
+import Foundation
+import Hummingbird
+import NIOPosix
+import Testing
+
+/// A real origin on loopback: an image, a large body, a slow answer, a 404,
+/// a 500, and redirects (to itself, to a name that is not allowed, to a
+/// private address, in a loop).
+func withOrigin(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    let image = [UInt8](repeating: 0xAB, count: 10_000)
+    let router = Router()
+    router.get("photo.jpg") { _, _ in
+        Response(status: .ok, headers: [.contentType: "text/plain", .eTag: "\"v1\""], body: .init(byteBuffer: ByteBuffer(bytes: image)))
+    }
+    router.get("big") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: [UInt8](repeating: 1, count: 200_000)))) }
+    router.get("slow") { _, _ -> Response in
+        try await Task.sleep(for: .seconds(30))
+        return Response(status: .ok)
+    }
+    router.get("missing") { _, _ in Response(status: .notFound) }
+    router.get("broken") { _, _ in Response(status: .internalServerError) }
+    router.get("to-photo") { _, _ in Response(status: .found, headers: [.location: "/photo.jpg"]) }
+    router.get("to-unlisted") { request, _ in
+        Response(status: .found, headers: [.location: "http://127.0.0.1:\(request.uri.port ?? 0)/photo.jpg"])
+    }
+    router.get("to-private") { _, _ in Response(status: .temporaryRedirect, headers: [.location: "http://inside.test/photo.jpg"]) }
+    router.get("loop") { _, _ in Response(status: .found, headers: [.location: "/loop"]) }
+    let ports = AsyncStream.makeStream(of: Int.self)
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) })
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await app.runService() }
+        var port = 0
+        for await bound in ports.stream {
+            port = bound
+            break
+        }
+        try await body(port)
+        group.cancelAll()
+    }
+}
+
+@Suite("Sources: fetching over HTTP", .timeLimit(.minutes(2)))
+struct HTTPSourceFetcherTests {
+    /// `origin.test` is the loopback origin (so loopback is allowed here);
+    /// `inside.test` is a private address that must never be connected to.
+    static func fetcher(port: Int, limits: FetchLimits = FetchLimits(maxBytes: 100_000, totalTimeout: .seconds(2))) throws -> HTTPSourceFetcher {
+        let policy = SourcePolicy(
+            allowList: try SourceAllowList("http://origin.test:\(port)/, http://inside.test/"),
+            addressGuard: AddressGuard(allowLoopback: true),
+            resolver: TableResolver(table: ["origin.test": ["127.0.0.1"], "inside.test": ["10.9.8.7"]]))
+        return HTTPSourceFetcher(policy: policy, limits: limits, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+    }
+
+    static func url(_ port: Int, _ path: String) -> URL { URL(string: "http://origin.test:\(port)/\(path)")! }
+
+    @Test func anImageIsFetchedWithItsValidators() async throws {
+        try await withOrigin { port in
+            let fetched = try await Self.fetcher(port: port).fetch(Self.url(port, "photo.jpg"))
+            #expect(fetched.bytes.count == 10_000 && fetched.eTag == "\"v1\"")
+        }
+    }
+
+    @Test func redirectsAreFollowedAndEachHopIsChecked() async throws {
+        try await withOrigin { port in
+            let fetcher = try Self.fetcher(port: port)
+            #expect(try await fetcher.fetch(Self.url(port, "to-photo")).url.path == "/photo.jpg")
+            await #expect(throws: SourceError.self, "127.0.0.1 is not on the allow-list") {
+                try await fetcher.fetch(Self.url(port, "to-unlisted"))
+            }
+            await #expect {
+                try await fetcher.fetch(Self.url(port, "to-private"))
+            } throws: { error in
+                if case SourceError.notAllowed(let why) = error { why.contains("10.9.8.7") } else { false }
+            }
+            await #expect {
+                try await fetcher.fetch(Self.url(port, "loop"))
+            } throws: { error in
+                if case SourceError.unreachable(let why) = error { why.contains("redirected more than") } else { false }
+            }
+        }
+    }
+
+    @Test func originErrorsAreTyped() async throws {
+        try await withOrigin { port in
+            let fetcher = try Self.fetcher(port: port)
+            await #expect(throws: SourceError.notFound(Self.url(port, "missing").absoluteString)) { try await fetcher.fetch(Self.url(port, "missing")) }
+            await #expect(throws: SourceError.unreachable("\(Self.url(port, "broken")) answered 500")) { try await fetcher.fetch(Self.url(port, "broken")) }
+            await #expect(throws: SourceError.tooLarge(Self.url(port, "big").absoluteString, limit: 100_000)) { try await fetcher.fetch(Self.url(port, "big")) }
+            await #expect(throws: SourceError.timeout(Self.url(port, "slow").absoluteString)) { try await fetcher.fetch(Self.url(port, "slow")) }
+        }
+    }
+}
