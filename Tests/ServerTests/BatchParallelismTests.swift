@@ -91,6 +91,7 @@ struct BatchParallelismTests {
         #expect(scheduler.defaultBatchParallelism == 5)
         var configuration = ServerConfiguration()
         configuration.port = 0
+        configuration.logLevel = .warning  // no line per request in the test output
         configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-lanes-\(UUID().uuidString)")
         let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration).makeApplication()
         var body = MultipartBody()

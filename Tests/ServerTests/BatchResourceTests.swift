@@ -39,6 +39,7 @@ func withFakeServer(
     let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))], configuration: .init())
     var configuration = ServerConfiguration()
     configuration.port = 0
+    configuration.logLevel = .warning  // no line per request in the test output
     configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-batches-\(UUID().uuidString)")
     configure(&configuration)
     let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration).makeApplication()

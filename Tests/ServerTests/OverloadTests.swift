@@ -61,6 +61,7 @@ struct OverloadTests {
         let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1.5, 0))], configuration: .init(queueLimit: 0))
         var configuration = ServerConfiguration()
         configuration.port = 0
+        configuration.logLevel = .warning  // no line per request in the test output
         configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-overload-\(UUID().uuidString)")
         let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration).makeApplication()
         try await application.test(.live) { client in

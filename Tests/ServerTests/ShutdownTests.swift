@@ -29,6 +29,7 @@ struct ShutdownTests {
         let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))])
         var configuration = ServerConfiguration()
         configuration.port = 0
+        configuration.logLevel = .warning  // no line per request in the test output
         configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-shutdown-\(UUID().uuidString)")
         configuration.shutdownGrace = .seconds(50)
         let server = CalotypeServer(scheduler: scheduler, configuration: configuration)

@@ -26,6 +26,7 @@ func withServer(
 ) async throws {
     var configuration = ServerConfiguration()
     configuration.port = 0
+    configuration.logLevel = .warning  // no line per request in the test output
     configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-results-\(UUID().uuidString)")
     configuration.saveDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-saved-\(UUID().uuidString)")
     configure(&configuration)
