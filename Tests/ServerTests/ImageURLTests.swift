@@ -1,3 +1,4 @@
+import CalotypeCore
 import Server
 import Testing
 
@@ -47,5 +48,61 @@ struct ImageURLTests {
         #expect(throws: ImageURLError.self) { try ImageURL(path: "sig/w:200/") }
         #expect(throws: ImageURLError.self) { try ImageURL(path: "sig/w:200/enc/abcdef") }
         #expect(throws: ImageURLError.self) { try ImageURL(path: "sig/w:200/!!!not-base64") }
+    }
+}
+
+@Suite("GET /img URLs: imgproxy's options as recipes")
+struct ImgproxyOptionsTests {
+    static func recipe(_ path: String, source: ImageSize? = ImageSize(width: 4000, height: 3000), presets: [String: String] = [:]) throws -> Recipe {
+        let url = try ImageURL(path: "sig/" + path + "/plain/https://example.com/a.jpg")
+        return try ImgproxyOptions(url.options, presets: presets, extensionFormat: url.extensionFormat).recipe(source: source)
+    }
+
+    @Test(arguments: [
+        ("rs:fill:300:400:0/g:sm", "width=300&height=400&fit=cover&gravity=attention"),
+        ("rs:fit:300:400", "width=300&height=400&fit=inside"),
+        ("s:200", "width=200&fit=inside"),
+        ("w:200/h:100/rt:force/el:1", "width=200&height=100&fit=fill&enlarge=true"),
+        ("rs:auto:300:200", "width=300&height=200&fit=cover"),
+        ("rs:auto:200:300", "width=200&height=300&fit=inside"),
+        ("c:1000:500", "crop_x=1500&crop_y=1250&crop_width=1000&crop_height=500"),
+        ("rot:90/bl:2/sh:1/q:70/f:webp/sm:0", "rotate=90&blur=2.0&sharpen=1.0&quality=70&format=webp&strip=false"),
+        ("w:0/h:120", "height=120&fit=inside"),
+    ])
+    func optionsMapOntoTheRecipe(_ options: String, _ shorthand: String) throws {
+        #expect(try Self.recipe(options) == Recipe(shorthand: shorthand))
+    }
+
+    @Test func theExtensionGivesTheFormatWhenNoOptionDoes() throws {
+        let url = try ImageURL(path: "sig/w:100/plain/https://example.com/a.jpg@png")
+        #expect(try ImgproxyOptions(url.options, extensionFormat: url.extensionFormat).recipe(source: nil) == Recipe(shorthand: "width=100&format=png"))
+    }
+
+    @Test func presetsExpandInPlace() throws {
+        let presets = ["thumb": "rs:fill:100:100/q:60", "loop": "pr:loop"]
+        #expect(try Self.recipe("pr:thumb", presets: presets) == Recipe(shorthand: "width=100&height=100&fit=cover&quality=60"))
+        #expect(try Self.recipe("pr:thumb/q:90", presets: presets) == Recipe(shorthand: "width=100&height=100&fit=cover&quality=90"))
+        #expect(throws: ImageURLError.self) { try Self.recipe("pr:loop", presets: presets) }
+        #expect(throws: ImageURLError.self) { try Self.recipe("pr:nope", presets: presets) }
+    }
+
+    /// An option Calotype does not have is refused by name, never ignored.
+    @Test(arguments: ["wm:0.5", "g:no", "g:ce:10:10", "rs:fit:100:100:0:1", "rt:crop", "c:100:100:sm", "rot:45", "trim:10", "w:abc", "el:maybe"])
+    func whatCalotypeDoesNotHaveIsRefusedByName(_ option: String) throws {
+        do {
+            _ = try Self.recipe(option)
+            Issue.record("\(option) was accepted")
+        } catch let error as ImageURLError {
+            let name = String(option.prefix { $0 != ":" })
+            let text = error.description
+            #expect(text.contains(": \(name):") || text.contains(": \(name) ") || text.hasPrefix("\(name):") || text.contains("'\(name)'"), "\(text)")
+        }
+    }
+
+    /// Values out of the recipe's ranges are the recipe's own errors.
+    @Test func rangesAreTheRecipes() throws {
+        #expect(throws: RecipeError.self) { try Self.recipe("w:20000") }
+        #expect(throws: RecipeError.self) { try Self.recipe("q:101") }
+        #expect(throws: RecipeError.self) { try Self.recipe("f:gif") }
     }
 }

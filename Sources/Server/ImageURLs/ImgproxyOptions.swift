@@ -1,0 +1,189 @@
+import CalotypeCore
+
+/// imgproxy's processing options, the ones that map onto Calotype's
+/// operations, read from a `GET /img` path and turned into a recipe. An
+/// option Calotype does not have is refused with its name, never ignored:
+/// an ignored option would serve the wrong picture under a valid signature.
+public struct ImgproxyOptions: Sendable, Equatable {
+    public enum ResizingType: String, Sendable {
+        /// Within the box, keeping the aspect ratio (Calotype's `inside`).
+        case fit
+        /// Cover the box and crop the rest (`cover`).
+        case fill
+        /// Exactly the box, distorting (`fill`).
+        case force
+        /// `fill` when the image and the box have the same orientation, else `fit`.
+        case auto
+    }
+
+    public var resizingType = ResizingType.fit
+    public var width: Int?
+    public var height: Int?
+    public var enlarge = false
+    /// `ce` (centre) or `sm` (smart: Calotype's `attention`).
+    public var gravity = "ce"
+    /// `c:width:height[:gravity]`: a region of the image, centred.
+    public var crop: (width: Int, height: Int)?
+    public var rotate: Int?
+    public var blur: Double?
+    public var sharpen: Double?
+    public var quality: Int?
+    public var format: String?
+    public var stripMetadata: Bool?
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.resizingType == rhs.resizingType && lhs.width == rhs.width && lhs.height == rhs.height && lhs.enlarge == rhs.enlarge
+            && lhs.gravity == rhs.gravity && lhs.crop?.width == rhs.crop?.width && lhs.crop?.height == rhs.crop?.height
+            && lhs.rotate == rhs.rotate && lhs.blur == rhs.blur && lhs.sharpen == rhs.sharpen && lhs.quality == rhs.quality
+            && lhs.format == rhs.format && lhs.stripMetadata == rhs.stripMetadata
+    }
+
+    public init() {}
+
+    /// Reads `options` in order (a later one overrides an earlier one, as in
+    /// imgproxy), expanding presets from `presets` (each a string of options
+    /// in the same `name:args/name:args` form).
+    public init(_ options: [ImageURL.Option], presets: [String: String] = [:], extensionFormat: String? = nil) throws(ImageURLError) {
+        var expanding: Set<String> = []
+        try apply(options, presets: presets, expanding: &expanding)
+        if format == nil, let extensionFormat { format = extensionFormat }
+    }
+
+    private mutating func apply(_ options: [ImageURL.Option], presets: [String: String], expanding: inout Set<String>) throws(ImageURLError) {
+        for option in options {
+            let args = option.arguments
+            func integer(_ index: Int) throws(ImageURLError) -> Int? {
+                guard index < args.count, !args[index].isEmpty else { return nil }
+                guard let value = Int(args[index]), value >= 0 else { throw .malformed("\(option.name): '\(args[index])' is not a whole number") }
+                return value
+            }
+            func number(_ index: Int) throws(ImageURLError) -> Double? {
+                guard index < args.count, !args[index].isEmpty else { return nil }
+                guard let value = Double(args[index]), value >= 0 else { throw .malformed("\(option.name): '\(args[index])' is not a number") }
+                return value
+            }
+            func flag(_ index: Int) throws(ImageURLError) -> Bool? {
+                guard index < args.count, !args[index].isEmpty else { return nil }
+                switch args[index] {
+                case "1", "t", "true": return true
+                case "0", "f", "false": return false
+                default: throw .malformed("\(option.name): '\(args[index])' is not a boolean (1, t, true, 0, f, false)")
+                }
+            }
+            func noExtend(_ index: Int) throws(ImageURLError) {
+                if try flag(index) == true { throw .unsupported("\(option.name): extend is not supported") }
+            }
+            switch option.name {
+            case "resize", "rs":
+                if let type = args.first, !type.isEmpty { resizingType = try Self.resizingType(type, option: option.name) }
+                try size(integer(1), integer(2))
+                if let value = try flag(3) { enlarge = value }
+                try noExtend(4)
+            case "size", "s":
+                try size(integer(0), integer(1))
+                if let value = try flag(2) { enlarge = value }
+                try noExtend(3)
+            case "resizing_type", "rt":
+                resizingType = try Self.resizingType(args.first ?? "", option: option.name)
+            case "width", "w":
+                try size(integer(0), height, replacingHeight: false)
+            case "height", "h":
+                try size(width, integer(0), replacingWidth: false)
+            case "enlarge", "el":
+                enlarge = try flag(0) ?? false
+            case "gravity", "g":
+                gravity = try Self.gravity(args.first ?? "", option: option.name)
+                guard args.count <= 1 else { throw .unsupported("\(option.name): gravity offsets are not supported") }
+            case "crop", "c":
+                guard let cropWidth = try integer(0), let cropHeight = try integer(1), cropWidth > 0, cropHeight > 0 else {
+                    throw .malformed("\(option.name) takes a width and a height")
+                }
+                if args.count > 2, try Self.gravity(args[2], option: option.name) != "ce" {
+                    throw .unsupported("\(option.name): only centred crops are supported")
+                }
+                crop = (cropWidth, cropHeight)
+            case "rotate", "rot":
+                guard let angle = try integer(0), [0, 90, 180, 270].contains(angle) else { throw .malformed("\(option.name) takes 0, 90, 180 or 270") }
+                rotate = angle == 0 ? nil : angle
+            case "blur", "bl":
+                blur = try number(0).flatMap { $0 == 0 ? nil : $0 }
+            case "sharpen", "sh":
+                sharpen = try number(0).flatMap { $0 == 0 ? nil : $0 }
+            case "quality", "q":
+                quality = try integer(0).flatMap { $0 == 0 ? nil : $0 }
+            case "format", "f", "ext":
+                format = args.first.flatMap { $0.isEmpty ? nil : $0 }
+            case "strip_metadata", "sm":
+                stripMetadata = try flag(0)
+            case "preset", "pr":
+                for name in args {
+                    guard let preset = presets[name] else { throw .malformed("no preset named '\(name)'") }
+                    guard expanding.insert(name).inserted else { throw .malformed("preset '\(name)' includes itself") }
+                    let parsed = try ImageURL(path: "-/" + preset + "/plain/x").options
+                    try apply(parsed, presets: presets, expanding: &expanding)
+                    expanding.remove(name)
+                }
+            default:
+                throw .unsupported("the option '\(option.name)' is not supported (GET /img takes: resize, size, resizing_type, width, height, enlarge, gravity, crop, rotate, blur, sharpen, quality, format, strip_metadata, preset)")
+            }
+        }
+    }
+
+    private mutating func size(_ newWidth: Int?, _ newHeight: Int?, replacingWidth: Bool = true, replacingHeight: Bool = true) throws(ImageURLError) {
+        // 0 means "follow the other side", as in imgproxy.
+        if replacingWidth { width = newWidth.flatMap { $0 == 0 ? nil : $0 } }
+        if replacingHeight { height = newHeight.flatMap { $0 == 0 ? nil : $0 } }
+    }
+
+    private static func resizingType(_ text: String, option: String) throws(ImageURLError) -> ResizingType {
+        guard let type = ResizingType(rawValue: text) else {
+            throw .unsupported("\(option): resizing type '\(text)' is not supported (fit, fill, force or auto)")
+        }
+        return type
+    }
+
+    private static func gravity(_ text: String, option: String) throws(ImageURLError) -> String {
+        guard text == "ce" || text == "sm" else { throw .unsupported("\(option): gravity '\(text)' is not supported (ce or sm)") }
+        return text
+    }
+
+    /// The recipe, in Calotype's shorthand (so that its ranges and messages
+    /// are the recipe's own). `source` is the image's size, which `auto`
+    /// and `crop` need.
+    public func recipe(source: ImageSize?) throws(RecipeError) -> Recipe {
+        var query: [String] = []
+        if let crop {
+            let size = source ?? ImageSize(width: crop.width, height: crop.height)
+            let cropWidth = min(crop.width, size.width), cropHeight = min(crop.height, size.height)
+            query += [
+                "crop_x=\((size.width - cropWidth) / 2)", "crop_y=\((size.height - cropHeight) / 2)",
+                "crop_width=\(cropWidth)", "crop_height=\(cropHeight)",
+            ]
+        }
+        if let width { query.append("width=\(width)") }
+        if let height { query.append("height=\(height)") }
+        if width != nil || height != nil {
+            query.append("fit=\(fit(source: source))")
+            if gravity == "sm" { query.append("gravity=attention") }
+            if enlarge { query.append("enlarge=true") }
+        }
+        if let rotate { query.append("rotate=\(rotate)") }
+        if let blur { query.append("blur=\(blur)") }
+        if let sharpen { query.append("sharpen=\(sharpen)") }
+        if let quality { query.append("quality=\(quality)") }
+        if let format { query.append("format=\(format)") }
+        if let stripMetadata { query.append("strip=\(stripMetadata)") }
+        return try Recipe(shorthand: query.joined(separator: "&"))
+    }
+
+    private func fit(source: ImageSize?) -> String {
+        switch resizingType {
+        case .fit: "inside"
+        case .fill: "cover"
+        case .force: "fill"
+        case .auto:
+            // Same orientation (both landscape or both portrait): fill; else fit.
+            if let source, let width, let height, (source.width >= source.height) == (width >= height) { "cover" } else { "inside" }
+        }
+    }
+}
