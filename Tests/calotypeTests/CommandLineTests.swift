@@ -22,10 +22,13 @@ struct CLI {
         }
     }
 
-    static func run(_ arguments: [String], in folder: URL) async throws -> Outcome {
+    static func run(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) async throws -> Outcome {
         let process = Process()
         process.executableURL = try binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = folder
         let out = folder.appendingPathComponent(".stdout-\(UUID().uuidString)")
         let err = folder.appendingPathComponent(".stderr-\(UUID().uuidString)")

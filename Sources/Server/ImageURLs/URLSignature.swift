@@ -63,7 +63,7 @@ public struct URLSigningKeys: Sendable {
         return bytes
     }
 
-    static func base64URLEncode(_ bytes: [UInt8]) -> String {
+    public static func base64URLEncode(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
