@@ -156,9 +156,11 @@ let package = Package(
         .target(
             name: "CalotypeApp",
             dependencies: [
-                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "Scheduler", "Server",
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "Scheduler", "Server",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -230,7 +232,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "TestSupport",
+                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "CalotypeS3", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import CalotypeCore
+import CalotypeS3
 import Foundation
 import Logging
 import Server
@@ -32,10 +34,20 @@ extension ServerConfiguration {
         if let folder = settings.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
         if let folder = settings.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
         if let url = settings.string("CALOTYPE_SAVE_URL") {
-            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? "") else {
-                throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "an http or https URL")
+            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https", "s3"].contains(scheme) else {
+                throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "an http(s):// or s3://bucket/prefix/ URL")
             }
-            configuration.saveURL = parsed
+            if scheme == "s3" {
+                guard let bucket = parsed.host, !bucket.isEmpty else {
+                    throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "s3://bucket/prefix/ (a bucket is needed)")
+                }
+                var prefix = String(parsed.path.drop { $0 == "/" })
+                if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+                let client = S3Client(configuration: try S3Client.Configuration.read(from: settings, for: "CALOTYPE_SAVE_URL"), http: .shared)
+                configuration.saveSink = S3ResultSink(client: client, bucket: bucket, prefix: prefix)
+            } else {
+                configuration.saveURL = parsed
+            }
         }
         if let parallel = try settings.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
         if let level = settings.string("CALOTYPE_LOG_LEVEL") {

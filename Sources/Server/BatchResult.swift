@@ -103,7 +103,8 @@ struct BatchRun: Sendable {
             if upload.inline { item.data = Data(result.image.bytes).base64EncodedString() }
             if let saver {
                 do {
-                    item.savedTo = try await saver.save(result.image.bytes, name: item.filename, format: result.image.format)
+                    let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe)
+                    item.savedTo = try await saver.save(result.image.bytes, item: saved, format: result.image.format)
                 } catch {
                     item.status = .error
                     item.error = APIErrorDetail(code: .saveFailed, message: "storing the result failed (\(error)); it is still at its url")

@@ -29,7 +29,8 @@ struct HTTPResultSink: ResultSink {
     /// Sends the bytes with their media type and sanitised file name
     /// (`X-Calotype-Filename`); the receiver's `Location`, if any, is where
     /// the result went.
-    func save(_ bytes: [UInt8], name: String?, format: OutputFormat) async throws -> String {
+    func save(_ bytes: [UInt8], item: SavedItem, format: OutputFormat) async throws -> String {
+        let name = item.name
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: format.mediaType)

@@ -3,8 +3,28 @@ import Foundation
 import NIOPosix
 
 /// Where `/process-and-save` stores each result; returns where it went.
-protocol ResultSink: Sendable {
-    func save(_ bytes: [UInt8], name: String?, format: OutputFormat) async throws -> String
+/// The save folder and an HTTP receiver are built in; the composition root
+/// may give another (S3) in `ServerConfiguration.saveSink`.
+public protocol ResultSink: Sendable {
+    func save(_ bytes: [UInt8], item: SavedItem, format: OutputFormat) async throws -> String
+}
+
+/// Which result is being saved: what a sink may name it by. Batch id, index
+/// and recipe together name a result uniquely, so a sink that keys by them
+/// overwrites identical bytes when a save is retried.
+public struct SavedItem: Sendable {
+    public var batchID: String
+    public var index: Int
+    /// The upload's file name, if it had one.
+    public var name: String?
+    public var recipe: Recipe
+
+    public init(batchID: String, index: Int, name: String?, recipe: Recipe) {
+        self.batchID = batchID
+        self.index = index
+        self.name = name
+        self.recipe = recipe
+    }
 }
 
 /// Writes results into the save folder of `/process-and-save`: atomically,
@@ -15,8 +35,8 @@ struct ResultSaver: ResultSink {
 
     /// Saves `bytes` as `name` (sanitised, with the format's extension) and
     /// returns the path written.
-    func save(_ bytes: [UInt8], name: String?, format: OutputFormat) async throws -> String {
-        let stem = Self.sanitisedStem(name)
+    func save(_ bytes: [UInt8], item: SavedItem, format: OutputFormat) async throws -> String {
+        let stem = Self.sanitisedStem(item.name)
         let directory = self.directory
         return try await io.runIfActive {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -45,6 +45,9 @@ public struct ServerConfiguration: Sendable {
     /// Instead of a folder, POST each saved result here (`CALOTYPE_SAVE_URL`),
     /// retrying with backoff.
     public var saveURL: URL?
+    /// Instead of the folder or `saveURL`, store each saved result here (the
+    /// composition root's S3 sink for `CALOTYPE_SAVE_URL=s3://bucket/prefix/`).
+    public var saveSink: (any ResultSink)?
     /// How long a connection may stay open sending nothing: before its first
     /// request head arrives, and between requests on a kept-alive connection
     /// (`CALOTYPE_IDLE_TIMEOUT` seconds, default 30).

@@ -113,8 +113,9 @@ struct SavedNameTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let saver = ResultSaver(directory: folder, io: .singleton)
         var paths = Set<String>()
-        for _ in 0..<40 {
-            paths.insert(try await saver.save([1, 2, 3], name: nil, format: .png))
+        let recipe = try Recipe(shorthand: "width=10")
+        for index in 0..<40 {
+            paths.insert(try await saver.save([1, 2, 3], item: SavedItem(batchID: "b", index: index, name: nil, recipe: recipe), format: .png))
         }
         #expect(paths.count == 40)
         let names = paths.map { URL(fileURLWithPath: $0).lastPathComponent }

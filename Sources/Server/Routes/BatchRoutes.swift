@@ -32,7 +32,7 @@ extension CalotypeServer {
             let endpoint = "/process-and-save"
             await statistics.request(endpoint)
             let upload = try await readUpload(request, shape: .singleOrBatch, endpoint: endpoint)
-            let saver: any ResultSink = configuration.saveURL.map { HTTPResultSink(url: $0) }
+            let saver: any ResultSink = configuration.saveSink ?? configuration.saveURL.map { HTTPResultSink(url: $0) }
                 ?? ResultSaver(directory: configuration.saveDirectory, io: .singleton)
             var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saver)
             run.observer = configuration.batchObserver

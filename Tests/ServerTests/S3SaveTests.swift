@@ -1,0 +1,78 @@
+import CalotypeApp
+import CalotypeCore
+import CalotypeS3
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Server
+import TestSupport
+import Testing
+
+/// `/process-and-save` into a real S3 server (SeaweedFS, which checks every
+/// signature), configured as an operator would: `CALOTYPE_SAVE_URL=s3://...`
+/// and the standard `AWS_*` variables.
+@Suite("Saving to S3", .serialized, .timeLimit(.minutes(3)))
+struct S3SaveTests {
+    static func settings(bucket: String, endpoint: URL, secret: String = SeaweedFS.secretAccessKey) -> Settings {
+        Settings(environment: [
+            "CALOTYPE_SAVE_URL": "s3://\(bucket)/thumbs", "AWS_ENDPOINT_URL_S3": endpoint.absoluteString,
+            "AWS_ACCESS_KEY_ID": SeaweedFS.accessKeyID, "AWS_SECRET_ACCESS_KEY": secret,
+        ])
+    }
+
+    static func bucket() async throws -> (S3Client, String, URL) {
+        let server = try await SeaweedFS.shared()
+        let credentials = S3Credentials(accessKeyID: SeaweedFS.accessKeyID, secretAccessKey: SeaweedFS.secretAccessKey)
+        let s3 = S3Client(configuration: .init(endpoint: server.endpoint, credentials: credentials), http: .shared)
+        let bucket = "calotype-saves-\(UUID().uuidString.lowercased().prefix(8))"
+        try await s3.createBucket(bucket)
+        return (s3, bucket, server.endpoint)
+    }
+
+    static func save(_ client: some TestClientProtocol) async throws -> (HTTPResponse.Status, APIBatchSummary) {
+        let body = try MultipartBody.files(["photo.jpg", "alpha.png"])
+        return try await client.execute(uri: "/process-and-save?width=40&format=webp", method: .post, headers: body.headers, body: body.body) {
+            ($0.status, try decode(APIBatchSummary.self, $0.body))
+        }
+    }
+
+    @Test func resultsLandInTheBucketUnderDeterministicKeys() async throws {
+        let (s3, bucket, endpoint) = try await Self.bucket()
+        let sink = try ServerConfiguration.read(from: Self.settings(bucket: bucket, endpoint: endpoint)).saveSink
+        try await withServer(configure: { $0.saveSink = sink }) { client, _ in
+            let (status, summary) = try await Self.save(client)
+            #expect(status == .ok && summary.succeeded == 2 && summary.results?.count == 2)
+            for item in summary.results ?? [] {
+                let saved = try #require(item.savedTo)
+                #expect(saved.hasPrefix("s3://\(bucket)/thumbs/\(summary.batchID)/\(item.index)-") && saved.hasSuffix(".webp"))
+                let stored = try await s3.get(bucket: bucket, key: String(saved.dropFirst("s3://\(bucket)/".count)), maxBytes: 1 << 20)
+                let served = try await client.execute(uri: try #require(item.url), method: .get) { Array($0.body.readableBytesView) }
+                #expect(stored.bytes == served && stored.contentType == "image/webp")
+            }
+        }
+    }
+
+    /// A refused signature is the items' `save_failed` and a 502, and every
+    /// result is still at its url: nothing is lost.
+    @Test func aWrongSecretIs502AndNothingIsLost() async throws {
+        let (s3, bucket, endpoint) = try await Self.bucket()
+        let sink = try ServerConfiguration.read(from: Self.settings(bucket: bucket, endpoint: endpoint, secret: "not-the-secret")).saveSink
+        try await withServer(configure: { $0.saveSink = sink }) { client, _ in
+            let (status, summary) = try await Self.save(client)
+            #expect(status == .badGateway && summary.results?.count == 2)
+            for item in summary.results ?? [] {
+                #expect(item.error?.code == .saveFailed && item.error?.message.contains("SignatureDoesNotMatch") == true)
+                let served = try await client.execute(uri: try #require(item.url), method: .get) { $0.status }
+                #expect(served == .ok)
+            }
+        }
+        #expect(try await s3.list(bucket: bucket, prefix: "").objects.isEmpty)
+    }
+
+    @Test func s3WithoutCredentialsIsAStartError() {
+        #expect(throws: ConfigurationError.self) {
+            try ServerConfiguration.read(from: Settings(environment: ["CALOTYPE_SAVE_URL": "s3://bucket/prefix/"]))
+        }
+    }
+}
