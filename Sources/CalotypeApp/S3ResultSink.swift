@@ -23,9 +23,7 @@ struct S3ResultSink: ResultSink {
 
     static func key(prefix: String, item: SavedItem, format: OutputFormat) -> String {
         let recipe = SHA256.hash(data: Data(item.recipe.json.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
-        let stem = (item.name.map { ($0 as NSString).deletingPathExtension } ?? "image")
-            .map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" }
-        return "\(prefix)\(item.batchID)/\(item.index)-\(recipe)-\(String(stem.prefix(100))).\(format.fileExtension)"
+        return "\(prefix)\(item.batchID)/\(item.index)-\(recipe)-\(item.stem).\(format.fileExtension)"
     }
 }
 

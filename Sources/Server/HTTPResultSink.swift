@@ -30,11 +30,10 @@ struct HTTPResultSink: ResultSink {
     /// (`X-Calotype-Filename`); the receiver's `Location`, if any, is where
     /// the result went.
     func save(_ bytes: [UInt8], item: SavedItem, format: OutputFormat) async throws -> String {
-        let name = item.name
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: format.mediaType)
-        request.headers.add(name: "X-Calotype-Filename", value: "\(ResultSaver.sanitisedStem(name)).\(format.fileExtension)")
+        request.headers.add(name: "X-Calotype-Filename", value: "\(item.stem).\(format.fileExtension)")
         request.body = .bytes(ByteBuffer(bytes: bytes))
         var last = "not tried"
         var wait = backoff

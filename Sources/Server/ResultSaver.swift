@@ -19,6 +19,10 @@ public struct SavedItem: Sendable {
     public var name: String?
     public var recipe: Recipe
 
+    /// The name as every sink writes it: its last path component without
+    /// extension, safe characters only, no leading dots, at most 100 characters.
+    public var stem: String { ResultSaver.sanitisedStem(name) }
+
     public init(batchID: String, index: Int, name: String?, recipe: Recipe) {
         self.batchID = batchID
         self.index = index
@@ -36,7 +40,7 @@ struct ResultSaver: ResultSink {
     /// Saves `bytes` as `name` (sanitised, with the format's extension) and
     /// returns the path written.
     func save(_ bytes: [UInt8], item: SavedItem, format: OutputFormat) async throws -> String {
-        let stem = Self.sanitisedStem(item.name)
+        let stem = item.stem
         let directory = self.directory
         return try await io.runIfActive {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

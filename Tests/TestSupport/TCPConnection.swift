@@ -12,13 +12,7 @@ public final class TCPConnection: @unchecked Sendable {  // Used by one test tas
 
     public init(port: Int) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let status = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let status = withLoopbackAddress(port: port) { connect(socket, $0, $1) }
         try #require(socket >= 0 && status == 0, "connect failed")
     }
 
@@ -70,5 +64,16 @@ public final class TCPConnection: @unchecked Sendable {  // Used by one test tas
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: self.readBlocking(until: marker)) }
         }
+    }
+}
+
+/// `127.0.0.1:port` as the socket calls take it.
+func withLoopbackAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
 }

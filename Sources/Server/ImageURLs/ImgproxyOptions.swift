@@ -23,20 +23,13 @@ public struct ImgproxyOptions: Sendable, Equatable {
     /// `ce` (centre) or `sm` (smart: Calotype's `attention`).
     public var gravity = "ce"
     /// `c:width:height[:gravity]`: a region of the image, centred.
-    public var crop: (width: Int, height: Int)?
+    public var crop: ImageSize?
     public var rotate: Int?
     public var blur: Double?
     public var sharpen: Double?
     public var quality: Int?
     public var format: String?
     public var stripMetadata: Bool?
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.resizingType == rhs.resizingType && lhs.width == rhs.width && lhs.height == rhs.height && lhs.enlarge == rhs.enlarge
-            && lhs.gravity == rhs.gravity && lhs.crop?.width == rhs.crop?.width && lhs.crop?.height == rhs.crop?.height
-            && lhs.rotate == rhs.rotate && lhs.blur == rhs.blur && lhs.sharpen == rhs.sharpen && lhs.quality == rhs.quality
-            && lhs.format == rhs.format && lhs.stripMetadata == rhs.stripMetadata
-    }
 
     public init() {}
 
@@ -101,7 +94,7 @@ public struct ImgproxyOptions: Sendable, Equatable {
                 if args.count > 2, try Self.gravity(args[2], option: option.name) != "ce" {
                     throw .unsupported("\(option.name): only centred crops are supported")
                 }
-                crop = (cropWidth, cropHeight)
+                crop = ImageSize(width: cropWidth, height: cropHeight)
             case "rotate", "rot":
                 guard let angle = try integer(0), [0, 90, 180, 270].contains(angle) else { throw .malformed("\(option.name) takes 0, 90, 180 or 270") }
                 rotate = angle == 0 ? nil : angle

@@ -15,6 +15,9 @@ actor EndpointStatistics {
 
     private(set) var endpoints: [String: Counts] = [:]
     private let metrics: any MetricsFactory
+    /// The counters made so far, by name and endpoint: made once, not looked
+    /// up in the registry (under its lock) on every request.
+    private var counters: [String: CoreMetrics.Counter] = [:]
 
     init(metrics: any MetricsFactory) {
         self.metrics = metrics
@@ -49,6 +52,13 @@ actor EndpointStatistics {
     /// Counters are made on first use: a family appears once something
     /// was counted in it (an increment by 0 included).
     private func count(_ name: String, _ endpoint: String, _ amount: Int) {
-        CoreMetrics.Counter(label: name, dimensions: [("endpoint", endpoint)], factory: metrics).increment(by: amount)
+        let key = name + " " + endpoint
+        if let counter = counters[key] {
+            counter.increment(by: amount)
+            return
+        }
+        let counter = CoreMetrics.Counter(label: name, dimensions: [("endpoint", endpoint)], factory: metrics)
+        counters[key] = counter
+        counter.increment(by: amount)
     }
 }
