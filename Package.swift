@@ -108,6 +108,7 @@ let package = Package(
         .target(
             name: "CalotypeSources",
             dependencies: [
+                "CalotypeCore",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -156,7 +157,7 @@ let package = Package(
         .target(
             name: "CalotypeApp",
             dependencies: [
-                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "Scheduler", "Server",
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "Scheduler", "Server",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -250,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "CalotypeSourcesTests",
             dependencies: [
-                "CalotypeSources",
+                "CalotypeSources", "CalotypeCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CalotypeCore
 import CalotypeS3
+import CalotypeSources
 import Foundation
 import Logging
 import Server
@@ -12,8 +13,9 @@ extension ServerConfiguration {
         try read(from: Settings(environment: environment))
     }
 
-    /// Reads the server's settings over the defaults; a malformed value is an error naming it.
-    public static func read(from settings: Settings) throws(ConfigurationError) -> ServerConfiguration {
+    /// Reads the server's settings over the defaults; a malformed value is an
+    /// error naming it. `resolver` looks up source hosts (tests give a table).
+    public static func read(from settings: Settings, resolver: any HostResolver = SystemResolver()) throws(ConfigurationError) -> ServerConfiguration {
         var configuration = ServerConfiguration()
         func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
             try settings.integer(name, in: range)
@@ -49,6 +51,7 @@ extension ServerConfiguration {
                 configuration.saveURL = parsed
             }
         }
+        try configuration.readReferences(from: settings, resolver: resolver)
         if let parallel = try settings.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
         if let level = settings.string("CALOTYPE_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {

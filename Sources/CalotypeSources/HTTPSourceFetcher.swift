@@ -1,3 +1,4 @@
+import CalotypeCore
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -46,12 +47,14 @@ public struct HTTPSourceFetcher: Sendable {
         self.eventLoopGroup = eventLoopGroup
     }
 
-    public func fetch(_ url: URL) async throws(SourceError) -> FetchedSource {
+    /// Fetches `url`, refusing more than `maxBytes` (at most the limits' own).
+    public func fetch(_ url: URL, maxBytes: Int? = nil) async throws(SourceError) -> FetchedSource {
+        let cap = min(maxBytes ?? limits.maxBytes, limits.maxBytes)
         let deadline = ContinuousClock.now + limits.totalTimeout
         var current = url
         for _ in 0...limits.maxRedirects {
             let addresses = try await policy.check(.http(current))
-            switch try await request(current, pinnedTo: addresses.first, until: deadline) {
+            switch try await request(current, pinnedTo: addresses.first, cap: cap, until: deadline) {
             case .fetched(let source):
                 return source
             case .redirect(let location):
@@ -74,7 +77,7 @@ public struct HTTPSourceFetcher: Sendable {
 
     /// One hop, on a client of its own whose only name is pinned to the
     /// checked address.
-    private func request(_ url: URL, pinnedTo address: IPAddress?, until deadline: ContinuousClock.Instant) async throws(SourceError) -> Answer {
+    private func request(_ url: URL, pinnedTo address: IPAddress?, cap: Int, until deadline: ContinuousClock.Instant) async throws(SourceError) -> Answer {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout.connect = .nanoseconds(limits.connectTimeout.nanoseconds)
         if let host = url.host, let address {
@@ -83,7 +86,7 @@ public struct HTTPSourceFetcher: Sendable {
         let client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
         let answer: Result<Answer, SourceError>
         do {
-            answer = .success(try await exchange(url, on: client, until: deadline))
+            answer = .success(try await exchange(url, on: client, cap: cap, until: deadline))
         } catch {
             answer = .failure(error)
         }
@@ -91,7 +94,7 @@ public struct HTTPSourceFetcher: Sendable {
         return try answer.get()
     }
 
-    private func exchange(_ url: URL, on client: HTTPClient, until deadline: ContinuousClock.Instant) async throws(SourceError) -> Answer {
+    private func exchange(_ url: URL, on client: HTTPClient, cap: Int, until deadline: ContinuousClock.Instant) async throws(SourceError) -> Answer {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.headers.add(name: "Accept", value: "image/*")
         request.headers.add(name: "User-Agent", value: "calotype")
@@ -112,13 +115,13 @@ public struct HTTPSourceFetcher: Sendable {
             default:
                 throw SourceError.unreachable("\(url) answered \(response.status.code)")
             }
-            if let declared = response.headers.first(name: "Content-Length").flatMap(Int.init), declared > limits.maxBytes {
-                throw SourceError.tooLarge(url.absoluteString, limit: limits.maxBytes)
+            if let declared = response.headers.first(name: "Content-Length").flatMap(Int.init), declared > cap {
+                throw SourceError.tooLarge(url.absoluteString, limit: cap)
             }
             var bytes: [UInt8] = []
             for try await chunk in response.body {
-                guard bytes.count + chunk.readableBytes <= limits.maxBytes else {
-                    throw SourceError.tooLarge(url.absoluteString, limit: limits.maxBytes)
+                guard bytes.count + chunk.readableBytes <= cap else {
+                    throw SourceError.tooLarge(url.absoluteString, limit: cap)
                 }
                 bytes += chunk.readableBytesView
             }

@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 
 /// The sources an operator allows (`CALOTYPE_ALLOWED_SOURCES`, comma

@@ -1,3 +1,4 @@
+import CalotypeCore
 /// Whether a source may be fetched: on the allow-list, and for http(s)
 /// sources, every address its host resolves to passes the address guard.
 /// The fetcher asks again for every redirect's target.
@@ -17,12 +18,7 @@ public struct SourcePolicy: Sendable {
     /// answer between the check and the connection), or throws `notAllowed`.
     @discardableResult
     public func check(_ reference: SourceReference) async throws(SourceError) -> [IPAddress] {
-        guard allowList.permits(reference) else {
-            throw .notAllowed(
-                allowList.prefixes.isEmpty
-                    ? "no source is allowed on this server (CALOTYPE_ALLOWED_SOURCES is empty)"
-                    : "\(reference) is not under an allowed source (CALOTYPE_ALLOWED_SOURCES)")
-        }
+        try checkListed(reference)
         guard case .http(let url) = reference, let host = url.host else { return [] }
         let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let addresses: [IPAddress]
@@ -40,6 +36,16 @@ public struct SourcePolicy: Sendable {
             return addresses
         case .refused(let address, let scope):
             throw .notAllowed("\(name) is \(address), a \(scope.rawValue) address, which sources may not be\(Self.setting(for: scope))")
+        }
+    }
+
+    /// The allow-list alone: no lookup, no network.
+    public func checkListed(_ reference: SourceReference) throws(SourceError) {
+        guard allowList.permits(reference) else {
+            throw .notAllowed(
+                allowList.prefixes.isEmpty
+                    ? "no source is allowed on this server (CALOTYPE_ALLOWED_SOURCES is empty)"
+                    : "\(reference) is not under an allowed source (CALOTYPE_ALLOWED_SOURCES)")
         }
     }
 

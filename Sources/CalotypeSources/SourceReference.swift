@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 
 /// Where an image is, by reference: `http(s)://host/path`, `s3://bucket/key`
@@ -60,31 +61,4 @@ public enum SourceReference: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { normalised }
-}
-
-/// Why a source cannot be had, with the API's codes.
-public enum SourceError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Not a source URL Calotype takes.
-    case invalidReference(String, String)
-    /// Not on the allow-list, or its address is refused (`source_not_allowed`, 403).
-    case notAllowed(String)
-    /// The origin has no such image (`source_not_found`, 404).
-    case notFound(String)
-    /// The origin took too long (`source_timeout`, 504).
-    case timeout(String)
-    /// The origin could not be reached or failed (`source_unreachable`, 502).
-    case unreachable(String)
-    /// Larger than the limit (`source_too_large`, 413).
-    case tooLarge(String, limit: Int)
-
-    public var description: String {
-        switch self {
-        case .invalidReference(let text, let why): "'\(text)' is not a usable source: \(why)"
-        case .notAllowed(let why): why
-        case .notFound(let source): "\(source) does not exist"
-        case .timeout(let source): "\(source) did not answer in time"
-        case .unreachable(let why): why
-        case .tooLarge(let source, let limit): "\(source) is larger than \(limit) bytes"
-        }
-    }
 }

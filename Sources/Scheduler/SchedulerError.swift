@@ -20,6 +20,8 @@ public enum SchedulerError: Error, Sendable, CustomStringConvertible {
     /// The job's input could not be had (a batch item's file that cannot be
     /// read); nothing ran.
     case inputUnavailable(String)
+    /// The job's input, given by reference, could not be fetched; nothing ran.
+    case sourceFailed(SourceError)
 
     /// Whether the job was stopped because its caller cancelled it (not a
     /// failure of the input or a backend).
@@ -41,6 +43,7 @@ public enum SchedulerError: Error, Sendable, CustomStringConvertible {
         case .shutDown: "shutting_down"
         case .failed(let error): error.code.rawValue
         case .inputUnavailable: "input_unavailable"
+        case .sourceFailed(let error): error.code.rawValue
         }
     }
 
@@ -53,6 +56,7 @@ public enum SchedulerError: Error, Sendable, CustomStringConvertible {
         case .shutDown: "shutting_down: the scheduler takes no new work"
         case .failed(let error): error.description
         case .inputUnavailable(let reason): "input_unavailable: \(reason)"
+        case .sourceFailed(let error): "\(error.code.rawValue): \(error)"
         }
     }
 }

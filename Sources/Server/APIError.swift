@@ -35,6 +35,15 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
             ?? Array(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
     }
 
+    /// 503 when the memory budget has no room for a request's bytes.
+    static func memoryBudgetFull() -> APIError {
+        var error = APIError(
+            .serviceUnavailable, .overloaded,
+            "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s")
+        error.headers[.retryAfter] = "1"
+        return error
+    }
+
     // MARK: From the layers below
 
     init(_ error: RecipeError) {
@@ -74,6 +83,20 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
             headers[.retryAfter] = "5"
         case .inputUnavailable(let reason):
             self.init(.unprocessableContent, .inputUnavailable, reason)
+        case .sourceFailed(let failure):
+            self.init(failure)
         }
+    }
+
+    init(_ error: SourceError) {
+        let status: HTTPResponse.Status = switch error {
+        case .invalidReference: .badRequest
+        case .notAllowed: .forbidden
+        case .notFound: .notFound
+        case .timeout: .gatewayTimeout
+        case .unreachable: .badGateway
+        case .tooLarge: .contentTooLarge
+        }
+        self.init(status, error.code, error.description)
     }
 }

@@ -86,6 +86,7 @@ public struct CalotypeServer: Sendable {
         addBatchRoutes(to: router)
         addBatchResourceRoutes(to: router)
         addInfoRoutes(to: router)
+        addImageRoutes(to: router)
         let routes = RouteTable(router.routes.map { (path: $0.path.description, method: $0.method) })
         return Application(
             responder: APIResponder(router: router.buildResponder(), routes: routes),

@@ -48,6 +48,15 @@ public struct ServerConfiguration: Sendable {
     /// Instead of the folder or `saveURL`, store each saved result here (the
     /// composition root's S3 sink for `CALOTYPE_SAVE_URL=s3://bucket/prefix/`).
     public var saveSink: (any ResultSink)?
+    /// Where images by reference are fetched from (`GET /img`, batches of
+    /// `sources`): the composition root's fetcher over the allow-list; nil:
+    /// nothing is fetched by reference.
+    public var sources: (any SourceFetcher)?
+    /// Reads an image's size for the `/img` options that need it (`auto`,
+    /// `crop`); nil: those options are refused.
+    public var imageProbe: (any ImageProbe)?
+    /// `GET /img`: signing keys, presets, caching, format negotiation.
+    public var imageURLs = ImageURLConfiguration()
     /// How long a connection may stay open sending nothing: before its first
     /// request head arrives, and between requests on a kept-alive connection
     /// (`CALOTYPE_IDLE_TIMEOUT` seconds, default 30).

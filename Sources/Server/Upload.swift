@@ -136,11 +136,7 @@ struct Upload: Sendable {
             throw APIError(.contentTooLarge, .payloadTooLarge, "the body is \(declared) bytes; the limit is \(limit)")
         }
         guard let hold = await budget.admit(declared ?? limit, waitingAtMost: budgetWait) else {
-            var error = APIError(
-                .serviceUnavailable, .overloaded,
-                "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s")
-            error.headers[.retryAfter] = "1"
-            throw error
+            throw APIError.memoryBudgetFull()
         }
         let body: ByteBuffer
         do {

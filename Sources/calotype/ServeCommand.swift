@@ -40,6 +40,21 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_RESULTS_DIR, CALOTYPE_RESULT_TTL, CALOTYPE_RESULTS_MAX_BYTES
                                                     where batch results are kept, how long (900 s), how much (1 GiB)
               CALOTYPE_SAVE_DIR                     where /process-and-save writes (./data/saved)
+              CALOTYPE_SAVE_URL                     or an http(s):// receiver, or s3://bucket/prefix/ (with AWS_*)
+              CALOTYPE_ALLOWED_SOURCES              prefixes GET /img and batches may fetch (none)
+              CALOTYPE_ALLOW_LOOPBACK_SOURCES, CALOTYPE_ALLOW_PRIVATE_SOURCES
+                                                    fetch from loopback / private and link-local addresses (false)
+              CALOTYPE_SOURCE_TIMEOUT, CALOTYPE_SOURCE_CONNECT_TIMEOUT
+                                                    seconds for a whole fetch (10), to connect (3)
+              CALOTYPE_LOCAL_SOURCES_ROOT           the folder local:///path sources are read under
+              CALOTYPE_SIGNING_KEY, CALOTYPE_SIGNING_SALT
+                                                    hex key and salt pairs of GET /img signatures (imgproxy's)
+              CALOTYPE_ALLOW_UNSIGNED               serve unsigned /img paths (false)
+              CALOTYPE_PRESETS                      named /img options: name=rs:fill:300:300/q:80,...
+              CALOTYPE_IMG_MAX_AGE                  Cache-Control max-age of /img answers (3600)
+              CALOTYPE_IMG_NEGOTIATE                formats Accept may choose, in order (avif,webp)
+              AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+                                                    the S3 service of s3:// sources and sinks
               CALOTYPE_SHUTDOWN_GRACE               seconds SIGTERM waits for requests in flight (30)
               CALOTYPE_LOG_LEVEL                    least severe log lines written (info: one per request)
             """

@@ -1,3 +1,4 @@
+import CalotypeCore
 import CalotypeSources
 import Testing
 

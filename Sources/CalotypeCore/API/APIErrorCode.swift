@@ -20,12 +20,20 @@ public enum APIErrorCode: String, Codable, Sendable, Hashable, CaseIterable {
     case payloadTooLarge = "payload_too_large"
     case tooManyParts = "too_many_parts"
     case unsupportedMediaType = "unsupported_media_type"
+    case invalidSignature = "invalid_signature"
+    case invalidSource = "invalid_source"
     // The image
     case imageTooLarge = "image_too_large"
     case unsupportedFormat = "unsupported_format"
     case corruptImage = "corrupt_image"
     case invalidForImage = "invalid_for_image"
     case inputUnavailable = "input_unavailable"
+    // An image by reference
+    case sourceNotAllowed = "source_not_allowed"
+    case sourceNotFound = "source_not_found"
+    case sourceTimeout = "source_timeout"
+    case sourceUnreachable = "source_unreachable"
+    case sourceTooLarge = "source_too_large"
     // Where it ran
     case noUsableBackend = "no_usable_backend"
     case unsupportedByBackend = "unsupported_by_backend"

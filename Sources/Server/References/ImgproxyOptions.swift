@@ -140,6 +140,12 @@ public struct ImgproxyOptions: Sendable, Equatable {
         return text
     }
 
+    /// Whether the recipe depends on the image's size (`auto` with a box,
+    /// a crop), which must then be read before `recipe(source:)`.
+    public var needsSourceSize: Bool {
+        crop != nil || (resizingType == .auto && width != nil && height != nil)
+    }
+
     /// The recipe, in Calotype's shorthand (so that its ranges and messages
     /// are the recipe's own). `source` is the image's size, which `auto`
     /// and `crop` need.

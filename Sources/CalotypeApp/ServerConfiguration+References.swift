@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import CalotypeCore
+import CalotypeS3
+import CalotypeSources
+import Foundation
+import NIOPosix
+import Server
+
+extension ServerConfiguration {
+    /// Images by reference: what may be fetched (`CALOTYPE_ALLOWED_SOURCES`,
+    /// the address guard's two switches), from where (`AWS_*` for s3://,
+    /// `CALOTYPE_LOCAL_SOURCES_ROOT` for local:///), within what time, and
+    /// `GET /img`'s signing keys, presets, caching and negotiated formats.
+    mutating func readReferences(from settings: Settings, resolver: any HostResolver) throws(ConfigurationError) {
+        let allowed = settings.string("CALOTYPE_ALLOWED_SOURCES") ?? ""
+        let allowList: SourceAllowList
+        do {
+            allowList = try SourceAllowList(allowed)
+        } catch {
+            throw ConfigurationError(variable: "CALOTYPE_ALLOWED_SOURCES", value: allowed, allowed: "comma-separated http(s)://host/, s3://bucket/ or local:///folder/ prefixes")
+        }
+        let addressGuard = AddressGuard(
+            allowLoopback: try settings.flag("CALOTYPE_ALLOW_LOOPBACK_SOURCES") ?? false,
+            allowPrivate: try settings.flag("CALOTYPE_ALLOW_PRIVATE_SOURCES") ?? false)
+        var limits = FetchLimits()
+        if let maxImageBytes { limits.maxBytes = maxImageBytes }
+        if let seconds = try settings.integer("CALOTYPE_SOURCE_TIMEOUT", in: 1...600) { limits.totalTimeout = .seconds(seconds) }
+        if let seconds = try settings.integer("CALOTYPE_SOURCE_CONNECT_TIMEOUT", in: 1...600) { limits.connectTimeout = .seconds(seconds) }
+        let policy = SourcePolicy(allowList: allowList, addressGuard: addressGuard, resolver: resolver)
+
+        // S3 sources when the allow-list names a bucket and a service is configured.
+        var s3: S3Client?
+        if allowList.prefixes.contains(where: { $0.hasPrefix("s3://") }) {
+            var s3Configuration = try S3Client.Configuration.read(from: settings, for: "s3:// sources in CALOTYPE_ALLOWED_SOURCES")
+            s3Configuration.timeout = limits.totalTimeout
+            s3 = S3Client(configuration: s3Configuration, http: .shared)
+        }
+        var local: LocalSourceReader?
+        if let root = settings.string("CALOTYPE_LOCAL_SOURCES_ROOT") {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ConfigurationError(variable: "CALOTYPE_LOCAL_SOURCES_ROOT", value: root, allowed: "an existing folder")
+            }
+            local = LocalSourceReader(root: URL(fileURLWithPath: root))
+        }
+        sources = ReferenceFetcher(
+            policy: policy, http: HTTPSourceFetcher(policy: policy, limits: limits, eventLoopGroup: MultiThreadedEventLoopGroup.singleton),
+            s3: s3, local: local)
+
+        try readImageURLs(from: settings)
+    }
+
+    private mutating func readImageURLs(from settings: Settings) throws(ConfigurationError) {
+        if let keys = settings.secret("CALOTYPE_SIGNING_KEY") {
+            let salts = settings.secret("CALOTYPE_SIGNING_SALT") ?? ""
+            do {
+                imageURLs.signingKeys = try URLSigningKeys(keys: keys, salts: salts)
+            } catch {
+                throw ConfigurationError(variable: "CALOTYPE_SIGNING_KEY", value: "(secret)", allowed: error.description)
+            }
+        }
+        if let unsigned = try settings.flag("CALOTYPE_ALLOW_UNSIGNED") { imageURLs.allowUnsigned = unsigned }
+        if let seconds = try settings.integer("CALOTYPE_IMG_MAX_AGE", in: 0...31_536_000) { imageURLs.cacheMaxAge = seconds }
+        if let presets = settings.string("CALOTYPE_PRESETS") {
+            for entry in presets.split(separator: ",") {
+                let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw ConfigurationError(variable: "CALOTYPE_PRESETS", value: presets, allowed: "name=option:arg/option:arg, comma separated")
+                }
+                imageURLs.presets[parts[0]] = parts[1]
+            }
+        }
+        if let formats = settings.string("CALOTYPE_IMG_NEGOTIATE") {
+            var chosen: [OutputFormat] = []
+            for name in formats.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !name.isEmpty {
+                guard let format = OutputFormat(rawValue: name), [.avif, .webp].contains(format) else {
+                    throw ConfigurationError(variable: "CALOTYPE_IMG_NEGOTIATE", value: formats, allowed: "avif and webp in the order preferred, or empty")
+                }
+                chosen.append(format)
+            }
+            imageURLs.negotiatedFormats = chosen
+        }
+    }
+}

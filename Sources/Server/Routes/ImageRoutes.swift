@@ -1,0 +1,158 @@
+import CalotypeCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Scheduler
+
+extension HTTPField.Name {
+    static let vary = Self("Vary")!
+}
+
+extension CalotypeServer {
+    /// `GET /img/{signature}/{options}/{source}`: imgproxy's URL format over
+    /// Calotype's engine, for CDNs and browsers.
+    func addImageRoutes(to router: Router<CalotypeRequestContext>) {
+        router.get("img/**") { request, context -> Response in
+            let endpoint = "/img"
+            await statistics.request(endpoint)
+            do {
+                return try await departures.cancellingOnDeparture(of: context.channel) {
+                    try await serveImage(request, endpoint: endpoint)
+                }
+            } catch let error as APIError {
+                // Refused (a 4xx, or no room) before or instead of running; or failed.
+                if error.status.code < 500 || error.code == .overloaded || error.code == .shuttingDown {
+                    await statistics.rejected(endpoint)
+                } else {
+                    await statistics.record(endpoint, images: 1, failures: 1)
+                }
+                throw error
+            } catch {
+                // Only a departure cancels: nobody reads the answer.
+                throw APIError(SchedulerError.cancelled)
+            }
+        }
+    }
+
+    /// Checks the signature, reads the options, fetches the source, answers
+    /// 304 when the client has these bytes already, and otherwise runs the
+    /// recipe through the scheduler like `POST /process`.
+    private func serveImage(_ request: Request, endpoint: String) async throws(APIError) -> Response {
+        let settings = configuration.imageURLs
+        let url = try Self.imageURL(request.uri.path)
+        try Self.checkSignature(url, settings: settings)
+        let options: ImgproxyOptions
+        do {
+            options = try ImgproxyOptions(url.options, presets: settings.presets, extensionFormat: url.extensionFormat)
+        } catch {
+            throw APIError(.badRequest, .invalidRecipe, error.description)
+        }
+        // A format the URL names wins; else the Accept header chooses, and
+        // the answer varies with it.
+        let explicitFormat = options.format != nil
+        let negotiated = explicitFormat ? nil : ContentNegotiation.format(accept: request.headers[.accept], preferred: settings.negotiatedFormats)
+
+        let source = try await fetchSource(url.source)
+        let tag = ContentNegotiation.entityTag(source: source.bytes, options: options, format: negotiated)
+        var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=\(settings.cacheMaxAge)"]
+        if let lastModified = source.lastModified { headers[.lastModified] = lastModified }
+        if !explicitFormat { headers[.vary] = "Accept" }
+        if ContentNegotiation.matches(ifNoneMatch: request.headers[.ifNoneMatch], tag: tag) {
+            await statistics.record(endpoint, images: 0, failures: 0)
+            return Response(status: .notModified, headers: headers)
+        }
+
+        let input = ImageInput(bytes: source.bytes, name: url.source)
+        var recipe = try await recipe(for: options, input: input)
+        if let negotiated { recipe.output.format = negotiated }
+        let job = JobRequest(input: input, recipe: recipe, placement: .auto, strictPlacement: false, priority: .interactive)
+        let result: JobResult
+        do {
+            result = try await scheduler.submit(job)
+        } catch {
+            throw APIError(error)
+        }
+        await statistics.record(endpoint, images: 1, failures: 0)
+        headers[.contentType] = result.image.format.mediaType
+        headers[.calotypeBackend] = result.lane
+        headers[.calotypeFallback] = result.fallback ? "true" : "false"
+        headers[.calotypeDuration] = String(format: "%.1f", (result.queueWait + result.serviceTime).seconds * 1000)
+        headers[.calotypeWidth] = String(result.image.width)
+        headers[.calotypeHeight] = String(result.image.height)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.image.bytes)))
+    }
+
+    private static func imageURL(_ path: String) throws(APIError) -> ImageURL {
+        let prefix = "/img/"
+        guard path.hasPrefix(prefix) else { throw APIError(.notFound, .notFound, "no endpoint at \(path)") }
+        do {
+            return try ImageURL(path: String(path.dropFirst(prefix.count)))
+        } catch {
+            throw APIError(.badRequest, .invalidSource, error.description)
+        }
+    }
+
+    /// A signature made with one of the keys, or an unsigned URL where the
+    /// operator allows them; anything else is 403 before the source is touched.
+    private static func checkSignature(_ url: ImageURL, settings: ImageURLConfiguration) throws(APIError) {
+        if ImageURLConfiguration.unsignedMarkers.contains(url.signature) {
+            guard settings.allowUnsigned else {
+                throw APIError(.forbidden, .invalidSignature, "unsigned image URLs are not served here (CALOTYPE_ALLOW_UNSIGNED is false); sign it with `calotype sign`")
+            }
+            return
+        }
+        guard let keys = settings.signingKeys, !keys.pairs.isEmpty else {
+            throw APIError(.forbidden, .invalidSignature, "this server has no signing key (CALOTYPE_SIGNING_KEY), so no signature is valid")
+        }
+        guard keys.verify(url.signature, path: url.signedPath) else {
+            throw APIError(.forbidden, .invalidSignature, "the signature does not match the path")
+        }
+    }
+
+    /// The source's bytes, its share of the memory budget held while they
+    /// are fetched. The size is not known before the origin answers, so the
+    /// fetch is admitted for `fetchAllowance` (most photos are smaller; a
+    /// larger one is let through and counted once it has arrived).
+    private func fetchSource(_ reference: String) async throws(APIError) -> FetchedImage {
+        guard let sources = configuration.sources else {
+            throw APIError(SourceError.notAllowed("this server fetches no images by reference (CALOTYPE_ALLOWED_SOURCES is empty)"))
+        }
+        let maxBytes = configuration.maxImageBytes ?? ImageLimits().maxBytes
+        guard let admission = await scheduler.memoryBudget.admit(min(maxBytes, Self.fetchAllowance), waitingAtMost: Upload.budgetWait) else {
+            throw APIError.memoryBudgetFull()
+        }
+        defer { admission.release() }
+        do {
+            return try await sources.fetch(reference, maxBytes: maxBytes)
+        } catch {
+            throw APIError(error)
+        }
+    }
+
+    /// What one fetch is admitted for before its size is known: 8 MiB, above
+    /// the 2 to 6 MB of a typical photo.
+    static let fetchAllowance = 8 << 20
+
+    /// The recipe of `options`, reading the image's size first where an
+    /// option depends on it.
+    private func recipe(for options: ImgproxyOptions, input: ImageInput) async throws(APIError) -> Recipe {
+        var size: ImageSize?
+        if options.needsSourceSize {
+            guard let probe = configuration.imageProbe else {
+                throw APIError(.badRequest, .invalidRecipe, "resizing_type:auto and crop need the image's size, which this server cannot read")
+            }
+            do {
+                size = try await probe.size(of: input)
+            } catch {
+                throw APIError(error)
+            }
+        }
+        do {
+            let recipe = try options.recipe(source: size)
+            try Recipe.checkOperationCount(recipe.operations.count, limit: configuration.maxOperations)
+            return recipe
+        } catch {
+            throw APIError(error)
+        }
+    }
+}
