@@ -198,7 +198,7 @@ let package = Package(
         ),
 
         // Helpers the test targets share (a raw TCP client, hostile inputs).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CalotypeSources"], path: "Tests/TestSupport"),
         // The committed fixtures (Tests/Fixtures) and libvips-based checks of
         // what a backend wrote, for the backends' tests.
         .target(
@@ -233,7 +233,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "CalotypeS3", "TestSupport",
+                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "CalotypeS3", "CalotypeSources", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -251,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "CalotypeSourcesTests",
             dependencies: [
-                "CalotypeSources", "CalotypeCore",
+                "CalotypeSources", "CalotypeCore", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -72,9 +72,9 @@ extension ServerConfiguration {
         }
         if let formats = settings.string("CALOTYPE_IMG_NEGOTIATE") {
             var chosen: [OutputFormat] = []
-            for name in formats.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !name.isEmpty {
+            for name in formats.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !name.isEmpty && name != "none" {
                 guard let format = OutputFormat(rawValue: name), [.avif, .webp].contains(format) else {
-                    throw ConfigurationError(variable: "CALOTYPE_IMG_NEGOTIATE", value: formats, allowed: "avif and webp in the order preferred, or empty")
+                    throw ConfigurationError(variable: "CALOTYPE_IMG_NEGOTIATE", value: formats, allowed: "avif and webp in the order preferred, or none")
                 }
                 chosen.append(format)
             }

@@ -185,6 +185,35 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/img/{signature}/{options}/{source}": {
+          "get": {
+            "summary": "An image by reference, processed: imgproxy's URL format and signatures. Cacheable: ETag, If-None-Match (304), Cache-Control, Vary: Accept.",
+            "parameters": [
+              {"name": "signature", "in": "path", "required": true, "schema": {"type": "string"}, "description": "base64url(HMAC-SHA256(key, salt + the path after this segment)), or insecure / _ where CALOTYPE_ALLOW_UNSIGNED is true."},
+              {"name": "options", "in": "path", "required": true, "schema": {"type": "string"}, "description": "imgproxy processing options, name:arg:arg, slash separated (rs, s, rt, w, h, el, g, c, rot, bl, sh, q, f, sm, pr); an option Calotype does not have is refused by name."},
+              {"name": "source", "in": "path", "required": true, "schema": {"type": "string"}, "description": "plain/{percent-encoded URL}[@extension], or the URL base64url-encoded [.extension]; http(s)://, s3:// or local:/// under CALOTYPE_ALLOWED_SOURCES."},
+              {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}, "description": "An ETag this answered before: 304 without processing when it still matches."},
+              {"name": "Accept", "in": "header", "schema": {"type": "string"}, "description": "With no format in the URL: image/avif, then image/webp, if listed (CALOTYPE_IMG_NEGOTIATE), else the source's format."}
+            ],
+            "responses": {
+              "200": {
+                "description": "The processed image.",
+                "headers": {
+                  "ETag": {"schema": {"type": "string"}},
+                  "Cache-Control": {"schema": {"type": "string"}},
+                  "Vary": {"schema": {"type": "string"}},
+                  "Last-Modified": {"schema": {"type": "string"}},
+                  "X-Calotype-Backend": {"schema": {"type": "string"}},
+                  "X-Calotype-Width": {"schema": {"type": "string"}},
+                  "X-Calotype-Height": {"schema": {"type": "string"}}
+                },
+                "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}
+              },
+              "304": {"description": "Not modified: If-None-Match names this answer's ETag."},
+              "default": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
         "/": {
           "get": {
             "summary": "A web page to try the API: pick or drop images, watch results stream in.",

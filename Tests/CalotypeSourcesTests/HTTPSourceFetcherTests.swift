@@ -3,6 +3,7 @@ import CalotypeSources
 import Foundation
 import Hummingbird
 import NIOPosix
+import TestSupport
 import Testing
 
 /// A real origin on loopback: an image, a large body, a slow answer, a 404,

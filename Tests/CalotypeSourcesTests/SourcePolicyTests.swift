@@ -1,19 +1,7 @@
 import CalotypeCore
 import CalotypeSources
+import TestSupport
 import Testing
-
-/// A resolver from a table: the guard is tested on its decisions, never by
-/// connecting anywhere.
-struct TableResolver: HostResolver {
-    let table: [String: [String]]
-
-    struct Unknown: Error {}
-
-    func addresses(of host: String) async throws -> [IPAddress] {
-        guard let texts = table[host] else { throw Unknown() }
-        return texts.compactMap(IPAddress.init)
-    }
-}
 
 @Suite("Sources: what may be fetched")
 struct SourcePolicyTests {

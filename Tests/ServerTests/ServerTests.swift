@@ -547,10 +547,12 @@ struct OpenAPITests {
             #expect(Set(paths.keys) == [
                 "/health", "/stats", "/metrics", "/process", "/process-batch", "/process-batch-stream", "/process-batch-fast",
                 "/process-and-save", "/results/{id}", "/batches", "/batches/{id}", "/batches/{id}/events", "/openapi.json", "/",
+                "/img/{signature}/{options}/{source}",
             ])
             for (path, operations) in paths {
                 for method in operations.keys {
-                    let uri = path.replacingOccurrences(of: "{id}", with: "unknown")
+                    let uri = path.replacingOccurrences(of: "{id}", with: "unknown").replacingOccurrences(of: "{signature}", with: "insecure")
+                        .replacingOccurrences(of: "{options}", with: "w:10").replacingOccurrences(of: "{source}", with: "plain/x")
                     let verb = try #require(HTTPRequest.Method(method.uppercased()))
                     try await client.execute(uri: uri, method: verb) { response in
                         // Served: a real answer or a JSON refusal, never the router's plain 404.

@@ -18,7 +18,7 @@ public struct ImageURLConfiguration: Sendable {
     /// revalidate after it for the cost of a fetch, without processing.
     public var cacheMaxAge = 3600
     /// Formats an `Accept` header may choose when the URL names none, in the
-    /// order preferred (`CALOTYPE_IMG_NEGOTIATE`, default avif,webp; empty:
+    /// order preferred (`CALOTYPE_IMG_NEGOTIATE`, default avif,webp; none:
     /// always the source's format). The composition root drops those the
     /// backend cannot write.
     public var negotiatedFormats: [OutputFormat] = [.avif, .webp]

@@ -1,0 +1,369 @@
+import CalotypeApp
+import CalotypeCore
+import CalotypeS3
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Scheduler
+import Server
+import TestSupport
+import Testing
+
+/// `GET /img/{signature}/{options}/{source}` end to end: a real origin on
+/// loopback, SeaweedFS for S3, a local folder, the real engine, configured
+/// from settings as an operator would.
+@Suite("GET /img", .serialized, .timeLimit(.minutes(3)))
+struct ImageEndpointTests {
+    static let key = "736563726574"  // "secret"
+    static let salt = "68656c6c6f"  // "hello"
+    static let keys = try! URLSigningKeys(keys: key, salts: salt)
+
+    /// `/img/{signature}{path}`, signed with the test key; `path` starts with `/`.
+    static func signed(_ path: String) -> String {
+        "/img/\(keys.sign(path) ?? "")\(path)"
+    }
+
+    static func plain(_ source: String) -> String {
+        "plain/" + (source.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+    }
+
+    /// Runs `body` against a server whose settings are `environment` plus
+    /// the test key, with an origin on loopback whose address is `origin.test`.
+    static func withImageServer(
+        _ environment: @escaping @Sendable (Int) -> [String: String] = { _ in [:] },
+        names: [String: [String]] = [:],
+        configure: @escaping @Sendable (inout ServerConfiguration) -> Void = { _ in },
+        _ body: @escaping @Sendable (any TestClientProtocol, Int, Engine) async throws -> Void
+    ) async throws {
+        try await withImageOrigin { port in
+            var settings = [
+                "CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/", "CALOTYPE_ALLOW_LOOPBACK_SOURCES": "true",
+                "CALOTYPE_SIGNING_KEY": key, "CALOTYPE_SIGNING_SALT": salt,
+            ]
+            settings.merge(environment(port)) { $1 }
+            let resolver = TableResolver(table: ["origin.test": ["127.0.0.1"]].merging(names) { $1 })
+            let read = try ServerConfiguration.read(from: Settings(environment: settings), resolver: resolver)
+            try await withServer(configure: {
+                $0.sources = read.sources
+                $0.imageURLs = read.imageURLs
+                configure(&$0)
+            }) { client, engine in try await body(client, port, engine) }
+        }
+    }
+
+    static func photo(_ port: Int, _ name: String = "photo.jpg") -> String { "http://origin.test:\(port)/images/\(name)" }
+
+    /// The error body's code; empty when the body is not one.
+    static func errorCode(_ response: TestResponse) -> String {
+        (try? decode(ErrorBody.self, response.body))?.error.code ?? ""
+    }
+
+    // MARK: The options, against POST /process
+
+    /// Each imgproxy option and the recipe it must mean, in Calotype's shorthand.
+    static let equivalents: [(options: String, shorthand: String)] = [
+        ("rs:fit:120:90", "width=120&height=90&fit=inside"),
+        ("rs:fill:120:90", "width=120&height=90&fit=cover"),
+        ("rs:force:120:90", "width=120&height=90&fit=fill"),
+        ("resize:fill:120:90:0", "width=120&height=90&fit=cover"),
+        ("s:100:0", "width=100&fit=inside"),
+        ("size:0:60", "height=60&fit=inside"),
+        ("w:100/h:100", "width=100&height=100&fit=inside"),
+        ("rt:fill/w:100/h:100/g:sm", "width=100&height=100&fit=cover&gravity=attention"),
+        ("w:400/el:1", "width=400&fit=inside&enlarge=true"),
+        ("rt:auto/s:100:60", "width=100&height=60&fit=cover"),
+        ("rt:auto/s:60:100", "width=60&height=100&fit=inside"),
+        ("c:100:80", "crop_x=110&crop_y=80&crop_width=100&crop_height=80"),
+        ("crop:100:80:ce/w:50", "crop_x=110&crop_y=80&crop_width=100&crop_height=80&width=50&fit=inside"),
+        ("rot:90", "rotate=90"),
+        ("bl:2", "blur=2"),
+        ("sh:1.5", "sharpen=1.5"),
+        ("q:40", "quality=40"),
+        ("f:webp/w:80", "format=webp&width=80&fit=inside"),
+        ("ext:png", "format=png"),
+        ("sm:0", "strip=false"),
+        ("pr:thumb", "width=64&height=64&fit=cover&quality=70"),
+    ]
+
+    @Test func everyOptionGivesTheBytesOfTheSameRecipeThroughPostProcess() async throws {
+        try await Self.withImageServer({ _ in ["CALOTYPE_PRESETS": "thumb=rs:fill:64:64/q:70"] }) { client, port, _ in
+            let upload = try MultipartBody.files(["photo.jpg"], field: "file")
+            for (options, shorthand) in Self.equivalents {
+                let expected = try await client.execute(uri: "/process?\(shorthand)", method: .post, headers: upload.headers, body: upload.body) {
+                    ($0.status, Array($0.body.readableBytesView))
+                }
+                #expect(expected.0 == .ok, "\(shorthand)")
+                let path = Self.signed("/\(options)/\(Self.plain(Self.photo(port)))")
+                let served = try await client.execute(uri: path, method: .get) { ($0.status, Array($0.body.readableBytesView)) }
+                #expect(served.0 == .ok, "\(options)")
+                #expect(served.1 == expected.1, "\(options) differs from \(shorthand)")
+            }
+        }
+    }
+
+    @Test func theSourceMayBeBase64WithAnExtensionOrPlainWithOne() async throws {
+        try await Self.withImageServer { client, port, _ in
+            let encoded = URLSigningKeys.base64URLEncode(Array(Self.photo(port).utf8))
+            for path in ["/w:50/\(encoded).webp", "/w:50/\(Self.plain(Self.photo(port)))@webp"] {
+                try await client.execute(uri: Self.signed(path), method: .get) { response in
+                    #expect(response.status == .ok && response.headers[.contentType] == "image/webp", "\(path)")
+                    #expect(response.headers[.vary] == nil, "a format in the URL does not vary with Accept")
+                }
+            }
+        }
+    }
+
+    @Test func anOptionCalotypeDoesNotHaveIsRefusedByName() async throws {
+        try await Self.withImageServer { client, port, _ in
+            try await client.execute(uri: Self.signed("/w:50/pixelate:5/\(Self.plain(Self.photo(port)))"), method: .get) { response in
+                #expect(response.status == .badRequest)
+                let body = try decode(ErrorBody.self, response.body)
+                #expect(body.error.code == "invalid_recipe" && body.error.message.contains("pixelate"))
+            }
+        }
+    }
+
+    // MARK: Signatures
+
+    @Test func wrongTamperedAndUnsignedPathsAre403() async throws {
+        try await Self.withImageServer { client, port, _ in
+            let path = "/w:50/\(Self.plain(Self.photo(port)))"
+            let good = Self.signed(path)
+            #expect(try await client.execute(uri: good, method: .get) { $0.status } == .ok)
+            let signature = good.split(separator: "/")[1]
+            let attempts = [
+                "/img/\(signature.dropLast(2))AA\(path)",  // a wrong signature
+                "/img/\(signature)/w:5000\(path.dropFirst("/w:50".count))",  // the same signature on other options
+                "/img/\(signature)/w:50/\(Self.plain(Self.photo(port, "alpha.png")))",  // ... on another source
+                "/img/insecure\(path)", "/img/_\(path)",  // unsigned, not allowed by default
+            ]
+            for attempt in attempts {
+                try await client.execute(uri: attempt, method: .get) { response in
+                    #expect(response.status == .forbidden, "\(attempt)")
+                    #expect(Self.errorCode(response) == "invalid_signature", "\(attempt)")
+                }
+            }
+        }
+    }
+
+    @Test func aRotatedKeyStillVerifiesAndUnsignedIsServedOnlyWhenAllowed() async throws {
+        let newKey = "6e65772d6b6579", newSalt = "6e65772d73616c74"
+        try await Self.withImageServer({ _ in
+            ["CALOTYPE_SIGNING_KEY": "\(newKey),\(Self.key)", "CALOTYPE_SIGNING_SALT": "\(newSalt),\(Self.salt)", "CALOTYPE_ALLOW_UNSIGNED": "true"]
+        }) { client, port, _ in
+            let path = "/w:50/\(Self.plain(Self.photo(port)))"
+            let newKeys = try URLSigningKeys(keys: newKey, salts: newSalt)
+            for uri in [Self.signed(path), "/img/\(newKeys.sign(path) ?? "")\(path)", "/img/insecure\(path)", "/img/_\(path)"] {
+                #expect(try await client.execute(uri: uri, method: .get) { $0.status } == .ok, "\(uri)")
+            }
+        }
+    }
+
+    // MARK: What may be fetched
+
+    /// Every address the guard refuses, by name or literal, with loopback
+    /// and private addresses not allowed: refused before any connection.
+    @Test func ssrfTargetsAreRefused() async throws {
+        let names = ["loopy.test": ["127.0.0.1"], "metadata.test": ["169.254.169.254"], "inside.test": ["10.1.2.3"], "localhost": ["127.0.0.1", "::1"]]
+        try await Self.withImageServer({ port in
+            [
+                "CALOTYPE_ALLOW_LOOPBACK_SOURCES": "false",
+                "CALOTYPE_ALLOWED_SOURCES": [
+                    "http://127.0.0.1:\(port)/", "http://localhost:\(port)/", "http://loopy.test:\(port)/", "http://169.254.169.254/",
+                    "http://metadata.test/", "http://10.1.2.3/", "http://inside.test/", "http://[::1]:\(port)/",
+                ].joined(separator: ","),
+            ]
+        }, names: names) { client, port, _ in
+            let sources = [
+                "http://127.0.0.1:\(port)/images/photo.jpg", "http://localhost:\(port)/images/photo.jpg",
+                "http://loopy.test:\(port)/images/photo.jpg", "http://169.254.169.254/latest/meta-data/",
+                "http://metadata.test/latest/meta-data/", "http://10.1.2.3/a.jpg", "http://inside.test/a.jpg",
+                "http://[::1]:\(port)/images/photo.jpg",
+            ]
+            for source in sources {
+                try await client.execute(uri: Self.signed("/w:50/\(Self.plain(source))"), method: .get) { response in
+                    #expect(response.status == .forbidden, "\(source)")
+                    #expect(Self.errorCode(response) == "source_not_allowed", "\(source)")
+                }
+            }
+        }
+    }
+
+    /// An allowed origin that redirects to the metadata service (by a name
+    /// that resolves there) or to a loopback address off the allow-list.
+    @Test func redirectsAreCheckedOnEveryHop() async throws {
+        try await Self.withImageServer({ port in
+            ["CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/,http://metadata.test/"]
+        }, names: ["metadata.test": ["169.254.169.254"]]) { client, port, _ in
+            for hop in ["to-metadata", "to-loopback"] {
+                try await client.execute(uri: Self.signed("/w:50/\(Self.plain("http://origin.test:\(port)/\(hop)"))"), method: .get) { response in
+                    #expect(response.status == .forbidden && (Self.errorCode(response)) == "source_not_allowed", "\(hop)")
+                }
+            }
+            let followed = try await client.execute(uri: Self.signed("/w:50/\(Self.plain("http://origin.test:\(port)/to-photo"))"), method: .get) { $0.status }
+            #expect(followed == .ok)
+        }
+    }
+
+    @Test func nothingIsFetchedUntilAnOperatorAllowsIt() async throws {
+        try await Self.withImageServer({ _ in ["CALOTYPE_ALLOWED_SOURCES": ""] }) { client, port, _ in
+            try await client.execute(uri: Self.signed("/w:50/\(Self.plain(Self.photo(port)))"), method: .get) { response in
+                let body = try decode(ErrorBody.self, response.body)
+                #expect(response.status == .forbidden && body.error.code == "source_not_allowed")
+                #expect(body.error.message.contains("CALOTYPE_ALLOWED_SOURCES"))
+            }
+        }
+    }
+
+    // MARK: Origins that fail
+
+    @Test func slowLargeMissingBrokenAndDeadOriginsGetTheirCodes() async throws {
+        // A port nothing listens on.
+        let dead = try #require(SeaweedFS.freePorts(1).first)
+        try await Self.withImageServer({ port in
+            ["CALOTYPE_SOURCE_TIMEOUT": "1", "CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/,http://origin.test:\(dead)/"]
+        }, configure: { $0.maxImageBytes = 100_000 }) { client, port, _ in
+            let cases: [(String, HTTPResponse.Status, String)] = [
+                ("http://origin.test:\(port)/slow", .gatewayTimeout, "source_timeout"),
+                ("http://origin.test:\(port)/big", .contentTooLarge, "source_too_large"),
+                ("http://origin.test:\(port)/missing", .notFound, "source_not_found"),
+                ("http://origin.test:\(port)/broken", .badGateway, "source_unreachable"),
+                ("http://origin.test:\(dead)/images/photo.jpg", .badGateway, "source_unreachable"),
+                ("ftp://origin.test/a.jpg", .badRequest, "invalid_source"),
+            ]
+            for (source, status, code) in cases {
+                try await client.execute(uri: Self.signed("/w:50/\(Self.plain(source))"), method: .get) { response in
+                    #expect(response.status == status, "\(source)")
+                    #expect(Self.errorCode(response) == code, "\(source)")
+                }
+            }
+        }
+    }
+
+    // MARK: Caching
+
+    @Test func aMatchingIfNoneMatchIs304WithoutProcessing() async throws {
+        try await Self.withImageServer { client, port, engine in
+            let uri = Self.signed("/rs:fill:100:100/\(Self.plain(Self.photo(port)))")
+            let first = try await client.execute(uri: uri, method: .get) { $0 }
+            let tag = try #require(first.headers[.eTag])
+            #expect(first.status == .ok && tag.hasPrefix("\"") && tag.hasSuffix("\""))
+            #expect(first.headers[.cacheControl] == "public, max-age=3600")
+            #expect(first.headers[.lastModified] == "Tue, 01 Dec 2026 10:00:00 GMT")
+            let completed = await engine.scheduler.statistics().lanes.map(\.completed).reduce(0, +)
+            for ifNoneMatch in [tag, "W/\(tag)", "\"other\", \(tag)", "*"] {
+                try await client.execute(uri: uri, method: .get, headers: [.ifNoneMatch: ifNoneMatch]) { response in
+                    #expect(response.status == .notModified, "\(ifNoneMatch)")
+                    #expect(response.headers[.eTag] == tag && response.body.readableBytes == 0)
+                }
+            }
+            #expect(await engine.scheduler.statistics().lanes.map(\.completed).reduce(0, +) == completed, "a 304 runs no job")
+            // A stale tag gets the image; other options have another tag.
+            #expect(try await client.execute(uri: uri, method: .get, headers: [.ifNoneMatch: "\"stale\""]) { $0.status } == .ok)
+            let other = try await client.execute(uri: Self.signed("/rs:fill:90:90/\(Self.plain(Self.photo(port)))"), method: .get) { $0.headers[.eTag] }
+            #expect(other != nil && other != tag)
+        }
+    }
+
+    @Test func withNoFormatTheAcceptHeaderChoosesAndTheAnswerVaries() async throws {
+        try await Self.withImageServer { client, port, engine in
+            let uri = Self.signed("/w:60/\(Self.plain(Self.photo(port)))")
+            let avif = engine.cpu.writableFormats.contains(.avif)
+            let cases: [(String?, String)] = [
+                (nil, "image/jpeg"),
+                ("image/webp,*/*", "image/webp"),
+                ("image/avif,image/webp,image/*", avif ? "image/avif" : "image/webp"),
+                ("image/webp;q=0, */*", "image/jpeg"),
+                ("*/*", "image/jpeg"),
+            ]
+            var tags: Set<String> = []
+            for (accept, type) in cases {
+                let headers: HTTPFields = accept.map { [.accept: $0] } ?? [:]
+                try await client.execute(uri: uri, method: .get, headers: headers) { response in
+                    #expect(response.status == .ok && response.headers[.contentType] == type, "\(accept ?? "no Accept")")
+                    #expect(response.headers[.vary] == "Accept")
+                    if let tag = response.headers[.eTag] { tags.insert(tag + type) }
+                }
+            }
+            #expect(Set(tags.map { $0.drop { $0 != "i" } }).count == (avif ? 3 : 2), "one tag per format")
+        }
+    }
+
+    @Test func negotiationCanBeTurnedOff() async throws {
+        try await Self.withImageServer({ _ in ["CALOTYPE_IMG_NEGOTIATE": "none", "CALOTYPE_IMG_MAX_AGE": "60"] }) { client, port, _ in
+            try await client.execute(uri: Self.signed("/w:60/\(Self.plain(Self.photo(port)))"), method: .get, headers: [.accept: "image/webp"]) { response in
+                #expect(response.headers[.contentType] == "image/jpeg" && response.headers[.cacheControl] == "public, max-age=60")
+            }
+        }
+    }
+
+    // MARK: Other sources
+
+    @Test func localSourcesAreReadUnderTheRootOnly() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-local-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("in"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Data(Fixtures.bytes("photo.jpg")).write(to: root.appendingPathComponent("in/photo.jpg"))
+        // A link that points out of the root must not be followed out.
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("in/escape.jpg").path, withDestinationPath: Fixtures.folder.appendingPathComponent("alpha.png").path)
+        try await Self.withImageServer({ _ in ["CALOTYPE_ALLOWED_SOURCES": "local:///in/", "CALOTYPE_LOCAL_SOURCES_ROOT": root.path] }) { client, _, _ in
+            let cases: [(String, HTTPResponse.Status, String?)] = [
+                ("local:///in/photo.jpg", .ok, nil),
+                ("local:///in/nothing.jpg", .notFound, "source_not_found"),
+                ("local:///in/escape.jpg", .forbidden, "source_not_allowed"),
+                ("local:///in/../in/photo.jpg", .badRequest, "invalid_source"),
+                ("local:///etc/passwd", .forbidden, "source_not_allowed"),
+            ]
+            for (source, status, code) in cases {
+                try await client.execute(uri: Self.signed("/w:50/\(Self.plain(source))"), method: .get) { response in
+                    #expect(response.status == status, "\(source)")
+                    if let code { #expect(Self.errorCode(response) == code, "\(source)") }
+                }
+            }
+        }
+    }
+
+    @Test func s3SourcesAreReadFromTheBucket() async throws {
+        let server = try await SeaweedFS.shared()
+        let credentials = S3Credentials(accessKeyID: SeaweedFS.accessKeyID, secretAccessKey: SeaweedFS.secretAccessKey)
+        let s3 = S3Client(configuration: .init(endpoint: server.endpoint, credentials: credentials), http: .shared)
+        let bucket = "calotype-sources-\(UUID().uuidString.lowercased().prefix(8))"
+        try await s3.createBucket(bucket)
+        try await s3.put(bucket: bucket, key: "in/photo.jpg", bytes: try Fixtures.bytes("photo.jpg"), contentType: "image/jpeg")
+        try await Self.withImageServer({ _ in
+            [
+                "CALOTYPE_ALLOWED_SOURCES": "s3://\(bucket)/in/", "AWS_ENDPOINT_URL_S3": server.endpoint.absoluteString,
+                "AWS_ACCESS_KEY_ID": SeaweedFS.accessKeyID, "AWS_SECRET_ACCESS_KEY": SeaweedFS.secretAccessKey,
+            ]
+        }) { client, port, _ in
+            let fromS3 = try await client.execute(uri: Self.signed("/w:50/\(Self.plain("s3://\(bucket)/in/photo.jpg"))"), method: .get) {
+                ($0.status, Array($0.body.readableBytesView))
+            }
+            #expect(fromS3.0 == .ok && !fromS3.1.isEmpty)
+            let missing = try await client.execute(uri: Self.signed("/w:50/\(Self.plain("s3://\(bucket)/in/nothing.jpg"))"), method: .get) { $0 }
+            #expect(missing.status == .notFound && (Self.errorCode(missing)) == "source_not_found")
+            let unlisted = try await client.execute(uri: Self.signed("/w:50/\(Self.plain("s3://\(bucket)/out/photo.jpg"))"), method: .get) { $0 }
+            #expect(unlisted.status == .forbidden)
+        }
+    }
+
+    // MARK: The endpoint among the others
+
+    @Test func itIsItsOwnEndpointInStatsAndTakesGetAndHeadOnly() async throws {
+        try await Self.withImageServer { client, port, _ in
+            let uri = Self.signed("/w:50/\(Self.plain(Self.photo(port)))")
+            #expect(try await client.execute(uri: uri, method: .get) { $0.status } == .ok)
+            try await client.execute(uri: uri, method: .head) { response in
+                #expect(response.status == .ok && response.headers[.eTag] != nil)
+            }
+            try await client.execute(uri: uri, method: .post) { response in
+                #expect(response.status == .methodNotAllowed && response.headers[.allow]?.contains("GET") == true)
+            }
+            let stats = try await client.execute(uri: "/stats", method: .get) { String(buffer: $0.body) }
+            #expect(stats.contains("\"/img\""))
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            #expect(metrics.contains("calotype_images_total{endpoint=\"/img\"}"))
+        }
+    }
+}

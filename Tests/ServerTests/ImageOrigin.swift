@@ -1,0 +1,45 @@
+import CalotypeCore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// A real image origin on loopback: the fixtures under `/images/`, with a
+/// `Last-Modified`; a slow answer, one over the cap, a 404, a 500, and
+/// redirects to a link-local name and to an address off the allow-list.
+func withImageOrigin(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    let router = Router()
+    router.get("images/{name}") { _, context -> Response in
+        let name = context.parameters.get("name") ?? ""
+        guard !name.contains("/"), let bytes = try? Fixtures.bytes(name) else { return Response(status: .notFound) }
+        // The origin's content type is wrong on purpose: the engine reads the format from the bytes.
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain", .lastModified: "Tue, 01 Dec 2026 10:00:00 GMT"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+    router.get("big") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: [UInt8](repeating: 1, count: 200_000)))) }
+    router.get("slow") { _, _ -> Response in
+        try await Task.sleep(for: .seconds(30))
+        return Response(status: .ok)
+    }
+    router.get("missing") { _, _ in Response(status: .notFound) }
+    router.get("broken") { _, _ in Response(status: .internalServerError) }
+    router.get("to-metadata") { _, _ in Response(status: .found, headers: [.location: "http://metadata.test/latest/meta-data/"]) }
+    router.get("to-loopback") { request, _ in
+        Response(status: .found, headers: [.location: "http://127.0.0.1:\(request.uri.port ?? 0)/images/photo.jpg"])
+    }
+    router.get("to-photo") { _, _ in Response(status: .found, headers: [.location: "/images/photo.jpg"]) }
+    let ports = AsyncStream.makeStream(of: Int.self)
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) })
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await app.runService() }
+        var port = 0
+        for await bound in ports.stream {
+            port = bound
+            break
+        }
+        try await body(port)
+        group.cancelAll()
+    }
+}
