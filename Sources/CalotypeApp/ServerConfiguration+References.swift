@@ -47,7 +47,25 @@ extension ServerConfiguration {
             policy: policy, http: HTTPSourceFetcher(policy: policy, limits: limits, eventLoopGroup: MultiThreadedEventLoopGroup.singleton),
             s3: s3, local: local)
 
+        try readDestinations(from: settings)
         try readImageURLs(from: settings)
+    }
+
+    /// `CALOTYPE_ALLOWED_DESTINATIONS`: the s3://bucket/prefix/ folders a
+    /// batch by reference may write its results to; empty: none.
+    private mutating func readDestinations(from settings: Settings) throws(ConfigurationError) {
+        guard let allowed = settings.string("CALOTYPE_ALLOWED_DESTINATIONS") else { return }
+        let allowList: SourceAllowList
+        do {
+            allowList = try SourceAllowList(allowed)
+        } catch {
+            throw ConfigurationError(variable: "CALOTYPE_ALLOWED_DESTINATIONS", value: allowed, allowed: "comma-separated s3://bucket/prefix/ folders")
+        }
+        guard allowList.prefixes.allSatisfy({ $0.hasPrefix("s3://") }) else {
+            throw ConfigurationError(variable: "CALOTYPE_ALLOWED_DESTINATIONS", value: allowed, allowed: "comma-separated s3://bucket/prefix/ folders")
+        }
+        let client = S3Client(configuration: try S3Client.Configuration.read(from: settings, for: "CALOTYPE_ALLOWED_DESTINATIONS"), http: .shared)
+        destinations = S3Destinations(allowList: allowList, client: client)
     }
 
     private mutating func readImageURLs(from settings: Settings) throws(ConfigurationError) {

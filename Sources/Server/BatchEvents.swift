@@ -9,8 +9,8 @@ extension BatchRun {
     /// never ran (so every item gets exactly one `result` or `error`); and
     /// `complete` last.
     func runEmittingEvents(parallelism: Int, emit: @escaping @Sendable (APIBatchEvent) -> Void) async -> APIBatchSummary {
-        let total = upload.files.count
-        let names = upload.files.map(\.name)
+        let total = upload.items.count
+        let names = upload.items.map(\.name)
         for index in 0..<total {
             emit(.progress(.init(batchID: id, index: index, filename: names[index], stage: .queued, completed: 0, total: total)))
         }

@@ -38,7 +38,8 @@ struct BatchRun: Sendable {
 
     init(upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String, saver: (any ResultSink)? = nil) {
         self.id = UUID().uuidString.lowercased()
-        self.saver = saver
+        // A batch by reference names its own destination.
+        self.saver = upload.destination ?? saver
         self.upload = upload
         self.scheduler = scheduler
         self.results = results
@@ -60,7 +61,7 @@ struct BatchRun: Sendable {
         let plan = BatchPlan(
             recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement, parallelism: parallelism)
         let tally = await scheduler.runBatch(
-            upload.files.map(BatchItem.init), plan: plan,
+            upload.items.map(batchItem), plan: plan,
             started: { index, _ in started(index) },
             complete: { index, result in await item(index, result) },
             finished: { _, item in await finished(item) })
@@ -83,10 +84,31 @@ struct BatchRun: Sendable {
         return summary
     }
 
+    /// The scheduler's item for an upload's: its bytes, or a fetch of its
+    /// source that runs when a worker is free for it, and fails that item
+    /// alone (with the source's code) when it cannot be had.
+    private func batchItem(_ item: Upload.Item) -> BatchItem {
+        switch item {
+        case .uploaded(let input):
+            return BatchItem(input)
+        case .source(let reference):
+            let (fetcher, maxBytes) = (upload.fetcher, upload.maxSourceBytes)
+            // Its size is unknown until it is fetched: every source starts in the order given.
+            return BatchItem(name: reference, estimatedMegapixels: 0) { () throws(SchedulerError) in
+                guard let fetcher else { throw .sourceFailed(.notAllowed("no sources are configured")) }
+                do throws(SourceError) {
+                    return ImageInput(bytes: try await fetcher.fetch(reference, maxBytes: maxBytes).bytes, name: reference)
+                } catch {
+                    throw .sourceFailed(error)
+                }
+            }
+        }
+    }
+
     /// The API item for one result: stored (and saved, for
     /// `/process-and-save`) when it succeeded.
     private func item(_ index: Int, _ result: Result<JobResult, SchedulerError>) async -> APIBatchItem {
-        var item = APIBatchItem(batchID: id, index: index, filename: upload.files[index].name, status: .error)
+        var item = APIBatchItem(batchID: id, index: index, filename: upload.items[index].name, status: .error)
         switch result {
         case .success(let result):
             item.status = .ok

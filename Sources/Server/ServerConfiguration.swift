@@ -52,6 +52,9 @@ public struct ServerConfiguration: Sendable {
     /// `sources`): the composition root's fetcher over the allow-list; nil:
     /// nothing is fetched by reference.
     public var sources: (any SourceFetcher)?
+    /// Where a batch by reference may write its results (`destination`):
+    /// the composition root's allow-listed S3 sinks; nil: nowhere.
+    public var destinations: (any ResultDestinations)?
     /// Reads an image's size for the `/img` options that need it (`auto`,
     /// `crop`); nil: those options are refused.
     public var imageProbe: (any ImageProbe)?

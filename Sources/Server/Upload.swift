@@ -4,9 +4,27 @@ import Hummingbird
 import NIOPosix
 import Scheduler
 
-/// What a processing request carries: the images, the recipe and how to run it.
+/// What a processing request carries: the images (or where they are), the
+/// recipe and how to run it.
 struct Upload: Sendable {
-    var files: [ImageInput]
+    /// One image of the request.
+    enum Item: Sendable {
+        /// Bytes that came in the body.
+        case uploaded(ImageInput)
+        /// A source named in a batch by reference, fetched when a worker is
+        /// free for it (never all up front).
+        case source(String)
+
+        /// The file name or the source, for the item's `filename`.
+        var name: String? {
+            switch self {
+            case .uploaded(let input): input.name
+            case .source(let reference): reference
+            }
+        }
+    }
+
+    var items: [Item]
     var recipe: Recipe
     var placement: Placement
     var strictPlacement: Bool
@@ -15,6 +33,18 @@ struct Upload: Sendable {
     /// The body's share of the memory budget, given back when the last copy
     /// of this upload is dropped (the request answered, the batch ended).
     var hold: MemoryBudget.Hold?
+    /// Who fetches `source` items, and the most bytes each may have.
+    var fetcher: (any SourceFetcher)?
+    var maxSourceBytes = ImageLimits().maxBytes
+    /// A batch by reference's `destination`: where each result is written.
+    var destination: (any ResultSink)?
+
+    /// The uploaded images (a single-image request's one).
+    var files: [ImageInput] {
+        items.compactMap { item in
+            if case .uploaded(let input) = item { input } else { nil }
+        }
+    }
 
     enum Shape {
         /// One part named `file`, or (when allowed) a raw `image/*` body.
@@ -51,6 +81,14 @@ struct Upload: Sendable {
         let (body, hold) = try await collectBody(request, limit: bodyLimit, budget: budget)
 
         let contentType = request.headers[.contentType] ?? ""
+        if Self.isJSON(contentType) {
+            switch shape {
+            case .batch, .singleOrBatch:
+                return try await readReferences(body, query: query, options: options, configuration: configuration, hold: hold)
+            case .single:
+                break  // refused below, as any other type
+            }
+        }
         var files: [ImageInput] = []
         var recipeJSON: [UInt8]?
         if let boundary = Multipart.boundary(of: contentType) {
@@ -76,7 +114,11 @@ struct Upload: Sendable {
         } else if case .single(allowRawBody: true) = shape, contentType.lowercased().hasPrefix("image/") {
             files.append(ImageInput(bytes: Array(buffer: body), name: "upload"))
         } else {
-            let expected = if case .single(allowRawBody: true) = shape { "multipart/form-data with a part named 'file', or an image/* body" } else { "multipart/form-data" }
+            let expected = switch shape {
+            case .single(allowRawBody: true): "multipart/form-data with a part named 'file', or an image/* body"
+            case .single: "multipart/form-data"
+            case .batch, .singleOrBatch: "multipart/form-data, or application/json naming sources"
+            }
             throw APIError(.unsupportedMediaType, .unsupportedMediaType, "expected \(expected), got '\(contentType)'")
         }
 
@@ -111,18 +153,18 @@ struct Upload: Sendable {
             throw APIError(.badRequest, .invalidRecipe, "\(error)")
         }
 
-        let placement: Placement
-        if let backend = options["backend"] {
-            guard let value = Placement(rawValue: backend.lowercased()) else {
-                throw APIError(.badRequest, .invalidBackend, "backend must be one of auto, cpu, gpu, got '\(backend)'")
-            }
-            placement = value
-        } else {
-            placement = .auto
-        }
         return Upload(
-            files: files, recipe: recipe, placement: placement,
+            items: files.map(Item.uploaded), recipe: recipe, placement: try placement(options),
             strictPlacement: try flag("strict", options), inline: try flag("inline", options), hold: hold)
+    }
+
+    /// `backend=auto|cpu|gpu`.
+    static func placement(_ options: [String: String]) throws(APIError) -> Placement {
+        guard let backend = options["backend"] else { return .auto }
+        guard let value = Placement(rawValue: backend.lowercased()) else {
+            throw APIError(.badRequest, .invalidBackend, "backend must be one of auto, cpu, gpu, got '\(backend)'")
+        }
+        return value
     }
 
     /// The body, refused from `Content-Length` when it is over `limit` and
@@ -153,7 +195,7 @@ struct Upload: Sendable {
 
     /// A boolean query option (`strict`, `inline`): absent is false; a value
     /// that is not a boolean is an error, not silently false.
-    private static func flag(_ key: String, _ options: [String: String]) throws(APIError) -> Bool {
+    static func flag(_ key: String, _ options: [String: String]) throws(APIError) -> Bool {
         guard let text = options[key] else { return false }
         guard let value = Bool(shorthand: text) else {
             throw APIError(.badRequest, .invalidOption, "\(key) must be true or false, got '\(text)'")

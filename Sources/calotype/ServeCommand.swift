@@ -47,6 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_SOURCE_TIMEOUT, CALOTYPE_SOURCE_CONNECT_TIMEOUT
                                                     seconds for a whole fetch (10), to connect (3)
               CALOTYPE_LOCAL_SOURCES_ROOT           the folder local:///path sources are read under
+              CALOTYPE_ALLOWED_DESTINATIONS         s3://bucket/prefix/ folders batches by reference may write to (none)
               CALOTYPE_SIGNING_KEY, CALOTYPE_SIGNING_SALT
                                                     hex key and salt pairs of GET /img signatures (imgproxy's)
               CALOTYPE_ALLOW_UNSIGNED               serve unsigned /img paths (false)

@@ -33,10 +33,11 @@ struct ImageEndpointTests {
     static func withImageServer(
         _ environment: @escaping @Sendable (Int) -> [String: String] = { _ in [:] },
         names: [String: [String]] = [:],
+        counter: OriginCounter = OriginCounter(),
         configure: @escaping @Sendable (inout ServerConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (any TestClientProtocol, Int, Engine) async throws -> Void
     ) async throws {
-        try await withImageOrigin { port in
+        try await withImageOrigin(counter: counter) { port in
             var settings = [
                 "CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/", "CALOTYPE_ALLOW_LOOPBACK_SOURCES": "true",
                 "CALOTYPE_SIGNING_KEY": key, "CALOTYPE_SIGNING_SALT": salt,
@@ -46,6 +47,7 @@ struct ImageEndpointTests {
             let read = try ServerConfiguration.read(from: Settings(environment: settings), resolver: resolver)
             try await withServer(configure: {
                 $0.sources = read.sources
+                $0.destinations = read.destinations
                 $0.imageURLs = read.imageURLs
                 configure(&$0)
             }) { client, engine in try await body(client, port, engine) }

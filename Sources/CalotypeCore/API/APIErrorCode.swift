@@ -22,6 +22,8 @@ public enum APIErrorCode: String, Codable, Sendable, Hashable, CaseIterable {
     case unsupportedMediaType = "unsupported_media_type"
     case invalidSignature = "invalid_signature"
     case invalidSource = "invalid_source"
+    case invalidBatch = "invalid_batch"
+    case destinationNotAllowed = "destination_not_allowed"
     // The image
     case imageTooLarge = "image_too_large"
     case unsupportedFormat = "unsupported_format"

@@ -158,16 +158,22 @@ extension Recipe: Codable {
         }
     }
 
+    /// A decoder whose recipes, wherever they are in the document, have at
+    /// most `maxOperations` operations (a batch request's `recipe`).
+    public static func jsonDecoder(maxOperations: Int) -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.userInfo[maxOperationsKey] = maxOperations
+        return decoder
+    }
+
     /// Reads a JSON recipe of at most `maxOperations` operations, turning
     /// every failure into a `RecipeError`. Sizes are checked before parsing.
     public init(json: some DataProtocol, maxOperations: Int = Recipe.defaultMaxOperations) throws(RecipeError) {
         guard json.count <= Self.maxJSONBytes else {
             throw RecipeError(field: "recipe", reason: .outOfRange(allowed: "at most \(Self.maxJSONBytes) bytes of JSON", got: "\(json.count) bytes"))
         }
-        let decoder = JSONDecoder()
-        decoder.userInfo[Self.maxOperationsKey] = maxOperations
         do {
-            self = try decoder.decode(Recipe.self, from: Data(json))
+            self = try Self.jsonDecoder(maxOperations: maxOperations).decode(Recipe.self, from: Data(json))
         } catch let error as RecipeError {
             throw error
         } catch {

@@ -23,7 +23,7 @@ extension CalotypeServer {
             }
             var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint)
             run.observer = configuration.batchObserver
-            let batch = HostedBatch(id: run.id, total: upload.files.count)
+            let batch = HostedBatch(id: run.id, total: upload.items.count)
             do {
                 try await batches.admit(batch)
             } catch {
