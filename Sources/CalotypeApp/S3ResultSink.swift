@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import CalotypeCore
 import CalotypeS3
-import Crypto
 import Foundation
 import Server
 
@@ -22,8 +21,7 @@ struct S3ResultSink: ResultSink {
     }
 
     static func key(prefix: String, item: SavedItem, format: OutputFormat) -> String {
-        let recipe = SHA256.hash(data: Data(item.recipe.json.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
-        return "\(prefix)\(item.batchID)/\(item.index)-\(recipe)-\(item.stem).\(format.fileExtension)"
+        "\(prefix)\(item.batchID)/\(item.index)-\(item.recipeHash)-\(item.stem).\(format.fileExtension)"
     }
 }
 

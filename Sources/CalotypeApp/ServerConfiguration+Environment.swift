@@ -35,6 +35,13 @@ extension ServerConfiguration {
         if let connections = try integer("CALOTYPE_MAX_CONNECTIONS", 1...1_000_000) { configuration.maxConnections = connections }
         if let folder = settings.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
         if let folder = settings.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
+        if let url = settings.string("CALOTYPE_RESULTS_URL") {
+            guard let parsed = URL(string: url), parsed.scheme?.lowercased() == "s3", let bucket = parsed.host, !bucket.isEmpty else {
+                throw ConfigurationError(variable: "CALOTYPE_RESULTS_URL", value: url, allowed: "s3://bucket/prefix/ (unset: the folder CALOTYPE_RESULTS_DIR)")
+            }
+            let client = S3Client(configuration: try S3Client.Configuration.read(from: settings, for: "CALOTYPE_RESULTS_URL"), http: .shared)
+            configuration.resultStorage = S3ResultStorage(client: client, bucket: bucket, prefix: Self.folderPrefix(parsed.path))
+        }
         if let url = settings.string("CALOTYPE_SAVE_URL") {
             guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https", "s3"].contains(scheme) else {
                 throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "an http(s):// or s3://bucket/prefix/ URL")
@@ -43,8 +50,7 @@ extension ServerConfiguration {
                 guard let bucket = parsed.host, !bucket.isEmpty else {
                     throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "s3://bucket/prefix/ (a bucket is needed)")
                 }
-                var prefix = String(parsed.path.drop { $0 == "/" })
-                if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+                let prefix = Self.folderPrefix(parsed.path)
                 let client = S3Client(configuration: try S3Client.Configuration.read(from: settings, for: "CALOTYPE_SAVE_URL"), http: .shared)
                 configuration.saveSink = S3ResultSink(client: client, bucket: bucket, prefix: prefix)
             } else {
@@ -62,5 +68,11 @@ extension ServerConfiguration {
             configuration.logLevel = parsed
         }
         return configuration
+    }
+
+    /// An S3 URL's path as a key prefix: no leading `/`, a trailing one unless empty.
+    static func folderPrefix(_ path: String) -> String {
+        let prefix = String(path.drop { $0 == "/" })
+        return prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
     }
 }

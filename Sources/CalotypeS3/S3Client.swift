@@ -104,6 +104,13 @@ public struct S3Client: Sendable {
         return response.headers.first(name: "ETag")
     }
 
+    /// Removes `key`; removing a key that is not there is not an error (as in S3).
+    public func delete(bucket: String, key: String) async throws(S3Error) {
+        let response = try await send("DELETE", bucket: bucket, key: key)
+        if response.status == .notFound { return }
+        try await Self.check(response, bucket: bucket, key: key)
+    }
+
     /// One page of the keys under `prefix` (ListObjectsV2).
     public func list(bucket: String, prefix: String, continuationToken: String? = nil, maxKeys: Int = 1000) async throws(S3Error) -> Page {
         var query = [(name: "list-type", value: "2"), (name: "prefix", value: prefix), (name: "max-keys", value: String(maxKeys))]

@@ -119,13 +119,14 @@ struct BatchRun: Sendable {
             item.format = result.image.format
             item.bytes = result.image.bytes.count
             item.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
-            if let stored = await results.put(result.image.bytes, format: result.image.format) {
+            let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe)
+            let name = ResultName(batchID: id, index: index, recipeHash: saved.recipeHash, fileExtension: result.image.format.fileExtension)
+            if let stored = await results.put(result.image.bytes, as: name, format: result.image.format) {
                 item.url = APIBatchItem.resultsPath + stored
             }
             if upload.inline { item.data = Data(result.image.bytes).base64EncodedString() }
             if let saver {
                 do {
-                    let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe)
                     item.savedTo = try await saver.save(result.image.bytes, item: saved, format: result.image.format)
                 } catch {
                     item.status = .error

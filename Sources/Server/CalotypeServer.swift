@@ -40,8 +40,8 @@ public struct CalotypeServer: Sendable {
         self.configuration = configuration
         self.selfChecks = selfChecks
         self.results = ResultStore(
-            directory: configuration.resultsDirectory, lifetime: configuration.resultLifetime,
-            maxBytes: configuration.resultsMaxBytes)
+            storage: configuration.resultStorage ?? FolderResultStorage(directory: configuration.resultsDirectory, io: .singleton),
+            lifetime: configuration.resultLifetime, maxBytes: configuration.resultsMaxBytes)
         self.batches = BatchRegistry(lifetime: configuration.resultLifetime, maxRunning: configuration.maxRunningBatches)
     }
 

@@ -241,14 +241,16 @@ enum OpenAPIDocument {
             "content": {"multipart/form-data": {
               "schema": {"type": "object", "anyOf": [{"required": ["file"]}, {"required": ["files"]}, {"required": ["files[]"]}], "properties": {"file": {"type": "string", "format": "binary"}, "files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}, "files[]": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}, "recipe": {"$ref": "#/components/schemas/Recipe"}}},
               "encoding": {"recipe": {"contentType": "application/json"}}
-            }}
+            },
+            "application/json": {"schema": {"$ref": "#/components/schemas/BatchByReference"}}}
           },
           "Files": {
             "required": true,
             "content": {"multipart/form-data": {
               "schema": {"type": "object", "anyOf": [{"required": ["files"]}, {"required": ["files[]"]}], "properties": {"files": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}}, "files[]": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "binary"}, "description": "The same as files (a form's name for several)."}, "recipe": {"$ref": "#/components/schemas/Recipe"}}},
               "encoding": {"recipe": {"contentType": "application/json"}}
-            }}
+            },
+            "application/json": {"schema": {"$ref": "#/components/schemas/BatchByReference"}}}
           }
         },
         "responses": {
@@ -257,6 +259,16 @@ enum OpenAPIDocument {
         },
         "schemas": {
           "Recipe": "$RECIPE_JSON_SCHEMA",
+          "BatchByReference": {
+            "type": "object", "required": ["sources"], "additionalProperties": false,
+            "description": "A batch by reference: the images are named, each fetched when a worker is free for it.",
+            "properties": {
+              "sources": {"type": "array", "minItems": 1, "maxItems": 10000, "items": {"type": "string"}, "description": "http(s)://, s3://bucket/key or local:///path, each under CALOTYPE_ALLOWED_SOURCES."},
+              "recipe": {"$ref": "#/components/schemas/Recipe"},
+              "options": {"type": "string", "description": "The recipe in the shorthand (width=800&format=webp); not together with recipe."},
+              "destination": {"type": "string", "description": "s3://bucket/prefix/ under CALOTYPE_ALLOWED_DESTINATIONS: each result is written there (saved_to)."}
+            }
+          },
           "Event": {
             "type": "object", "required": ["event", "data", "id"], "description": "One event of the stream; data is JSON: a progress record, a BatchItem, or the BatchAnswer without results.",
             "properties": {"event": "$EVENT_NAME", "id": {"type": "string", "pattern": "^[0-9]+$"}, "data": {"type": "string", "contentMediaType": "application/json"}, "retry": {"type": "integer"}}

@@ -1,4 +1,5 @@
 import CalotypeCore
+import Crypto
 import Foundation
 import NIOPosix
 
@@ -22,6 +23,12 @@ public struct SavedItem: Sendable {
     /// The name as every sink writes it: its last path component without
     /// extension, safe characters only, no leading dots, at most 100 characters.
     public var stem: String { ResultSaver.sanitisedStem(name) }
+
+    /// Twelve hex digits of the recipe's SHA-256: with the batch and the
+    /// index, a name that a retried write of the same result repeats.
+    public var recipeHash: String {
+        SHA256.hash(data: Data(recipe.json.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+    }
 
     public init(batchID: String, index: Int, name: String?, recipe: Recipe) {
         self.batchID = batchID

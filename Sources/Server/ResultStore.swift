@@ -2,9 +2,9 @@ import CalotypeCore
 import Foundation
 import NIOPosix
 
-/// Finished results kept on disk for `GET /results/{id}`: for a limited time
-/// and up to a size cap, the oldest going first. Files are written and read
-/// on the blocking-I/O pool.
+/// Finished results kept for `GET /results/{id}`: for a limited time and up
+/// to a size cap, the oldest going first, in a `ResultStorage` (the folder,
+/// or S3).
 ///
 /// `put` answers at once: the bytes are served from memory until their file
 /// is written (and for good if writing fails), so a batch's next item never
@@ -12,7 +12,7 @@ import NIOPosix
 /// throughput on 2 workers).
 actor ResultStore {
     struct Entry {
-        let file: URL
+        let name: ResultName
         let size: Int
         let mediaType: String
         var expires: ContinuousClock.Instant
@@ -20,46 +20,50 @@ actor ResultStore {
         var pending: [UInt8]?
     }
 
-    private let directory: URL
+    private let storage: any ResultStorage
     private let lifetime: Duration
     private let maxBytes: Int
-    private let io: NIOThreadPool
     private var entries: [String: Entry] = [:]
     private var order: [String] = []
     private var totalBytes = 0
     /// Files being written or deleted.
     private var fileWork: [UUID: Task<Void, Never>] = [:]
 
-    init(directory: URL, lifetime: Duration, maxBytes: Int, io: NIOThreadPool = .singleton) {
-        self.directory = directory
+    init(storage: any ResultStorage, lifetime: Duration, maxBytes: Int) {
+        self.storage = storage
         self.lifetime = lifetime
         self.maxBytes = maxBytes
-        self.io = io
     }
 
-    /// Empties the folder (results of an earlier run are gone with its ids).
+    /// A store in the folder `directory`.
+    init(directory: URL, lifetime: Duration, maxBytes: Int, io: NIOThreadPool = .singleton) {
+        self.init(storage: FolderResultStorage(directory: directory, io: io), lifetime: lifetime, maxBytes: maxBytes)
+    }
+
+    /// Readies the storage (the folder is emptied: results of an earlier run
+    /// are gone with its ids).
     func prepare() async throws {
-        let directory = self.directory
-        try await io.runIfActive {
-            try? FileManager.default.removeItem(at: directory)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        }
+        try await storage.prepare()
     }
 
-    /// Keeps `bytes` and returns their id at once, or nil when they alone
-    /// exceed the cap. The file is written in the background.
-    func put(_ bytes: [UInt8], format: OutputFormat) -> String? {
+    /// Keeps `bytes` under `name` and returns its id at once, or nil when
+    /// they alone exceed the cap. The storage is written in the background.
+    func put(_ bytes: [UInt8], as name: ResultName, format: OutputFormat) -> String? {
         guard bytes.count <= maxBytes else { return nil }
         evict(toFit: bytes.count)
-        let id = UUID().uuidString.lowercased()
-        let file = directory.appendingPathComponent("\(id).\(format.fileExtension)")
-        entries[id] = Entry(file: file, size: bytes.count, mediaType: format.mediaType, expires: .now + lifetime, pending: bytes)
+        let id = name.id
+        if let previous = entries[id] {
+            // Written again (a retry): the same bytes, under the same name.
+            remove(id, previous, deleting: false)
+            order.removeAll { $0 == id }
+        }
+        entries[id] = Entry(name: name, size: bytes.count, mediaType: format.mediaType, expires: .now + lifetime, pending: bytes)
         order.append(id)
         totalBytes += bytes.count
-        let io = self.io
+        let storage = self.storage
         inBackground { store in
-            let written = (try? await io.runIfActive { try Data(bytes).write(to: file, options: .atomic) }) != nil
-            await store.finishedWriting(id, file: file, written: written)
+            let written = (try? await storage.write(bytes, as: name, mediaType: format.mediaType)) != nil
+            await store.finishedWriting(id, name: name, written: written)
         }
         return id
     }
@@ -84,9 +88,9 @@ actor ResultStore {
         fileWork[key] = nil
     }
 
-    private func delete(_ file: URL) {
-        let io = self.io
-        inBackground { _ in _ = try? await io.runIfActive { try FileManager.default.removeItem(at: file) } }
+    private func delete(_ name: ResultName) {
+        let storage = self.storage
+        inBackground { _ in await storage.delete(name) }
     }
 
     /// Whether `id`'s bytes are still served from memory (not yet, or never, on disk).
@@ -96,17 +100,26 @@ actor ResultStore {
 
     func get(_ id: String) async -> (bytes: [UInt8], mediaType: String)? {
         evict(toFit: 0)
-        guard let entry = entries[id] else { return nil }
+        guard let entry = entries[id] else { return await getShared(id) }
         if let pending = entry.pending { return (pending, entry.mediaType) }
-        guard let bytes = try? await io.runIfActive({ try [UInt8](Data(contentsOf: entry.file)) }) else { return nil }
-        return (bytes, entry.mediaType)
+        guard let stored = try? await storage.read(entry.name) else { return nil }
+        return (stored.bytes, entry.mediaType)
     }
 
-    /// The file is on disk: drop the copy in memory, or the file when its
-    /// result was evicted meanwhile. A failed write keeps serving from memory.
-    private func finishedWriting(_ id: String, file: URL, written: Bool) {
+    /// A result this store did not write (another node's, or from before a
+    /// restart), from shared storage, while it is younger than the lifetime.
+    private func getShared(_ id: String) async -> (bytes: [UInt8], mediaType: String)? {
+        guard storage.isShared, let name = ResultName(id: id), let stored = try? await storage.read(name) else { return nil }
+        if let written = stored.written, Date().timeIntervalSince(written) > lifetime.seconds { return nil }
+        return (stored.bytes, stored.mediaType)
+    }
+
+    /// The storage holds it: drop the copy in memory, or the stored copy
+    /// when its result was evicted meanwhile. A failed write keeps serving
+    /// from memory.
+    private func finishedWriting(_ id: String, name: ResultName, written: Bool) {
         guard entries[id] != nil else {
-            if written { delete(file) }
+            if written { delete(name) }
             return
         }
         if written { entries[id]?.pending = nil }
@@ -136,9 +149,9 @@ actor ResultStore {
         order = kept
     }
 
-    private func remove(_ id: String, _ entry: Entry) {
+    private func remove(_ id: String, _ entry: Entry, deleting: Bool = true) {
         entries[id] = nil
         totalBytes -= entry.size
-        delete(entry.file)
+        if deleting { delete(entry.name) }
     }
 }

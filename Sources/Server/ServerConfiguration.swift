@@ -36,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     public var maxWorkers: Int?
     /// Where batch results are kept for `GET /results/{id}` (`CALOTYPE_RESULTS_DIR`).
     public var resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-results")
+    /// Instead of `resultsDirectory`, where results are kept (the composition
+    /// root's S3 storage for `CALOTYPE_RESULTS_URL=s3://bucket/prefix/`).
+    public var resultStorage: (any ResultStorage)?
     /// How long results are kept (`CALOTYPE_RESULT_TTL` seconds, default 900).
     public var resultLifetime: Duration = .seconds(900)
     /// The results folder's size cap (`CALOTYPE_RESULTS_MAX_BYTES`, default 1 GiB); the oldest go first.

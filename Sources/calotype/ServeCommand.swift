@@ -39,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
               MAX_WORKERS                           items in flight on /process-batch-fast (every lane's workers)
               CALOTYPE_RESULTS_DIR, CALOTYPE_RESULT_TTL, CALOTYPE_RESULTS_MAX_BYTES
                                                     where batch results are kept, how long (900 s), how much (1 GiB)
+              CALOTYPE_RESULTS_URL                  or keep them in S3: s3://bucket/prefix/ (with AWS_*), shared by nodes
               CALOTYPE_SAVE_DIR                     where /process-and-save writes (./data/saved)
               CALOTYPE_SAVE_URL                     or an http(s):// receiver, or s3://bucket/prefix/ (with AWS_*)
               CALOTYPE_ALLOWED_SOURCES              prefixes GET /img and batches may fetch (none)

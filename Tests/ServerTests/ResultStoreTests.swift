@@ -15,6 +15,10 @@ struct ResultStoreTests {
         return (store, directory)
     }
 
+    func name(_ index: Int) -> ResultName {
+        ResultName(batchID: "0b1c2d3e-aaaa-bbbb-cccc-0123456789ab", index: index, recipeHash: "00ff00ff00ff", fileExtension: "png")
+    }
+
     func files(_ directory: URL) -> Set<String> {
         Set((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
     }
@@ -22,26 +26,44 @@ struct ResultStoreTests {
     @Test func aResultIsServedAtOnceThenFromItsFile() async throws {
         let (store, directory) = try await store()
         let bytes: [UInt8] = Array("a result".utf8)
-        let id = try #require(await store.put(bytes, format: .png))
+        let id = try #require(await store.put(bytes, as: name(0), format: .png))
         // Before or after its file is written, the same bytes.
         #expect(await store.get(id)?.bytes == bytes)
         await store.settle()
         #expect(!(await store.isInMemory(id)), "memory is given back once the file is written")
-        #expect(files(directory) == ["\(id).png"])
+        #expect(files(directory) == [id] && id == name(0).id)
         let served = try #require(await store.get(id))
         #expect(served.bytes == bytes && served.mediaType == "image/png")
     }
 
     @Test func evictedResultsLeaveNoFilesEvenWhenEvictedWhileBeingWritten() async throws {
         let (store, directory) = try await store(maxBytes: 10)
-        let first = try #require(await store.put(Array(repeating: 1, count: 8), format: .png))
+        let first = try #require(await store.put(Array(repeating: 1, count: 8), as: name(0), format: .png))
         // The cap forces the first out, possibly before its file exists.
-        let second = try #require(await store.put(Array(repeating: 2, count: 8), format: .png))
+        let second = try #require(await store.put(Array(repeating: 2, count: 8), as: name(1), format: .png))
         await store.settle()
         #expect(await store.get(first) == nil)
         #expect(await store.get(second)?.bytes == Array(repeating: 2, count: 8))
-        #expect(await store.put(Array(repeating: 3, count: 11), format: .png) == nil, "larger than the cap alone")
+        #expect(await store.put(Array(repeating: 3, count: 11), as: name(2), format: .png) == nil, "larger than the cap alone")
         await store.settle()
-        #expect(files(directory) == ["\(second).png"])
+        #expect(files(directory) == [second])
+    }
+
+    @Test func aRetriedWriteReplacesTheSameName() async throws {
+        let (store, directory) = try await store()
+        let first = try #require(await store.put(Array("one".utf8), as: name(0), format: .png))
+        let again = try #require(await store.put(Array("one".utf8), as: name(0), format: .png))
+        await store.settle()
+        #expect(first == again && files(directory) == [first])
+        #expect(await store.get(first)?.bytes == Array("one".utf8))
+    }
+
+    /// Ids come back from urls: only what `id` makes is read, so a url
+    /// cannot name another key or file.
+    @Test func onlyWellFormedIdsAreRead() {
+        #expect(ResultName(id: name(3).id) == name(3))
+        for id in ["../etc/passwd", "a_1_ff.png/../x", "A_1_ff.png", "a_-1_ff.png", "a_1_ff.exe", "a_1_ff", "a_1_ff.png.png", "a__ff.png", "", "a_1_f f.png"] {
+            #expect(ResultName(id: id) == nil, "\(id)")
+        }
     }
 }

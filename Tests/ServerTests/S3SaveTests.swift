@@ -5,7 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Server
+@testable import Server
 import TestSupport
 import Testing
 
@@ -68,6 +68,63 @@ struct S3SaveTests {
             }
         }
         #expect(try await s3.list(bucket: bucket, prefix: "").objects.isEmpty)
+    }
+
+    /// `CALOTYPE_RESULTS_URL=s3://...`: results at deterministic keys, and
+    /// served by another server sharing the bucket (another node, or this
+    /// one after a restart), which never wrote them.
+    @Test func theResultStoreInS3IsSharedBetweenServers() async throws {
+        let (s3, bucket, endpoint) = try await Self.bucket()
+        let settings = Settings(environment: [
+            "CALOTYPE_RESULTS_URL": "s3://\(bucket)/results", "AWS_ENDPOINT_URL_S3": endpoint.absoluteString,
+            "AWS_ACCESS_KEY_ID": SeaweedFS.accessKeyID, "AWS_SECRET_ACCESS_KEY": SeaweedFS.secretAccessKey,
+        ])
+        let storage = try ServerConfiguration.read(from: settings).resultStorage
+        let body = try MultipartBody.files(["photo.jpg", "alpha.png"])
+        let written = try await withResults(storage) { client in
+            let summary = try await client.execute(uri: "/process-batch?width=40&format=png", method: .post, headers: body.headers, body: body.body) {
+                try decode(APIBatchSummary.self, $0.body)
+            }
+            var served: [String: [UInt8]] = [:]
+            for item in summary.results ?? [] {
+                let url = try #require(item.url)
+                #expect(url.hasPrefix("/results/\(summary.batchID)_\(item.index)_") && url.hasSuffix(".png"))
+                served[url] = try await client.execute(uri: url, method: .get) { Array($0.body.readableBytesView) }
+            }
+            return (summary.batchID, served)
+        }
+        let keys = Set(try await s3.list(bucket: bucket, prefix: "results/").objects.map(\.key))
+        #expect(keys.count == 2 && keys.allSatisfy { $0.hasPrefix("results/\(written.0)/") && $0.hasSuffix(".png") })
+        try await withResults(storage) { client in
+            for (url, bytes) in written.1 {
+                try await client.execute(uri: url, method: .get) { response in
+                    #expect(response.status == .ok && response.headers[.contentType] == "image/png")
+                    #expect(Array(response.body.readableBytesView) == bytes)
+                }
+            }
+            let unknown = "/results/\(written.0)_7_00ff00ff00ff.png"
+            #expect(try await client.execute(uri: unknown, method: .get) { $0.status } == .notFound)
+        }
+    }
+
+    /// A server whose result store is `storage`; its writes to the storage
+    /// have finished when it returns, as at a shutdown.
+    func withResults<T: Sendable>(_ storage: (any ResultStorage)?, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.logLevel = .warning
+        configuration.resultStorage = storage
+        let engine = try await Engine.start(.init(cpuWorkers: 2))
+        let server = CalotypeServer(engine: engine, configuration: configuration)
+        do {
+            let value = try await server.makeApplication().test(.live) { client in try await body(client) }
+            await server.results.settle()
+            await engine.shutdown()
+            return value
+        } catch {
+            await engine.shutdown()
+            throw error
+        }
     }
 
     @Test func s3WithoutCredentialsIsAStartError() {
