@@ -7,8 +7,12 @@ per round, then the median and spread of each target.
     Benchmarks/http-load.py PHOTO_DIR --target NAME=KIND:URL_TEMPLATE ... [--clients 2] [--rounds 5]
 
 KIND is `get` (the URL names the photo: `{name}` is replaced by its file name,
-as thumbor's file loader wants) or `post` (the photo's bytes are the raw
-`image/jpeg` body, as Calotype's POST /process takes them). A target's size
+as thumbor's file loader wants), `post` (the photo's bytes are the raw
+`image/jpeg` body, as Calotype's POST /process takes them), `img` (Calotype's
+signed `GET /img`: the URL is `http://host:port/OPTIONS`, the source
+`local:///{name}`, signed with CALOTYPE_SIGNING_KEY and CALOTYPE_SIGNING_SALT
+from the environment) or `img304` (the same with the `If-None-Match` of an
+earlier answer: each request is a revalidation, answered 304). A target's size
 check is `fit=WxH` (the output fits the box, one side touching it) or
 `width=W` (W wide, the height following the aspect ratio), to within 1 px.
 
@@ -21,7 +25,7 @@ is running, and, per sample, how much CPU the rest of the machine used
 meanwhile (all of /proc/stat less the servers and this client), with the
 medians of the quiet samples apart.
 """
-import argparse, http.client, os, queue, statistics, struct, sys, threading, time, urllib.parse
+import argparse, base64, hashlib, hmac, http.client, os, queue, statistics, struct, sys, threading, time, urllib.parse
 
 
 def jpeg_size(data):
@@ -62,8 +66,9 @@ class Target:
     def __init__(self, spec, check):
         name, rest = spec.split("=", 1)
         self.kind, self.template = rest.split(":", 1)
-        if self.kind not in ("get", "post"):
-            raise SystemExit(f"target {name}: kind must be get or post, got {self.kind}")
+        if self.kind not in ("get", "post", "img", "img304"):
+            raise SystemExit(f"target {name}: kind must be get, post, img or img304, got {self.kind}")
+        self.etags = {}  # img304: each photo's ETag, learnt on its first request
         self.name, self.check = name, check
         parsed = urllib.parse.urlsplit(self.template)
         self.host, self.port = parsed.hostname, parsed.port or 80
@@ -74,7 +79,26 @@ class Target:
         self.quiet = []  # requests/s of the rounds the rest of the machine left alone
         self.failures = 0
 
+    def signed_path(self, photo):
+        """GET /img's path for `photo`, signed as imgproxy signs."""
+        options = urllib.parse.urlsplit(self.template).path.strip("/")
+        path = f"/{options}/plain/" + urllib.parse.quote(f"local:///{photo}", safe="")
+        key = bytes.fromhex(os.environ["CALOTYPE_SIGNING_KEY"])
+        salt = bytes.fromhex(os.environ["CALOTYPE_SIGNING_SALT"])
+        signature = base64.urlsafe_b64encode(hmac.new(key, salt + path.encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+        return f"/img/{signature}{path}"
+
     def request(self, connection, photo, body):
+        if self.kind in ("img", "img304"):
+            headers = {}
+            if self.kind == "img304" and photo in self.etags:
+                headers["If-None-Match"] = self.etags[photo]
+            connection.request("GET", self.signed_path(photo), headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            if self.kind == "img304" and response.status == 200:
+                self.etags[photo] = response.getheader("ETag")
+            return response.status, data
         if self.kind == "get":
             path = urllib.parse.urlsplit(self.template.replace("{name}", urllib.parse.quote(photo)))
             connection.request("GET", path.path + (("?" + path.query) if path.query else ""))
@@ -130,7 +154,9 @@ def run_round(target, photos, data, clients, verify):
                     errors.append(f"{photo}: {error!r}")
                 continue
             problem = None
-            if status != 200:
+            if target.kind == "img304" and status == 304:
+                pass  # a revalidation: nothing to check but the status
+            elif status != 200:
                 problem = f"{photo}: HTTP {status}: {body[:200]!r}"
             elif verify:
                 got = jpeg_size(body)
