@@ -198,7 +198,10 @@ let package = Package(
         ),
 
         // Helpers the test targets share (a raw TCP client, hostile inputs).
-        .target(name: "TestSupport", dependencies: ["CalotypeSources"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["CalotypeSources", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tests/TestSupport"),
         // The committed fixtures (Tests/Fixtures) and libvips-based checks of
         // what a backend wrote, for the backends' tests.
         .target(

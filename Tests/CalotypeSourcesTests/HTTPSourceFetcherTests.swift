@@ -28,20 +28,7 @@ func withOrigin(_ body: @escaping @Sendable (Int) async throws -> Void) async th
     }
     router.get("to-private") { _, _ in Response(status: .temporaryRedirect, headers: [.location: "http://inside.test/photo.jpg"]) }
     router.get("loop") { _, _ in Response(status: .found, headers: [.location: "/loop"]) }
-    let ports = AsyncStream.makeStream(of: Int.self)
-    let app = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) })
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.runService() }
-        var port = 0
-        for await bound in ports.stream {
-            port = bound
-            break
-        }
-        try await body(port)
-        group.cancelAll()
-    }
+    try await withLoopbackServer(router, body)
 }
 
 @Suite("Sources: fetching over HTTP", .timeLimit(.minutes(2)))

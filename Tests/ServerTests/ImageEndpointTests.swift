@@ -327,15 +327,11 @@ struct ImageEndpointTests {
     }
 
     @Test func s3SourcesAreReadFromTheBucket() async throws {
-        let server = try await SeaweedFS.shared()
-        let credentials = S3Credentials(accessKeyID: SeaweedFS.accessKeyID, secretAccessKey: SeaweedFS.secretAccessKey)
-        let s3 = S3Client(configuration: .init(endpoint: server.endpoint, credentials: credentials), http: .shared)
-        let bucket = "calotype-sources-\(UUID().uuidString.lowercased().prefix(8))"
-        try await s3.createBucket(bucket)
+        let (s3, bucket, endpoint) = try await S3SaveTests.bucket()
         try await s3.put(bucket: bucket, key: "in/photo.jpg", bytes: try Fixtures.bytes("photo.jpg"), contentType: "image/jpeg")
         try await Self.withImageServer({ _ in
             [
-                "CALOTYPE_ALLOWED_SOURCES": "s3://\(bucket)/in/", "AWS_ENDPOINT_URL_S3": server.endpoint.absoluteString,
+                "CALOTYPE_ALLOWED_SOURCES": "s3://\(bucket)/in/", "AWS_ENDPOINT_URL_S3": endpoint.absoluteString,
                 "AWS_ACCESS_KEY_ID": SeaweedFS.accessKeyID, "AWS_SECRET_ACCESS_KEY": SeaweedFS.secretAccessKey,
             ]
         }) { client, port, _ in

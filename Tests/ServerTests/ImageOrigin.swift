@@ -1,6 +1,7 @@
 import CalotypeCore
 import Foundation
 import Hummingbird
+import TestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -58,18 +59,5 @@ func withImageOrigin(counter: OriginCounter = OriginCounter(), _ body: @escaping
         Response(status: .found, headers: [.location: "http://127.0.0.1:\(request.uri.port ?? 0)/images/photo.jpg"])
     }
     router.get("to-photo") { _, _ in Response(status: .found, headers: [.location: "/images/photo.jpg"]) }
-    let ports = AsyncStream.makeStream(of: Int.self)
-    let app = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) })
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.runService() }
-        var port = 0
-        for await bound in ports.stream {
-            port = bound
-            break
-        }
-        try await body(port)
-        group.cancelAll()
-    }
+    try await withLoopbackServer(router, body)
 }

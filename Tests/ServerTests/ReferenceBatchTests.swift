@@ -20,11 +20,7 @@ struct ReferenceBatchTests {
     static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 
     @Test func s3SourcesToAnS3DestinationWithOneMissingKey() async throws {
-        let server = try await SeaweedFS.shared()
-        let credentials = S3Credentials(accessKeyID: SeaweedFS.accessKeyID, secretAccessKey: SeaweedFS.secretAccessKey)
-        let s3 = S3Client(configuration: .init(endpoint: server.endpoint, credentials: credentials), http: .shared)
-        let bucket = "calotype-batches-\(UUID().uuidString.lowercased().prefix(8))"
-        try await s3.createBucket(bucket)
+        let (s3, bucket, endpoint) = try await S3SaveTests.bucket()
         for name in ["photo.jpg", "alpha.png", "photo.webp"] {
             try await s3.put(bucket: bucket, key: "in/\(name)", bytes: try Fixtures.bytes(name), contentType: "application/octet-stream")
         }
@@ -32,7 +28,7 @@ struct ReferenceBatchTests {
         try await ImageEndpointTests.withImageServer({ _ in
             [
                 "CALOTYPE_ALLOWED_SOURCES": "s3://\(bucket)/in/", "CALOTYPE_ALLOWED_DESTINATIONS": "s3://\(bucket)/out/",
-                "AWS_ENDPOINT_URL_S3": server.endpoint.absoluteString,
+                "AWS_ENDPOINT_URL_S3": endpoint.absoluteString,
                 "AWS_ACCESS_KEY_ID": SeaweedFS.accessKeyID, "AWS_SECRET_ACCESS_KEY": SeaweedFS.secretAccessKey,
             ]
         }) { client, _, _ in

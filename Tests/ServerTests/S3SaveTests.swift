@@ -21,6 +21,7 @@ struct S3SaveTests {
         ])
     }
 
+    /// A new bucket on the shared SeaweedFS: its client, name and endpoint.
     static func bucket() async throws -> (S3Client, String, URL) {
         let server = try await SeaweedFS.shared()
         let credentials = S3Credentials(accessKeyID: SeaweedFS.accessKeyID, secretAccessKey: SeaweedFS.secretAccessKey)

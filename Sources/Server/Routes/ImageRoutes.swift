@@ -52,7 +52,8 @@ extension CalotypeServer {
         let explicitFormat = options.format != nil
         let negotiated = explicitFormat ? nil : ContentNegotiation.format(accept: request.headers[.accept], preferred: settings.negotiatedFormats)
 
-        let source = try await fetchSource(url.source)
+        let (source, hold) = try await fetchSource(url.source)
+        defer { hold.release() }
         let tag = ContentNegotiation.entityTag(source: source.bytes, options: options, format: negotiated)
         var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=\(settings.cacheMaxAge)"]
         if let lastModified = source.lastModified { headers[.lastModified] = lastModified }
@@ -73,13 +74,7 @@ extension CalotypeServer {
             throw APIError(error)
         }
         await statistics.record(endpoint, images: 1, failures: 0)
-        headers[.contentType] = result.image.format.mediaType
-        headers[.calotypeBackend] = result.lane
-        headers[.calotypeFallback] = result.fallback ? "true" : "false"
-        headers[.calotypeDuration] = String(format: "%.1f", (result.queueWait + result.serviceTime).seconds * 1000)
-        headers[.calotypeWidth] = String(result.image.width)
-        headers[.calotypeHeight] = String(result.image.height)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.image.bytes)))
+        return Self.imageResponse(result, headers: headers)
     }
 
     private static func imageURL(_ path: String) throws(APIError) -> ImageURL {
@@ -109,11 +104,11 @@ extension CalotypeServer {
         }
     }
 
-    /// The source's bytes, its share of the memory budget held while they
-    /// are fetched. The size is not known before the origin answers, so the
-    /// fetch is admitted for `fetchAllowance` (most photos are smaller; a
-    /// larger one is let through and counted once it has arrived).
-    private func fetchSource(_ reference: String) async throws(APIError) -> FetchedImage {
+    /// The source's bytes, and their share of the memory budget, held until
+    /// the answer is made. The size is not known before the origin answers,
+    /// so the fetch is admitted for `fetchAllowance` (most photos are
+    /// smaller; a larger one is let through and counted once it has arrived).
+    private func fetchSource(_ reference: String) async throws(APIError) -> (FetchedImage, MemoryBudget.Hold) {
         guard let sources = configuration.sources else {
             throw APIError(SourceError.notAllowed("this server fetches no images by reference (CALOTYPE_ALLOWED_SOURCES is empty)"))
         }
@@ -122,11 +117,13 @@ extension CalotypeServer {
             throw APIError.memoryBudgetFull()
         }
         defer { admission.release() }
+        let fetched: FetchedImage
         do {
-            return try await sources.fetch(reference, maxBytes: maxBytes)
+            fetched = try await sources.fetch(reference, maxBytes: maxBytes)
         } catch {
             throw APIError(error)
         }
+        return (fetched, scheduler.memoryBudget.commit(fetched.bytes.count))
     }
 
     /// What one fetch is admitted for before its size is known: 8 MiB, above

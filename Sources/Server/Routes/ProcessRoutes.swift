@@ -32,13 +32,7 @@ extension CalotypeServer {
                 throw APIError(error)
             }
             await statistics.record(endpoint, images: 1, failures: 0)
-            var headers: HTTPFields = [.contentType: result.image.format.mediaType]
-            headers[.calotypeBackend] = result.lane
-            headers[.calotypeFallback] = result.fallback ? "true" : "false"
-            headers[.calotypeDuration] = String(format: "%.1f", (result.queueWait + result.serviceTime).seconds * 1000)
-            headers[.calotypeWidth] = String(result.image.width)
-            headers[.calotypeHeight] = String(result.image.height)
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.image.bytes)))
+            return Self.imageResponse(result)
         }
 
         router.get("results/{id}") { _, context -> Response in
@@ -48,6 +42,19 @@ extension CalotypeServer {
             }
             return Response(status: .ok, headers: [.contentType: stored.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: stored.bytes)))
         }
+    }
+
+    /// A job's image as the answer: its media type, and where and how long
+    /// it ran in `X-Calotype-*` headers, after `headers`.
+    static func imageResponse(_ result: JobResult, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = result.image.format.mediaType
+        headers[.calotypeBackend] = result.lane
+        headers[.calotypeFallback] = result.fallback ? "true" : "false"
+        headers[.calotypeDuration] = String(format: "%.1f", (result.queueWait + result.serviceTime).seconds * 1000)
+        headers[.calotypeWidth] = String(result.image.width)
+        headers[.calotypeHeight] = String(result.image.height)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.image.bytes)))
     }
 
     /// Reads an upload, counting refusals against the endpoint.
