@@ -38,7 +38,7 @@ struct ArchitectureTests {
 
     /// Configuration is read once, in the composition root (and the CLI on
     /// top of it); nothing below it reads or sets the environment.
-    @Test(arguments: ["CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "Scheduler", "Server", "CalotypeBench"])
+    @Test(arguments: ["CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeCluster", "Scheduler", "Server", "CalotypeBench"])
     func nothingBelowTheCompositionRootReadsTheEnvironment(_ module: String) throws {
         for file in try Self.files(of: module) {
             for call in ["processInfo.environment", "getenv(", "setenv("] {

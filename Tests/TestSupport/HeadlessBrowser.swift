@@ -45,7 +45,9 @@ public final class HeadlessBrowser: @unchecked Sendable {  // Used by one test t
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         let arguments = [
-            Self.executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+            // --disable-dev-shm-usage: a container's small /dev/shm is a
+            // known cause of Chromium exiting under load.
+            Self.executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
             "--remote-debugging-pipe", "--user-data-dir=\(profile.path)", "about:blank",
         ]
         var argv = arguments.map { strdup($0) } + [nil]

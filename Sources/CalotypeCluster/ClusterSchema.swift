@@ -1,0 +1,108 @@
+import Logging
+import PostgresNIO
+
+/// The cluster's tables, versioned: each migration is applied once, in
+/// order, in one transaction under an advisory lock, so that nodes starting
+/// together (or `calotype migrate` beside them) apply each exactly once.
+public enum ClusterSchema {
+    /// The advisory lock migrations hold ("CALO" + 1).
+    static let migrationLock: Int64 = 0x4341_4C4F_0001
+
+    /// Migrations in order; the version of each is its position, from 1.
+    /// Never edit one that has shipped: add the next.
+    static let migrations: [[PostgresQuery]] = [
+        [
+            """
+            CREATE TABLE calotype_batches (
+                id uuid PRIMARY KEY,
+                -- What every item runs: the recipe as JSON, where it may run.
+                recipe text NOT NULL,
+                placement text NOT NULL,
+                strict boolean NOT NULL,
+                destination text,
+                total integer NOT NULL,
+                -- running, completed, cancelled
+                state text NOT NULL DEFAULT 'running',
+                -- The id of its latest event: events are numbered 1...n per batch.
+                last_event_id bigint NOT NULL DEFAULT 0,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                finished_at timestamptz
+            )
+            """,
+            """
+            CREATE TABLE calotype_items (
+                batch_id uuid NOT NULL REFERENCES calotype_batches (id) ON DELETE CASCADE,
+                index integer NOT NULL,
+                -- An s3:// key (an upload staged there) or a source reference.
+                source text NOT NULL,
+                -- The upload's file name, or the source: the item's filename.
+                name text NOT NULL,
+                -- gpu: a GPU runs its recipe (GPU nodes take these first); cpu: the rest.
+                pool text NOT NULL,
+                -- queued, running, succeeded, failed, dead, cancelled
+                state text NOT NULL DEFAULT 'queued',
+                attempts integer NOT NULL DEFAULT 0,
+                -- A fresh token per claim: only its holder may finish the item (fencing).
+                lease_token uuid,
+                lease_owner text,
+                lease_until timestamptz,
+                queued_at timestamptz NOT NULL DEFAULT now(),
+                -- The finished item (the API's batch item), as JSON.
+                outcome text,
+                PRIMARY KEY (batch_id, index)
+            )
+            """,
+            "CREATE INDEX calotype_items_queued ON calotype_items (pool, queued_at) WHERE state = 'queued'",
+            "CREATE INDEX calotype_items_leases ON calotype_items (lease_until) WHERE state = 'running'",
+            """
+            CREATE TABLE calotype_events (
+                batch_id uuid NOT NULL REFERENCES calotype_batches (id) ON DELETE CASCADE,
+                id bigint NOT NULL,
+                name text NOT NULL,
+                data text NOT NULL,
+                PRIMARY KEY (batch_id, id)
+            )
+            """,
+            """
+            CREATE TABLE calotype_nodes (
+                name text PRIMARY KEY,
+                cpu_workers integer NOT NULL,
+                gpu_workers integer NOT NULL,
+                started_at timestamptz NOT NULL DEFAULT now(),
+                heartbeat_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+        ]
+    ]
+
+    /// The version this build's migrations reach.
+    public static var latestVersion: Int { migrations.count }
+
+    /// Applies the migrations the database lacks; returns the versions
+    /// applied now (empty when it was up to date). Refuses a database whose
+    /// schema is newer than this build's.
+    @discardableResult
+    public static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS calotype_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                logger: logger)
+            var current = 0
+            for try await version in try await connection.query("SELECT coalesce(max(version), 0) FROM calotype_schema", logger: logger).decode(Int.self) {
+                current = version
+            }
+            guard current <= latestVersion else { throw ClusterError.schemaTooNew(found: current, known: latestVersion) }
+            var applied: [Int] = []
+            for (offset, statements) in migrations.enumerated() where offset + 1 > current {
+                for statement in statements {
+                    try await connection.query(statement, logger: logger)
+                }
+                let version = offset + 1
+                try await connection.query("INSERT INTO calotype_schema (version) VALUES (\(version))", logger: logger)
+                applied.append(version)
+            }
+            return applied
+        }
+    }
+}

@@ -1,0 +1,255 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The cluster's shared queue of batch items, in PostgreSQL: any node
+/// enqueues, every node claims what its lanes can run, and only the holder
+/// of an item's current lease may finish it.
+///
+/// Learnt from the Postgres queues that came before (River, Oban, Solid
+/// Queue, pgmq): a claim is one short transaction (`FOR UPDATE SKIP
+/// LOCKED`, so claimers never wait on each other); every claim gets a fresh
+/// lease token, so an item taken back from a node that stalled past its
+/// lease cannot be finished by that node when it wakes (fencing: rescue by
+/// time alone runs jobs twice); a lease ends at a time the database keeps,
+/// so no node's clock matters.
+public struct WorkQueue: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Which items a pool takes: `gpu` items are those a GPU runs (GPU
+    /// nodes take them first), `cpu` the rest.
+    public enum Pool: String, Sendable, CaseIterable {
+        case gpu, cpu
+    }
+
+    /// One item to enqueue.
+    public struct NewItem: Sendable {
+        public var source: String
+        /// The upload's file name, or the source: the item's `filename`.
+        public var name: String
+        public var pool: Pool
+
+        public init(source: String, name: String? = nil, pool: Pool) {
+            self.source = source
+            self.name = name ?? source
+            self.pool = pool
+        }
+    }
+
+    /// A batch as the queue keeps it.
+    public struct NewBatch: Sendable {
+        public var id: UUID
+        public var recipeJSON: String
+        public var placement: String
+        public var strict: Bool
+        public var destination: String?
+
+        public init(id: UUID = UUID(), recipeJSON: String, placement: String = "auto", strict: Bool = false, destination: String? = nil) {
+            self.id = id
+            self.recipeJSON = recipeJSON
+            self.placement = placement
+            self.strict = strict
+            self.destination = destination
+        }
+    }
+
+    /// An item a node holds: what to run, and the lease that lets it finish it.
+    public struct Claim: Sendable, Hashable {
+        public var batchID: UUID
+        public var index: Int
+        public var source: String
+        public var name: String
+        public var pool: Pool
+        /// Counting this one.
+        public var attempts: Int
+        public var token: UUID
+    }
+
+    /// What a node claims: its own pools in the order it prefers them,
+    /// and, after `othersAfter`, items of any pool still waiting (so that a
+    /// GPU pool that is down or saturated never strands work).
+    public struct ClaimPolicy: Sendable {
+        public var pools: [Pool]
+        public var othersAfter: Duration?
+
+        public init(pools: [Pool], othersAfter: Duration? = nil) {
+            self.pools = pools
+            self.othersAfter = othersAfter
+        }
+    }
+
+    /// Writes a batch and its items in one transaction: all or nothing.
+    public func enqueue(_ batch: NewBatch, items: [NewItem]) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO calotype_batches (id, recipe, placement, strict, destination, total)
+                VALUES (\(batch.id), \(batch.recipeJSON), \(batch.placement), \(batch.strict), \(batch.destination), \(items.count))
+                """, logger: logger)
+            // In chunks: one statement per item would be 10,000 round trips.
+            for start in stride(from: 0, to: items.count, by: 1000) {
+                let chunk = items[start..<min(start + 1000, items.count)]
+                let indices = chunk.indices.map { $0 }
+                try await connection.query(
+                    """
+                    INSERT INTO calotype_items (batch_id, index, source, name, pool)
+                    SELECT \(batch.id), * FROM unnest(\(indices), \(chunk.map(\.source)), \(chunk.map(\.name)), \(chunk.map(\.pool.rawValue)))
+                    """, logger: logger)
+            }
+        }
+    }
+
+    /// Claims up to `limit` queued items for `owner` under `policy`, each
+    /// with a fresh lease token ending `lease` from now (the database's now).
+    public func claim(owner: String, policy: ClaimPolicy, limit: Int, lease: Duration) async throws -> [Claim] {
+        guard limit > 0, !policy.pools.isEmpty else { return [] }
+        let pools = policy.pools.map(\.rawValue)
+        let preferred = pools[0]
+        // -1: never take other pools' items.
+        let othersAfter = policy.othersAfter.map(Self.milliseconds) ?? -1
+        let rows = try await client.query(
+            """
+            WITH picked AS (
+                SELECT batch_id, index FROM calotype_items
+                WHERE state = 'queued'
+                  AND (pool = ANY(\(pools)) OR (\(othersAfter) >= 0 AND queued_at < now() - \(othersAfter) * interval '1 millisecond'))
+                ORDER BY (pool = \(preferred)) DESC, queued_at, batch_id, index
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE calotype_items AS item
+            SET state = 'running', attempts = item.attempts + 1, lease_token = gen_random_uuid(), lease_owner = \(owner),
+                lease_until = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
+            FROM picked
+            WHERE item.batch_id = picked.batch_id AND item.index = picked.index
+            RETURNING item.batch_id, item.index, item.source, item.name, item.pool, item.attempts, item.lease_token
+            """, logger: logger)
+        var claims: [Claim] = []
+        for try await (batchID, index, source, name, pool, attempts, token) in rows.decode((UUID, Int, String, String, String, Int, UUID).self) {
+            claims.append(Claim(
+                batchID: batchID, index: index, source: source, name: name, pool: Pool(rawValue: pool) ?? .cpu, attempts: attempts,
+                token: token))
+        }
+        return claims.sorted { ($0.batchID.uuidString, $0.index) < ($1.batchID.uuidString, $1.index) }
+    }
+
+    /// Extends the leases `owner` still holds among `tokens` by `lease`
+    /// from now; returns the tokens still held (an item taken back from a
+    /// stalled node is missing: its holder must stop it).
+    public func heartbeat(owner: String, tokens: [UUID], lease: Duration) async throws -> Set<UUID> {
+        guard !tokens.isEmpty else { return [] }
+        let rows = try await client.query(
+            """
+            UPDATE calotype_items SET lease_until = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
+            WHERE state = 'running' AND lease_owner = \(owner) AND lease_token = ANY(\(tokens))
+            RETURNING lease_token
+            """, logger: logger)
+        var held = Set<UUID>()
+        for try await token in rows.decode(UUID.self) { held.insert(token) }
+        return held
+    }
+
+    /// How an item ended.
+    public enum Ending: String, Sendable {
+        case succeeded, failed
+    }
+
+    /// Finishes the item of `claim` with `outcome` (the API's item, as
+    /// JSON), and runs `then` in the same transaction (its events) if, and
+    /// only if, the claim's token still holds the item. False: the lease was
+    /// lost (the item was taken back, and may run elsewhere): the result
+    /// must be discarded, never counted.
+    public func finish(
+        _ claim: Claim, as ending: Ending, outcome: String,
+        then: (PostgresConnection) async throws -> Void = { _ in }
+    ) async throws -> Bool {
+        try await client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE calotype_items
+                SET state = \(ending.rawValue), outcome = \(outcome), lease_token = NULL, lease_owner = NULL, lease_until = NULL
+                WHERE batch_id = \(claim.batchID) AND index = \(claim.index) AND state = 'running' AND lease_token = \(claim.token)
+                RETURNING index
+                """, logger: logger)
+            var finished = false
+            for try await _ in rows.decode(Int.self) { finished = true }
+            if finished { try await then(connection) }
+            return finished
+        }
+    }
+
+    /// Gives claimed items back unfinished (a node draining at shutdown):
+    /// queued again, their attempt not counted.
+    public func release(_ claims: [Claim]) async throws {
+        for claim in claims {
+            try await client.query(
+                """
+                UPDATE calotype_items
+                SET state = 'queued', attempts = greatest(attempts - 1, 0), lease_token = NULL, lease_owner = NULL, lease_until = NULL,
+                    queued_at = now()
+                WHERE batch_id = \(claim.batchID) AND index = \(claim.index) AND state = 'running' AND lease_token = \(claim.token)
+                """, logger: logger)
+        }
+    }
+
+    /// An item whose lease ended without its holder finishing it.
+    public struct Expired: Sendable, Hashable {
+        public var batchID: UUID
+        public var index: Int
+        /// True when it had used its attempts and is now `dead`; else it is queued again.
+        public var dead: Bool
+        public var attempts: Int
+    }
+
+    /// The leader's rescue (one node at a time: the others find the lock
+    /// taken and return nil): items whose lease ended go back to the queue,
+    /// or become `dead` after `maxAttempts`; `then` runs in the same
+    /// transaction with what was rescued (the dead items' events).
+    public func expireLeases(
+        maxAttempts: Int, then: (PostgresConnection, [Expired]) async throws -> Void = { _, _ in }
+    ) async throws -> [Expired]? {
+        try await client.withTransaction(logger: logger) { connection in
+            var leader = false
+            for try await taken in try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.rescueLock))", logger: logger).decode(Bool.self) {
+                leader = taken
+            }
+            guard leader else { return nil }
+            let rows = try await connection.query(
+                """
+                UPDATE calotype_items
+                SET state = CASE WHEN attempts >= \(maxAttempts) THEN 'dead' ELSE 'queued' END,
+                    lease_token = NULL, lease_owner = NULL, lease_until = NULL, queued_at = now()
+                WHERE state = 'running' AND lease_until < now()
+                RETURNING batch_id, index, state, attempts
+                """, logger: logger)
+            var expired: [Expired] = []
+            for try await (batchID, index, state, attempts) in rows.decode((UUID, Int, String, Int).self) {
+                expired.append(Expired(batchID: batchID, index: index, dead: state == "dead", attempts: attempts))
+            }
+            try await then(connection, expired)
+            return expired
+        }
+    }
+
+    /// The advisory lock of the rescuing leader ("CALO" + 2).
+    static let rescueLock: Int64 = 0x4341_4C4F_0002
+
+    /// Items per state, for `/stats`, `/metrics` and autoscalers.
+    public func counts() async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        let rows = try await client.query("SELECT state, count(*)::int FROM calotype_items GROUP BY state", logger: logger)
+        for try await (state, count) in rows.decode((String, Int).self) { counts[state] = count }
+        return counts
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}

@@ -1,0 +1,216 @@
+import CalotypeCluster
+import Foundation
+import Logging
+import PostgresNIO
+import TestSupport
+import Testing
+
+/// A fresh database on the test process's PostgreSQL, migrated, with a
+/// client running for the length of `body`.
+func withDatabase(_ body: @escaping @Sendable (PostgresClient, WorkQueue) async throws -> Void) async throws {
+    let url = try await PostgreSQLServer.shared().newDatabase()
+    let client = PostgresClient(configuration: try ClusterDatabase.configuration(url: url + "?sslmode=disable"), backgroundLogger: Logger(label: "test"))
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await client.run() }
+        try await ClusterSchema.migrate(client, logger: Logger(label: "test"))
+        try await body(client, WorkQueue(client: client, logger: Logger(label: "test")))
+        group.cancelAll()
+    }
+}
+
+extension WorkQueue {
+    /// A batch of `count` items in `pool`, enqueued; returns its id.
+    func batch(_ count: Int, pool: Pool = .cpu) async throws -> UUID {
+        let batch = NewBatch(recipeJSON: #"{"ops":[]}"#)
+        try await enqueue(batch, items: (0..<count).map { NewItem(source: "s3://in/\($0).jpg", pool: pool) })
+        return batch.id
+    }
+
+    func claimAll(_ owner: String, pools: [Pool] = [.cpu], lease: Duration = .seconds(60)) async throws -> [Claim] {
+        try await claim(owner: owner, policy: ClaimPolicy(pools: pools), limit: 1000, lease: lease)
+    }
+}
+
+@Suite("Cluster: the shared queue", .serialized, .timeLimit(.minutes(3)))
+struct WorkQueueTests {
+    @Test func migrationsApplyOnceWhenNodesStartTogether() async throws {
+        let url = try await PostgreSQLServer.shared().newDatabase()
+        let client = PostgresClient(configuration: try ClusterDatabase.configuration(url: url + "?sslmode=disable"), backgroundLogger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            let applied = try await withThrowingTaskGroup(of: [Int].self) { starts in
+                for _ in 0..<4 { starts.addTask { try await ClusterSchema.migrate(client, logger: Logger(label: "test")) } }
+                return try await starts.reduce(into: [[Int]]()) { $0.append($1) }
+            }
+            #expect(applied.filter { !$0.isEmpty } == [Array(1...ClusterSchema.latestVersion)], "one start applies, the others find it done")
+            #expect(try await ClusterSchema.migrate(client, logger: Logger(label: "test")).isEmpty)
+            group.cancelAll()
+        }
+    }
+
+    @Test func concurrentClaimersNeverTakeTheSameItem() async throws {
+        try await withDatabase { _, queue in
+            let batch = try await queue.batch(200)
+            let claims = try await withThrowingTaskGroup(of: [WorkQueue.Claim].self) { group in
+                for node in 0..<4 {
+                    group.addTask {
+                        var mine: [WorkQueue.Claim] = []
+                        while true {
+                            let claimed = try await queue.claim(owner: "node-\(node)", policy: .init(pools: [.cpu]), limit: 7, lease: .seconds(60))
+                            if claimed.isEmpty { return mine }
+                            mine += claimed
+                        }
+                    }
+                }
+                return try await group.reduce(into: [WorkQueue.Claim]()) { $0 += $1 }
+            }
+            #expect(claims.count == 200 && Set(claims.map(\.index)) == Set(0..<200))
+            #expect(Set(claims.map(\.token)).count == 200, "a fresh token per claim")
+            #expect(claims.allSatisfy { $0.batchID == batch && $0.attempts == 1 })
+            #expect(try await queue.counts() == ["running": 200])
+        }
+    }
+
+    /// A node that stalls past its lease (its item rescued and claimed
+    /// again) cannot finish the item when it wakes: its token is stale.
+    @Test func aLateNodesResultIsRefusedByItsToken() async throws {
+        try await withDatabase { _, queue in
+            _ = try await queue.batch(1)
+            let stalled = try #require(try await queue.claimAll("frozen", lease: .zero).first)
+            let rescued = try #require(try await queue.expireLeases(maxAttempts: 3))
+            #expect(rescued.map(\.dead) == [false])
+            let again = try #require(try await queue.claimAll("healthy").first)
+            #expect(again.attempts == 2 && again.token != stalled.token)
+            #expect(try await queue.heartbeat(owner: "frozen", tokens: [stalled.token], lease: .seconds(60)).isEmpty, "its lease is gone")
+            var ran = false
+            #expect(try await queue.finish(stalled, as: .succeeded, outcome: "{}") { _ in ran = true } == false)
+            #expect(!ran, "nothing is counted for a stale token")
+            #expect(try await queue.finish(again, as: .succeeded, outcome: "{}"))
+            #expect(try await queue.finish(again, as: .succeeded, outcome: "{}") == false, "finished once")
+            #expect(try await queue.counts() == ["succeeded": 1])
+        }
+    }
+
+    @Test func anItemThatKeepsLosingItsNodeEndsDead() async throws {
+        try await withDatabase { _, queue in
+            _ = try await queue.batch(1)
+            var ends: [[WorkQueue.Expired]] = []
+            for _ in 0..<3 {
+                _ = try await queue.claimAll("dies", lease: .zero)
+                ends.append(try #require(try await queue.expireLeases(maxAttempts: 3)))
+            }
+            #expect(ends.map { $0.map(\.dead) } == [[false], [false], [true]])
+            #expect(try await queue.claimAll("next").isEmpty, "a dead item is not claimed")
+            #expect(try await queue.counts() == ["dead": 1])
+        }
+    }
+
+    @Test func oneNodeAtATimeRescues() async throws {
+        try await withDatabase { _, queue in
+            let inside = AsyncStream.makeStream(of: Void.self)
+            let leave = AsyncStream.makeStream(of: Void.self)
+            let first = Task {
+                try await queue.expireLeases(maxAttempts: 3) { _, _ in
+                    inside.continuation.yield()
+                    for await _ in leave.stream { break }
+                }
+            }
+            for await _ in inside.stream { break }
+            let second = try await queue.expireLeases(maxAttempts: 3)
+            #expect(second == nil, "the lock is held: not the leader")
+            leave.continuation.yield()
+            let firstResult = try await first.value
+            #expect(firstResult != nil)
+        }
+    }
+
+    @Test func gpuItemsGoToGPUNodesFirstAndToCPUNodesOnlyAfterTheirWait() async throws {
+        try await withDatabase { _, queue in
+            _ = try await queue.batch(3, pool: .gpu)
+            _ = try await queue.batch(3, pool: .cpu)
+            let gpu = try await queue.claim(owner: "gpu-node", policy: .init(pools: [.gpu, .cpu]), limit: 4, lease: .seconds(60))
+            #expect(gpu.filter { $0.pool == .gpu }.count == 3 && gpu.count == 4, "its own pool first, then the rest")
+            #expect(try await queue.claim(owner: "cpu-node", policy: .init(pools: [.cpu]), limit: 10, lease: .seconds(60)).count == 2)
+            _ = try await queue.batch(2, pool: .gpu)
+            #expect(try await queue.claim(owner: "cpu-node", policy: .init(pools: [.cpu]), limit: 10, lease: .seconds(60)).isEmpty)
+            let late = try await queue.claim(owner: "cpu-node", policy: .init(pools: [.cpu], othersAfter: .zero), limit: 10, lease: .seconds(60))
+            #expect(late.map(\.pool) == [.gpu, .gpu], "waiting GPU items are taken by a CPU node after its wait")
+        }
+    }
+
+    @Test func aReleasedItemIsQueuedAgainWithoutCountingTheAttempt() async throws {
+        try await withDatabase { _, queue in
+            _ = try await queue.batch(2)
+            let claims = try await queue.claimAll("draining")
+            try await queue.release(claims)
+            let again = try await queue.claimAll("other")
+            #expect(again.count == 2 && again.allSatisfy { $0.attempts == 1 })
+        }
+    }
+
+    @Test func databaseURLsAreReadOrRefusedByName() throws {
+        let configuration = try ClusterDatabase.configuration(url: "postgres://calotype:s%40cret@db.example:6432/calotype?sslmode=require")
+        #expect(configuration.host == "db.example" && configuration.port == 6432 && configuration.username == "calotype")
+        #expect(configuration.password == "s@cret" && configuration.database == "calotype")
+        for bad in ["mysql://u@h/db", "postgres:///db", "postgres://h/db", "postgres://u@h/db?sslmode=verify-full"] {
+            #expect(throws: ClusterError.self, "\(bad)") { try ClusterDatabase.configuration(url: bad) }
+        }
+    }
+}
+
+@Suite("Cluster: the event log", .serialized, .timeLimit(.minutes(3)))
+struct BatchEventLogTests {
+    @Test func concurrentAppendsAreNumberedWithoutGapsAndAnnounced() async throws {
+        try await withDatabase { client, queue in
+            let batch = try await queue.batch(1)
+            let log = BatchEventLog(client: client, logger: Logger(label: "test"))
+            let heard = try await client.withConnection { connection in
+                try await connection.listen(on: BatchEventLog.channel) { notifications in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for writer in 0..<8 {
+                            group.addTask {
+                                for event in 0..<25 {
+                                    try await log.append([(name: "progress", data: #"{"writer":\#(writer),"n":\#(event)}"#)], to: batch)
+                                }
+                            }
+                        }
+                        try await group.waitForAll()
+                    }
+                    var payloads: [String] = []
+                    for try await notification in notifications {
+                        payloads.append(notification.payload)
+                        if payloads.count == 200 { break }
+                    }
+                    return payloads
+                }
+            }
+            let events = try await log.events(of: batch, after: 0)
+            #expect(events.map(\.id) == Array(1...200))
+            #expect(Set(heard) == Set((1...200).map { "\(batch.uuidString.lowercased()):\($0)" }))
+            #expect(try await log.events(of: batch, after: 150).map(\.id) == Array(151...200), "a replay from Last-Event-ID")
+        }
+    }
+
+    @Test func aFinishedItemsEventsCommitWithItOrNotAtAll() async throws {
+        try await withDatabase { client, queue in
+            let batch = try await queue.batch(1)
+            let log = BatchEventLog(client: client, logger: Logger(label: "test"))
+            let claim = try #require(try await queue.claimAll("node").first)
+            let logger = Logger(label: "test")
+            #expect(try await queue.finish(claim, as: .succeeded, outcome: "{}") { connection in
+                try await BatchEventLog.append([(name: "result", data: "{}"), (name: "progress", data: "{}")], to: batch, on: connection, logger: logger)
+            })
+            // A finish that throws after its events rolls them back with it.
+            _ = try await queue.batch(1)
+            let other = try #require(try await queue.claimAll("node").first)
+            await #expect(throws: (any Error).self) {
+                _ = try await queue.finish(other, as: .failed, outcome: "{}") { connection in
+                    try await BatchEventLog.append([(name: "error", data: "{}")], to: batch, on: connection, logger: logger)
+                    try await connection.query("SELECT * FROM no_such_table", logger: logger)
+                }
+            }
+            #expect(try await log.events(of: batch, after: 0).map(\.name) == ["result", "progress"])
+            #expect(try await queue.counts() == ["succeeded": 1, "running": 1], "the failed finish rolled back too")
+        }
+    }
+}
