@@ -169,7 +169,8 @@ let package = Package(
         .target(
             name: "CalotypeApp",
             dependencies: [
-                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "Scheduler", "Server",
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeCluster", "Scheduler", "Server",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,0 +1,160 @@
+import CalotypeCluster
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import TestSupport
+import Testing
+
+/// The claim loop on a real PostgreSQL. What running an item means is a
+/// closure here (the server gives its scheduler): the loop's decisions
+/// (claim, keep, stop, fence, hand back) are what is tested.
+@Suite("Cluster: a node's claim loop", .serialized, .timeLimit(.minutes(3)))
+struct ClusterWorkerTests {
+    static func worker(
+        _ queue: WorkQueue, _ owner: String, workers: Int = 2, lease: Duration = .seconds(30), heartbeat: Duration? = nil,
+        observer: @escaping @Sendable (ClusterWorker.Event) -> Void = { _ in },
+        process: @escaping @Sendable (WorkQueue.Claim) async -> ClusterWorker.Finished
+    ) -> ClusterWorker {
+        ClusterWorker(
+            queue: queue,
+            configuration: .init(owner: owner, policy: .init(pools: [.cpu]), workers: workers, lease: lease, heartbeat: heartbeat, idlePoll: .milliseconds(20)),
+            observer: observer, process: process)
+    }
+
+    static func succeeded(_ claim: WorkQueue.Claim) -> ClusterWorker.Finished {
+        ClusterWorker.Finished(ending: .succeeded, outcome: #"{"index":\#(claim.index)}"#, events: [(name: "result", data: #"{"index":\#(claim.index)}"#)])
+    }
+
+    @Test func twoNodesFinishEveryItemExactlyOnce() async throws {
+        try await withDatabase { client, queue in
+            let batch = try await queue.batch(40)
+            let ran = Mutex<[Int]>([])
+            let finished = AsyncStream.makeStream(of: Int.self)
+            let nodes = ["a", "b"].map { owner in
+                Self.worker(queue, owner, observer: { event in
+                    if case .finished(let claim, true) = event { finished.continuation.yield(claim.index) }
+                }) { claim in
+                    ran.withLock { $0.append(claim.index) }
+                    return Self.succeeded(claim)
+                }
+            }
+            let tasks = nodes.map { node in Task { try await node.run() } }
+            var ended = Set<Int>()
+            for await index in finished.stream {
+                ended.insert(index)
+                if ended.count == 40 { break }
+            }
+            tasks.forEach { $0.cancel() }
+            for task in tasks { try await task.value }
+            #expect(ran.withLock { $0.sorted() } == Array(0..<40), "each item ran once")
+            #expect(try await queue.counts() == ["succeeded": 40])
+            let log = BatchEventLog(client: client, logger: Logger(label: "test"))
+            #expect(try await log.events(of: batch, after: 0).map(\.id) == Array(1...40))
+        }
+    }
+
+    /// A node stalls past its lease (its heartbeat never comes): the item
+    /// is rescued and finished by another node; when the stalled node
+    /// wakes, its result is refused by the token and counted nowhere.
+    @Test func aStalledNodesLateResultIsRefused() async throws {
+        try await withDatabase { client, queue in
+            let batch = try await queue.batch(1)
+            let started = AsyncStream.makeStream(of: Void.self)
+            let wake = AsyncStream.makeStream(of: Void.self)
+            let outcomes = AsyncStream.makeStream(of: (String, Bool).self)
+            // One worker: while its item runs it claims nothing more (it must
+            // not take the rescued item back itself).
+            let stalled = Self.worker(queue, "stalled", workers: 1, lease: .zero, heartbeat: .seconds(3600), observer: { event in
+                if case .finished(_, let accepted) = event { outcomes.continuation.yield(("stalled", accepted)) }
+            }) { claim in
+                started.continuation.yield()
+                for await _ in wake.stream { break }
+                return Self.succeeded(claim)
+            }
+            let stalledTask = Task { try await stalled.run() }
+            for await _ in started.stream { break }
+            #expect(try await queue.expireLeases(maxAttempts: 3)?.count == 1, "the lease ended: the item is queued again")
+            let healthy = Self.worker(queue, "healthy", observer: { event in
+                if case .finished(_, let accepted) = event { outcomes.continuation.yield(("healthy", accepted)) }
+            }) { Self.succeeded($0) }
+            let healthyTask = Task { try await healthy.run() }
+            var iterator = outcomes.stream.makeAsyncIterator()
+            let first = await iterator.next()
+            #expect(first?.0 == "healthy" && first?.1 == true)
+            wake.continuation.yield()
+            let second = await iterator.next()
+            #expect(second?.0 == "stalled" && second?.1 == false, "the late result is refused")
+            stalledTask.cancel()
+            healthyTask.cancel()
+            try await stalledTask.value
+            try await healthyTask.value
+            let log = BatchEventLog(client: client, logger: Logger(label: "test"))
+            #expect(try await log.events(of: batch, after: 0).count == 1, "one result event")
+            #expect(try await queue.counts() == ["succeeded": 1])
+        }
+    }
+
+    /// A node whose heartbeat finds a lease gone stops that item at once.
+    @Test func anItemWhoseLeaseIsLostIsStopped() async throws {
+        try await withDatabase { _, queue in
+            _ = try await queue.batch(1)
+            let started = AsyncStream.makeStream(of: Void.self)
+            let events = AsyncStream.makeStream(of: String.self)
+            let node = Self.worker(queue, "slow", lease: .zero, heartbeat: .milliseconds(20), observer: { event in
+                if case .lost = event { events.continuation.yield("lost") }
+            }) { claim in
+                started.continuation.yield()
+                // Runs until stopped.
+                while !Task.isCancelled { await Task.yield() }
+                events.continuation.yield("stopped")
+                return Self.succeeded(claim)
+            }
+            let task = Task { try await node.run() }
+            for await _ in started.stream { break }
+            _ = try await queue.expireLeases(maxAttempts: 3)
+            var seen: [String] = []
+            for await event in events.stream {
+                seen.append(event)
+                if seen.count == 2 { break }
+            }
+            #expect(Set(seen) == ["lost", "stopped"])
+            task.cancel()
+            try await task.value
+        }
+    }
+
+    /// Shutdown: the node stops claiming and hands back what it holds,
+    /// without counting the attempt.
+    @Test func shutdownHandsBackWhatDidNotFinish() async throws {
+        try await withDatabase { _, queue in
+            _ = try await queue.batch(2)
+            let started = AsyncStream.makeStream(of: Void.self)
+            let released = AsyncStream.makeStream(of: Int.self)
+            let node = Self.worker(queue, "leaving", observer: { event in
+                if case .released(let claims) = event { released.continuation.yield(claims.count) }
+            }) { claim in
+                started.continuation.yield()
+                while !Task.isCancelled { await Task.yield() }
+                return Self.succeeded(claim)
+            }
+            let task = Task { try await node.run() }
+            var count = 0
+            for await _ in started.stream {
+                count += 1
+                if count == 2 { break }
+            }
+            task.cancel()
+            try await task.value
+            var handedBack = 0
+            for await released in released.stream {
+                handedBack = released
+                break
+            }
+            #expect(handedBack == 2)
+            #expect(try await queue.counts() == ["queued": 2])
+            let again = try await queue.claimAll("next")
+            #expect(again.count == 2 && again.allSatisfy { $0.attempts == 1 })
+        }
+    }
+}
