@@ -72,19 +72,13 @@ public final class PostgreSQLServer: Sendable {
         // The server runs as a child of its own, not daemonised by `pg_ctl`:
         // a daemon inherits Foundation's descriptor that reports a child's
         // exit, and `pg_ctl` would then never be seen to end.
-        let server = Process()
-        let postgres = binaries.appendingPathComponent("postgres")
-        let arguments = [
-            "-D", data, "-p", String(port), "-k", folder.path, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-            "-c", "max_connections=200",
-        ]
-        if asPostgres {
-            server.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            server.arguments = ["-u", "postgres", "--", postgres.path] + arguments
-        } else {
-            server.executableURL = postgres
-            server.arguments = arguments
-        }
+        let server = Self.process(
+            binaries.appendingPathComponent("postgres"),
+            [
+                "-D", data, "-p", String(port), "-k", folder.path, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                "-c", "max_connections=200",
+            ],
+            asPostgres: asPostgres)
         let logFile = folder.appendingPathComponent("postgres.log")
         guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else { throw PostgreSQLServerError.failed("cannot write \(logFile.path)") }
         let log = try FileHandle(forWritingTo: logFile)
@@ -120,8 +114,9 @@ public final class PostgreSQLServer: Sendable {
         return nil
     }
 
-    /// Runs a program to its end; a failure carries its output.
-    static func run(_ program: URL, _ arguments: [String], asPostgres: Bool) throws {
+    /// `program` with `arguments`, as the `postgres` user when asked (the
+    /// server refuses to run as root).
+    static func process(_ program: URL, _ arguments: [String], asPostgres: Bool) -> Process {
         let process = Process()
         if asPostgres {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
@@ -130,9 +125,15 @@ public final class PostgreSQLServer: Sendable {
             process.executableURL = program
             process.arguments = arguments
         }
-        // Into a file, not a pipe: `pg_ctl start` leaves the server running
-        // with the pipe's end inherited, so reading a pipe to its end would
-        // wait as long as the server lives.
+        return process
+    }
+
+    /// Runs a program to its end; a failure carries its output.
+    static func run(_ program: URL, _ arguments: [String], asPostgres: Bool) throws {
+        let process = Self.process(program, arguments, asPostgres: asPostgres)
+        // Into a file, not a pipe: a program that leaves a server running
+        // hands it the pipe's end, and reading the pipe to its end would
+        // wait as long as that server lives.
         let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-pg-\(UUID().uuidString).log")
         guard FileManager.default.createFile(atPath: outputFile.path, contents: nil) else {
             throw PostgreSQLServerError.failed("cannot write \(outputFile.path)")
