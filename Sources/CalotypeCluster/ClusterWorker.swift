@@ -174,8 +174,9 @@ public struct ClusterWorker: Sendable {
             } catch {
                 return
             }
+            // Every beat, running items or not: the node's own heartbeat is in it.
             let tokens = running.all.map(\.token)
-            guard !tokens.isEmpty, let held = try? await queue.heartbeat(owner: configuration.owner, tokens: tokens, lease: configuration.lease) else {
+            guard let held = try? await queue.heartbeat(owner: configuration.owner, tokens: tokens, lease: configuration.lease) else {
                 continue
             }
             for token in tokens where !held.contains(token) {

@@ -143,6 +143,7 @@ public struct WorkQueue: Sendable {
     /// from now; returns the tokens still held (an item taken back from a
     /// stalled node is missing: its holder must stop it).
     public func heartbeat(owner: String, tokens: [UUID], lease: Duration) async throws -> Set<UUID> {
+        try await client.query("UPDATE calotype_nodes SET heartbeat_at = now() WHERE name = \(owner)", logger: logger)
         guard !tokens.isEmpty else { return [] }
         let rows = try await client.query(
             """
@@ -239,6 +240,57 @@ public struct WorkQueue: Sendable {
 
     /// The advisory lock of the rescuing leader ("CALO" + 2).
     static let rescueLock: Int64 = 0x4341_4C4F_0002
+
+    /// Records `node` as a member (or again, after a restart), with its workers.
+    public func register(node: String, cpuWorkers: Int, gpuWorkers: Int) async throws {
+        try await client.query(
+            """
+            INSERT INTO calotype_nodes (name, cpu_workers, gpu_workers) VALUES (\(node), \(cpuWorkers), \(gpuWorkers))
+            ON CONFLICT (name) DO UPDATE SET cpu_workers = excluded.cpu_workers, gpu_workers = excluded.gpu_workers,
+                started_at = now(), heartbeat_at = now()
+            """, logger: logger)
+    }
+
+    /// A member node, as `GET /cluster` will list it.
+    public struct Node: Sendable, Hashable {
+        public var name: String
+        public var cpuWorkers: Int
+        public var gpuWorkers: Int
+        /// Seconds since its last heartbeat, by the database's clock.
+        public var silentSeconds: Double
+        /// Items it holds now.
+        public var running: Int
+    }
+
+    /// The nodes, with the items each holds.
+    public func nodes() async throws -> [Node] {
+        let rows = try await client.query(
+            """
+            SELECT n.name, n.cpu_workers, n.gpu_workers, extract(epoch FROM now() - n.heartbeat_at)::float8,
+                   (SELECT count(*)::int FROM calotype_items i WHERE i.state = 'running' AND i.lease_owner = n.name)
+            FROM calotype_nodes n ORDER BY n.name
+            """, logger: logger)
+        var nodes: [Node] = []
+        for try await (name, cpu, gpu, silent, running) in rows.decode((String, Int, Int, Double, Int).self) {
+            nodes.append(Node(name: name, cpuWorkers: cpu, gpuWorkers: gpu, silentSeconds: silent, running: running))
+        }
+        return nodes
+    }
+
+    /// The items waiting for each pool: what an autoscaler scales a pool
+    /// on. The query, for KEDA's postgresql scaler, is `queuedItemsQuery`.
+    public func queued() async throws -> [Pool: Int] {
+        var counts: [Pool: Int] = [:]
+        let rows = try await client.query("SELECT pool, count(*)::int FROM calotype_items WHERE state = 'queued' GROUP BY pool", logger: logger)
+        for try await (pool, count) in rows.decode((String, Int).self) {
+            if let pool = Pool(rawValue: pool) { counts[pool] = count }
+        }
+        return counts
+    }
+
+    /// The SQL an autoscaler runs for one pool (`$POOL`: gpu or cpu); it
+    /// reads the partial index of queued items, so it stays cheap.
+    public static let queuedItemsQuery = "SELECT count(*) FROM calotype_items WHERE state = 'queued' AND pool = '$POOL'"
 
     /// Items per state, for `/stats`, `/metrics` and autoscalers.
     public func counts() async throws -> [String: Int] {

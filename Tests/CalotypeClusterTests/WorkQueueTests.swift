@@ -148,6 +148,26 @@ struct WorkQueueTests {
         }
     }
 
+    @Test func nodesAndWhatWaitsForEachPoolAreCounted() async throws {
+        try await withDatabase { _, queue in
+            try await queue.register(node: "gpu-1", cpuWorkers: 1, gpuWorkers: 2)
+            try await queue.register(node: "cpu-1", cpuWorkers: 4, gpuWorkers: 0)
+            _ = try await queue.batch(3, pool: .gpu)
+            _ = try await queue.batch(5, pool: .cpu)
+            #expect(try await queue.queued() == [.gpu: 3, .cpu: 5])
+            _ = try await queue.claim(owner: "cpu-1", policy: .init(pools: [.cpu]), limit: 2, lease: .seconds(60))
+            #expect(try await queue.queued() == [.gpu: 3, .cpu: 3])
+            let nodes = try await queue.nodes()
+            #expect(nodes.map(\.name) == ["cpu-1", "gpu-1"] && nodes.map(\.running) == [2, 0])
+            #expect(nodes[1].gpuWorkers == 2 && nodes.allSatisfy { $0.silentSeconds < 60 })
+            // The autoscaler's query, as documented, gives the same count.
+            let sql = WorkQueue.queuedItemsQuery.replacingOccurrences(of: "$POOL", with: "gpu")
+            var counted = 0
+            for try await count in try await queue.client.query(PostgresQuery(unsafeSQL: sql)).decode(Int.self) { counted = count }
+            #expect(counted == 3)
+        }
+    }
+
     @Test func databaseURLsAreReadOrRefusedByName() throws {
         let configuration = try ClusterDatabase.configuration(url: "postgres://calotype:s%40cret@db.example:6432/calotype?sslmode=require")
         #expect(configuration.host == "db.example" && configuration.port == 6432 && configuration.username == "calotype")
