@@ -101,12 +101,13 @@ struct ClusterWorkerTests {
             _ = try await queue.batch(1)
             let started = AsyncStream.makeStream(of: Void.self)
             let events = AsyncStream.makeStream(of: String.self)
-            let node = Self.worker(queue, "slow", lease: .zero, heartbeat: .milliseconds(20), observer: { event in
+            // One worker: while its item runs it claims nothing more.
+            let node = Self.worker(queue, "slow", workers: 1, lease: .zero, heartbeat: .milliseconds(20), observer: { event in
                 if case .lost = event { events.continuation.yield("lost") }
             }) { claim in
                 started.continuation.yield()
-                // Runs until stopped.
-                while !Task.isCancelled { await Task.yield() }
+                // Runs until stopped (a sleep that cancellation ends; never a spin).
+                try? await Task.sleep(for: .seconds(3600))
                 events.continuation.yield("stopped")
                 return Self.succeeded(claim)
             }
@@ -135,7 +136,7 @@ struct ClusterWorkerTests {
                 if case .released(let claims) = event { released.continuation.yield(claims.count) }
             }) { claim in
                 started.continuation.yield()
-                while !Task.isCancelled { await Task.yield() }
+                try? await Task.sleep(for: .seconds(3600))
                 return Self.succeeded(claim)
             }
             let task = Task { try await node.run() }
