@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Every node runs one; the database lets one of them at a time take back
+/// the items whose lease ended (their node died or stalled): queued again,
+/// or `dead` after their last attempt, each dead item's events written in
+/// the same transaction, so that a batch's stream always ends.
+public struct LeaseRescuer: Sendable {
+    public let queue: WorkQueue
+    /// How often to look (a fraction of the lease: a dead node's items wait
+    /// at most the lease plus this).
+    public let interval: Duration
+    public let maxAttempts: Int
+    /// The events that end a dead item (its `error`, its progress), as the
+    /// server words them.
+    let deadEvents: @Sendable (WorkQueue.Expired) -> [(name: String, data: String)]
+    let observer: @Sendable ([WorkQueue.Expired]) -> Void
+
+    public init(
+        queue: WorkQueue, interval: Duration, maxAttempts: Int,
+        observer: @escaping @Sendable ([WorkQueue.Expired]) -> Void = { _ in },
+        deadEvents: @escaping @Sendable (WorkQueue.Expired) -> [(name: String, data: String)]
+    ) {
+        self.queue = queue
+        self.interval = interval
+        self.maxAttempts = max(1, maxAttempts)
+        self.observer = observer
+        self.deadEvents = deadEvents
+    }
+
+    /// One look: nil when another node holds the turn.
+    public func rescueOnce() async throws -> [WorkQueue.Expired]? {
+        let logger = queue.logger
+        let deadEvents = self.deadEvents
+        return try await queue.expireLeases(maxAttempts: maxAttempts) { connection, expired in
+            for item in expired where item.dead {
+                try await BatchEventLog.append(deadEvents(item), to: item.batchID, on: connection, logger: logger)
+            }
+        }
+    }
+
+    /// Looks every `interval` until cancelled; a failed look (the database
+    /// away) is tried again at the next.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                if let expired = try await rescueOnce(), !expired.isEmpty { observer(expired) }
+            } catch {
+                queue.logger.warning("rescuing expired leases failed; trying again", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+        }
+    }
+}
