@@ -17,6 +17,11 @@ struct ReferenceFetcher: SourceFetcher {
     let local: LocalSourceReader?
 
     func check(_ reference: String) throws(SourceError) {
+        _ = try checked(reference)
+    }
+
+    /// The reference parsed, listed, and with a reader configured for its kind.
+    private func checked(_ reference: String) throws(SourceError) -> SourceReference {
         let parsed = try SourceReference(reference)
         try policy.checkListed(parsed)
         switch parsed {
@@ -25,13 +30,12 @@ struct ReferenceFetcher: SourceFetcher {
         case .local where local == nil:
             throw .notAllowed("local:/// sources need a root folder (CALOTYPE_LOCAL_SOURCES_ROOT)")
         default:
-            break
+            return parsed
         }
     }
 
     func fetch(_ reference: String, maxBytes: Int) async throws(SourceError) -> FetchedImage {
-        try check(reference)
-        let parsed = try SourceReference(reference)
+        let parsed = try checked(reference)
         // http(s) hops are checked again, with their addresses, by the fetcher.
         switch parsed {
         case .http(let url):

@@ -35,9 +35,12 @@ struct BatchRun: Sendable {
     var saver: (any ResultSink)?
     /// Told when the batch ends.
     var observer: (@Sendable (BatchReport) -> Void)?
+    /// The recipe's hash, in every result's name.
+    let recipeHash: String
 
     init(upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String, saver: (any ResultSink)? = nil) {
         self.id = UUID().uuidString.lowercased()
+        self.recipeHash = SavedItem.hash(of: upload.recipe)
         // A batch by reference names its own destination.
         self.saver = upload.destination ?? saver
         self.upload = upload
@@ -119,7 +122,7 @@ struct BatchRun: Sendable {
             item.format = result.image.format
             item.bytes = result.image.bytes.count
             item.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
-            let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe)
+            let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe, recipeHash: recipeHash)
             let name = ResultName(batchID: id, index: index, recipeHash: saved.recipeHash, fileExtension: result.image.format.fileExtension)
             if let stored = await results.put(result.image.bytes, as: name, format: result.image.format) {
                 item.url = APIBatchItem.resultsPath + stored

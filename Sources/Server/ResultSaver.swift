@@ -26,15 +26,19 @@ public struct SavedItem: Sendable {
 
     /// Twelve hex digits of the recipe's SHA-256: with the batch and the
     /// index, a name that a retried write of the same result repeats.
-    public var recipeHash: String {
+    public var recipeHash: String
+
+    /// `recipe`'s hash, made once per batch rather than per item.
+    public static func hash(of recipe: Recipe) -> String {
         SHA256.hash(data: Data(recipe.json.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 
-    public init(batchID: String, index: Int, name: String?, recipe: Recipe) {
+    public init(batchID: String, index: Int, name: String?, recipe: Recipe, recipeHash: String? = nil) {
         self.batchID = batchID
         self.index = index
         self.name = name
         self.recipe = recipe
+        self.recipeHash = recipeHash ?? Self.hash(of: recipe)
     }
 }
 

@@ -22,6 +22,11 @@ extension Upload {
         if let key = query.first(where: { !reservedKeys.contains($0.key) })?.key {
             throw APIError(.badRequest, .invalidRecipe, "'\(key)' in the query: a batch by reference gives its recipe in the body ('recipe' or 'options')")
         }
+        // Counted before it is parsed: 10,000 sources of a few hundred bytes
+        // are a few megabytes, never the 100 MiB a body of uploads may be.
+        guard body.readableBytes <= maxReferenceBody else {
+            throw APIError(.contentTooLarge, .payloadTooLarge, "a batch by reference is at most \(maxReferenceBody) bytes of JSON; this one is \(body.readableBytes)")
+        }
         let request = try await decode(body, maxOperations: configuration.maxOperations)
         guard !request.sources.isEmpty else {
             throw APIError(.badRequest, .noFiles, "'sources' is empty: name at least one image")
@@ -33,6 +38,9 @@ extension Upload {
             throw APIError(SourceError.notAllowed("this server fetches no images by reference (CALOTYPE_ALLOWED_SOURCES is empty)"))
         }
         for (index, source) in request.sources.enumerated() {
+            guard source.utf8.count <= maxSourceLength else {
+                throw APIError(.badRequest, .invalidSource, "sources[\(index)] is \(source.utf8.count) bytes long; a source is at most \(maxSourceLength)")
+            }
             do {
                 try fetcher.check(source)
             } catch {
@@ -61,6 +69,11 @@ extension Upload {
         upload.destination = destination
         return upload
     }
+
+    /// The largest JSON body of a batch by reference (16 MiB).
+    static let maxReferenceBody = 16 << 20
+    /// The longest source URL (8 KiB, as most HTTP servers take).
+    static let maxSourceLength = 8 << 10
 
     /// Parsed on NIO's blocking pool: a body of 10,000 URLs is a megabyte
     /// of JSON, not for the cooperative pool or an event loop.

@@ -113,6 +113,8 @@ struct ReferenceBatchTests {
                 (try Self.text(["sources": [good], "options": "width=10", "recipe": ["ops": []]]), "", .badRequest, "invalid_recipe"),
                 (try Self.text(["sources": [good], "options": "widht=10"]), "", .badRequest, "invalid_recipe"),
                 (try Self.text(["sources": [good]]), "?width=10", .badRequest, "invalid_recipe"),
+                (try Self.text(["sources": [good + "?" + String(repeating: "a", count: 9000)]]), "", .badRequest, "invalid_source"),
+                (#"{"sources": [""# + String(repeating: " ", count: 17 << 20) + #""]}"#, "", .contentTooLarge, "payload_too_large"),
             ]
             for (body, query, status, code) in cases {
                 try await client.execute(uri: "/batches\(query)", method: .post, headers: Self.jsonHeaders, body: ByteBuffer(string: body)) { response in

@@ -2,6 +2,7 @@ import CalotypeCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOPosix
 import Scheduler
 
 extension HTTPField.Name {
@@ -54,7 +55,13 @@ extension CalotypeServer {
 
         let (source, hold) = try await fetchSource(url.source)
         defer { hold.release() }
-        let tag = ContentNegotiation.entityTag(source: source.bytes, options: options, format: negotiated)
+        // Hashing up to the image limit (64 MiB: 30 ms) is blocking work: on NIO's pool.
+        let bytes = source.bytes
+        guard let tag = try? await NIOThreadPool.singleton.runIfActive({
+            ContentNegotiation.entityTag(source: bytes, options: options, format: negotiated)
+        }) else {
+            throw APIError(.serviceUnavailable, .shuttingDown, "the server is shutting down")
+        }
         var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=\(settings.cacheMaxAge)"]
         if let lastModified = source.lastModified { headers[.lastModified] = lastModified }
         if !explicitFormat { headers[.vary] = "Accept" }
