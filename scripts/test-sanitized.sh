@@ -39,4 +39,12 @@ swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
 # which is what the sanitizer watches.
 serial=()
 [ "$sanitizer" = thread ] && serial=(--no-parallel)
-swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "${serial[@]}" "$@"
+if [ $# -gt 0 ]; then
+  swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "${serial[@]}" "$@"
+  exit
+fi
+# The browser test on its own, after the rest: Chromium (not instrumented)
+# exited in 2 of 7 CI runs while every other suite ran beside it under ASan,
+# and never alone. It still runs under the sanitizer, on the same build.
+swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "${serial[@]}" --skip WebPageBrowserTests
+swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "${serial[@]}" --filter WebPageBrowserTests
