@@ -123,6 +123,7 @@ let package = Package(
         .target(
             name: "CalotypeCluster",
             dependencies: [
+                "CalotypeCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -171,6 +172,7 @@ let package = Package(
             dependencies: [
                 "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeCluster", "Scheduler", "Server",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

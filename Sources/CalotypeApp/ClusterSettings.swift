@@ -11,6 +11,15 @@ import PostgresNIO
 public struct ClusterSettings: Sendable {
     public var databaseURL: String
     public var nodeName: String
+    /// How long a claim lasts without a heartbeat (`CALOTYPE_LEASE` seconds,
+    /// default 30): a node that dies loses its items this long after its
+    /// last heartbeat, and heartbeats come every third of it.
+    public var lease: Duration = .seconds(30)
+    /// Claims of one item before it is `dead` (`CALOTYPE_MAX_ATTEMPTS`, default 3).
+    public var maxAttempts = 3
+    /// How long a GPU item waits for a GPU node before CPU nodes take it
+    /// (`CALOTYPE_GPU_WAIT` seconds, default 10).
+    public var gpuWait: Duration = .seconds(10)
 
     /// nil when `CALOTYPE_DATABASE_URL` is not set (one node, the default).
     public static func read(from settings: Settings, requireSharedResults: Bool = true) throws(ConfigurationError) -> ClusterSettings? {
@@ -26,7 +35,11 @@ public struct ClusterSettings: Sendable {
                 allowed: "s3://bucket/prefix/ in cluster mode (CALOTYPE_DATABASE_URL is set): every node must read every result")
         }
         let nodeName = settings.string("CALOTYPE_NODE_NAME") ?? ProcessInfo.processInfo.hostName
-        return ClusterSettings(databaseURL: url, nodeName: nodeName)
+        var cluster = ClusterSettings(databaseURL: url, nodeName: nodeName)
+        if let seconds = try settings.integer("CALOTYPE_LEASE", in: 3...3600) { cluster.lease = .seconds(seconds) }
+        if let attempts = try settings.integer("CALOTYPE_MAX_ATTEMPTS", in: 1...100) { cluster.maxAttempts = attempts }
+        if let seconds = try settings.integer("CALOTYPE_GPU_WAIT", in: 0...3600) { cluster.gpuWait = .seconds(seconds) }
+        return cluster
     }
 }
 

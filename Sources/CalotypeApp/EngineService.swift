@@ -20,10 +20,24 @@ public struct EngineService: Service {
 
 extension CalotypeServer {
     /// What `calotype serve` runs, in start order: the engine first (so that
-    /// it stops last), then the server's services (`services(...)`).
+    /// it stops last), then, in cluster mode, the database's connection pool
+    /// (it outlives every request and hand-back), then the server's services
+    /// (`services(...)`), and last the node's share of the cluster's work,
+    /// which a shutdown therefore stops first: it stops claiming while the
+    /// HTTP server still answers.
     public func services(
-        engine: Engine, logger: Logger = Logger(label: "calotype"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        engine: Engine, cluster: ClusterNode? = nil, logger: Logger = Logger(label: "calotype"),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> [any Service] {
-        [EngineService(engine: engine)] + (try await services(logger: logger, onServerRunning: onServerRunning))
+        var services: [any Service] = [EngineService(engine: engine)]
+        if let cluster { services.append(PostgresClientService(client: cluster.client)) }
+        services += try await self.services(logger: logger, onServerRunning: onServerRunning)
+        if let cluster {
+            let gpuWorkers = engine.gpus.isEmpty ? 0 : engine.configuration.gpuWorkers * engine.gpus.count
+            services.append(ClusterNodeService(
+                node: cluster, server: self, cpuWorkers: engine.configuration.cpuWorkers, gpuWorkers: gpuWorkers,
+                batchLifetime: configuration.resultLifetime))
+        }
+        return services
     }
 }

@@ -62,8 +62,11 @@ public struct BatchEventLog: Sendable {
         }
     }
 
+    /// The most events one read returns.
+    public static let pageSize = 1000
+
     /// The events of `batch` after `lastEventID`, in order, at most `limit`.
-    public func events(of batch: UUID, after lastEventID: Int, limit: Int = 1000) async throws -> [Event] {
+    public func events(of batch: UUID, after lastEventID: Int, limit: Int = pageSize) async throws -> [Event] {
         let rows = try await client.query(
             """
             SELECT id, name, data FROM calotype_events

@@ -72,7 +72,16 @@ public enum ClusterSchema {
                 heartbeat_at timestamptz NOT NULL DEFAULT now()
             )
             """,
-        ]
+        ],
+        [
+            // Items ended per way, kept on the batch's row (the lock every
+            // event append takes anyway): the progress and `complete` events
+            // are worded from them without counting the items.
+            "ALTER TABLE calotype_batches ADD COLUMN succeeded integer NOT NULL DEFAULT 0",
+            "ALTER TABLE calotype_batches ADD COLUMN failed integer NOT NULL DEFAULT 0",
+            "ALTER TABLE calotype_batches ADD COLUMN cancelled integer NOT NULL DEFAULT 0",
+            "CREATE INDEX calotype_batches_finished ON calotype_batches (finished_at) WHERE finished_at IS NOT NULL",
+        ],
     ]
 
     /// The version this build's migrations reach.

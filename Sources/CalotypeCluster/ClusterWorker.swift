@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 import Logging
 import PostgresNIO
@@ -13,18 +14,24 @@ import Synchronization
 /// scheduler, in the server. Here it is a closure, so that the loop's
 /// decisions are tested on a real PostgreSQL without images.
 public struct ClusterWorker: Sendable {
-    /// How an item ended, as the node will record it.
+    /// How an item ended on this node, as it will be recorded.
     public struct Finished: Sendable {
-        public var ending: WorkQueue.Ending
-        /// The API's item, as JSON.
-        public var outcome: String
-        /// Its events (`result` or `error`, progress), appended with the finish.
-        public var events: [(name: String, data: String)]
+        public enum Ending: Sendable {
+            /// Final: a result, or an error of the input's (never retried).
+            case ended(WorkQueue.Ending)
+            /// A fault of this node's (its device, its shutdown): the item goes
+            /// back to the queue, in `pool` when given, unless it has used
+            /// its attempts; then it ends `failed` with its error.
+            case retry(in: WorkQueue.Pool?)
+        }
 
-        public init(ending: WorkQueue.Ending, outcome: String, events: [(name: String, data: String)] = []) {
+        public var ending: Ending
+        /// The API's item: its result, or its error.
+        public var item: APIBatchItem
+
+        public init(_ ending: Ending, item: APIBatchItem) {
             self.ending = ending
-            self.outcome = outcome
-            self.events = events
+            self.item = item
         }
     }
 
@@ -40,11 +47,14 @@ public struct ClusterWorker: Sendable {
         public var heartbeat: Duration
         /// How long an idle node waits before looking for work again.
         public var idlePoll: Duration
+        /// Claims of one item before a fault of a node's is final for it.
+        public var maxAttempts: Int
 
         public init(
             owner: String, policy: WorkQueue.ClaimPolicy, workers: Int, lease: Duration = .seconds(30), heartbeat: Duration? = nil,
-            idlePoll: Duration = .milliseconds(250)
+            idlePoll: Duration = .milliseconds(250), maxAttempts: Int = 3
         ) {
+            self.maxAttempts = max(1, maxAttempts)
             self.owner = owner
             self.policy = policy
             self.workers = max(1, workers)
@@ -59,6 +69,8 @@ public struct ClusterWorker: Sendable {
         case claimed(WorkQueue.Claim)
         /// Its finish was recorded (`accepted`), or refused: the lease was gone.
         case finished(WorkQueue.Claim, accepted: Bool)
+        /// Given back to the queue after a fault of this node's.
+        case retried(WorkQueue.Claim)
         /// Its lease was found gone while it ran: it was stopped.
         case lost(WorkQueue.Claim)
         /// Handed back unfinished at shutdown.
@@ -67,6 +79,8 @@ public struct ClusterWorker: Sendable {
 
     public let queue: WorkQueue
     public let configuration: Configuration
+    /// Set by `drain()`: claim nothing more.
+    private let draining = DrainFlag()
     let process: @Sendable (WorkQueue.Claim) async -> Finished
     let observer: @Sendable (Event) -> Void
 
@@ -85,7 +99,15 @@ public struct ClusterWorker: Sendable {
         case itemEnded, tick, heartbeatEnded
     }
 
-    /// Runs until cancelled; then hands back the items it holds unfinished.
+    /// Stops claiming: `run()` returns once the items running now have
+    /// ended (a graceful shutdown; cancel `run()` at the end of the grace
+    /// period to hand back what is still running).
+    public func drain() {
+        draining.set()
+    }
+
+    /// Runs until cancelled, or drained; then hands back the items it holds
+    /// unfinished.
     public func run() async throws {
         let running = RunningItems()
         await withTaskGroup(of: Wake.self) { group in
@@ -95,10 +117,23 @@ public struct ClusterWorker: Sendable {
             }
             var tickPending = false
             while !Task.isCancelled {
+                if draining.isSet {
+                    if running.count == 0 { break }
+                    _ = await group.next()
+                    continue
+                }
                 let free = configuration.workers - running.count
                 var claims: [WorkQueue.Claim] = []
                 if free > 0 {
                     claims = (try? await queue.claim(owner: configuration.owner, policy: configuration.policy, limit: free, lease: configuration.lease)) ?? []
+                }
+                if !claims.isEmpty {
+                    do {
+                        try await BatchLedger.recordStarts(of: claims, client: queue.client, logger: queue.logger)
+                    } catch {
+                        // Progress only: the items run whether it was written or not.
+                        queue.logger.warning("writing started events failed", metadata: ["error": "\(String(reflecting: error))"])
+                    }
                 }
                 for claim in claims {
                     observer(.claimed(claim))
@@ -154,11 +189,33 @@ public struct ClusterWorker: Sendable {
             return
         }
         let logger = queue.logger
+        var ending: WorkQueue.Ending
+        switch finished.ending {
+        case .ended(let final):
+            ending = final
+        case .retry(let pool):
+            if claim.attempts < configuration.maxAttempts {
+                let retried = (try? await queue.retry(claim, in: pool)) ?? false
+                if retried {
+                    observer(.retried(claim))
+                    return
+                }
+            }
+            ending = .failed
+        }
+        let end = ItemEnd(state: ending == .succeeded ? .succeeded : .failed, item: finished.item)
         let batch = claim.batchID
-        let events = finished.events
-        let accepted = (try? await queue.finish(claim, as: finished.ending, outcome: finished.outcome) { connection in
-            try await BatchEventLog.append(events, to: batch, on: connection, logger: logger)
-        }) ?? false
+        let accepted: Bool
+        do {
+            let outcome = String(decoding: try APIJSON.encode(finished.item), as: UTF8.self)
+            accepted = try await queue.finish(claim, as: ending, outcome: outcome) { connection in
+                try await BatchLedger.record([end], of: batch, on: connection, logger: logger)
+            }
+        } catch {
+            // The database away: the lease will end and the item run again.
+            logger.warning("recording an item's end failed", metadata: ["batch": "\(batch)", "index": "\(claim.index)", "error": "\(String(reflecting: error))"])
+            accepted = false
+        }
         observer(.finished(claim, accepted: accepted))
         if !accepted {
             logger.notice("the lease was lost before the finish; the result is discarded", metadata: ["batch": "\(batch)", "index": "\(claim.index)"])
@@ -211,4 +268,13 @@ final class RunningItems: Sendable {
         let continuation = items.withLock { $0[token]?.lost }
         continuation?.yield()
     }
+}
+
+/// Whether a worker drains (stops claiming), shared by its copies.
+final class DrainFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 import Logging
 import PostgresNIO
@@ -12,30 +13,31 @@ public struct LeaseRescuer: Sendable {
     /// at most the lease plus this).
     public let interval: Duration
     public let maxAttempts: Int
-    /// The events that end a dead item (its `error`, its progress), as the
-    /// server words them.
-    let deadEvents: @Sendable (WorkQueue.Expired) -> [(name: String, data: String)]
     let observer: @Sendable ([WorkQueue.Expired]) -> Void
 
     public init(
         queue: WorkQueue, interval: Duration, maxAttempts: Int,
-        observer: @escaping @Sendable ([WorkQueue.Expired]) -> Void = { _ in },
-        deadEvents: @escaping @Sendable (WorkQueue.Expired) -> [(name: String, data: String)]
+        observer: @escaping @Sendable ([WorkQueue.Expired]) -> Void = { _ in }
     ) {
         self.queue = queue
         self.interval = interval
         self.maxAttempts = max(1, maxAttempts)
         self.observer = observer
-        self.deadEvents = deadEvents
     }
 
     /// One look: nil when another node holds the turn.
     public func rescueOnce() async throws -> [WorkQueue.Expired]? {
         let logger = queue.logger
-        let deadEvents = self.deadEvents
         return try await queue.expireLeases(maxAttempts: maxAttempts) { connection, expired in
-            for item in expired where item.dead {
-                try await BatchEventLog.append(deadEvents(item), to: item.batchID, on: connection, logger: logger)
+            for (batch, items) in Dictionary(grouping: expired.filter(\.dead), by: \.batchID) {
+                let ends = items.sorted { $0.index < $1.index }.map { item in
+                    ItemEnd(state: .dead, item: APIBatchItem(
+                        batchID: batch.uuidString.lowercased(), index: item.index, filename: item.name, status: .error,
+                        error: APIErrorDetail(
+                            code: .attemptsExhausted,
+                            message: "no node finished this item in \(item.attempts) attempts (each stopped, stalled or died while it ran)")))
+                }
+                try await BatchLedger.record(ends, of: batch, on: connection, logger: logger)
             }
         }
     }

@@ -84,7 +84,8 @@ public struct WorkQueue: Sendable {
         }
     }
 
-    /// Writes a batch and its items in one transaction: all or nothing.
+    /// Writes a batch, its items and their `queued` events in one
+    /// transaction: all or nothing.
     public func enqueue(_ batch: NewBatch, items: [NewItem]) async throws {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query(
@@ -101,6 +102,10 @@ public struct WorkQueue: Sendable {
                     INSERT INTO calotype_items (batch_id, index, source, name, pool)
                     SELECT \(batch.id), * FROM unnest(\(indices), \(chunk.map(\.source)), \(chunk.map(\.name)), \(chunk.map(\.pool.rawValue)))
                     """, logger: logger)
+            }
+            let queued = BatchLedger.queuedEvents(of: batch.id, names: items.map(\.name))
+            for start in stride(from: 0, to: queued.count, by: 1000) {
+                try await BatchEventLog.append(Array(queued[start..<min(start + 1000, queued.count)]), to: batch.id, on: connection, logger: logger)
             }
         }
     }
@@ -206,6 +211,8 @@ public struct WorkQueue: Sendable {
         /// True when it had used its attempts and is now `dead`; else it is queued again.
         public var dead: Bool
         public var attempts: Int
+        /// Its `filename`.
+        public var name: String
     }
 
     /// The leader's rescue (one node at a time: the others find the lock
@@ -227,11 +234,11 @@ public struct WorkQueue: Sendable {
                 SET state = CASE WHEN attempts >= \(maxAttempts) THEN 'dead' ELSE 'queued' END,
                     lease_token = NULL, lease_owner = NULL, lease_until = NULL, queued_at = now()
                 WHERE state = 'running' AND lease_until < now()
-                RETURNING batch_id, index, state, attempts
+                RETURNING batch_id, index, state, attempts, name
                 """, logger: logger)
             var expired: [Expired] = []
-            for try await (batchID, index, state, attempts) in rows.decode((UUID, Int, String, Int).self) {
-                expired.append(Expired(batchID: batchID, index: index, dead: state == "dead", attempts: attempts))
+            for try await (batchID, index, state, attempts, name) in rows.decode((UUID, Int, String, Int, String).self) {
+                expired.append(Expired(batchID: batchID, index: index, dead: state == "dead", attempts: attempts, name: name))
             }
             try await then(connection, expired)
             return expired
@@ -297,6 +304,25 @@ public struct WorkQueue: Sendable {
         var counts: [String: Int] = [:]
         let rows = try await client.query("SELECT state, count(*)::int FROM calotype_items GROUP BY state", logger: logger)
         for try await (state, count) in rows.decode((String, Int).self) { counts[state] = count }
+        return counts
+    }
+
+    /// Every state an item can be in.
+    public static let itemStates = ["queued", "running", "succeeded", "failed", "dead", "cancelled"]
+
+    public struct ItemCount: Sendable, Hashable {
+        public var state: String
+        public var pool: Pool
+        public var count: Int
+    }
+
+    /// Items per state and pool (`calotype_cluster_items`).
+    public func countsByPool() async throws -> [ItemCount] {
+        var counts: [ItemCount] = []
+        let rows = try await client.query("SELECT state, pool, count(*)::int FROM calotype_items GROUP BY state, pool", logger: logger)
+        for try await (state, pool, count) in rows.decode((String, String, Int).self) {
+            if let pool = Pool(rawValue: pool) { counts.append(ItemCount(state: state, pool: pool, count: count)) }
+        }
         return counts
     }
 

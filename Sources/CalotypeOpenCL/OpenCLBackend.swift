@@ -72,6 +72,10 @@ public struct OpenCLBackend: ImageBackend {
 
     /// `CALOTYPE_CACHE_DIR`, else `$XDG_CACHE_HOME/calotype`, else
     /// `~/.cache/calotype`, from the environment the caller read.
+    /// The operations a GPU with double precision runs: a recipe of these
+    /// alone is GPU work (a cluster queues it for its GPU nodes first).
+    public static let portedOperations = OpenCLOperations.supported(hasDoubles: true)
+
     public static func defaultCacheDirectory(environment: [String: String]) -> URL {
         OpenCLProgramBuilder.defaultCacheDirectory(environment: environment)
     }

@@ -37,9 +37,17 @@ struct BatchRun: Sendable {
     var observer: (@Sendable (BatchReport) -> Void)?
     /// The recipe's hash, in every result's name.
     let recipeHash: String
+    /// The batch's index of the upload's first item: a cluster node runs
+    /// one item of a larger batch at a time.
+    var firstIndex = 0
+    /// Whether the run counts as a batch in `/stats` (a cluster's items do not).
+    var recordsStatistics = true
 
-    init(upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String, saver: (any ResultSink)? = nil) {
-        self.id = UUID().uuidString.lowercased()
+    init(
+        upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String,
+        saver: (any ResultSink)? = nil, id: String = UUID().uuidString.lowercased()
+    ) {
+        self.id = id
         self.recipeHash = SavedItem.hash(of: upload.recipe)
         // A batch by reference names its own destination.
         self.saver = upload.destination ?? saver
@@ -70,7 +78,7 @@ struct BatchRun: Sendable {
             finished: { _, item in await finished(item) })
         let report = BatchReport(
             endpoint: endpoint, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled)
-        await statistics.record(report)
+        if recordsStatistics { await statistics.record(report) }
         observer?(report)
         let summary = APIBatchSummary(
             batchID: id, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled,
@@ -111,7 +119,9 @@ struct BatchRun: Sendable {
     /// The API item for one result: stored (and saved, for
     /// `/process-and-save`) when it succeeded.
     private func item(_ index: Int, _ result: Result<JobResult, SchedulerError>) async -> APIBatchItem {
-        var item = APIBatchItem(batchID: id, index: index, filename: upload.items[index].name, status: .error)
+        let name = upload.items[index].name
+        let index = firstIndex + index
+        var item = APIBatchItem(batchID: id, index: index, filename: name, status: .error)
         switch result {
         case .success(let result):
             item.status = .ok
@@ -123,8 +133,8 @@ struct BatchRun: Sendable {
             item.bytes = result.image.bytes.count
             item.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
             let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe, recipeHash: recipeHash)
-            let name = ResultName(batchID: id, index: index, recipeHash: saved.recipeHash, fileExtension: result.image.format.fileExtension)
-            if let stored = await results.put(result.image.bytes, as: name, format: result.image.format) {
+            let resultName = ResultName(batchID: id, index: index, recipeHash: saved.recipeHash, fileExtension: result.image.format.fileExtension)
+            if let stored = await results.put(result.image.bytes, as: resultName, format: result.image.format) {
                 item.url = APIBatchItem.resultsPath + stored
             }
             if upload.inline { item.data = Data(result.image.bytes).base64EncodedString() }

@@ -91,18 +91,8 @@ final class HostedBatch: Sendable {
         }
     }
 
-    enum Subscription {
-        /// The events after the one asked for, then live ones until `complete`;
-        /// `keepAlive` sends a comment on this stream alone.
-        case events(AsyncStream<String>, keepAlive: @Sendable () -> Void)
-        /// The client has seen every event and there will be no more.
-        case finished
-        /// The client names an event this batch has not sent (yet): the latest id.
-        case unknownEvent(latest: Int)
-    }
-
     /// The stream of encoded events after event `lastEventID` (0: from the start).
-    func subscribe(after lastEventID: Int) -> Subscription {
+    func subscribe(after lastEventID: Int) -> BatchEventStream {
         enum Registration {
             case unknown(Int), nothingLeft, replayedToTheEnd, listening(Int)
         }

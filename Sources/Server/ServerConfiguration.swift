@@ -84,6 +84,12 @@ public struct ServerConfiguration: Sendable {
     /// debug, info, notice, warning, error, critical; default info, which
     /// writes a line per request).
     public var logLevel: Logger.Level = .info
+    /// Where `/batches` keeps its batches instead of this process (the
+    /// composition root's cluster host, in cluster mode); nil: here.
+    public var batchHost: (any BatchHost)?
+    /// What `/health`, `/stats` and `GET /cluster` say of the cluster (the
+    /// composition root's, in cluster mode); nil: this server is alone.
+    public var cluster: (any ClusterView)?
     /// Told when each batch ends (logs, metrics, tests); keep it cheap.
     public var batchObserver: (@Sendable (BatchReport) -> Void)?
 

@@ -2,15 +2,21 @@ import Foundation
 
 /// One event of a `text/event-stream`, encoded exactly as the WHATWG HTML
 /// standard's event stream format reads it back.
-struct ServerSentEvent: Sendable, Equatable {
-    var id: String?
-    var event: String?
+public struct ServerSentEvent: Sendable, Equatable {
+    public var id: String?
+    public var event: String?
     /// The payload; each line becomes its own `data:` field.
-    var data: String
+    public var data: String
+
+    public init(id: String? = nil, event: String? = nil, data: String) {
+        self.id = id
+        self.event = event
+        self.data = data
+    }
 
     /// `id:`, `event:`, one `data:` line per line of data, and the blank line
     /// that dispatches the event.
-    var encoded: String {
+    public var encoded: String {
         var text = ""
         if let id { text += "id: \(Self.singleLine(id))\n" }
         if let event { text += "event: \(Self.singleLine(event))\n" }
@@ -21,7 +27,7 @@ struct ServerSentEvent: Sendable, Equatable {
     }
 
     /// A comment line: ignored by clients, it keeps proxies from closing an idle stream.
-    static func comment(_ text: String) -> String {
+    public static func comment(_ text: String) -> String {
         ": \(singleLine(text))\n\n"
     }
 

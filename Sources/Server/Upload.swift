@@ -4,25 +4,27 @@ import Hummingbird
 import NIOPosix
 import Scheduler
 
+/// One image of a batch: its bytes, or where it is.
+public enum BatchInput: Sendable {
+    /// Bytes that came in the body.
+    case uploaded(ImageInput)
+    /// A source named in a batch by reference, fetched when a worker is
+    /// free for it (never all up front).
+    case source(String)
+
+    /// The file name or the source, for the item's `filename`.
+    public var name: String? {
+        switch self {
+        case .uploaded(let input): input.name
+        case .source(let reference): reference
+        }
+    }
+}
+
 /// What a processing request carries: the images (or where they are), the
 /// recipe and how to run it.
 struct Upload: Sendable {
-    /// One image of the request.
-    enum Item: Sendable {
-        /// Bytes that came in the body.
-        case uploaded(ImageInput)
-        /// A source named in a batch by reference, fetched when a worker is
-        /// free for it (never all up front).
-        case source(String)
-
-        /// The file name or the source, for the item's `filename`.
-        var name: String? {
-            switch self {
-            case .uploaded(let input): input.name
-            case .source(let reference): reference
-            }
-        }
-    }
+    typealias Item = BatchInput
 
     var items: [Item]
     var recipe: Recipe
@@ -38,6 +40,9 @@ struct Upload: Sendable {
     var maxSourceBytes = ImageLimits().maxBytes
     /// A batch by reference's `destination`: where each result is written.
     var destination: (any ResultSink)?
+    /// That destination as the request named it (a cluster hands the name
+    /// to the node that runs each item).
+    var destinationName: String?
 
     /// The uploaded images (a single-image request's one).
     var files: [ImageInput] {

@@ -67,6 +67,7 @@ extension Upload {
         upload.fetcher = fetcher
         upload.maxSourceBytes = configuration.maxImageBytes ?? ImageLimits().maxBytes
         upload.destination = destination
+        upload.destinationName = request.destination
         return upload
     }
 

@@ -88,12 +88,14 @@ struct ServeCommand: AsyncParsableCommand {
         let settings: Settings
         var server: ServerConfiguration
         let engineConfiguration: Engine.Configuration
+        let clusterSettings: ClusterSettings?
         do {
             settings = try await Settings.load(
                 flags: flags, environment: ProcessInfo.processInfo.environment, envFile: URL(fileURLWithPath: envFile),
                 configFile: config.map { URL(fileURLWithPath: $0) })
             server = try ServerConfiguration.read(from: settings)
             engineConfiguration = try Engine.Configuration.read(from: settings)
+            clusterSettings = try ClusterSettings.read(from: settings)
             AllocatorSetUp.apply(settings: settings)
             try settings.checkConfigFileNames()
         } catch let error as ConfigurationError {
@@ -107,6 +109,18 @@ struct ServeCommand: AsyncParsableCommand {
         if server.maxConnections > descriptors / 2 {
             server.maxConnections = max(1, descriptors / 2)
             FileHandle.standardError.write(Data("note: at most \(server.maxConnections) connections (half of the \(descriptors) open files this process may have)\n".utf8))
+        }
+
+        var logger = Logger(label: "calotype")
+        logger.logLevel = server.logLevel
+        // Cluster mode: the schema is applied (or found current) before the
+        // node takes any request.
+        if let clusterSettings {
+            do {
+                _ = try await clusterSettings.migrate(logger: logger)
+            } catch {
+                throw CleanExit.message("error: joining the cluster at \(clusterSettings.redactedDatabaseURL) failed: \(ClusterSettings.describe(error))")
+            }
         }
 
         let engine: Engine
@@ -123,10 +137,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         await engine.calibrate()
         let host = server.host
+        var cluster: ClusterNode?
+        if let clusterSettings {
+            do {
+                cluster = try ClusterNode.join(clusterSettings, configuration: &server, metrics: engine.telemetry.metrics, logger: logger)
+            } catch {
+                throw CleanExit.message("error: joining the cluster failed: \(ClusterSettings.describe(error))")
+            }
+        }
         let calotype = CalotypeServer(engine: engine, configuration: server)
-        var logger = Logger(label: "calotype")
-        logger.logLevel = server.logLevel
-        let services = try await calotype.services(engine: engine, logger: logger) { port in
+        let services = try await calotype.services(engine: engine, cluster: cluster, logger: logger) { port in
             // Unbuffered, so whoever started the server sees it at once.
             FileHandle.standardOutput.write(Data("calotype \(CalotypeServer.version) listening on http://\(host):\(port)\n".utf8))
         }

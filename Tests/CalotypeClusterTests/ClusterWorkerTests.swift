@@ -1,4 +1,5 @@
 import CalotypeCluster
+import CalotypeCore
 import Foundation
 import Logging
 import PostgresNIO
@@ -23,7 +24,8 @@ struct ClusterWorkerTests {
     }
 
     static func succeeded(_ claim: WorkQueue.Claim) -> ClusterWorker.Finished {
-        ClusterWorker.Finished(ending: .succeeded, outcome: #"{"index":\#(claim.index)}"#, events: [(name: "result", data: #"{"index":\#(claim.index)}"#)])
+        ClusterWorker.Finished(
+            .ended(.succeeded), item: APIBatchItem(batchID: claim.batchID.uuidString.lowercased(), index: claim.index, filename: claim.name, status: .ok))
     }
 
     @Test func twoNodesFinishEveryItemExactlyOnce() async throws {
@@ -50,7 +52,7 @@ struct ClusterWorkerTests {
             #expect(ran.withLock { $0.sorted() } == Array(0..<40), "each item ran once")
             #expect(try await queue.counts() == ["succeeded": 40])
             let log = BatchEventLog(client: client, logger: Logger(label: "test"))
-            #expect(try await log.events(of: batch, after: 0).map(\.id) == Array(1...40))
+            try expectEventContract(try await log.events(of: batch, after: 0), total: 40, succeeded: 40)
         }
     }
 
@@ -90,7 +92,7 @@ struct ClusterWorkerTests {
             try await stalledTask.value
             try await healthyTask.value
             let log = BatchEventLog(client: client, logger: Logger(label: "test"))
-            #expect(try await log.events(of: batch, after: 0).count == 1, "one result event")
+            #expect(try await log.events(of: batch, after: 0).count { $0.name == "result" } == 1, "one result event")
             #expect(try await queue.counts() == ["succeeded": 1])
         }
     }

@@ -204,10 +204,11 @@ struct BatchEventLogTests {
                     return payloads
                 }
             }
+            // Event 1 is the item's `queued`, written with the batch.
             let events = try await log.events(of: batch, after: 0)
-            #expect(events.map(\.id) == Array(1...200))
-            #expect(Set(heard) == Set((1...200).map { "\(batch.uuidString.lowercased()):\($0)" }))
-            #expect(try await log.events(of: batch, after: 150).map(\.id) == Array(151...200), "a replay from Last-Event-ID")
+            #expect(events.map(\.id) == Array(1...201))
+            #expect(Set(heard) == Set((2...201).map { "\(batch.uuidString.lowercased()):\($0)" }))
+            #expect(try await log.events(of: batch, after: 150).map(\.id) == Array(151...201), "a replay from Last-Event-ID")
         }
     }
 
@@ -229,7 +230,7 @@ struct BatchEventLogTests {
                     try await connection.query("SELECT * FROM no_such_table", logger: logger)
                 }
             }
-            #expect(try await log.events(of: batch, after: 0).map(\.name) == ["result", "progress"])
+            #expect(try await log.events(of: batch, after: 1).map(\.name) == ["result", "progress"], "after the item's queued event")
             #expect(try await queue.counts() == ["succeeded": 1, "running": 1], "the failed finish rolled back too")
         }
     }

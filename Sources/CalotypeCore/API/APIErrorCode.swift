@@ -42,10 +42,15 @@ public enum APIErrorCode: String, Codable, Sendable, Hashable, CaseIterable {
     case backendFault = "backend_fault"
     case `internal`
     case saveFailed = "save_failed"
+    /// Cluster mode: every node that claimed the item stopped, stalled or
+    /// died while it ran, `CALOTYPE_MAX_ATTEMPTS` times.
+    case attemptsExhausted = "attempts_exhausted"
     // The server's state
     case tooManyConnections = "too_many_connections"
     case overloaded
     case shuttingDown = "shutting_down"
+    /// Cluster mode: the cluster's database or storage did not answer.
+    case clusterUnavailable = "cluster_unavailable"
     case deadlineExceeded = "deadline_exceeded"
     case cancelled
 }

@@ -21,6 +21,21 @@ extension CalotypeServer {
                 await statistics.rejected(endpoint)
                 throw APIError(.badRequest, .inlineUnavailable, "inline=true is not available on /batches: each result is at its url")
             }
+            if let host = configuration.batchHost {
+                let submission = BatchSubmission(
+                    items: upload.items, recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement,
+                    destination: upload.destinationName)
+                let created: APIBatchCreated
+                do {
+                    created = try await host.post(submission)
+                } catch {
+                    await statistics.rejected(endpoint)
+                    throw error
+                }
+                var response = Self.json(created, status: .accepted)
+                response.headers[.location] = created.statusURL
+                return response
+            }
             var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint)
             run.observer = configuration.batchObserver
             let batch = HostedBatch(id: run.id, total: upload.items.count)
@@ -40,16 +55,24 @@ extension CalotypeServer {
         }
 
         router.get("batches/{id}") { _, context -> Response in
+            if let host = configuration.batchHost {
+                return Self.json(try await host.status(of: context.parameters.get("id") ?? ""))
+            }
             let batch = try await hostedBatch(context)
             return Self.json(batch.snapshot(paths: BatchPaths(id: batch.id)))
         }
 
         router.get("batches/{id}/events") { request, context -> Response in
-            let batch = try await hostedBatch(context)
             let lastEventID = try Self.lastEventID(request)
+            let subscription: BatchEventStream
+            if let host = configuration.batchHost {
+                subscription = try await host.events(of: context.parameters.get("id") ?? "", after: lastEventID)
+            } else {
+                subscription = try await hostedBatch(context).subscribe(after: lastEventID)
+            }
             let events: AsyncStream<String>
             let keepAliveThisStream: @Sendable () -> Void
-            switch batch.subscribe(after: lastEventID) {
+            switch subscription {
             case .events(let stream, let keepAlive):
                 (events, keepAliveThisStream) = (stream, keepAlive)
             case .finished:
@@ -80,6 +103,9 @@ extension CalotypeServer {
         }
 
         router.delete("batches/{id}") { _, context -> Response in
+            if let host = configuration.batchHost {
+                return Self.json(try await host.cancel(context.parameters.get("id") ?? ""))
+            }
             let batch = try await hostedBatch(context)
             await batch.cancel()
             // Deleted as the method says: the answer is the batch's last state.

@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 import Hummingbird
 import Scheduler
@@ -36,9 +37,11 @@ extension CalotypeServer {
         let uptimeSeconds: Double
         let parallelEnabled: Bool
         let backends: [Backend]
+        /// In cluster mode: this node's name, its database, its claims.
+        let cluster: APIClusterHealth?
 
         enum CodingKeys: String, CodingKey {
-            case status, version, uptimeSeconds = "uptime_s", parallelEnabled = "parallel_enabled", backends
+            case status, version, uptimeSeconds = "uptime_s", parallelEnabled = "parallel_enabled", backends, cluster
         }
     }
 
@@ -54,9 +57,11 @@ extension CalotypeServer {
                     quarantinedUntil: lane.quarantinedForSeconds.map { formatter.string(from: Date().addingTimeInterval($0)) },
                     selfCheck: selfChecks[lane.name])
             }
+            let cluster = await configuration.cluster?.health()
             let health = Health(
-                status: status, version: Self.version, uptimeSeconds: (ContinuousClock.now - started).seconds,
-                parallelEnabled: configuration.parallelEnabled, backends: backends)
+                status: cluster?.databaseReachable == false && status == "ok" ? "degraded" : status, version: Self.version,
+                uptimeSeconds: (ContinuousClock.now - started).seconds, parallelEnabled: configuration.parallelEnabled, backends: backends,
+                cluster: cluster)
             return Self.json(health, status: status == "unavailable" ? .serviceUnavailable : .ok)
         }
 
@@ -64,8 +69,19 @@ extension CalotypeServer {
             struct Stats: Encodable {
                 let scheduler: SchedulerStatistics
                 let endpoints: [String: EndpointStatistics.Counts]
+                let cluster: APICluster?
             }
-            return Self.json(Stats(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints), snakeCase: true)
+            // A database away leaves the cluster out; the node's own figures still answer.
+            let cluster = try? await configuration.cluster?.overview()
+            return Self.json(
+                Stats(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints, cluster: cluster), snakeCase: true)
+        }
+
+        router.get("cluster") { _, _ -> Response in
+            guard let cluster = configuration.cluster else {
+                throw APIError(.notFound, .notFound, "this server is not a cluster node (CALOTYPE_DATABASE_URL is not set)")
+            }
+            return Self.json(try await cluster.overview())
         }
     }
 }

@@ -1,0 +1,137 @@
+import CalotypeCluster
+import CalotypeCore
+import CalotypeOpenCL
+import Foundation
+import Logging
+import Server
+
+/// `/batches` in cluster mode: a batch posted to any node is written to
+/// the shared queue (its uploads staged in S3 first), and any node answers
+/// its status, its events (from the shared log) and its cancel.
+struct ClusterBatchHost: BatchHost {
+    let node: ClusterNode
+
+    func post(_ submission: BatchSubmission) async throws(APIError) -> APIBatchCreated {
+        let id = UUID()
+        let batchID = id.uuidString.lowercased()
+        let pool = await node.pool(for: submission.recipe, placement: submission.placement, strict: submission.strictPlacement)
+        let sources = try await stage(submission.items, batch: batchID)
+        let items = zip(submission.items, sources).map { input, source in
+            WorkQueue.NewItem(source: source, name: input.name, pool: pool)
+        }
+        let batch = WorkQueue.NewBatch(
+            id: id, recipeJSON: submission.recipe.json, placement: submission.placement.rawValue, strict: submission.strictPlacement,
+            destination: submission.destination)
+        do {
+            try await node.queue.enqueue(batch, items: items)
+        } catch {
+            node.logger.error("enqueueing a batch failed", metadata: ["batch": "\(batchID)", "error": "\(String(reflecting: error))"])
+            for source in sources { await node.inputs.discard(source) }
+            throw Self.unavailable("the batch could not be queued")
+        }
+        let paths = (status: "/batches/\(batchID)", events: "/batches/\(batchID)/events")
+        return APIBatchCreated(batchID: batchID, status: .running, total: items.count, eventsURL: paths.events, statusURL: paths.status)
+    }
+
+    /// Each upload stored where every node reads it (8 at a time); a
+    /// reference stays as it is. If one cannot be stored, those stored are
+    /// removed and the batch is refused.
+    private func stage(_ inputs: [BatchInput], batch: String) async throws(APIError) -> [String] {
+        let staging = node.inputs
+        let sources: [Int: String?] = await withTaskGroup(of: (Int, String?).self) { group in
+            var sources: [Int: String?] = [:]
+            var next = 0
+            func addNext() {
+                guard next < inputs.count else { return }
+                let index = next
+                next += 1
+                group.addTask {
+                    switch inputs[index] {
+                    case .source(let reference): (index, reference)
+                    case .uploaded(let image): (index, try? await staging.stage(image.bytes, batch: batch, index: index))
+                    }
+                }
+            }
+            for _ in 0..<8 { addNext() }
+            while let (index, source) = await group.next() {
+                sources[index] = source
+                if source != nil { addNext() }
+            }
+            return sources
+        }
+        let stored = (0..<inputs.count).compactMap { sources[$0] ?? nil }
+        guard stored.count == inputs.count else {
+            for source in stored { await staging.discard(source) }
+            throw Self.unavailable("the uploads could not be stored in S3")
+        }
+        return stored
+    }
+
+    func status(of id: String) async throws(APIError) -> APIBatchStatus {
+        let record = try await self.record(id, withItems: true)
+        let state: APIBatchStatus.State = switch record.state {
+        case "cancelled": .cancelled
+        case "completed": .completed
+        default: .running
+        }
+        let batchID = record.id.uuidString.lowercased()
+        return APIBatchStatus(
+            batchID: batchID, status: state, total: record.total, completed: record.succeeded + record.failed + record.cancelled,
+            succeeded: record.succeeded, failed: record.failed, cancelled: record.cancelled, durationMs: record.durationMs,
+            createdAt: record.createdAt.formatted(.iso8601), eventsURL: "/batches/\(batchID)/events", statusURL: "/batches/\(batchID)",
+            lastEventID: record.lastEventID, results: record.items)
+    }
+
+    func events(of id: String, after lastEventID: Int) async throws(APIError) -> BatchEventStream {
+        let record = try await self.record(id, withItems: false)
+        if lastEventID > record.lastEventID { return .unknownEvent(latest: record.lastEventID) }
+        if record.state != "running", lastEventID == record.lastEventID { return .finished }
+        let events = node.feed.follow(record.id, after: lastEventID)
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let pump = Task {
+            for await event in events {
+                continuation.yield(ServerSentEvent(id: String(event.id), event: event.name, data: event.data).encoded)
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in pump.cancel() }
+        return .events(stream, keepAlive: { continuation.yield(ServerSentEvent.comment("keep-alive")) })
+    }
+
+    func cancel(_ id: String) async throws(APIError) -> APIBatchStatus {
+        guard let uuid = UUID(uuidString: id) else { throw Self.notFound(id) }
+        let found: Bool
+        do {
+            found = try await node.queue.cancel(uuid)
+        } catch {
+            node.logger.error("cancelling a batch failed", metadata: ["batch": "\(id)", "error": "\(String(reflecting: error))"])
+            throw Self.unavailable("the batch could not be cancelled")
+        }
+        guard found else { throw Self.notFound(id) }
+        return try await status(of: id)
+    }
+
+    private func record(_ id: String, withItems: Bool) async throws(APIError) -> WorkQueue.BatchRecord {
+        guard let uuid = UUID(uuidString: id) else { throw Self.notFound(id) }
+        let record: WorkQueue.BatchRecord?
+        do {
+            record = try await node.queue.batch(uuid, withItems: withItems)
+        } catch {
+            node.logger.error("reading a batch failed", metadata: ["batch": "\(id)", "error": "\(String(reflecting: error))"])
+            throw Self.unavailable("the batch could not be read")
+        }
+        guard let record else { throw Self.notFound(id) }
+        return record
+    }
+
+    private static func notFound(_ id: String) -> APIError {
+        APIError(.notFound, .notFound, "no batch '\(id)' in this cluster (finished batches are kept for CALOTYPE_RESULT_TTL)")
+    }
+
+    /// The database (or S3) did not answer: try again shortly, on this node or another.
+    static func unavailable(_ what: String) -> APIError {
+        var error = APIError(.serviceUnavailable, .clusterUnavailable, "\(what): the cluster's database or storage did not answer; retry shortly")
+        error.headers[.retryAfter] = "2"
+        return error
+    }
+}

@@ -1,0 +1,39 @@
+import CalotypeCluster
+import CoreMetrics
+
+/// The node's cluster metrics, beside the scheduler's in `/metrics`:
+/// what its claim loop did (counters), and the cluster's items per state
+/// and pool (gauges, sampled from the database every few seconds by every
+/// node; each node's `/metrics` shows the whole cluster's items).
+struct ClusterMetrics: Sendable {
+    let factory: any MetricsFactory
+
+    func record(_ event: ClusterWorker.Event) {
+        switch event {
+        case .claimed:
+            counter("calotype_cluster_claims_total", []).increment()
+        case .finished(_, let accepted):
+            counter("calotype_cluster_finishes_total", [("accepted", accepted ? "true" : "false")]).increment()
+        case .lost:
+            counter("calotype_cluster_leases_lost_total", []).increment()
+        case .retried:
+            counter("calotype_cluster_retries_total", []).increment()
+        case .released(let claims):
+            counter("calotype_cluster_released_total", []).increment(by: claims.count)
+        }
+    }
+
+    /// The items per state and pool, as the database counts them now.
+    func sample(_ counts: [WorkQueue.ItemCount]) {
+        for state in WorkQueue.itemStates {
+            for pool in WorkQueue.Pool.allCases {
+                let count = counts.first { $0.state == state && $0.pool == pool }?.count ?? 0
+                Gauge(label: "calotype_cluster_items", dimensions: [("state", state), ("pool", pool.rawValue)], factory: factory).record(count)
+            }
+        }
+    }
+
+    private func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
+        Counter(label: name, dimensions: labels, factory: factory)
+    }
+}

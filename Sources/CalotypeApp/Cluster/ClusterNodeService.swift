@@ -1,0 +1,139 @@
+import CalotypeCluster
+import CalotypeCore
+import Foundation
+import Logging
+import PostgresNIO
+import Scheduler
+import Server
+import ServiceLifecycle
+import Synchronization
+
+/// The node's connection pool, as a service: started before the HTTP
+/// server and stopped after it (and after the node's work), so that every
+/// request in flight and every hand-back at shutdown still reaches the
+/// database.
+struct PostgresClientService: Service {
+    let client: PostgresClient
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await client.run()
+        }
+    }
+}
+
+/// The node's share of the cluster's work: it registers the node, claims
+/// items for the scheduler's workers and runs them (`ClusterWorker`),
+/// takes its turn at rescuing expired leases (`LeaseRescuer`) and at
+/// forgetting old batches, and wakes its event streams (`BatchEventFeed`).
+///
+/// In a shutdown it goes first: it stops claiming, lets the items it runs
+/// end (the service group cancels it at the end of the grace period, and
+/// then it hands back what is left, unfinished, for another node), and
+/// ends its event streams so that their clients resume on another node.
+struct ClusterNodeService: Service {
+    let node: ClusterNode
+    let server: CalotypeServer
+    /// Workers per kind, as `GET /cluster` lists them.
+    let cpuWorkers: Int
+    let gpuWorkers: Int
+    /// How long finished batches stay readable (their results' lifetime).
+    let batchLifetime: Duration
+
+    func run() async throws {
+        let settings = node.settings
+        let queue = node.queue
+        try await queue.register(node: settings.nodeName, cpuWorkers: cpuWorkers, gpuWorkers: gpuWorkers)
+        let policy = gpuWorkers > 0
+            ? WorkQueue.ClaimPolicy(pools: [.gpu, .cpu])
+            : WorkQueue.ClaimPolicy(pools: [.cpu], othersAfter: settings.gpuWait)
+        let worker = ClusterWorker(
+            queue: queue,
+            configuration: .init(
+                owner: settings.nodeName, policy: policy, workers: cpuWorkers + gpuWorkers, lease: settings.lease,
+                maxAttempts: settings.maxAttempts),
+            observer: observe,
+            process: process)
+        let rescuer = LeaseRescuer(queue: queue, interval: settings.lease / 3, maxAttempts: settings.maxAttempts) { [logger = node.logger] expired in
+            logger.notice("took back expired leases", metadata: ["items": "\(expired.count)", "dead": "\(expired.count(where: \.dead))"])
+        }
+        node.logger.info("joined the cluster", metadata: ["cpu_workers": "\(cpuWorkers)", "gpu_workers": "\(gpuWorkers)"])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await node.feed.run() }
+            group.addTask { await rescuer.run() }
+            group.addTask { await forgetOldBatches() }
+            group.addTask { await sampleItems() }
+            try await withGracefulShutdownHandler {
+                try await worker.run()
+            } onGracefulShutdown: {
+                worker.drain()
+            }
+            node.feed.close()
+            group.cancelAll()
+        }
+        node.logger.info("left the cluster's work")
+    }
+
+    /// One item, through this node's scheduler, as `/batches` runs its own.
+    private func process(_ claim: WorkQueue.Claim) async -> ClusterWorker.Finished {
+        let batchID = claim.batchID.uuidString.lowercased()
+        guard let batch = await node.batchPlan(claim.batchID) else {
+            let item = APIBatchItem(
+                batchID: batchID, index: claim.index, filename: claim.name, status: .error,
+                error: APIErrorDetail(code: .clusterUnavailable, message: "the batch's recipe could not be read"))
+            return ClusterWorker.Finished(.retry(in: nil), item: item)
+        }
+        var item = await server.runHandedOutItem(
+            .source(claim.source), index: claim.index, batchID: batchID, recipe: batch.recipe, placement: batch.placement,
+            strictPlacement: batch.strict, destination: batch.destination, fetcher: node.inputs)
+        item.filename = claim.name
+        return ClusterWorker.Finished(Self.ending(of: item, staged: claim.source.hasPrefix(StagedInputs.scheme)), item: item)
+    }
+
+    /// Final, or a fault of this node's that another attempt may not have:
+    /// a device fault (on a CPU node next), the node's queue full or
+    /// stopping, a staged upload S3 did not give. A fault of the input's is
+    /// final at once.
+    static func ending(of item: APIBatchItem, staged: Bool) -> ClusterWorker.Finished.Ending {
+        guard let error = item.error else { return .ended(.succeeded) }
+        switch error.code {
+        case .backendFault: return .retry(in: .cpu)
+        case .overloaded, .shuttingDown, .cancelled, .clusterUnavailable: return .retry(in: nil)
+        case .sourceUnreachable where staged, .sourceTimeout where staged: return .retry(in: nil)
+        default: return .ended(.failed)
+        }
+    }
+
+    private func observe(_ event: ClusterWorker.Event) {
+        switch event {
+        case .claimed:
+            node.claims.add(1, ordering: .relaxed)
+        case .finished(let claim, let accepted):
+            node.claims.subtract(1, ordering: .relaxed)
+            // Ended for good: its staged upload is not needed again.
+            if accepted { Task { await node.inputs.discard(claim.source) } }
+        case .lost, .retried:
+            node.claims.subtract(1, ordering: .relaxed)
+        case .released(let claims):
+            node.claims.subtract(claims.count, ordering: .relaxed)
+        }
+        node.metrics.record(event)
+    }
+
+    /// The cluster's items per state and pool, for `/metrics`.
+    private func sampleItems() async {
+        while !Task.isCancelled {
+            if let counts = try? await node.queue.countsByPool() { node.metrics.sample(counts) }
+            try? await Task.sleep(for: .seconds(5))
+        }
+    }
+
+    /// Finished batches are forgotten after their results' lifetime (one
+    /// node's delete is enough; the others find nothing to do).
+    private func forgetOldBatches() async {
+        while !Task.isCancelled {
+            _ = try? await node.queue.forgetBatches(endedBefore: batchLifetime)
+            try? await Task.sleep(for: .seconds(60))
+        }
+    }
+}

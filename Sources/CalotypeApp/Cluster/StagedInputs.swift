@@ -1,0 +1,57 @@
+import CalotypeCore
+import CalotypeS3
+import Server
+
+/// The inputs of a cluster's batches: uploads are staged in the results
+/// bucket (`{prefix}inputs/{batch}/{index}`) by the node that took the
+/// request, so that whichever node claims an item reads its bytes; an item
+/// by reference is fetched as on one node, through the allow-list.
+///
+/// A staged item's source is `staged:{key}`; no source a client sends
+/// takes that form (the allow-list knows no such scheme), so a client
+/// cannot name another batch's upload.
+struct StagedInputs: SourceFetcher {
+    let client: S3Client
+    let bucket: String
+    let prefix: String
+    /// Batches by reference.
+    let references: (any SourceFetcher)?
+
+    static let scheme = "staged:"
+
+    func key(batch: String, index: Int) -> String {
+        "\(prefix)inputs/\(batch)/\(index)"
+    }
+
+    /// Stores an upload; returns the item's source.
+    func stage(_ bytes: [UInt8], batch: String, index: Int) async throws(S3Error) -> String {
+        let key = key(batch: batch, index: index)
+        _ = try await client.put(bucket: bucket, key: key, bytes: bytes, contentType: "application/octet-stream")
+        return Self.scheme + key
+    }
+
+    /// Removes a staged upload once its item has ended for good.
+    func discard(_ source: String) async {
+        guard source.hasPrefix(Self.scheme) else { return }
+        try? await client.delete(bucket: bucket, key: String(source.dropFirst(Self.scheme.count)))
+    }
+
+    func check(_ reference: String) throws(SourceError) {
+        guard let references else { throw .notAllowed("this node fetches no images by reference (CALOTYPE_ALLOWED_SOURCES is empty)") }
+        try references.check(reference)
+    }
+
+    func fetch(_ reference: String, maxBytes: Int) async throws(SourceError) -> FetchedImage {
+        guard reference.hasPrefix(Self.scheme) else {
+            guard let references else { throw .notAllowed("this node fetches no images by reference (CALOTYPE_ALLOWED_SOURCES is empty)") }
+            return try await references.fetch(reference, maxBytes: maxBytes)
+        }
+        let key = String(reference.dropFirst(Self.scheme.count))
+        do {
+            return FetchedImage(bytes: try await client.get(bucket: bucket, key: key, maxBytes: maxBytes).bytes)
+        } catch {
+            if case .notFound = error { throw .notFound("the upload staged at \(key) is gone") }
+            throw .unreachable("reading the upload staged at \(key) failed: \(error)")
+        }
+    }
+}

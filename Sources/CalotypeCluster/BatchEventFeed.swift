@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Follows batches' event logs for this node's event streams: one
+/// `LISTEN calotype_events` connection for the whole node wakes the
+/// streams of a batch when it has new events, and every stream also looks
+/// every `poll` on its own, so that a notification lost (the database
+/// restarted, the connection dropped) delays an event, never loses it.
+/// Events are always read from the log, from the last one a stream has
+/// sent: a stream neither skips nor repeats one, whatever wakes it.
+public final class BatchEventFeed: Sendable {
+    public let log: BatchEventLog
+    /// How often a stream looks at the log without being woken.
+    public let poll: Duration
+
+    private struct Waiters {
+        var byBatch: [UUID: [Int: WakeSignal]] = [:]
+        var next = 0
+        var closed = false
+    }
+
+    private let waiters = Mutex(Waiters())
+
+    public init(log: BatchEventLog, poll: Duration = .seconds(1)) {
+        self.log = log
+        self.poll = poll
+    }
+
+    /// Listens until cancelled, connecting again after a failure.
+    public func run() async {
+        let logger = log.logger
+        while !Task.isCancelled {
+            do {
+                try await log.client.withConnection { connection in
+                    try await connection.listen(on: BatchEventLog.channel) { notifications in
+                        for try await notification in notifications {
+                            // "batch:last id"
+                            guard let batch = UUID(uuidString: String(notification.payload.prefix { $0 != ":" })) else { continue }
+                            wake(batch)
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("listening for batch events failed; streams poll until it is back", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await Task.sleep(for: poll)
+        }
+    }
+
+    /// The events of `batch` after `lastEventID`, then new ones as they are
+    /// logged, until its `complete` (or until `close()`: the node is
+    /// stopping, and the client resumes elsewhere with `Last-Event-ID`).
+    public func follow(_ batch: UUID, after lastEventID: Int) -> AsyncStream<BatchEventLog.Event> {
+        let wakes = WakeSignal()
+        let key = waiters.withLock { waiters -> Int? in
+            guard !waiters.closed else { return nil }
+            let key = waiters.next
+            waiters.next += 1
+            waiters.byBatch[batch, default: [:]][key] = wakes
+            return key
+        }
+        let (events, output) = AsyncStream.makeStream(of: BatchEventLog.Event.self)
+        guard let key else {
+            output.finish()
+            return events
+        }
+        let (log, poll) = (self.log, self.poll)
+        let task = Task {
+            var last = lastEventID
+            following: while !Task.isCancelled {
+                // Registered before reading: an event logged meanwhile wakes the next wait.
+                let read = (try? await log.events(of: batch, after: last)) ?? []
+                for event in read {
+                    output.yield(event)
+                    last = event.id
+                    if event.name == "complete" { break following }
+                }
+                if read.count == BatchEventLog.pageSize { continue }
+                if !(await wakes.wait(atMost: poll)) { break }
+            }
+            output.finish()
+        }
+        output.onTermination = { [weak self] _ in
+            task.cancel()
+            _ = self?.waiters.withLock { $0.byBatch[batch]?.removeValue(forKey: key) }
+            wakes.close()
+        }
+        return events
+    }
+
+    /// Ends every stream (the node is stopping) and refuses new ones.
+    public func close() {
+        let all = waiters.withLock { waiters in
+            waiters.closed = true
+            defer { waiters.byBatch = [:] }
+            return waiters.byBatch.values.flatMap(\.values)
+        }
+        for waiter in all { waiter.close() }
+    }
+
+    private func wake(_ batch: UUID) {
+        let streams = waiters.withLock { $0.byBatch[batch].map { Array($0.values) } ?? [] }
+        for stream in streams { stream.signal() }
+    }
+}
