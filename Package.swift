@@ -125,6 +125,7 @@ let package = Package(
             dependencies: [
                 "CalotypeCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -276,7 +277,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CalotypeClusterTests",
-            dependencies: ["CalotypeCluster", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: ["CalotypeCluster", "CalotypeCore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "CalotypeS3Tests",
@@ -290,7 +291,8 @@ let package = Package(
         .testTarget(
             name: "calotypeTests",
             dependencies: [
-                "calotype", "CalotypeCore", "CalotypeLibvips", "TestSupport",
+                "calotype", "CalotypeCore", "CalotypeLibvips", "CalotypeS3", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Follows batches' event logs for this node's event streams: one
 /// `LISTEN calotype_events` connection for the whole node wakes the
@@ -21,7 +21,7 @@ public final class BatchEventFeed: Sendable {
         var closed = false
     }
 
-    private let waiters = Mutex(Waiters())
+    private let waiters = NIOLockedValueBox(Waiters())
 
     public init(log: BatchEventLog, poll: Duration = .seconds(1)) {
         self.log = log
@@ -55,7 +55,7 @@ public final class BatchEventFeed: Sendable {
     /// stopping, and the client resumes elsewhere with `Last-Event-ID`).
     public func follow(_ batch: UUID, after lastEventID: Int) -> AsyncStream<BatchEventLog.Event> {
         let wakes = WakeSignal()
-        let key = waiters.withLock { waiters -> Int? in
+        let key = waiters.withLockedValue { waiters -> Int? in
             guard !waiters.closed else { return nil }
             let key = waiters.next
             waiters.next += 1
@@ -85,7 +85,7 @@ public final class BatchEventFeed: Sendable {
         }
         output.onTermination = { [weak self] _ in
             task.cancel()
-            _ = self?.waiters.withLock { $0.byBatch[batch]?.removeValue(forKey: key) }
+            _ = self?.waiters.withLockedValue { $0.byBatch[batch]?.removeValue(forKey: key) }
             wakes.close()
         }
         return events
@@ -93,7 +93,7 @@ public final class BatchEventFeed: Sendable {
 
     /// Ends every stream (the node is stopping) and refuses new ones.
     public func close() {
-        let all = waiters.withLock { waiters in
+        let all = waiters.withLockedValue { waiters in
             waiters.closed = true
             defer { waiters.byBatch = [:] }
             return waiters.byBatch.values.flatMap(\.values)
@@ -102,7 +102,7 @@ public final class BatchEventFeed: Sendable {
     }
 
     private func wake(_ batch: UUID) {
-        let streams = waiters.withLock { $0.byBatch[batch].map { Array($0.values) } ?? [] }
+        let streams = waiters.withLockedValue { $0.byBatch[batch].map { Array($0.values) } ?? [] }
         for stream in streams { stream.signal() }
     }
 }

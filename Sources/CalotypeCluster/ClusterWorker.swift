@@ -2,6 +2,7 @@ import CalotypeCore
 import Foundation
 import Logging
 import PostgresNIO
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// One node's share of the cluster's work: it claims items for its free
@@ -246,26 +247,26 @@ public struct ClusterWorker: Sendable {
 /// The items a worker runs now, each with the signal that stops it when
 /// its lease is lost.
 final class RunningItems: Sendable {
-    private let items = Mutex<[UUID: (claim: WorkQueue.Claim, lost: AsyncStream<Void>.Continuation)]>([:])
+    private let items = NIOLockedValueBox<[UUID: (claim: WorkQueue.Claim, lost: AsyncStream<Void>.Continuation)]>([:])
 
-    var count: Int { items.withLock { $0.count } }
-    var all: [WorkQueue.Claim] { items.withLock { $0.values.map(\.claim) } }
+    var count: Int { items.withLockedValue { $0.count } }
+    var all: [WorkQueue.Claim] { items.withLockedValue { $0.values.map(\.claim) } }
 
     /// Adds `claim`; returns the stream that yields when its lease is lost.
     func add(_ claim: WorkQueue.Claim) -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
-        items.withLock { $0[claim.token] = (claim, continuation) }
+        items.withLockedValue { $0[claim.token] = (claim, continuation) }
         return stream
     }
 
     func remove(_ claim: WorkQueue.Claim) {
-        let removed = items.withLock { $0.removeValue(forKey: claim.token) }
+        let removed = items.withLockedValue { $0.removeValue(forKey: claim.token) }
         removed?.lost.finish()
     }
 
     /// Its lease is gone: stop it.
     func lose(_ token: UUID) {
-        let continuation = items.withLock { $0[token]?.lost }
+        let continuation = items.withLockedValue { $0[token]?.lost }
         continuation?.yield()
     }
 }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A wake-up for one waiter at a time that is never lost: a signal sent
 /// while nobody waits is kept for the next wait. `wait(atMost:)` also ends
@@ -12,10 +12,10 @@ final class WakeSignal: Sendable {
         var nextID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.pending = true
                 return nil
@@ -27,7 +27,7 @@ final class WakeSignal: Sendable {
     }
 
     func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.closed = true
             defer { state.waiter = nil }
             return state.waiter?.continuation
@@ -38,7 +38,7 @@ final class WakeSignal: Sendable {
     /// Waits for a signal (or one sent since the last wait), at most
     /// `limit`; false once the signal is closed.
     func wait(atMost limit: Duration) async -> Bool {
-        let id = state.withLock { state -> Int in
+        let id = state.withLockedValue { state -> Int in
             state.nextID += 1
             return state.nextID
         }
@@ -49,7 +49,7 @@ final class WakeSignal: Sendable {
         defer { timer.cancel() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
+                let resumeNow = state.withLockedValue { state -> Bool in
                     if state.pending || state.closed || Task.isCancelled {
                         state.pending = false
                         return true
@@ -62,12 +62,12 @@ final class WakeSignal: Sendable {
         } onCancel: {
             resume(id)
         }
-        return state.withLock { !$0.closed }
+        return state.withLockedValue { !$0.closed }
     }
 
     /// Ends the wait `id` if it is still waiting (its time is up, or its task cancelled).
     private func resume(_ id: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter, waiter.id == id else { return nil }
             state.waiter = nil
             return waiter.continuation

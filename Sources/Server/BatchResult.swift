@@ -42,6 +42,9 @@ struct BatchRun: Sendable {
     var firstIndex = 0
     /// Whether the run counts as a batch in `/stats` (a cluster's items do not).
     var recordsStatistics = true
+    /// Whether each result is in the storage before its item is reported
+    /// (a cluster's: the item's end is recorded for every node to see).
+    var durableResults = false
 
     init(
         upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String,
@@ -134,8 +137,15 @@ struct BatchRun: Sendable {
             item.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
             let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe, recipeHash: recipeHash)
             let resultName = ResultName(batchID: id, index: index, recipeHash: saved.recipeHash, fileExtension: result.image.format.fileExtension)
-            if let stored = await results.put(result.image.bytes, as: resultName, format: result.image.format) {
+            let stored = durableResults
+                ? await results.putWritten(result.image.bytes, as: resultName, format: result.image.format)
+                : await results.put(result.image.bytes, as: resultName, format: result.image.format)
+            if let stored {
                 item.url = APIBatchItem.resultsPath + stored
+            } else if durableResults {
+                return APIBatchItem(
+                    batchID: id, index: index, filename: name, status: .error,
+                    error: APIErrorDetail(code: .clusterUnavailable, message: "the result could not be stored where every node reads it"))
             }
             if upload.inline { item.data = Data(result.image.bytes).base64EncodedString() }
             if let saver {

@@ -44,6 +44,16 @@ enum OpenAPIDocument {
             "responses": {"200": {"description": "Statistics.", "content": {"application/json": {"schema": {"type": "object", "required": ["scheduler", "endpoints"]}}}}}
           }
         },
+        "/cluster": {
+          "get": {
+            "summary": "Cluster mode: the nodes (workers, last heartbeat, items held), the items per state and the queued items per pool. 404 when the server is not a cluster node.",
+            "responses": {
+              "200": {"description": "The cluster.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Cluster"}}}},
+              "404": {"$ref": "#/components/responses/Error"},
+              "503": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
         "/metrics": {
           "get": {
             "summary": "Prometheus metrics.",
@@ -146,7 +156,8 @@ enum OpenAPIDocument {
             "parameters": [{"$ref": "#/components/parameters/BatchID"}],
             "responses": {
               "200": {"description": "The batch.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchStatus"}}}},
-              "404": {"$ref": "#/components/responses/Error"}
+              "404": {"$ref": "#/components/responses/Error"},
+              "503": {"$ref": "#/components/responses/Error"}
             }
           },
           "delete": {
@@ -154,7 +165,8 @@ enum OpenAPIDocument {
             "parameters": [{"$ref": "#/components/parameters/BatchID"}],
             "responses": {
               "200": {"description": "The batch, now cancelled (or completed, if it had already ended).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchStatus"}}}},
-              "404": {"$ref": "#/components/responses/Error"}
+              "404": {"$ref": "#/components/responses/Error"},
+              "503": {"$ref": "#/components/responses/Error"}
             }
           }
         },
@@ -171,7 +183,8 @@ enum OpenAPIDocument {
               "204": {"description": "The batch is over and the client has seen every event: EventSource stops reconnecting."},
               "400": {"$ref": "#/components/responses/Error"},
               "404": {"$ref": "#/components/responses/Error"},
-              "409": {"$ref": "#/components/responses/Error"}
+              "409": {"$ref": "#/components/responses/Error"},
+              "503": {"$ref": "#/components/responses/Error"}
             }
           }
         },
@@ -284,7 +297,19 @@ enum OpenAPIDocument {
               "version": {"type": "string"}, "uptime_s": {"type": "number"}, "parallel_enabled": {"type": "boolean"},
               "backends": {"type": "array", "items": {"type": "object", "required": ["name", "kind", "device", "workers", "healthy", "quarantined_until"], "properties": {
                 "name": {"type": "string"}, "kind": {"type": "string", "enum": ["cpu", "gpu"]}, "device": {"type": "string"}, "workers": {"type": "integer"},
-                "healthy": {"type": "boolean"}, "quarantined_until": {"type": ["string", "null"], "format": "date-time"}, "self_check": {"type": "string"}}}}
+                "healthy": {"type": "boolean"}, "quarantined_until": {"type": ["string", "null"], "format": "date-time"}, "self_check": {"type": "string"}}}},
+              "cluster": {"type": "object", "required": ["node", "database_reachable", "claims"], "properties": {
+                "node": {"type": "string"}, "database_reachable": {"type": "boolean"}, "claims": {"type": "integer"}}}
+            }
+          },
+          "Cluster": {
+            "type": "object", "required": ["node", "nodes", "items", "queued"],
+            "properties": {
+              "node": {"type": "string"},
+              "nodes": {"type": "array", "items": {"type": "object", "required": ["name", "cpu_workers", "gpu_workers", "last_heartbeat_s", "running"], "properties": {
+                "name": {"type": "string"}, "cpu_workers": {"type": "integer"}, "gpu_workers": {"type": "integer"}, "last_heartbeat_s": {"type": "number"}, "running": {"type": "integer"}}}},
+              "items": {"type": "object", "additionalProperties": {"type": "integer"}},
+              "queued": {"type": "object", "additionalProperties": {"type": "integer"}}
             }
           },
           "BatchItem": {

@@ -68,6 +68,25 @@ actor ResultStore {
         return id
     }
 
+    /// Keeps `bytes` under `name` once the storage has them, and only then
+    /// returns its id: a cluster's results, which another node may serve as
+    /// soon as the item is recorded. Nil when they exceed the cap or the
+    /// write failed.
+    func putWritten(_ bytes: [UInt8], as name: ResultName, format: OutputFormat) async -> String? {
+        guard bytes.count <= maxBytes else { return nil }
+        guard (try? await storage.write(bytes, as: name, mediaType: format.mediaType)) != nil else { return nil }
+        evict(toFit: bytes.count)
+        let id = name.id
+        if let previous = entries[id] {
+            remove(id, previous, deleting: false)
+            order.removeAll { $0 == id }
+        }
+        entries[id] = Entry(name: name, size: bytes.count, mediaType: format.mediaType, expires: .now + lifetime, pending: nil)
+        order.append(id)
+        totalBytes += bytes.count
+        return id
+    }
+
     /// Waits until the files written or deleted so far are done with (at
     /// shutdown, and in tests).
     func settle() async {

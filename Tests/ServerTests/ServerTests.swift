@@ -547,7 +547,7 @@ struct OpenAPITests {
             #expect(Set(paths.keys) == [
                 "/health", "/stats", "/metrics", "/process", "/process-batch", "/process-batch-stream", "/process-batch-fast",
                 "/process-and-save", "/results/{id}", "/batches", "/batches/{id}", "/batches/{id}/events", "/openapi.json", "/",
-                "/img/{signature}/{options}/{source}",
+                "/img/{signature}/{options}/{source}", "/cluster",
             ])
             for (path, operations) in paths {
                 for method in operations.keys {
@@ -557,7 +557,8 @@ struct OpenAPITests {
                     try await client.execute(uri: uri, method: verb) { response in
                         // Served: a real answer or a JSON refusal, never the router's plain 404.
                         if response.status == .notFound {
-                            #expect(path.hasSuffix("{id}") || path.hasSuffix("{id}/events"), "\(method) \(path)")
+                            // `/cluster` is served by cluster nodes alone, and says so.
+                            #expect(path.hasSuffix("{id}") || path.hasSuffix("{id}/events") || path == "/cluster", "\(method) \(path)")
                             #expect((try? decode(ErrorBody.self, response.body))?.error.code == "not_found", "\(method) \(path)")
                         }
                     }

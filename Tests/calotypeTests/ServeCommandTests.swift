@@ -14,45 +14,9 @@ import Glibc
 struct ServeCommandTests {
     /// Starts the server on a free port and returns it with the port it announced.
     func startServer(in folder: URL, environment extra: [String: String] = [:]) async throws -> (Process, Int) {
-        let process = Process()
-        process.executableURL = try CLI.binary
-        process.arguments = ["serve", "--port", "0"]
-        process.currentDirectoryURL = folder
-        var environment = ProcessInfo.processInfo.environment
-        environment["CALOTYPE_GPU"] = "off"
+        var environment = ["CALOTYPE_GPU": "off"]
         environment.merge(extra) { $1 }
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let announced = NIOLockedValueBox((text: "", resume: CheckedContinuation<Int, Never>?.none))
-        let port: Int = await withCheckedContinuation { continuation in
-            announced.withLockedValue { $0.resume = continuation }
-            output.fileHandleForReading.readabilityHandler = { handle in
-                let chunk = String(decoding: handle.availableData, as: UTF8.self)
-                let found = announced.withLockedValue { state -> (CheckedContinuation<Int, Never>, Int)? in
-                    state.text += chunk
-                    guard let match = state.text.firstMatch(of: /listening on http:\/\/[0-9.]+:([0-9]+)/), let resume = state.resume,
-                        let port = Int(match.output.1)
-                    else { return nil }
-                    state.resume = nil
-                    return (resume, port)
-                }
-                if let (resume, port) = found { resume.resume(returning: port) }
-            }
-            do {
-                try process.run()
-            } catch {
-                let resume = announced.withLockedValue { state -> CheckedContinuation<Int, Never>? in
-                    defer { state.resume = nil }
-                    return state.resume
-                }
-                resume?.resume(returning: 0)
-            }
-        }
-        output.fileHandleForReading.readabilityHandler = nil
-        try #require(port > 0, "the server did not start")
-        return (process, port)
+        return try await ServerProcess.start(in: folder, environment: environment)
     }
 
     @Test func sigtermLetsAStreamRunToItsCompleteEventThenExits() async throws {

@@ -7,6 +7,7 @@ import Logging
 import PostgresNIO
 import Scheduler
 import Server
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// This process as one node of a cluster (`CALOTYPE_DATABASE_URL`): its
@@ -24,9 +25,9 @@ public final class ClusterNode: Sendable {
     let claims = Atomic<Int>(0)
     let metrics: ClusterMetrics
     /// The plans of the batches this node ran items of lately.
-    private let plans = Mutex<[UUID: BatchPlan]>([:])
+    private let plans = NIOLockedValueBox<[UUID: BatchPlan]>([:])
     /// Whether a GPU node was heard from lately, and when that was asked.
-    private let gpuNodes = Mutex<(present: Bool, asked: ContinuousClock.Instant?)>((false, nil))
+    private let gpuNodes = NIOLockedValueBox<(present: Bool, asked: ContinuousClock.Instant?)>((false, nil))
 
     /// A node of the cluster at `settings`; its results (and staged
     /// uploads) go to `results`, the S3 store every node shares.
@@ -79,13 +80,13 @@ public final class ClusterNode: Sendable {
     /// The plan of `batch`, read once per batch (nil: the database did not
     /// answer, or the batch is gone).
     func batchPlan(_ batch: UUID) async -> BatchPlan? {
-        if let plan = plans.withLock({ $0[batch] }) { return plan }
+        if let plan = plans.withLockedValue({ $0[batch] }) { return plan }
         guard let record = try? await queue.batch(batch),
             let recipe = try? Recipe.jsonDecoder(maxOperations: Recipe.operationsCeiling).decode(Recipe.self, from: Data(record.recipeJSON.utf8))
         else { return nil }
         let plan = BatchPlan(
             recipe: recipe, placement: Placement(rawValue: record.placement) ?? .auto, strict: record.strict, destination: record.destination)
-        plans.withLock { plans in
+        plans.withLockedValue { plans in
             // A node runs items of a few batches at a time; this is not a store.
             if plans.count >= 256 { plans.removeAll() }
             plans[batch] = plan
@@ -96,14 +97,14 @@ public final class ClusterNode: Sendable {
     /// Asked of the database at most every few seconds.
     private func hasGPUNodes() async -> Bool {
         let now = ContinuousClock.now
-        let cached = gpuNodes.withLock { state -> Bool? in
+        let cached = gpuNodes.withLockedValue { state -> Bool? in
             guard let asked = state.asked, now - asked < .seconds(5) else { return nil }
             return state.present
         }
         if let cached { return cached }
         let silence = settings.lease.seconds * 2
         let present = ((try? await queue.nodes()) ?? []).contains { $0.gpuWorkers > 0 && $0.silentSeconds < silence }
-        gpuNodes.withLock { $0 = (present, now) }
+        gpuNodes.withLockedValue { $0 = (present, now) }
         return present
     }
 }
