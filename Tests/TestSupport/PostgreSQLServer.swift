@@ -69,6 +69,14 @@ public final class PostgreSQLServer: Sendable {
             binaries.appendingPathComponent("initdb"),
             ["-D", data, "-U", Self.user, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"], asPostgres: asPostgres)
         port = try SeaweedFS.freePorts(1)[0]
+        try startServer()
+    }
+
+    /// Starts the server on `port` over the cluster in `folder` and waits
+    /// until it answers.
+    private func startServer() throws {
+        let asPostgres = getuid() == 0
+        let data = folder.appendingPathComponent("data").path
         // The server runs as a child of its own, not daemonised by `pg_ctl`:
         // a daemon inherits Foundation's descriptor that reports a child's
         // exit, and `pg_ctl` would then never be seen to end.
@@ -80,8 +88,11 @@ public final class PostgreSQLServer: Sendable {
             ],
             asPostgres: asPostgres)
         let logFile = folder.appendingPathComponent("postgres.log")
-        guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else { throw PostgreSQLServerError.failed("cannot write \(logFile.path)") }
+        if !FileManager.default.fileExists(atPath: logFile.path) {
+            guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else { throw PostgreSQLServerError.failed("cannot write \(logFile.path)") }
+        }
         let log = try FileHandle(forWritingTo: logFile)
+        log.seekToEndOfFile()
         server.standardOutput = log
         server.standardError = log
         try server.run()
@@ -95,6 +106,38 @@ public final class PostgreSQLServer: Sendable {
         server.terminate()
         let tail = (try? String(contentsOf: logFile, encoding: .utf8))?.suffix(2000) ?? ""
         throw PostgreSQLServerError.failed("PostgreSQL did not start: \(tail)")
+    }
+
+    /// A server of its own, for a test that stops or restarts it (the
+    /// shared one serves every other test); `stop()` it at the end.
+    public static func dedicated() async throws -> PostgreSQLServer {
+        try await offThePool { try PostgreSQLServer() }
+    }
+
+    /// The postmaster's process id, from its pid file.
+    private var postmaster: Int32? {
+        let pidFile = folder.appendingPathComponent("data/postmaster.pid")
+        return (try? String(contentsOf: pidFile, encoding: .utf8))?.split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
+    /// Stops the server (a fast shutdown: connections are closed, as in a
+    /// database failover) and waits until it is gone.
+    public func stop() async throws {
+        guard let pid = postmaster else { return }
+        kill(pid, SIGINT)
+        try await offThePool {
+            var waited = 0
+            while kill(pid, 0) == 0, waited < 600 {
+                usleep(50_000)
+                waited += 1
+            }
+        }
+    }
+
+    /// Stops the server and starts it again on the same port and data.
+    public func restart() async throws {
+        try await stop()
+        try await offThePool { try self.startServer() }
     }
 
     /// Debian keeps the server's programs in /usr/lib/postgresql/VERSION/bin

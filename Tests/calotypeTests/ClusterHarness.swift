@@ -22,8 +22,10 @@ struct ClusterHarness: Sendable {
     /// Seconds a claim lasts without a heartbeat.
     var lease = 3
 
-    static func make() async throws -> ClusterHarness {
-        let databaseURL = try await PostgreSQLServer.shared().newDatabase() + "?sslmode=disable"
+    /// A cluster on a new database of `database` (the shared server unless given).
+    static func make(database: PostgreSQLServer? = nil) async throws -> ClusterHarness {
+        let postgres = if let database { database } else { try await PostgreSQLServer.shared() }
+        let databaseURL = try await postgres.newDatabase() + "?sslmode=disable"
         let server = try await SeaweedFS.shared()
         let credentials = S3Credentials(accessKeyID: SeaweedFS.accessKeyID, secretAccessKey: SeaweedFS.secretAccessKey)
         let s3 = S3Client(configuration: .init(endpoint: server.endpoint, credentials: credentials), http: .shared)
@@ -88,8 +90,8 @@ struct NodeProcess: Sendable {
         return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 64 << 20)))
     }
 
-    /// Posts `photos` to `/batches` with the recipe in `query`.
-    func postBatch(_ photos: [[UInt8]], query: String) async throws -> APIBatchCreated {
+    /// Posts `photos` as `files` parts to `path` with the recipe in `query`.
+    func post(_ path: String, _ photos: [[UInt8]], query: String) async throws -> (status: Int, body: [UInt8]) {
         let boundary = "calotype-\(UUID().uuidString)"
         var payload: [UInt8] = []
         for (index, photo) in photos.enumerated() {
@@ -97,13 +99,18 @@ struct NodeProcess: Sendable {
             payload += photo + Array("\r\n".utf8)
         }
         payload += Array("--\(boundary)--\r\n".utf8)
-        var request = HTTPClientRequest(url: base + "/batches?" + query)
+        var request = HTTPClientRequest(url: base + path + "?" + query)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
         request.body = .bytes(ByteBuffer(bytes: payload))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-        let body = Array(buffer: try await response.body.collect(upTo: 1 << 20))
-        try #require(response.status.code == 202, "POST /batches: \(response.status.code) \(String(decoding: body, as: UTF8.self))")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 256 << 20)))
+    }
+
+    /// Posts `photos` to `/batches` with the recipe in `query`.
+    func postBatch(_ photos: [[UInt8]], query: String) async throws -> APIBatchCreated {
+        let (status, body) = try await post("/batches", photos, query: query)
+        try #require(status == 202, "POST /batches: \(status) \(String(decoding: body, as: UTF8.self))")
         return try APIJSON.decode(APIBatchCreated.self, from: Data(body))
     }
 
@@ -128,6 +135,26 @@ struct NodeProcess: Sendable {
             }
         }
         return events
+    }
+
+    /// A counter of this node's `/metrics` (0 when it has not counted yet).
+    func metric(_ name: String) async throws -> Double {
+        let metrics = String(decoding: try await get("/metrics").body, as: UTF8.self)
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    /// The items this node holds now, as its `/health` says.
+    func claims() async throws -> Int {
+        let health = try await get("/health")
+        return (try? APIJSON.decode(HealthCluster.self, from: Data(health.body)))?.cluster.claims ?? 0
+    }
+
+    /// Waits until this node holds an item (polling its `/health`).
+    func waitUntilHolding() async throws {
+        while try await claims() == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     func kill(_ signal: Int32) {

@@ -52,10 +52,7 @@ struct ClusterNodesTests {
             #expect(try await nodes[1].get(url).status == 200, "any node serves any node's result")
         }
         for node in nodes {
-            let metrics = String(decoding: try await node.get("/metrics").body, as: UTF8.self)
-            let claims = metrics.split(separator: "\n").first { $0.hasPrefix("calotype_cluster_claims_total") }
-            let count = claims.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-            #expect(count > 0, "node \(node.name) claimed items")
+            #expect(try await node.metric("calotype_cluster_claims_total") > 0, "node \(node.name) claimed items")
         }
         let overview = try await nodes[0].json(APICluster.self, "/cluster")
         #expect(overview.nodes.map(\.name) == ["a", "b", "c"])
@@ -73,12 +70,7 @@ struct ClusterNodesTests {
         // Slow enough items that the doomed node is caught holding one.
         let created = try await survivor.postBatch(try await Self.photos(12, width: 1600, height: 1200), query: "blur=4&format=png")
         let stream = Task { try await survivor.events(of: created.batchID) }
-        var holding = false
-        while !holding {
-            let health = try await doomed.get("/health")
-            holding = (try? APIJSON.decode(HealthCluster.self, from: Data(health.body)))?.cluster.claims ?? 0 > 0
-            if !holding { try await Task.sleep(for: .milliseconds(20)) }
-        }
+        try await doomed.waitUntilHolding()
         doomed.kill(SIGKILL)
         let events = try await stream.value
         let verdict = StreamVerdict(events)
@@ -110,6 +102,41 @@ struct ClusterNodesTests {
         #expect(verdict.summary?.cancelled == answer.cancelled)
         #expect(events.last?.name == "complete")
         await Self.stop([worker, other])
+    }
+
+    /// `/process-batch`, `/process-batch-stream` and `/process-and-save` in
+    /// cluster mode run their items through the queue (both nodes take
+    /// some) and answer exactly as on one node.
+    @Test func theBatchEndpointsRunThroughTheQueue() async throws {
+        let cluster = try await ClusterHarness.make()
+        let save = ["CALOTYPE_SAVE_URL": "s3://\(cluster.bucket)/saved/"]
+        let nodes = [try await cluster.start("one", extra: save), try await cluster.start("two", extra: save)]
+        defer { Task { await Self.stop(nodes) } }
+        let photos = try await Self.photos(8, width: 800, height: 600)
+
+        let (status, body) = try await nodes[0].post("/process-batch", photos, query: "width=64&format=png&inline=true")
+        #expect(status == 200)
+        let summary = try APIJSON.decode(APIBatchSummary.self, from: Data(body))
+        #expect(summary.succeeded == 8 && summary.results?.map(\.index) == Array(0..<8))
+        #expect(summary.results?.allSatisfy { $0.data != nil && $0.width == 64 } == true, "inline results, read back from S3")
+
+        let (streamStatus, streamBody) = try await nodes[1].post("/process-batch-stream", photos, query: "width=64&format=png")
+        #expect(streamStatus == 200)
+        let events = String(decoding: streamBody, as: UTF8.self).components(separatedBy: "\n\n").compactMap(StreamedEvent.init)
+        #expect(StreamVerdict(events).everyItemEndedOnce(8))
+        #expect(events.last?.name == "complete" && events.map(\.id) == Array(1...events.count))
+
+        let (savedStatus, savedBody) = try await nodes[0].post("/process-and-save", photos, query: "width=64&format=webp")
+        #expect(savedStatus == 200)
+        let saved = try APIJSON.decode(APIBatchSummary.self, from: Data(savedBody))
+        #expect(saved.results?.allSatisfy { $0.savedTo?.hasPrefix("s3://\(cluster.bucket)/saved/") == true } == true)
+        let objects = try await cluster.s3.list(bucket: cluster.bucket, prefix: "saved/").objects
+        #expect(objects.count == 8)
+
+        for node in nodes {
+            #expect(try await node.metric("calotype_cluster_claims_total") > 0, "node \(node.name) took items")
+        }
+        await Self.stop(nodes)
     }
 }
 

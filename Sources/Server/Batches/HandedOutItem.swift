@@ -18,7 +18,9 @@ extension CalotypeServer {
         var upload = Upload(items: [input], recipe: recipe, placement: placement, strictPlacement: strictPlacement, inline: false)
         upload.fetcher = fetcher
         upload.maxSourceBytes = configuration.maxImageBytes ?? ImageLimits().maxBytes
-        if let destination {
+        if destination == Self.saveTargetDestination {
+            upload.destination = saveTarget
+        } else if let destination {
             do throws(DestinationRefusal) {
                 guard let destinations = configuration.destinations else {
                     throw DestinationRefusal("this node writes to no destination (CALOTYPE_ALLOWED_DESTINATIONS is empty)")

@@ -8,6 +8,9 @@ import Scheduler
 extension CalotypeServer {
     func addBatchRoutes(to router: Router<CalotypeRequestContext>) {
         router.post("process-batch") { request, context -> Response in
+            if let host = configuration.batchHost {
+                return try await hostedBatch(request, context: context, endpoint: "/process-batch", host: host, answer: .collected)
+            }
             let run = try await batchRun(request, endpoint: "/process-batch")
             // A client that goes away cancels the items not yet finished.
             let summary = try await departures.cancellingOnDeparture(of: context.channel) { await run.collected(parallelism: 1) }
@@ -15,6 +18,9 @@ extension CalotypeServer {
         }
 
         router.post("process-batch-stream") { request, context -> Response in
+            if let host = configuration.batchHost {
+                return try await hostedBatch(request, context: context, endpoint: "/process-batch-stream", host: host, answer: .stream)
+            }
             let run = try await batchRun(request, endpoint: "/process-batch-stream")
             return streamed(run, parallelism: 1, channel: context.channel)
         }
@@ -24,17 +30,21 @@ extension CalotypeServer {
                 await statistics.rejected("/process-batch-fast")
                 throw APIError(.forbidden, .parallelDisabled, "parallel processing is disabled on this server (ENABLE_PARALLEL=false); use /process-batch-stream")
             }
+            if let host = configuration.batchHost {
+                return try await hostedBatch(request, context: context, endpoint: "/process-batch-fast", host: host, answer: .stream)
+            }
             let run = try await batchRun(request, endpoint: "/process-batch-fast")
             return streamed(run, parallelism: parallelism, channel: context.channel)
         }
 
-        router.post("process-and-save") { request, _ -> Response in
+        router.post("process-and-save") { request, context -> Response in
             let endpoint = "/process-and-save"
+            if let host = configuration.batchHost {
+                return try await hostedBatch(request, context: context, endpoint: endpoint, host: host, answer: .saved)
+            }
             await statistics.request(endpoint)
             let upload = try await readUpload(request, shape: .singleOrBatch, endpoint: endpoint)
-            let saver: any ResultSink = configuration.saveSink ?? configuration.saveURL.map { HTTPResultSink(url: $0) }
-                ?? ResultSaver(directory: configuration.saveDirectory, io: .singleton)
-            var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saver)
+            var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: endpoint, saver: saveTarget)
             run.observer = configuration.batchObserver
             // Saving runs to its end even if the client leaves: it is a side effect asked for.
             let summary = await run.collected(parallelism: parallelism)
@@ -42,6 +52,13 @@ extension CalotypeServer {
             let saveFailed = items.contains { $0.error?.code == .saveFailed }
             return Self.json(summary, status: saveFailed ? .badGateway : .ok)
         }
+    }
+
+    /// Where `/process-and-save` saves: `CALOTYPE_SAVE_URL` (S3 or HTTP),
+    /// or the folder `CALOTYPE_SAVE_DIR`.
+    var saveTarget: any ResultSink {
+        configuration.saveSink ?? configuration.saveURL.map { HTTPResultSink(url: $0) }
+            ?? ResultSaver(directory: configuration.saveDirectory, io: .singleton)
     }
 
     private func batchRun(_ request: Request, endpoint: String) async throws(APIError) -> BatchRun {
