@@ -117,6 +117,7 @@ public struct ClusterWorker: Sendable {
                 return .heartbeatEnded
             }
             var tickPending = false
+            var databaseAway = false
             while !Task.isCancelled {
                 if draining.isSet {
                     if running.count == 0 { break }
@@ -126,7 +127,19 @@ public struct ClusterWorker: Sendable {
                 let free = configuration.workers - running.count
                 var claims: [WorkQueue.Claim] = []
                 if free > 0 {
-                    claims = (try? await queue.claim(owner: configuration.owner, policy: configuration.policy, limit: free, lease: configuration.lease)) ?? []
+                    do {
+                        claims = try await queue.claim(owner: configuration.owner, policy: configuration.policy, limit: free, lease: configuration.lease)
+                        if databaseAway {
+                            databaseAway = false
+                            queue.logger.notice("the database answers again; claiming")
+                        }
+                    } catch {
+                        // Said once per outage, not at every look.
+                        if !databaseAway && !Task.isCancelled {
+                            databaseAway = true
+                            queue.logger.warning("claiming failed; trying again until the database answers", metadata: ["error": "\(String(reflecting: error))"])
+                        }
+                    }
                 }
                 if !claims.isEmpty {
                     do {

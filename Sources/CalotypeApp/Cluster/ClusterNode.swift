@@ -39,7 +39,13 @@ public final class ClusterNode: Sendable {
         logger[metadataKey: "node"] = "\(settings.nodeName)"
         self.settings = settings
         self.logger = logger
-        client = PostgresClient(configuration: try ClusterDatabase.configuration(url: settings.databaseURL), backgroundLogger: logger)
+        // The pool's own log: connection attempts at info (every retry while
+        // the database is away, which the node reports itself, with context)
+        // and a warning when a query comes before `run()`, which the service
+        // group starts beside the node's first queries; errors only.
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        client = PostgresClient(configuration: try ClusterDatabase.configuration(url: settings.databaseURL), backgroundLogger: poolLogger)
         queue = WorkQueue(client: client, logger: logger)
         feed = BatchEventFeed(log: BatchEventLog(client: client, logger: logger))
         inputs = StagedInputs(client: results.client, bucket: results.bucket, prefix: results.prefix, references: references)
