@@ -263,7 +263,7 @@ let package = Package(
         .testTarget(
             name: "CalotypeAppTests",
             dependencies: [
-                "CalotypeApp", "CalotypeCore", "CalotypeOpenCL", "Scheduler", "Server",
+                "CalotypeApp", "CalotypeCluster", "CalotypeCore", "CalotypeOpenCL", "Scheduler", "Server",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),

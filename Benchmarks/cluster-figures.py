@@ -160,6 +160,18 @@ def post_batch(port, photos, query):
     return json.loads(answer)["batch_id"]
 
 
+def post_references(port, names, options):
+    """A batch by reference: the photos as `local:///` sources."""
+    body = json.dumps({"sources": [f"local:///{name}" for name in names], "options": options}).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    connection.request("POST", "/batches", body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer = response.read()
+    if response.status != 202:
+        raise RuntimeError(f"POST /batches: {response.status} {answer[:200]}")
+    return json.loads(answer)["batch_id"]
+
+
 def follow(port, batch, on_event=None):
     """Reads the batch's events to `complete`; returns the time of the first result."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
@@ -185,18 +197,47 @@ def follow(port, batch, on_event=None):
 
 def run_batches(nodes, photos, query, rounds):
     """Posts `rounds` batches one after another (to the nodes in turn);
-    returns (images/s, seconds to the first result) per round."""
+    returns (images/s, seconds to the first result) per round. `photos`
+    are bytes (uploads) or names (sources by reference)."""
     figures = []
     for round in range(rounds):
         node = nodes[round % len(nodes)]
         start = time.monotonic()
-        batch = post_batch(node["port"], photos, query)
+        if isinstance(photos[0], str):
+            batch = post_references(node["port"], photos, query)
+        else:
+            batch = post_batch(node["port"], photos, query)
         first, summary = follow(node["port"], batch)
         end = time.monotonic()
         if summary["succeeded"] != len(photos):
             raise RuntimeError(f"round {round}: {summary}")
         figures.append((len(photos) / (end - start), first - start))
     return figures
+
+
+def cpu_seconds():
+    """CPU seconds used so far by the processes of each kind (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            text = open(stat).read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        kind = "calotype" if name.startswith("calotype") else "postgres" if name.startswith("postgres") else "weed" if name.startswith("weed") else None
+        if kind:
+            totals[kind] = totals.get(kind, 0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+def run_measured(nodes, photos, query, rounds):
+    """run_batches, with the CPU seconds each kind of process used."""
+    before = cpu_seconds()
+    figures = run_batches(nodes, photos, query, rounds)
+    after = cpu_seconds()
+    return figures, {kind: after.get(kind, 0) - before.get(kind, 0) for kind in after}
 
 
 def median(values):
@@ -207,7 +248,9 @@ def statements_since(log, offset):
     with open(log, "rb") as f:
         f.seek(offset)
         text = f.read().decode(errors="replace")
-    return re.findall(r"duration: ([0-9.]+) ms\s+(?:statement|execute [^:]*|parse [^:]*|bind [^:]*):\s*(.*)", text)
+    # One line per statement executed (the extended protocol's parse and
+    # bind steps are logged too, as lines of their own: not counted).
+    return re.findall(r"duration: ([0-9.]+) ms\s+(?:statement|execute [^:]*):\s*(.*)", text)
 
 
 def psql(binaries, port, sql):
@@ -231,6 +274,8 @@ def main():
     if not files:
         sys.exit(f"no photos in {arguments.photos} (Benchmarks/make-photo-set.sh)")
     photos = [open(f, "rb").read() for f in files] * arguments.copies
+    names = [os.path.basename(f) for f in files] * arguments.copies
+    sources = {"CALOTYPE_ALLOWED_SOURCES": "local:///", "CALOTYPE_LOCAL_SOURCES_ROOT": os.path.abspath(arguments.photos)}
     print(f"{len(photos)} photos per batch ({len(files)} files, {sum(map(len, photos)) / len(photos) / 1e6:.1f} MB each on average), "
           f"recipe {arguments.recipe}, {arguments.rounds} rounds; {os.cpu_count()} cores")
 
@@ -243,29 +288,45 @@ def main():
         results = {"CALOTYPE_RESULTS_URL": "s3://bench/results/"}
 
         rows = []
-        single = start_node(services, binary, "single", {})
-        rows.append(("one node, results in a folder", run_batches([single], photos, arguments.recipe, arguments.rounds)))
+        single = start_node(services, binary, "single", sources)
+        rows.append(("uploads: one node, results in a folder", *run_measured([single], photos, arguments.recipe, arguments.rounds)))
+        references = [("by reference: one node, results in a folder", *run_measured([single], names, arguments.recipe, arguments.rounds))]
         services.processes.remove(single["process"]); single["process"].terminate(); single["process"].wait()
-        single = start_node(services, binary, "single-s3", {**s3, **results})
-        rows.append(("one node, results in S3", run_batches([single], photos, arguments.recipe, arguments.rounds)))
+        single = start_node(services, binary, "single-s3", {**s3, **results, **sources})
+        rows.append(("uploads: one node, results in S3", *run_measured([single], photos, arguments.recipe, arguments.rounds)))
         services.processes.remove(single["process"]); single["process"].terminate(); single["process"].wait()
 
         workers = {"CALOTYPE_CPU_WORKERS": str(arguments.workers)}
-        nodes = [start_node(services, binary, f"node-{n}", {**s3, **results, **database, **workers}) for n in range(1, arguments.nodes + 1)]
+        nodes = [start_node(services, binary, f"node-{n}", {**s3, **results, **database, **workers, **sources})
+                 for n in range(1, arguments.nodes + 1)]
         offset = os.path.getsize(pg_log)
-        cluster = run_batches(nodes, photos, arguments.recipe, arguments.rounds)
-        rows.append((f"cluster of {arguments.nodes} nodes x {arguments.workers} worker(s)", cluster))
+        cluster, cluster_cpu = run_measured(nodes, photos, arguments.recipe, arguments.rounds)
+        rows.append((f"uploads: cluster of {arguments.nodes} nodes x {arguments.workers} worker(s)", cluster, cluster_cpu))
+        references.append((f"by reference: cluster of {arguments.nodes} x {arguments.workers}",
+                           *run_measured(nodes, names, arguments.recipe, arguments.rounds)))
+        rows += references
         time.sleep(1)  # the last statements reach the log
         statements = statements_since(pg_log, offset)
-        items = len(photos) * arguments.rounds
+        items = 2 * len(photos) * arguments.rounds  # uploads and references
 
         print()
-        print(f"{'':44} {'images/s':>9} {'first result':>13}")
-        for label, figures in rows:
-            print(f"{label:44} {median([f[0] for f in figures]):9.2f} {median([f[1] for f in figures]) * 1000:10.0f} ms")
-        base = median([f[0] for f in rows[0][1]])
-        print(f"cluster / one node (folder): {median([f[0] for f in cluster]) / base:.3f}")
+        print(f"{'':50} {'images/s':>9} {'first result':>13}   CPU ms per image: calotype, postgres, S3")
+        for label, figures, cpu in rows:
+            per_image = [cpu.get(kind, 0) * 1000 / (len(photos) * arguments.rounds) for kind in ("calotype", "postgres", "weed")]
+            print(f"{label:50} {median([f[0] for f in figures]):9.2f} {median([f[1] for f in figures]) * 1000:10.0f} ms   "
+                  + ", ".join(f"{value:.1f}" for value in per_image))
+        rate = {label: median([f[0] for f in figures]) for label, figures, _ in rows}
+        labels = [label for label, _, _ in rows]
+        print(f"cluster / one node, uploads: {rate[labels[2]] / rate[labels[0]]:.3f}; by reference: {rate[labels[4]] / rate[labels[3]]:.3f}")
 
+        kinds = {}
+        for _, text in statements:
+            kind = " ".join(text.split()[:4])[:60]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        print()
+        print("statements per item, by kind:")
+        for kind, count in sorted(kinds.items(), key=lambda pair: -pair[1])[:14]:
+            print(f"  {count / items:5.1f}  {kind}")
         claims = sorted(float(d) for d, text in statements if "WITH picked AS" in text)
         print()
         print(f"database statements while the cluster ran: {len(statements)}, {len(statements) / items:.1f} per item "

@@ -28,15 +28,20 @@ public final class BatchEventFeed: Sendable {
         self.poll = poll
     }
 
-    /// Listens until cancelled, connecting again after a failure.
-    public func run() async {
+    /// Listens until cancelled, connecting again after a failure;
+    /// `onListening` is told each time the `LISTEN` is in place, and
+    /// `onEvent` each time any batch has new events (a new batch's `queued`
+    /// among them: the node's claim loop looks for work then).
+    public func run(onListening: @escaping @Sendable () -> Void = {}, onEvent: @escaping @Sendable () -> Void = {}) async {
         let logger = log.logger
         while !Task.isCancelled {
             do {
                 try await log.client.withConnection { connection in
                     try await connection.listen(on: BatchEventLog.channel) { notifications in
+                        onListening()
                         for try await notification in notifications {
                             // "batch:last id"
+                            onEvent()
                             guard let batch = UUID(uuidString: String(notification.payload.prefix { $0 != ":" })) else { continue }
                             wake(batch)
                         }

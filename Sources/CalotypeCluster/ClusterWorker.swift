@@ -82,6 +82,8 @@ public struct ClusterWorker: Sendable {
     public let configuration: Configuration
     /// Set by `drain()`: claim nothing more.
     private let draining = DrainFlag()
+    /// Wakes an idle loop before its next look (`nudge()`).
+    private let nudges = WakeSignal()
     let process: @Sendable (WorkQueue.Claim) async -> Finished
     let observer: @Sendable (Event) -> Void
 
@@ -98,6 +100,12 @@ public struct ClusterWorker: Sendable {
     /// What the claim loop is woken by.
     private enum Wake: Sendable {
         case itemEnded, tick, heartbeatEnded
+    }
+
+    /// Tells an idle loop to look at the queue now rather than at its next
+    /// `idlePoll`: work may have come (the node heard a batch's event).
+    public func nudge() {
+        nudges.signal()
     }
 
     /// Stops claiming: `run()` returns once the items running now have
@@ -162,9 +170,9 @@ public struct ClusterWorker: Sendable {
                 // next look at the queue, whichever comes first.
                 if running.count < configuration.workers && !tickPending {
                     tickPending = true
-                    let poll = configuration.idlePoll
+                    let (poll, nudges) = (configuration.idlePoll, self.nudges)
                     group.addTask {
-                        try? await Task.sleep(for: poll)
+                        _ = await nudges.wait(atMost: poll)
                         return .tick
                     }
                 }

@@ -33,7 +33,9 @@ struct ClusterBatchHost: BatchHost {
         return APIBatchCreated(batchID: batchID, status: .running, total: items.count, eventsURL: paths.events, statusURL: paths.status)
     }
 
-    /// Each upload stored where every node reads it (8 at a time); a
+    /// Each upload stored where every node reads it (`stagingConcurrency`
+    /// at a time: the bytes are in memory already, and S3 takes them in
+    /// parallel); a
     /// reference stays as it is. If one cannot be stored, those stored are
     /// removed and the batch is refused.
     private func stage(_ inputs: [BatchInput], batch: String) async throws(APIError) -> [String] {
@@ -52,7 +54,7 @@ struct ClusterBatchHost: BatchHost {
                     }
                 }
             }
-            for _ in 0..<8 { addNext() }
+            for _ in 0..<Self.stagingConcurrency { addNext() }
             while let (index, source) = await group.next() {
                 sources[index] = source
                 if source != nil { addNext() }
@@ -123,6 +125,11 @@ struct ClusterBatchHost: BatchHost {
         guard let record else { throw Self.notFound(id) }
         return record
     }
+
+    /// Uploads stored in S3 at once while a batch is posted. Measured with
+    /// 48 photos of 0.6 MB on SeaweedFS on the same 2 cores: 8 at a time
+    /// kept the POST at about 250 ms, a phase in which no node has work.
+    static let stagingConcurrency = 32
 
     private static func notFound(_ id: String) -> APIError {
         APIError(.notFound, .notFound, "no batch '\(id)' in this cluster (finished batches are kept for CALOTYPE_RESULT_TTL)")

@@ -59,7 +59,7 @@ struct ClusterNodeService: Service {
         }
         node.logger.info("joined the cluster", metadata: ["cpu_workers": "\(cpuWorkers)", "gpu_workers": "\(gpuWorkers)"])
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await node.feed.run() }
+            group.addTask { await node.feed.run(onEvent: { worker.nudge() }) }
             group.addTask { await rescuer.run() }
             group.addTask { await forgetOldBatches() }
             group.addTask { await sampleItems() }
