@@ -32,26 +32,42 @@ public struct BatchEventLog: Sendable {
     /// the caller's transaction: the batch's row is the counter, so appends
     /// to one batch take turns and their ids never skip or repeat, and the
     /// events appear (and are announced) only if that transaction commits.
-    /// Returns their ids.
+    /// One statement: the counter, the rows and the notification. Returns
+    /// their ids.
     @discardableResult
     public static func append(
         _ events: [(name: String, data: String)], to batch: UUID, on connection: PostgresConnection, logger: Logger
     ) async throws -> [Int] {
         guard !events.isEmpty else { return [] }
+        let batchText = batch.uuidString.lowercased()
         var last = 0
         let rows = try await connection.query(
-            "UPDATE calotype_batches SET last_event_id = last_event_id + \(events.count) WHERE id = \(batch) RETURNING last_event_id",
-            logger: logger)
-        for try await value in rows.decode(Int.self) { last = value }
-        let first = last - events.count + 1
-        let ids = Array(first...last)
+            """
+            WITH counter AS (
+                UPDATE calotype_batches SET last_event_id = last_event_id + \(events.count) WHERE id = \(batch) RETURNING last_event_id
+            ), inserted AS (
+                INSERT INTO calotype_events (batch_id, id, name, data)
+                SELECT \(batch), counter.last_event_id - \(events.count) + given.ord, given.name, given.data
+                FROM counter, unnest(\(events.map(\.name)), \(events.map(\.data))) WITH ORDINALITY AS given(name, data, ord)
+            )
+            SELECT last_event_id, pg_notify(\(channel), \(batchText) || ':' || last_event_id)::text FROM counter
+            """, logger: logger)
+        for try await (value, _) in rows.decode((Int, String).self) { last = value }
+        return last == 0 ? [] : Array((last - events.count + 1)...last)
+    }
+
+    /// Inserts `events` whose ids the caller has taken from the batch's
+    /// counter (in this transaction), and announces the last: one statement.
+    static func insert(_ events: [(name: String, data: String)], ids: [Int], of batch: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let last = ids.last else { return }
         try await connection.query(
             """
-            INSERT INTO calotype_events (batch_id, id, name, data)
-            SELECT \(batch), * FROM unnest(\(ids), \(events.map(\.name)), \(events.map(\.data)))
+            WITH inserted AS (
+                INSERT INTO calotype_events (batch_id, id, name, data)
+                SELECT \(batch), * FROM unnest(\(ids), \(events.map(\.name)), \(events.map(\.data)))
+            )
+            SELECT pg_notify(\(channel), \("\(batch.uuidString.lowercased()):\(last)"))::text
             """, logger: logger)
-        try await connection.query("SELECT pg_notify(\(channel), \("\(batch.uuidString.lowercased()):\(last)"))", logger: logger)
-        return ids
     }
 
     /// Appends in a transaction of its own.

@@ -51,18 +51,25 @@ public enum BatchLedger {
         let succeeded = ends.count { $0.state == .succeeded }
         let cancelled = ends.count { $0.state == .cancelled }
         let failed = ends.count - succeeded - cancelled
-        var before: Tally?
+        let count = ends.count
+        // One statement: the counts, the event counter (a `result` or `error`
+        // and a `done` per item, and `complete` if these were the last), and
+        // the batch's end. SET reads the row as it was.
+        var after: (tally: Tally, lastEventID: Int)?
         let rows = try await connection.query(
             """
             UPDATE calotype_batches
-            SET succeeded = succeeded + \(succeeded), failed = failed + \(failed), cancelled = cancelled + \(cancelled)
+            SET succeeded = succeeded + \(succeeded), failed = failed + \(failed), cancelled = cancelled + \(cancelled),
+                last_event_id = last_event_id + \(2 * count) + CASE WHEN succeeded + failed + cancelled + \(count) >= total THEN 1 ELSE 0 END,
+                state = CASE WHEN succeeded + failed + cancelled + \(count) >= total AND state = 'running' THEN 'completed' ELSE state END,
+                finished_at = CASE WHEN succeeded + failed + cancelled + \(count) >= total THEN now() ELSE finished_at END
             WHERE id = \(batch)
-            RETURNING total, succeeded, failed, cancelled, (extract(epoch FROM now() - created_at) * 1000)::float8
+            RETURNING total, succeeded, failed, cancelled, last_event_id, (extract(epoch FROM now() - created_at) * 1000)::float8
             """, logger: logger)
-        for try await (total, succeeded, failed, cancelled, elapsed) in rows.decode((Int, Int, Int, Int, Double).self) {
-            before = Tally(total: total, succeeded: succeeded, failed: failed, cancelled: cancelled, elapsedMs: elapsed)
+        for try await (total, succeeded, failed, cancelled, lastEventID, elapsed) in rows.decode((Int, Int, Int, Int, Int, Double).self) {
+            after = (Tally(total: total, succeeded: succeeded, failed: failed, cancelled: cancelled, elapsedMs: elapsed), lastEventID)
         }
-        guard let tally = before else { return }
+        guard let (tally, lastEventID) = after else { return }
 
         let unrecorded = ends.filter { $0.state == .dead || $0.state == .cancelled }
         if !unrecorded.isEmpty {
@@ -92,13 +99,9 @@ public enum BatchLedger {
             events.append(.complete(APIBatchSummary(
                 batchID: batchID, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled,
                 durationMs: tally.elapsedMs)))
-            try await connection.query(
-                """
-                UPDATE calotype_batches SET state = CASE WHEN state = 'running' THEN 'completed' ELSE state END, finished_at = now()
-                WHERE id = \(batch)
-                """, logger: logger)
         }
-        try await BatchEventLog.append(events.map(Self.row), to: batch, on: connection, logger: logger)
+        let ids = Array((lastEventID - events.count + 1)...lastEventID)
+        try await BatchEventLog.insert(events.map(Self.row), ids: ids, of: batch, on: connection, logger: logger)
     }
 
     /// Appends the `started` progress of items just claimed, one
@@ -106,17 +109,21 @@ public enum BatchLedger {
     public static func recordStarts(of claims: [WorkQueue.Claim], client: PostgresClient, logger: Logger) async throws {
         for (batch, claims) in Dictionary(grouping: claims, by: \.batchID) {
             try await client.withTransaction(logger: logger) { connection in
-                var tally: (total: Int, ended: Int)?
+                var counted: (total: Int, ended: Int, last: Int)?
                 let rows = try await connection.query(
-                    "SELECT total, succeeded + failed + cancelled FROM calotype_batches WHERE id = \(batch) FOR UPDATE", logger: logger)
-                for try await row in rows.decode((Int, Int).self) { tally = row }
-                guard let tally else { return }
+                    """
+                    UPDATE calotype_batches SET last_event_id = last_event_id + \(claims.count) WHERE id = \(batch)
+                    RETURNING total, succeeded + failed + cancelled, last_event_id
+                    """, logger: logger)
+                for try await row in rows.decode((Int, Int, Int).self) { counted = row }
+                guard let counted else { return }
                 let batchID = batch.uuidString.lowercased()
                 let events = claims.sorted { $0.index < $1.index }.map { claim in
                     APIBatchEvent.progress(.init(
-                        batchID: batchID, index: claim.index, filename: claim.name, stage: .started, completed: tally.ended, total: tally.total))
+                        batchID: batchID, index: claim.index, filename: claim.name, stage: .started, completed: counted.ended, total: counted.total))
                 }
-                try await BatchEventLog.append(events.map(Self.row), to: batch, on: connection, logger: logger)
+                let ids = Array((counted.last - events.count + 1)...counted.last)
+                try await BatchEventLog.insert(events.map(Self.row), ids: ids, of: batch, on: connection, logger: logger)
             }
         }
     }

@@ -60,12 +60,14 @@ extension WorkQueue {
     public func cancel(_ batch: UUID) async throws -> Bool {
         try await client.withTransaction(logger: logger) { connection in
             var state: String?
-            let rows = try await connection.query("SELECT state FROM calotype_batches WHERE id = \(batch) FOR UPDATE", logger: logger)
+            let rows = try await connection.query("SELECT state FROM calotype_batches WHERE id = \(batch)", logger: logger)
             for try await value in rows.decode(String.self) { state = value }
             guard let state else { return false }
             // Over already: nothing is left to cancel.
             guard state == "running" else { return true }
-            try await connection.query("UPDATE calotype_batches SET state = 'cancelled' WHERE id = \(batch)", logger: logger)
+            // The items first, then the batch's row (in the ledger): the order
+            // in which finishes and rescues lock them, so that a cancel and a
+            // finish never wait on each other in a circle.
             let cancelled = try await connection.query(
                 """
                 UPDATE calotype_items
@@ -80,6 +82,7 @@ extension WorkQueue {
                     batchID: batch.uuidString.lowercased(), index: index, filename: name, status: .error,
                     error: APIErrorDetail(code: .cancelled, message: message))))
             }
+            try await connection.query("UPDATE calotype_batches SET state = 'cancelled' WHERE id = \(batch) AND state = 'running'", logger: logger)
             try await BatchLedger.record(ends.sorted { $0.item.index < $1.item.index }, of: batch, on: connection, logger: logger)
             return true
         }
