@@ -70,10 +70,11 @@ public struct BatchEventLog: Sendable {
             """, logger: logger)
     }
 
-    /// Appends in a transaction of its own.
+    /// Appends on a connection of the pool: one statement, so a
+    /// transaction of its own.
     @discardableResult
     public func append(_ events: [(name: String, data: String)], to batch: UUID) async throws -> [Int] {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.withConnection { connection in
             try await Self.append(events, to: batch, on: connection, logger: logger)
         }
     }

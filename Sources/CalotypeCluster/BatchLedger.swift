@@ -104,27 +104,18 @@ public enum BatchLedger {
         try await BatchEventLog.insert(events.map(Self.row), ids: ids, of: batch, on: connection, logger: logger)
     }
 
-    /// Appends the `started` progress of items just claimed, one
-    /// transaction per batch.
+    /// Appends the `started` progress of items just claimed: one statement
+    /// per batch (their progress is the batch's as the claim read it).
     public static func recordStarts(of claims: [WorkQueue.Claim], client: PostgresClient, logger: Logger) async throws {
+        let log = BatchEventLog(client: client, logger: logger)
         for (batch, claims) in Dictionary(grouping: claims, by: \.batchID) {
-            try await client.withTransaction(logger: logger) { connection in
-                var counted: (total: Int, ended: Int, last: Int)?
-                let rows = try await connection.query(
-                    """
-                    UPDATE calotype_batches SET last_event_id = last_event_id + \(claims.count) WHERE id = \(batch)
-                    RETURNING total, succeeded + failed + cancelled, last_event_id
-                    """, logger: logger)
-                for try await row in rows.decode((Int, Int, Int).self) { counted = row }
-                guard let counted else { return }
-                let batchID = batch.uuidString.lowercased()
-                let events = claims.sorted { $0.index < $1.index }.map { claim in
-                    APIBatchEvent.progress(.init(
-                        batchID: batchID, index: claim.index, filename: claim.name, stage: .started, completed: counted.ended, total: counted.total))
-                }
-                let ids = Array((counted.last - events.count + 1)...counted.last)
-                try await BatchEventLog.insert(events.map(Self.row), ids: ids, of: batch, on: connection, logger: logger)
+            let batchID = batch.uuidString.lowercased()
+            let events = claims.sorted { $0.index < $1.index }.map { claim in
+                Self.row(.progress(.init(
+                    batchID: batchID, index: claim.index, filename: claim.name, stage: .started, completed: claim.batchEnded,
+                    total: claim.batchTotal)))
             }
+            try await log.append(events, to: batch)
         }
     }
 

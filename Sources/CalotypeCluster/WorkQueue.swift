@@ -69,6 +69,10 @@ public struct WorkQueue: Sendable {
         /// Counting this one.
         public var attempts: Int
         public var token: UUID
+        /// The batch's items, and those ended when it was claimed (for its
+        /// `started` event's progress).
+        public var batchTotal = 0
+        public var batchEnded = 0
     }
 
     /// What a node claims: its own pools in the order it prefers them,
@@ -131,15 +135,18 @@ public struct WorkQueue: Sendable {
             UPDATE calotype_items AS item
             SET state = 'running', attempts = item.attempts + 1, lease_token = gen_random_uuid(), lease_owner = \(owner),
                 lease_until = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
-            FROM picked
+            FROM picked JOIN calotype_batches AS batch ON batch.id = picked.batch_id
             WHERE item.batch_id = picked.batch_id AND item.index = picked.index
-            RETURNING item.batch_id, item.index, item.source, item.name, item.pool, item.attempts, item.lease_token
+            RETURNING item.batch_id, item.index, item.source, item.name, item.pool, item.attempts, item.lease_token,
+                      batch.total, batch.succeeded + batch.failed + batch.cancelled
             """, logger: logger)
         var claims: [Claim] = []
-        for try await (batchID, index, source, name, pool, attempts, token) in rows.decode((UUID, Int, String, String, String, Int, UUID).self) {
+        for try await (batchID, index, source, name, pool, attempts, token, total, ended)
+            in rows.decode((UUID, Int, String, String, String, Int, UUID, Int, Int).self)
+        {
             claims.append(Claim(
                 batchID: batchID, index: index, source: source, name: name, pool: Pool(rawValue: pool) ?? .cpu, attempts: attempts,
-                token: token))
+                token: token, batchTotal: total, batchEnded: ended))
         }
         return claims.sorted { ($0.batchID.uuidString, $0.index) < ($1.batchID.uuidString, $1.index) }
     }
