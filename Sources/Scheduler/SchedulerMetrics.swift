@@ -11,6 +11,10 @@ struct LaneMetrics: Sendable {
     }
 
     private let jobs: [Outcome: Counter]
+    /// Jobs placed on the lane, as asked or as a fallback (another kind of
+    /// lane could not take them).
+    private let placed: Counter
+    private let placedAsFallback: Counter
     private let busySeconds: FloatingPointCounter
     private let serviceTime: Timer
     private let queueWait: Timer
@@ -19,6 +23,8 @@ struct LaneMetrics: Sendable {
         jobs = Dictionary(uniqueKeysWithValues: Outcome.allCases.map { outcome in
             (outcome, Counter(label: SchedulerMetrics.jobs, dimensions: [("lane", lane), ("outcome", outcome.rawValue)], factory: factory))
         })
+        placed = Counter(label: SchedulerMetrics.placements, dimensions: [("lane", lane), ("fallback", "false")], factory: factory)
+        placedAsFallback = Counter(label: SchedulerMetrics.placements, dimensions: [("lane", lane), ("fallback", "true")], factory: factory)
         busySeconds = FloatingPointCounter(
             label: SchedulerMetrics.busySeconds, dimensions: [("lane", lane), ("kind", kind.rawValue)], factory: factory)
         serviceTime = Timer(label: SchedulerMetrics.serviceSeconds, dimensions: [("lane", lane)], factory: factory)
@@ -27,6 +33,10 @@ struct LaneMetrics: Sendable {
 
     func count(_ outcome: Outcome) {
         jobs[outcome]?.increment()
+    }
+
+    func placed(fallback: Bool) {
+        (fallback ? placedAsFallback : placed).increment()
     }
 
     /// A job that ran: its wait for a worker, and the worker's time on it.
@@ -41,6 +51,7 @@ struct LaneMetrics: Sendable {
 /// (histogram buckets) and for tests.
 public enum SchedulerMetrics {
     public static let jobs = "calotype_jobs_total"
+    public static let placements = "calotype_placements_total"
     public static let busySeconds = "calotype_lane_busy_seconds_total"
     /// Histograms in seconds, with `histogramBuckets`.
     public static let serviceSeconds = "calotype_job_service_seconds"

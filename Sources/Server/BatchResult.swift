@@ -40,8 +40,6 @@ struct BatchRun: Sendable {
     /// The batch's index of the upload's first item: a cluster node runs
     /// one item of a larger batch at a time.
     var firstIndex = 0
-    /// Whether the run counts as a batch in `/stats` (a cluster's items do not).
-    var recordsStatistics = true
     /// Whether each result is in the storage before its item is reported
     /// (a cluster's: the item's end is recorded for every node to see).
     var durableResults = false
@@ -81,7 +79,7 @@ struct BatchRun: Sendable {
             finished: { _, item in await finished(item) })
         let report = BatchReport(
             endpoint: endpoint, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled)
-        if recordsStatistics { await statistics.record(report) }
+        await statistics.record(report)
         observer?(report)
         let summary = APIBatchSummary(
             batchID: id, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled,

@@ -25,6 +25,8 @@ public struct CalotypeServer: Sendable {
     let telemetry: Telemetry
     /// Connections whose clients went away, for the routes that stop their work then.
     let departures = ClientDepartures()
+    /// Draining once a shutdown has begun (`GET /ready`).
+    let readiness = Readiness()
     let started = ContinuousClock.now
 
     /// A server in front of a scheduler, whatever its backends (the
@@ -47,19 +49,22 @@ public struct CalotypeServer: Sendable {
 
     /// The server as services for a `ServiceGroup`, in start order; the
     /// group stops them in reverse, which is the order a shutdown needs:
-    /// the HTTP server stops accepting and lets requests in flight (open
-    /// streams included) end, then the batches posted to `/batches` drain,
-    /// then the result store finishes its writes. Whatever runs the jobs
-    /// (the engine) goes before these, so that it stops last.
+    /// `GET /ready` turns 503 at once, `stoppedFirst` (a cluster node's
+    /// work) stops, the HTTP server stops accepting and lets requests in
+    /// flight (open streams included) end, then the batches posted to
+    /// `/batches` drain, then the result store finishes its writes.
+    /// Whatever runs the jobs (the engine) goes before these, so that it
+    /// stops last.
     public func services(
-        logger: Logger = Logger(label: "calotype"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        logger: Logger = Logger(label: "calotype"), stoppedFirst: [any Service] = [],
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> [any Service] {
         let application = try await makeApplication(logger: logger, onServerRunning: onServerRunning)
         return [
             ResultStoreService(store: results),
             PostedBatchesService(registry: batches, grace: configuration.shutdownGrace),
             MetricsBoundService(service: application, metrics: telemetry.metrics),
-        ]
+        ] + stoppedFirst + [ReadinessService(readiness: readiness)]
     }
 
     /// Items in flight at once on the parallel endpoints: `MAX_WORKERS`, or

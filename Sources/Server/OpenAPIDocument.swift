@@ -38,6 +38,15 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/ready": {
+          "get": {
+            "summary": "Readiness for a load balancer: 200 while the server takes new work; 503 from the moment a shutdown begins (it drains), or when no backend can serve.",
+            "responses": {
+              "200": {"description": "Ready.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}}},
+              "503": {"description": "Not ready, and why (draining, not accepting jobs, no healthy backend).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}}}
+            }
+          }
+        },
         "/stats": {
           "get": {
             "summary": "Scheduler statistics per lane and counts per endpoint.",
@@ -301,6 +310,10 @@ enum OpenAPIDocument {
               "cluster": {"type": "object", "required": ["node", "database_reachable", "claims"], "properties": {
                 "node": {"type": "string"}, "database_reachable": {"type": "boolean"}, "claims": {"type": "integer"}}}
             }
+          },
+          "Ready": {
+            "type": "object", "required": ["ready"],
+            "properties": {"ready": {"type": "boolean"}, "reason": {"type": "string"}}
           },
           "Cluster": {
             "type": "object", "required": ["node", "nodes", "items", "queued"],

@@ -547,7 +547,7 @@ struct OpenAPITests {
             #expect(Set(paths.keys) == [
                 "/health", "/stats", "/metrics", "/process", "/process-batch", "/process-batch-stream", "/process-batch-fast",
                 "/process-and-save", "/results/{id}", "/batches", "/batches/{id}", "/batches/{id}/events", "/openapi.json", "/",
-                "/img/{signature}/{options}/{source}", "/cluster",
+                "/img/{signature}/{options}/{source}", "/cluster", "/ready",
             ])
             for (path, operations) in paths {
                 for method in operations.keys {

@@ -68,6 +68,52 @@ struct ShutdownTests {
         #expect(status.status == .completed && status.succeeded == 3 && status.cancelled == 0)
     }
 
+    /// A shutdown turns `/ready` 503 before anything else stops: here a
+    /// service stopped first (where a cluster node's work goes) holds the
+    /// shutdown while the HTTP server still answers.
+    @Test func readinessTurnsUnreadyFirstInAShutdown() async throws {
+        let scheduler = Scheduler(lanes: [.init(backend: HeldBackend(), workers: 1, prior: (1, 0))])
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.logLevel = .warning
+        configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-ready-\(UUID().uuidString)")
+        let server = CalotypeServer(scheduler: scheduler, configuration: configuration)
+        let ports = AsyncStream.makeStream(of: Int.self)
+        let (stopping, stoppingNow) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseNow) = AsyncStream.makeStream(of: Void.self)
+        let holder = HoldsItsStop(stopping: stoppingNow, release: release)
+        let services = try await server.services(stoppedFirst: [holder]) { port in ports.continuation.yield(port) }
+
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await ServiceGroup(services: services, logger: Logger(label: "calotype-test")).run()
+                }
+                var port = 0
+                for await bound in ports.stream {
+                    port = bound
+                    break
+                }
+                #expect(await Self.get("/ready", port: port).hasPrefix("HTTP/1.1 200"))
+                trigger.triggerGracefulShutdown()
+                for await _ in stopping { break }
+                let answer = await Self.get("/ready", port: port)
+                #expect(answer.hasPrefix("HTTP/1.1 503") && answer.contains(#""reason":"draining""#), "draining: \(answer)")
+                #expect(await Self.get("/health", port: port).hasPrefix("HTTP/1.1 200"), "still alive")
+                releaseNow.yield()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// A GET over a plain connection: the whole answer.
+    static func get(_ path: String, port: Int) async -> String {
+        guard let connection = try? TCPConnection(port: port) else { return "" }
+        defer { connection.close() }
+        await connection.send(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8))
+        return await connection.read(until: "\u{0}never")
+    }
+
     /// POSTs a multipart body over a plain connection and decodes the answer.
     static func post(_ body: MultipartBody, to path: String, port: Int) async throws -> APIBatchCreated {
         let connection = try TCPConnection(port: port)
@@ -79,5 +125,17 @@ struct ShutdownTests {
         let answer = await connection.read(until: "\u{0}never")
         let json = try #require(answer.range(of: "\r\n\r\n").map { String(answer[$0.upperBound...]) })
         return try APIJSON.decode(APIBatchCreated.self, from: Data(json.utf8))
+    }
+}
+
+/// Stopped first: says so, then holds the shutdown until released.
+struct HoldsItsStop: Service {
+    let stopping: AsyncStream<Void>.Continuation
+    let release: AsyncStream<Void>
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        stopping.yield()
+        for await _ in release { break }
     }
 }

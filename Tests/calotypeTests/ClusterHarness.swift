@@ -137,11 +137,17 @@ struct NodeProcess: Sendable {
         return events
     }
 
-    /// A counter of this node's `/metrics` (0 when it has not counted yet).
-    func metric(_ name: String) async throws -> Double {
+    /// A counter of this node's `/metrics`, summed over the series whose
+    /// labels include `labels` (0 when it has not counted yet).
+    func metric(_ name: String, where labels: [String: String] = [:]) async throws -> Double {
         let metrics = String(decoding: try await get("/metrics").body, as: UTF8.self)
-        let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
-        return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        var sum = 0.0
+        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
+            let labelText = line.firstMatch(of: /\{(.*)\}/).map { String($0.output.1) } ?? ""
+            guard labels.allSatisfy({ labelText.contains("\($0.key)=\"\($0.value)\"") }) else { continue }
+            sum += Double(line.split(separator: " ").last ?? "") ?? 0
+        }
+        return sum
     }
 
     /// The items this node holds now, as its `/health` says.

@@ -8,12 +8,27 @@ import CoreMetrics
 struct ClusterMetrics: Sendable {
     let factory: any MetricsFactory
 
+    /// Every series made at once, at zero: a counter that has not counted
+    /// yet is exported all the same, so that rates and dashboards see it.
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        for pool in WorkQueue.Pool.allCases {
+            _ = counter("calotype_cluster_claims_total", [("pool", pool.rawValue)])
+            for accepted in ["true", "false"] {
+                _ = counter("calotype_cluster_finishes_total", [("pool", pool.rawValue), ("accepted", accepted)])
+            }
+        }
+        for name in ["calotype_cluster_leases_lost_total", "calotype_cluster_retries_total", "calotype_cluster_released_total"] {
+            _ = counter(name, [])
+        }
+    }
+
     func record(_ event: ClusterWorker.Event) {
         switch event {
-        case .claimed:
-            counter("calotype_cluster_claims_total", []).increment()
-        case .finished(_, let accepted):
-            counter("calotype_cluster_finishes_total", [("accepted", accepted ? "true" : "false")]).increment()
+        case .claimed(let claim):
+            counter("calotype_cluster_claims_total", [("pool", claim.pool.rawValue)]).increment()
+        case .finished(let claim, let accepted):
+            counter("calotype_cluster_finishes_total", [("pool", claim.pool.rawValue), ("accepted", accepted ? "true" : "false")]).increment()
         case .lost:
             counter("calotype_cluster_leases_lost_total", []).increment()
         case .retried:

@@ -35,7 +35,6 @@ extension CalotypeServer {
         }
         var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: "/batches", id: batchID)
         run.firstIndex = index
-        run.recordsStatistics = false
         run.durableResults = true
         let summary = await run.collected(parallelism: 1)
         return summary.results?.first

@@ -65,6 +65,22 @@ extension CalotypeServer {
             return Self.json(health, status: status == "unavailable" ? .serviceUnavailable : .ok)
         }
 
+        // Readiness, for load balancers: new work is welcome here. 503 while
+        // the node drains (a shutdown has begun) or cannot serve at all;
+        // `/health` stays the liveness answer.
+        router.get("ready") { _, _ -> Response in
+            struct Ready: Encodable {
+                let ready: Bool
+                let reason: String?
+            }
+            let statistics = await scheduler.statistics()
+            let reason: String? =
+                readiness.isDraining ? "draining"
+                : !statistics.accepting ? "not accepting jobs"
+                : statistics.lanes.allSatisfy({ !$0.healthy }) ? "no healthy backend" : nil
+            return Self.json(Ready(ready: reason == nil, reason: reason), status: reason == nil ? .ok : .serviceUnavailable)
+        }
+
         router.get("stats") { _, _ -> Response in
             struct Stats: Encodable {
                 let scheduler: SchedulerStatistics
