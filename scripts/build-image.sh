@@ -31,7 +31,8 @@ if [ "${1:-}" = "--offline" ]; then
   volumes=(-v "$toolchain:/opt/swift:ro")
 fi
 echo "building $image"
-podman build "${build_args[@]}" "${volumes[@]}" -t "$image" -f Containerfile .
+# The host's network for the build: the dependencies come from GitHub.
+podman build --network host "${build_args[@]}" "${volumes[@]}" -t "$image" -f Containerfile .
 podman image inspect "$image" --format 'size: {{.Size}} bytes, user {{.Config.User}}, entrypoint {{.Config.Entrypoint}}'
 
 echo "running it"

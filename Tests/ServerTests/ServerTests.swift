@@ -570,17 +570,29 @@ struct OpenAPITests {
 
 @Suite("Web page", .timeLimit(.minutes(3)))
 struct WebPageTests {
-    @Test func theRootServesThePageThatStreamsResults() async throws {
+    @Test func theRootServesTheConsoleItsStyleAndItsScript() async throws {
         try await withServer { client, _ in
+            var total = 0
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/html; charset=utf-8")
                 let html = String(buffer: response.body)
+                total += html.utf8.count
                 #expect(html.contains("<input id=\"files\" name=\"files\" type=\"file\""))
-                #expect(html.contains("/process-batch-fast") && html.contains("/process-batch-stream"))
-                #expect(html.contains("readEventStream") && html.contains("<progress"))
-                #expect(html.contains("new EventSource(events_url)") && html.contains("value=\"/batches\""))
+                #expect(html.contains("/process-batch-fast") && html.contains("/process-batch-stream") && html.contains("value=\"/batches\""))
+                #expect(html.contains("<progress") && html.contains("/console.js") && html.contains("/console.css"))
             }
+            try await client.execute(uri: "/console.js", method: .get) { response in
+                #expect(response.headers[.contentType] == "text/javascript; charset=utf-8")
+                let script = String(buffer: response.body)
+                total += script.utf8.count
+                #expect(script.contains("readEventStream") && script.contains("new EventSource(") && script.contains("/openapi.json"))
+            }
+            try await client.execute(uri: "/console.css", method: .get) { response in
+                #expect(response.headers[.contentType] == "text/css; charset=utf-8")
+                total += response.body.readableBytes
+            }
+            #expect(total < 100_000, "the console is \(total) bytes, under 100 KB")
         }
     }
 }

@@ -2,15 +2,30 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The page at `/` in a real headless Chromium: a user picks images, presses
-/// Process, and watches every result arrive.
-@Suite("Web page in a browser", .serialized, .timeLimit(.minutes(2)))
+/// The console at `/` in a real headless Chromium: a user builds a recipe
+/// with its controls, picks images, runs them in each mode and watches
+/// every result arrive; reloads in the middle of a resumable batch; opens
+/// a comparison; cancels; watches the engine view.
+@Suite("Web page in a browser", .serialized, .timeLimit(.minutes(3)))
 struct WebPageBrowserTests {
     static let images = ["photo.jpg", "exif-rotated.jpg", "alpha.png", "photo.webp", "document.pdf"]
 
+    /// Sets a control as a user would (its `input` event fires), once the
+    /// builder has been made from the schema.
+    static let helpers = """
+        window.ready = () => new Promise((resolve) => {
+          const look = () => document.getElementById("op-0-width") ? resolve(true) : setTimeout(look, 20);
+          look();
+        });
+        window.set = (id, value) => {
+          const control = document.getElementById(id);
+          control.value = value;
+          control.dispatchEvent(new Event("input"));
+        };
+        """
+
     /// What the page shows once it is done (the summary written, the button
-    /// enabled again: the page clears its status only after the stream ends,
-    /// which is after `complete`), read from its DOM.
+    /// enabled again), read from its DOM.
     static let finished = """
         new Promise((resolve) => {
           const read = () => {
@@ -23,7 +38,7 @@ struct WebPageBrowserTests {
               progress: [document.getElementById("progress").value, document.getElementById("progress").max],
               cards: [...document.querySelectorAll("#results .card")].map((card) => ({
                 index: Number(card.dataset.index), error: card.classList.contains("error"), text: card.innerText,
-                image: card.querySelector("img")?.naturalWidth ?? 0,
+                image: card.querySelector("img")?.naturalWidth ?? 0, height: card.querySelector("img")?.naturalHeight ?? 0,
               })),
             });
           };
@@ -31,45 +46,168 @@ struct WebPageBrowserTests {
         })
         """
 
-    @Test(arguments: ["/process-batch-fast", "/process-batch-stream", "/batches"])
-    func aUserPicksImagesAndSeesEveryResult(mode: String) async throws {
+    static func withConsole(_ body: @escaping @Sendable (HeadlessBrowser, Int) async throws -> Void) async throws {
         try await withServer { client, _ in
             let port = try #require(client.port)
             let browser = try HeadlessBrowser()
             do {
                 try await browser.open("http://127.0.0.1:\(port)/")
-                let paths = Self.images.map { Fixtures.folder.appendingPathComponent($0).path }
-                try await browser.setFiles("#files", paths)
-                _ = try await browser.evaluate("""
-                    document.getElementById("width").value = "120";
-                    document.getElementById("format").value = "png";
-                    document.getElementById("mode").value = "\(mode)";
-                    document.getElementById("go").click();
-                    """)
-                let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
-                #expect((page["summary"] as? String)?.hasPrefix("4 done, 1 failed, in ") == true, "\(page["summary"] ?? "")")
-                #expect((page["status"] as? String)?.isEmpty == true, "no error shown: \(page["status"] ?? "")")
-                #expect((page["progress"] as? [NSNumber])?.map(\.intValue) == [5, 5])
-                let cards = try #require(page["cards"] as? [[String: Any]])
-                #expect(cards.compactMap { $0["index"] as? Int }.sorted() == [0, 1, 2, 3, 4], "one card per image")
-                for card in cards {
-                    let index = try #require(card["index"] as? Int)
-                    let text = card["text"] as? String ?? ""
-                    #expect(text.contains(Self.images[index]))
-                    if index == 4 {
-                        #expect(card["error"] as? Bool == true && text.contains("unsupported_format"))
-                    } else {
-                        // Each result with its size, backend and time, and its image loaded from its url.
-                        #expect(card["error"] as? Bool == false)
-                        #expect(text.contains("120×") && text.contains("libvips") && text.contains(" ms"), "\(text)")
-                        #expect(card["image"] as? Int == 120, "the thumbnail loaded from its url")
-                    }
-                }
+                _ = try await browser.evaluate(Self.helpers)
+                _ = try await browser.evaluate("ready()")
+                try await body(browser, port)
             } catch {
                 await browser.close()
                 throw error
             }
             await browser.close()
+        }
+    }
+
+    static func pick(_ names: [String], in browser: HeadlessBrowser) async throws {
+        try await browser.setFiles("#files", names.map { Fixtures.folder.appendingPathComponent($0).path })
+    }
+
+    @Test(arguments: ["/process-batch-fast", "/process-batch-stream", "/batches"])
+    func aUserPicksImagesAndSeesEveryResult(mode: String) async throws {
+        try await Self.withConsole { browser, _ in
+            try await Self.pick(Self.images, in: browser)
+            _ = try await browser.evaluate("""
+                set("op-0-width", "120"); set("out-format", "png"); set("mode", "\(mode)");
+                document.getElementById("go").click();
+                """)
+            let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
+            #expect((page["summary"] as? String)?.hasPrefix("4 done, 1 failed, in ") == true, "\(page["summary"] ?? "")")
+            #expect((page["status"] as? String)?.isEmpty == true, "no error shown: \(page["status"] ?? "")")
+            #expect((page["progress"] as? [NSNumber])?.map(\.intValue) == [5, 5])
+            let cards = try #require(page["cards"] as? [[String: Any]])
+            #expect(cards.compactMap { $0["index"] as? Int }.sorted() == [0, 1, 2, 3, 4], "one card per image")
+            for card in cards {
+                let index = try #require(card["index"] as? Int)
+                let text = card["text"] as? String ?? ""
+                #expect(text.contains(Self.images[index]))
+                if index == 4 {
+                    #expect(card["error"] as? Bool == true && text.contains("unsupported_format"))
+                } else {
+                    // Each result with its size, backend and time, and its image loaded from its url.
+                    #expect(card["error"] as? Bool == false)
+                    #expect(text.contains("120×") && text.contains("libvips") && text.contains(" ms"), "\(text)")
+                    #expect(card["image"] as? Int == 120, "the thumbnail loaded from its url")
+                }
+            }
+        }
+    }
+
+    /// Three operations through the controls: the recipe shown is the one
+    /// sent, and the results show it was run (a quarter turn swaps width
+    /// and height); the comparison opens with the original beside the result.
+    @Test func aThreeOperationRecipeBuiltWithTheControls() async throws {
+        try await Self.withConsole { browser, _ in
+            let recipe = try await browser.evaluate("""
+                set("op-0-width", "100");
+                document.getElementById("add-op").value = "rotate"; document.getElementById("add").click();
+                set("op-1-angle", "90");
+                document.getElementById("add-op").value = "grayscale"; document.getElementById("add").click();
+                set("out-format", "png");
+                document.getElementById("recipe-json").textContent
+                """) as? String
+            let json = try #require(try recipe.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+            let ops = try #require(json["ops"] as? [[String: Any]])
+            #expect(ops.map { $0["op"] as? String } == ["resize", "rotate", "grayscale"])
+            #expect(ops[0]["width"] as? Int == 100 && ops[1]["angle"] as? Int == 90 && json["format"] as? String == "png")
+            let query = try await browser.evaluate("document.getElementById('recipe-query').textContent") as? String
+            #expect(query?.contains("width=100") == true && query?.contains("format=png") == true, "\(query ?? "")")
+
+            try await Self.pick(["photo.jpg"], in: browser)
+            _ = try await browser.evaluate("document.getElementById('go').click()")
+            let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
+            let card = try #require((page["cards"] as? [[String: Any]])?.first)
+            // photo.jpg is 320x240: 100x75, then a quarter turn.
+            #expect(card["image"] as? Int == 75 && card["height"] as? Int == 100, "\(card)")
+
+            let comparison = try await browser.evaluate("""
+                new Promise((resolve) => {
+                  document.querySelector("#results .card button").click();
+                  const look = () => document.getElementById("after").complete && document.getElementById("before").complete
+                    ? resolve({ open: document.getElementById("compare").open, before: document.getElementById("before").src,
+                                after: document.getElementById("after").src })
+                    : setTimeout(look, 20);
+                  look();
+                })
+                """) as? [String: Any]
+            #expect(comparison?["open"] as? Bool == true)
+            #expect((comparison?["before"] as? String)?.hasPrefix("blob:") == true, "the original, from the user's own file")
+            #expect((comparison?["after"] as? String)?.contains("/results/") == true)
+        }
+    }
+
+    /// A resumable batch survives a reload: the page picks it up from its
+    /// Last-Event-ID and finishes with each result exactly once.
+    @Test func aResumableBatchSurvivesAReload() async throws {
+        try await Self.withConsole { browser, port in
+            let names = Array(repeating: ["photo.jpg", "alpha.png", "photo.webp"], count: 12).flatMap { $0 }
+            try await Self.pick(names, in: browser)
+            // Slow enough items that the reload comes in the middle.
+            _ = try await browser.evaluate("""
+                set("op-0-width", "64"); set("out-format", "png"); set("mode", "/batches");
+                document.getElementById("add-op").value = "blur"; document.getElementById("add").click(); set("op-1-sigma", "20");
+                document.getElementById("go").click();
+                new Promise((resolve) => {
+                  const look = () => document.querySelectorAll("#results .card").length >= 2 ? resolve(true) : setTimeout(look, 5);
+                  look();
+                })
+                """)
+            let running = try await browser.evaluate("JSON.parse(localStorage.getItem('calotype.batch'))?.lastEventID ?? -1") as? Int
+            #expect((running ?? -1) > 0, "reloaded while the batch runs, some of its events seen")
+            try await browser.open("http://127.0.0.1:\(port)/")
+            let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
+            let cards = try #require(page["cards"] as? [[String: Any]])
+            #expect(cards.compactMap { $0["index"] as? Int }.sorted() == Array(0..<36), "each result once after the reload")
+            #expect((page["summary"] as? String)?.hasPrefix("36 done, 0 failed") == true, "\(page["summary"] ?? "")")
+            let left = try await browser.evaluate("localStorage.getItem('calotype.batch')")
+            #expect(left == nil || left is NSNull, "nothing left to resume")
+        }
+    }
+
+    /// Cancel stops a resumable batch: its summary counts what was cancelled.
+    @Test func aBatchIsCancelled() async throws {
+        try await Self.withConsole { browser, _ in
+            try await Self.pick(Array(repeating: "photo.jpg", count: 30), in: browser)
+            _ = try await browser.evaluate("""
+                set("op-0-width", "300"); document.getElementById("add-op").value = "blur"; document.getElementById("add").click();
+                set("op-1-sigma", "20"); set("mode", "/batches");
+                document.getElementById("go").click();
+                new Promise((resolve) => {
+                  const look = () => !document.getElementById("cancel").hidden ? resolve(true) : setTimeout(look, 5);
+                  look();
+                })
+                """)
+            _ = try await browser.evaluate("document.getElementById('cancel').click()")
+            let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
+            let summary = page["summary"] as? String ?? ""
+            #expect(summary.contains("cancelled"), "\(summary)")
+        }
+    }
+
+    /// The engine view's numbers move while a batch runs.
+    @Test func theEngineViewShowsTheWork() async throws {
+        try await Self.withConsole { browser, _ in
+            try await Self.pick(Array(repeating: "photo.jpg", count: 12), in: browser)
+            _ = try await browser.evaluate("""
+                set("op-0-width", "200"); document.getElementById("go").click();
+                """)
+            _ = try await browser.evaluate(Self.finished)
+            let rate = try await browser.evaluate("""
+                new Promise((resolve) => {
+                  const look = () => {
+                    const row = document.querySelector("#lanes tbody tr");
+                    const rate = row ? Number(row.children[5].firstChild.textContent) : 0;
+                    rate > 0 ? resolve({ rate, lane: row.children[0].textContent }) : setTimeout(look, 100);
+                  };
+                  look();
+                })
+                """) as? [String: Any]
+            #expect((rate?["rate"] as? Double ?? 0) > 0)
+            #expect((rate?["lane"] as? String)?.isEmpty == false)
         }
     }
 }

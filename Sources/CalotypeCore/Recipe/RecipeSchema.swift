@@ -74,7 +74,13 @@ public enum RecipeSchema {
     private static func described(_ parameter: ParameterInfo, key: KeyPath<ParameterInfo, String>) -> JSONValue {
         // The shorthand reads booleans as true/false, 1/0 or yes/no.
         let schema = key == \ParameterInfo.shorthandKey && parameter.schema == Bool.jsonSchema ? shorthandBoolean : parameter.schema
-        return schema.merging(["description": .string(parameter.summary)])
+        var annotations: [String: JSONValue] = ["description": .string(parameter.summary)]
+        // In the JSON recipe's schema, the parameter's key in the shorthand
+        // where it differs (an annotation: the console writes the query from it).
+        if key == \ParameterInfo.key, parameter.shorthandKey != parameter.key {
+            annotations["x-shorthand"] = .string(parameter.shorthandKey)
+        }
+        return schema.merging(annotations)
     }
 
     /// A boolean as the shorthand (and the query options) read it.

@@ -4,10 +4,17 @@ import Scheduler
 
 extension CalotypeServer {
     /// `GET /metrics`: the Prometheus text exposition format (version 0.0.4);
-    /// `GET /openapi.json`: the API's description; `GET /`: the web page.
+    /// `GET /openapi.json`: the API's description; `GET /`: the console,
+    /// with its style and script.
     func addInfoRoutes(to router: Router<CalotypeRequestContext>) {
         router.get("/") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
+            Self.asset(ConsolePage.html, type: "text/html; charset=utf-8")
+        }
+        router.get("console.css") { _, _ -> Response in
+            Self.asset(ConsoleStyle.css, type: "text/css; charset=utf-8")
+        }
+        router.get("console.js") { _, _ -> Response in
+            Self.asset(ConsoleScript.javascript, type: "text/javascript; charset=utf-8")
         }
         router.get("openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json(maxOperations: configuration.maxOperations))))
@@ -18,5 +25,13 @@ extension CalotypeServer {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: telemetry.render())))
         }
+    }
+
+    /// One of the console's files: built into the binary, so cached by the
+    /// browser only for a minute (a new version is seen soon after).
+    static func asset(_ text: String, type: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=60"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }
