@@ -29,6 +29,14 @@ if [ "${1:-}" = "--offline" ]; then
   fi
   build_args=(--build-arg RUNTIME_IMAGE=localhost/debian:bookworm-slim --build-arg SWIFT_IMAGE=localhost/swift-base:bookworm)
   volumes=(-v "$toolchain:/opt/swift:ro")
+  # No GitHub either: the dependencies as this checkout resolved them
+  # (swift build here first), lent to the build, so SwiftPM fetches nothing.
+  if [ -d .build/checkouts ] && [ -f Package.resolved ]; then
+    deps=$(mktemp -d)
+    cp -a .build/checkouts .build/repositories .build/workspace-state.json Package.resolved "$deps/"
+    volumes+=(-v "$deps/checkouts:/src/.build/checkouts" -v "$deps/repositories:/src/.build/repositories"
+              -v "$deps/workspace-state.json:/src/.build/workspace-state.json" -v "$deps/Package.resolved:/src/Package.resolved")
+  fi
 fi
 echo "building $image"
 # The host's network for the build: the dependencies come from GitHub.

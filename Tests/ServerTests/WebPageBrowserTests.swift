@@ -210,4 +210,51 @@ struct WebPageBrowserTests {
             #expect((rate?["lane"] as? String)?.isEmpty == false)
         }
     }
+
+    /// The console's states as a user sees them: a recipe being built, the
+    /// results, the comparison, the engine view. Each screenshot must be a
+    /// PNG of the page; with `CALOTYPE_SCREENSHOTS=folder` they are written
+    /// there (`docs/console/` holds the ones the README shows).
+    @Test func screenshotsOfEachState() async throws {
+        try await Self.withConsole { browser, _ in
+            var shots: [(String, Data)] = []
+            _ = try await browser.evaluate("""
+                set("op-0-width", "240");
+                document.getElementById("add-op").value = "sharpen"; document.getElementById("add").click(); set("op-1-sigma", "1");
+                document.getElementById("add-op").value = "adjust"; document.getElementById("add").click(); set("op-2-brightness", "0.1");
+                set("out-format", "webp");
+                """)
+            shots.append(("1-recipe.png", try await browser.screenshot()))
+            try await Self.pick(["photo.jpg", "alpha.png", "photo.webp", "exif-rotated.jpg"], in: browser)
+            _ = try await browser.evaluate("document.getElementById('go').click()")
+            _ = try await browser.evaluate(Self.finished)
+            shots.append(("2-results.png", try await browser.screenshot()))
+            _ = try await browser.evaluate("""
+                new Promise((resolve) => {
+                  document.querySelector("#results .card button").click();
+                  const look = () => document.getElementById("after").complete && document.getElementById("before").complete ? resolve(true) : setTimeout(look, 20);
+                  look();
+                })
+                """)
+            shots.append(("3-comparison.png", try await browser.screenshot()))
+            _ = try await browser.evaluate("""
+                document.getElementById("compare").close();
+                new Promise((resolve) => {
+                  const look = () => Number(document.querySelector("#lanes tbody tr")?.children[5].firstChild.textContent ?? 0) > 0
+                    ? resolve(true) : setTimeout(look, 100);
+                  look();
+                })
+                """)
+            _ = try await browser.evaluate("document.getElementById('engine').scrollIntoView()")
+            shots.append(("4-engine.png", try await browser.screenshot()))
+            let folder = ProcessInfo.processInfo.environment["CALOTYPE_SCREENSHOTS"].map(URL.init(fileURLWithPath:))
+            for (name, png) in shots {
+                #expect(png.count > 5000 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(name) is a PNG of the page")
+                if let folder {
+                    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                    try png.write(to: folder.appendingPathComponent(name))
+                }
+            }
+        }
+    }
 }

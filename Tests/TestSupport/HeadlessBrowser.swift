@@ -96,6 +96,15 @@ public final class HeadlessBrowser: @unchecked Sendable {  // Used by one test t
         _ = try await send("DOM.setFileInputFiles", ["nodeId": nodeID, "files": paths])
     }
 
+    /// The page as a PNG, `width` CSS pixels wide and as tall as its content.
+    public func screenshot(width: Int = 1100) async throws -> Data {
+        let height = (try await evaluate("Math.ceil(document.documentElement.scrollHeight)") as? Int) ?? 900
+        _ = try await send("Emulation.setDeviceMetricsOverride", ["width": width, "height": min(height, 4000), "deviceScaleFactor": 1, "mobile": false])
+        let shot = try await send("Page.captureScreenshot", ["format": "png", "captureBeyondViewport": true])
+        guard let text = shot["data"] as? String, let png = Data(base64Encoded: text) else { throw Failure(description: "no screenshot: \(shot)") }
+        return png
+    }
+
     /// Closes the browser and waits for it to exit.
     public func close() async {
         _ = try? await send("Browser.close", session: false)
