@@ -21,8 +21,8 @@ must_fail() { # description, command...
   if "$@" >/dev/null 2>&1; then echo "error: the check passed a broken copy ($what)" >&2; exit 1; fi
 }
 
-echo "hadolint Containerfile"
-hadolint Containerfile
+echo "hadolint Containerfile deploy/container/*.Containerfile"
+hadolint Containerfile deploy/container/*.Containerfile
 sed 's/^USER 10001:10001$/USER root/' Containerfile >"$work/Containerfile"
 must_fail "an image running as root" hadolint --failure-threshold warning "$work/Containerfile"
 
