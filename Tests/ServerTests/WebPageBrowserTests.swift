@@ -116,6 +116,17 @@ struct WebPageBrowserTests {
             #expect(ops[0]["width"] as? Int == 100 && ops[1]["angle"] as? Int == 90 && json["format"] as? String == "png")
             let query = try await browser.evaluate("document.getElementById('recipe-query').textContent") as? String
             #expect(query?.contains("width=100") == true && query?.contains("format=png") == true, "\(query ?? "")")
+            // Grayscale has no GET option; without it, the command that signs the URL.
+            let refused = try await browser.evaluate("document.getElementById('recipe-get').textContent") as? String
+            #expect(refused?.contains("does not run grayscale") == true, "\(refused ?? "")")
+            let command = try await browser.evaluate("""
+                [...document.querySelectorAll("#ops li")][2].querySelector("button[aria-label^='Remove']").click();
+                document.getElementById("recipe-get").textContent
+                """) as? String
+            #expect(command == "calotype sign https://images.example.com/photo.jpg --options 'rs:fit:100:0/rot:90' --extension png", "\(command ?? "")")
+            _ = try await browser.evaluate("""
+                document.getElementById("add-op").value = "grayscale"; document.getElementById("add").click();
+                """)
 
             try await Self.pick(["photo.jpg"], in: browser)
             _ = try await browser.evaluate("document.getElementById('go').click()")

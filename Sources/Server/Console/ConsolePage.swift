@@ -48,6 +48,8 @@ enum ConsolePage {
             <pre id="recipe-json" aria-label="The recipe as JSON"></pre>
             <h3>As a query <button type="button" id="copy-query" class="small">copy</button></h3>
             <pre id="recipe-query" aria-label="The recipe as a query string"></pre>
+            <h3>As a GET URL <button type="button" id="copy-get" class="small">copy</button></h3>
+            <pre id="recipe-get" aria-label="The command that signs the recipe's GET /img URL"></pre>
             <p id="invalid" role="alert"></p>
           </div>
         </div>

@@ -142,18 +142,49 @@ enum ConsoleScript {
       return { text: query.toString(), why: "" };
     }
 
+    // The recipe as GET /img options (imgproxy's), signed by `calotype sign`:
+    // the signing key never reaches the browser. /img runs a resize, a
+    // quarter turn, a blur and a sharpen, in the query's order.
+    function imageURL(json, query) {
+      if (!query.text) return "not expressible as a GET URL: " + query.why;
+      const fits = { inside: "fit", cover: "fill", fill: "force" };
+      const options = [];
+      for (const op of json.ops) {
+        if (op.op === "resize") {
+          if (op.fit === "contain" || (op.gravity && op.gravity !== "centre" && op.gravity !== "attention") || op.background || op.fast_shrink !== undefined) {
+            return "not expressible as a GET URL: /img resizes with fit inside, cover or fill, and gravity centre or attention";
+          }
+          options.push(`rs:${fits[op.fit ?? "inside"]}:${op.width ?? 0}:${op.height ?? 0}${op.enlarge ? ":1" : ""}`);
+          if (op.gravity === "attention") options.push("g:sm");
+        } else if (op.op === "rotate" && [0, 90, 180, 270].includes(op.angle)) {
+          options.push(`rot:${op.angle}`);
+        } else if (op.op === "blur") {
+          options.push(`bl:${op.sigma}`);
+        } else if (op.op === "sharpen") {
+          options.push(`sh:${op.sigma}`);
+        } else {
+          return `not expressible as a GET URL: /img does not run ${op.op}${op.op === "rotate" ? " by that angle" : ""}`;
+        }
+      }
+      if (json.quality !== undefined) options.push(`q:${json.quality}`);
+      if (json.strip !== undefined) options.push(`sm:${json.strip ? 1 : 0}`);
+      const extension = json.format && json.format !== "original" ? ` --extension ${json.format}` : "";
+      return `calotype sign https://images.example.com/photo.jpg --options '${options.join("/") || "-"}'${extension}`;
+    }
+
     function update() {
       const json = recipe();
       $("recipe-json").textContent = JSON.stringify(json, null, 1);
       const query = shorthand(json);
       $("recipe-query").textContent = query.text || query.why;
+      $("recipe-get").textContent = imageURL(json, query);
       const invalid = [...document.querySelectorAll("#form input, #form select")].filter((input) => !input.checkValidity());
       $("invalid").textContent = invalid.map((input) => `${input.id.replace(/^(op-\d+|out)-/, "")}: ${input.validationMessage}`).join("; ");
       $("go").disabled = invalid.length > 0 || state.running === true;
     }
 
     $("add").addEventListener("click", () => { state.ops.push({ op: $("add-op").value, values: {} }); render(); });
-    for (const [button, source] of [["copy-json", "recipe-json"], ["copy-query", "recipe-query"]]) {
+    for (const [button, source] of [["copy-json", "recipe-json"], ["copy-query", "recipe-query"], ["copy-get", "recipe-get"]]) {
       $(button).addEventListener("click", () => navigator.clipboard?.writeText($(source).textContent));
     }
 
