@@ -129,8 +129,21 @@ struct WebPageBrowserTests {
                 """)
 
             try await Self.pick(["photo.jpg"], in: browser)
-            _ = try await browser.evaluate("document.getElementById('go').click()")
+            // What the page sends, seen on its way out.
+            _ = try await browser.evaluate("""
+                const send = window.fetch;
+                window.sent = [];
+                window.fetch = (url, init) => {
+                  if (init?.body instanceof FormData) window.sent.push({ url: String(url), recipe: init.body.get("recipe"), files: init.body.getAll("files").length });
+                  return send(url, init);
+                };
+                document.getElementById('go').click();
+                """)
             let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
+            let sent = try #require((try await browser.evaluate("window.sent") as? [[String: Any]])?.first)
+            #expect((sent["url"] as? String)?.hasPrefix("/process-batch-fast?") == true && sent["files"] as? Int == 1)
+            let sentRecipe = try #require((sent["recipe"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? NSDictionary })
+            #expect(sentRecipe.isEqual(NSDictionary(dictionary: json)), "the recipe sent is the one shown: \(sentRecipe)")
             let card = try #require((page["cards"] as? [[String: Any]])?.first)
             // photo.jpg is 320x240: 100x75, then a quarter turn.
             #expect(card["image"] as? Int == 75 && card["height"] as? Int == 100, "\(card)")
@@ -148,6 +161,29 @@ struct WebPageBrowserTests {
             #expect(comparison?["open"] as? Bool == true)
             #expect((comparison?["before"] as? String)?.hasPrefix("blob:") == true, "the original, from the user's own file")
             #expect((comparison?["after"] as? String)?.contains("/results/") == true)
+
+            // Download all: the zip made in the browser holds the result.
+            let archive = try await browser.evaluate("""
+                new Promise((resolve) => {
+                  document.getElementById("compare").close();
+                  const make = URL.createObjectURL;
+                  URL.createObjectURL = (blob) => {
+                    URL.createObjectURL = make;
+                    blob.arrayBuffer().then((buffer) => {
+                      const bytes = new Uint8Array(buffer), view = new DataView(buffer);
+                      const end = bytes.length - 22;
+                      resolve({ type: blob.type, local: view.getUint32(0, true), entries: view.getUint16(end + 10, true),
+                                name: new TextDecoder().decode(bytes.slice(30, 30 + view.getUint16(26, true))),
+                                size: view.getUint32(22, true) });
+                    });
+                    return make(blob);
+                  };
+                  document.getElementById("zip").click();
+                })
+                """) as? [String: Any]
+            #expect(archive?["type"] as? String == "application/zip" && archive?["local"] as? Int == 0x0403_4B50)
+            #expect(archive?["entries"] as? Int == 1 && archive?["name"] as? String == "0-photo.png", "\(archive ?? [:])")
+            #expect((archive?["size"] as? Int ?? 0) > 100, "the result's bytes are in it")
         }
     }
 
@@ -258,6 +294,10 @@ struct WebPageBrowserTests {
                 """)
             _ = try await browser.evaluate("document.getElementById('engine').scrollIntoView()")
             shots.append(("4-engine.png", try await browser.screenshot()))
+            // On a phone: one column.
+            shots.append(("5-phone.png", try await browser.screenshot(width: 400)))
+            let columns = try await browser.evaluate("getComputedStyle(document.querySelector('.builder')).gridTemplateColumns.split(' ').length") as? Int
+            #expect(columns == 1, "one column at 400 px")
             let folder = ProcessInfo.processInfo.environment["CALOTYPE_SCREENSHOTS"].map(URL.init(fileURLWithPath:))
             for (name, png) in shots {
                 #expect(png.count > 5000 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(name) is a PNG of the page")
