@@ -172,6 +172,26 @@ struct DashboardTests {
         for name in named.sorted() {
             #expect(exported.contains(name), "\(name) is on the dashboard but not in /metrics")
         }
+
+        // The console's engine view shows the cluster: its node and its items.
+        let browser = try HeadlessBrowser()
+        do {
+            try await browser.open(node.base + "/")
+            let shown = try await browser.evaluate("""
+                new Promise((resolve) => {
+                  const look = () => !document.getElementById("cluster").hidden
+                    ? resolve({ nodes: document.querySelector("#nodes tbody").innerText, items: document.getElementById("cluster-items").textContent })
+                    : setTimeout(look, 50);
+                  look();
+                })
+                """) as? [String: Any]
+            #expect((shown?["nodes"] as? String)?.contains("dashboard") == true, "\(shown ?? [:])")
+            #expect((shown?["items"] as? String)?.contains("2 succeeded") == true, "\(shown ?? [:])")
+        } catch {
+            await browser.close()
+            throw error
+        }
+        await browser.close()
         await ClusterNodesTests.stop([node])
     }
 }
