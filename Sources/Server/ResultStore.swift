@@ -50,16 +50,7 @@ actor ResultStore {
     /// they alone exceed the cap. The storage is written in the background.
     func put(_ bytes: [UInt8], as name: ResultName, format: OutputFormat) -> String? {
         guard bytes.count <= maxBytes else { return nil }
-        evict(toFit: bytes.count)
-        let id = name.id
-        if let previous = entries[id] {
-            // Written again (a retry): the same bytes, under the same name.
-            remove(id, previous, deleting: false)
-            order.removeAll { $0 == id }
-        }
-        entries[id] = Entry(name: name, size: bytes.count, mediaType: format.mediaType, expires: .now + lifetime, pending: bytes)
-        order.append(id)
-        totalBytes += bytes.count
+        let id = keep(name, size: bytes.count, format: format, pending: bytes)
         let storage = self.storage
         inBackground { store in
             let written = (try? await storage.write(bytes, as: name, mediaType: format.mediaType)) != nil
@@ -75,15 +66,22 @@ actor ResultStore {
     func putWritten(_ bytes: [UInt8], as name: ResultName, format: OutputFormat) async -> String? {
         guard bytes.count <= maxBytes else { return nil }
         guard (try? await storage.write(bytes, as: name, mediaType: format.mediaType)) != nil else { return nil }
-        evict(toFit: bytes.count)
+        return keep(name, size: bytes.count, format: format, pending: nil)
+    }
+
+    /// Lists a result (its bytes while they are `pending` a write), making
+    /// room under the cap first; a name written again (a retry: the same
+    /// bytes) replaces its entry.
+    private func keep(_ name: ResultName, size: Int, format: OutputFormat, pending: [UInt8]?) -> String {
+        evict(toFit: size)
         let id = name.id
         if let previous = entries[id] {
             remove(id, previous, deleting: false)
             order.removeAll { $0 == id }
         }
-        entries[id] = Entry(name: name, size: bytes.count, mediaType: format.mediaType, expires: .now + lifetime, pending: nil)
+        entries[id] = Entry(name: name, size: size, mediaType: format.mediaType, expires: .now + lifetime, pending: pending)
         order.append(id)
-        totalBytes += bytes.count
+        totalBytes += size
         return id
     }
 

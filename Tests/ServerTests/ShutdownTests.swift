@@ -27,10 +27,7 @@ struct ShutdownTests {
     @Test func aPostedBatchDrainsBeforeTheEngineStops() async throws {
         let backend = HeldBackend()
         let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))])
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        configuration.logLevel = .warning  // no line per request in the test output
-        configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-shutdown-\(UUID().uuidString)")
+        var configuration = Self.configuration()
         configuration.shutdownGrace = .seconds(50)
         let server = CalotypeServer(scheduler: scheduler, configuration: configuration)
 
@@ -43,26 +40,15 @@ struct ShutdownTests {
         }
         let services = [engine] + (try await server.services { port in ports.continuation.yield(port) })
 
-        try await testGracefulShutdown { trigger in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await ServiceGroup(services: services, logger: Logger(label: "calotype-test")).run()
-                }
-                var port = 0
-                for await bound in ports.stream {
-                    port = bound
-                    break
-                }
-                var body = MultipartBody()
-                for index in 0..<3 { body.addFile("files", filename: "item\(index).png", Array("held".utf8)) }
-                let created = try await Self.post(body, to: "/batches", port: port)
-                batchID.withLockedValue { $0 = created.batchID }
-                await backend.waitUntilStarted()
+        try await Self.run(services, ports: ports.stream) { trigger, port in
+            var body = MultipartBody()
+            for index in 0..<3 { body.addFile("files", filename: "item\(index).png", Array("held".utf8)) }
+            let created = try await Self.post(body, to: "/batches", port: port)
+            batchID.withLockedValue { $0 = created.batchID }
+            await backend.waitUntilStarted()
 
-                trigger.triggerGracefulShutdown()
-                backend.open()
-                try await group.waitForAll()
-            }
+            trigger.triggerGracefulShutdown()
+            backend.open()
         }
         let status = try #require(seenAtEngineStop.withLockedValue { $0 })
         #expect(status.status == .completed && status.succeeded == 3 && status.cancelled == 0)
@@ -73,34 +59,51 @@ struct ShutdownTests {
     /// shutdown while the HTTP server still answers.
     @Test func readinessTurnsUnreadyFirstInAShutdown() async throws {
         let scheduler = Scheduler(lanes: [.init(backend: HeldBackend(), workers: 1, prior: (1, 0))])
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        configuration.logLevel = .warning
-        configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-ready-\(UUID().uuidString)")
-        let server = CalotypeServer(scheduler: scheduler, configuration: configuration)
+        let server = CalotypeServer(scheduler: scheduler, configuration: Self.configuration())
         let ports = AsyncStream.makeStream(of: Int.self)
         let (stopping, stoppingNow) = AsyncStream.makeStream(of: Void.self)
         let (release, releaseNow) = AsyncStream.makeStream(of: Void.self)
         let holder = HoldsItsStop(stopping: stoppingNow, release: release)
         let services = try await server.services(stoppedFirst: [holder]) { port in ports.continuation.yield(port) }
 
+        try await Self.run(services, ports: ports.stream) { trigger, port in
+            #expect(await Self.get("/ready", port: port).hasPrefix("HTTP/1.1 200"))
+            trigger.triggerGracefulShutdown()
+            for await _ in stopping { break }
+            let answer = await Self.get("/ready", port: port)
+            #expect(answer.hasPrefix("HTTP/1.1 503") && answer.contains(#""reason":"draining""#), "draining: \(answer)")
+            #expect(await Self.get("/health", port: port).hasPrefix("HTTP/1.1 200"), "still alive")
+            releaseNow.yield()
+        }
+    }
+
+    /// A server for these tests: a free port, results in a folder of its own.
+    static func configuration() -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.logLevel = .warning  // no line per request in the test output
+        configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-shutdown-\(UUID().uuidString)")
+        return configuration
+    }
+
+    /// Runs `services` in a service group until `body` (given the shutdown
+    /// trigger and the bound port) has triggered their shutdown and they
+    /// have all stopped.
+    static func run(
+        _ services: [any Service], ports: AsyncStream<Int>,
+        _ body: @escaping @Sendable (GracefulShutdownTestTrigger, Int) async throws -> Void
+    ) async throws {
         try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await ServiceGroup(services: services, logger: Logger(label: "calotype-test")).run()
                 }
                 var port = 0
-                for await bound in ports.stream {
+                for await bound in ports {
                     port = bound
                     break
                 }
-                #expect(await Self.get("/ready", port: port).hasPrefix("HTTP/1.1 200"))
-                trigger.triggerGracefulShutdown()
-                for await _ in stopping { break }
-                let answer = await Self.get("/ready", port: port)
-                #expect(answer.hasPrefix("HTTP/1.1 503") && answer.contains(#""reason":"draining""#), "draining: \(answer)")
-                #expect(await Self.get("/health", port: port).hasPrefix("HTTP/1.1 200"), "still alive")
-                releaseNow.yield()
+                try await body(trigger, port)
                 try await group.waitForAll()
             }
         }

@@ -22,16 +22,7 @@ extension CalotypeServer {
                 throw APIError(.badRequest, .inlineUnavailable, "inline=true is not available on /batches: each result is at its url")
             }
             if let host = configuration.batchHost {
-                let submission = BatchSubmission(
-                    items: upload.items, recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement,
-                    destination: upload.destinationName)
-                let created: APIBatchCreated
-                do {
-                    created = try await host.post(submission)
-                } catch {
-                    await statistics.rejected(endpoint)
-                    throw error
-                }
+                let created = try await post(upload, to: host, destination: upload.destinationName, endpoint: endpoint)
                 var response = Self.json(created, status: .accepted)
                 response.headers[.location] = created.statusURL
                 return response

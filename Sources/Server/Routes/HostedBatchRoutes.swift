@@ -27,16 +27,8 @@ extension CalotypeServer {
     func hostedBatch(_ request: Request, context: CalotypeRequestContext, endpoint: String, host: any BatchHost, answer: HostedAnswer) async throws -> Response {
         await statistics.request(endpoint)
         let upload = try await readUpload(request, shape: answer == .saved ? .singleOrBatch : .batch, endpoint: endpoint)
-        let submission = BatchSubmission(
-            items: upload.items, recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement,
-            destination: answer == .saved ? Self.saveTargetDestination : upload.destinationName)
-        let created: APIBatchCreated
-        do {
-            created = try await host.post(submission)
-        } catch {
-            await statistics.rejected(endpoint)
-            throw error
-        }
+        let created = try await post(
+            upload, to: host, destination: answer == .saved ? Self.saveTargetDestination : upload.destinationName, endpoint: endpoint)
         switch answer {
         case .stream:
             return hostedStream(created.batchID, host: host)
@@ -56,6 +48,19 @@ extension CalotypeServer {
             let status = try await waitForEnd(of: created.batchID, host: host)
             let saveFailed = status.results.contains { $0.error?.code == .saveFailed }
             return Self.json(await summary(status, inline: false), status: saveFailed ? .badGateway : .ok)
+        }
+    }
+
+    /// Hands the upload's batch to the host; a refusal counts against `endpoint`.
+    func post(_ upload: Upload, to host: any BatchHost, destination: String?, endpoint: String) async throws(APIError) -> APIBatchCreated {
+        let submission = BatchSubmission(
+            items: upload.items, recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement,
+            destination: destination)
+        do {
+            return try await host.post(submission)
+        } catch {
+            await statistics.rejected(endpoint)
+            throw error
         }
     }
 
