@@ -298,6 +298,8 @@ struct WebPageBrowserTests {
             shots.append(("5-phone.png", try await browser.screenshot(width: 400)))
             let columns = try await browser.evaluate("getComputedStyle(document.querySelector('.builder')).gridTemplateColumns.split(' ').length") as? Int
             #expect(columns == 1, "one column at 400 px")
+            let width = try await browser.evaluate("document.documentElement.scrollWidth") as? Int
+            #expect((width ?? .max) <= 400, "nothing wider than the phone: \(width ?? 0) px")
             let folder = ProcessInfo.processInfo.environment["CALOTYPE_SCREENSHOTS"].map(URL.init(fileURLWithPath:))
             for (name, png) in shots {
                 #expect(png.count > 5000 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(name) is a PNG of the page")

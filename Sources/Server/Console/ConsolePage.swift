@@ -62,20 +62,20 @@ enum ConsolePage {
     </section>
     <section id="engine" aria-labelledby="engine-title">
       <h2 id="engine-title">Engine</h2>
-      <table id="lanes">
+      <div class="scroll"><table id="lanes">
         <caption>Lanes, refreshed every 2 s: throughput and mean service time over the last minute</caption>
         <thead><tr><th scope="col">lane</th><th scope="col">workers</th><th scope="col">running</th><th scope="col">queued</th>
           <th scope="col">health</th><th scope="col">images/s</th><th scope="col">ms per image</th><th scope="col">self-check</th></tr></thead>
         <tbody></tbody>
-      </table>
+      </table></div>
       <div id="cluster" hidden>
         <h3>Cluster</h3>
         <p id="cluster-items"></p>
-        <table id="nodes"><caption>Nodes</caption>
+        <div class="scroll"><table id="nodes"><caption>Nodes</caption>
           <thead><tr><th scope="col">node</th><th scope="col">CPU workers</th><th scope="col">GPU workers</th>
             <th scope="col">items held</th><th scope="col">last heartbeat</th></tr></thead>
           <tbody></tbody>
-        </table>
+        </table></div>
       </div>
     </section>
     </main>

@@ -15,6 +15,9 @@ enum ConsoleStyle {
     #drop { border: 2px dashed #999; border-radius: 8px; padding: 1.2rem; text-align: center; }
     #drop.over { border-color: var(--accent); background: #f3fbf6; }
     .builder { display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; }
+    /* Grid cells and fieldsets otherwise grow to their widest content (a long option). */
+    .builder > div, fieldset { min-width: 0; } select { max-width: 100%; } #add-op { max-width: 15rem; }
+    .scroll { overflow-x: auto; }
     @media (max-width: 48rem) { .builder { grid-template-columns: 1fr; } }
     fieldset { border: 1px solid var(--line); border-radius: 8px; display: flex; flex-wrap: wrap; gap: .6rem 1rem; margin: 0 0 .6rem; }
     label { display: flex; flex-direction: column; font-size: 13px; color: #555; }
