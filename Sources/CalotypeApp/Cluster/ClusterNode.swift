@@ -116,23 +116,49 @@ public final class ClusterNode: Sendable {
 }
 
 extension ClusterNode: ClusterView {
+    /// `/health` is the liveness probe: a database that does not answer
+    /// makes it say so within a second, never hang (the pool would wait for
+    /// a connection as long as the database is away).
     public func health() async -> APIClusterHealth {
-        let reachable = (try? await client.query("SELECT 1", logger: logger).collect()) != nil
+        let client = self.client, logger = self.logger
+        let reachable = (try? await Self.within(.seconds(1)) { try await client.query("SELECT 1", logger: logger).collect() }) != nil
         return APIClusterHealth(node: settings.nodeName, databaseReachable: reachable, claims: claims.load(ordering: .relaxed))
+    }
+
+    /// `operation`'s value, or nil when it has not answered within `limit`.
+    static func within<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T? {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
     }
 
     public func overview() async throws(APIError) -> APICluster {
         do {
-            let nodes = try await queue.nodes().map {
-                APICluster.Node(name: $0.name, cpuWorkers: $0.cpuWorkers, gpuWorkers: $0.gpuWorkers, lastHeartbeatS: $0.silentSeconds, running: $0.running)
+            // `/stats` and the console ask every few seconds: a database that
+            // does not answer is said within 3 s.
+            guard let overview = try await Self.within(.seconds(3), { [self] in try await readOverview() }) else {
+                throw ClusterError.unreachable(.seconds(3))
             }
-            let queued = try await queue.queued()
-            return APICluster(
-                node: settings.nodeName, nodes: nodes, items: try await queue.counts(),
-                queued: Dictionary(uniqueKeysWithValues: WorkQueue.Pool.allCases.map { ($0.rawValue, queued[$0] ?? 0) }))
+            return overview
         } catch {
             logger.error("reading the cluster failed", metadata: ["error": "\(String(reflecting: error))"])
             throw ClusterBatchHost.unavailable("the cluster could not be read")
         }
+    }
+
+    private func readOverview() async throws -> APICluster {
+        let nodes = try await queue.nodes().map {
+            APICluster.Node(name: $0.name, cpuWorkers: $0.cpuWorkers, gpuWorkers: $0.gpuWorkers, lastHeartbeatS: $0.silentSeconds, running: $0.running)
+        }
+        let queued = try await queue.queued()
+        return APICluster(
+            node: settings.nodeName, nodes: nodes, items: try await queue.counts(),
+            queued: Dictionary(uniqueKeysWithValues: WorkQueue.Pool.allCases.map { ($0.rawValue, queued[$0] ?? 0) }))
     }
 }
