@@ -126,15 +126,33 @@ extension ClusterNode: ClusterView {
     }
 
     /// `operation`'s value, or nil when it has not answered within `limit`.
+    /// A query already sent is not stopped by cancellation (postgres-nio
+    /// waits for the server's answer), so the caller does not wait for it:
+    /// it runs on in a task of its own, and ends when the database answers
+    /// or the connection drops.
     static func within<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T? {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                return nil
+        let answer = NIOLockedValueBox<CheckedContinuation<T?, any Error>?>(nil)
+        return try await withCheckedThrowingContinuation { continuation in
+            answer.withLockedValue { $0 = continuation }
+            let resume = { @Sendable (result: Result<T?, any Error>) in
+                let first = answer.withLockedValue { state -> CheckedContinuation<T?, any Error>? in
+                    defer { state = nil }
+                    return state
+                }
+                first?.resume(with: result)
             }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
+            let work = Task {
+                do {
+                    resume(.success(try await operation()))
+                } catch {
+                    resume(.failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                work.cancel()
+                resume(.success(nil))
+            }
         }
     }
 
