@@ -5,7 +5,7 @@
 // Dependency arrows point one way (docs/ARCHITECTURE.md draws them):
 //   calotype (CLI) -> CalotypeBench, CalotypeApp (the composition root)
 //   CalotypeApp -> Server -> Scheduler -> CalotypeCore (the vocabulary)
-//   CalotypeApp -> CalotypeOpenCL -> CalotypeLibvips -> CalotypeCore, CVips (+ CVipsFixes); COpenCL
+//   CalotypeApp -> CalotypeOpenCL -> CalotypeLibvips -> CalotypeCore, CVips (+ CVipsFixes, CVipsOperations); COpenCL
 // Nothing below imports anything above; the scheduler and the server know
 // backends only through CalotypeCore's `ImageBackend`. The micro benchmarks live in
 // Benchmarks/Package.swift so that users, tests and CI never build them.
@@ -64,6 +64,10 @@ let package = Package(
         // with the libvips backend.
         .target(name: "CVipsFixes", dependencies: ["CVips"]),
 
+        // Operations Calotype adds to libvips, built as lazy libvips images:
+        // the horizontal Lanczos step with libvips' arithmetic, vectorised.
+        .target(name: "CVipsOperations", dependencies: ["CVips"]),
+
         // The vocabulary every other module speaks: recipes and their
         // operations, the backend protocol, inputs, results, errors, limits.
         // Foundation only.
@@ -73,7 +77,7 @@ let package = Package(
         .target(
             name: "CalotypeLibvips",
             dependencies: [
-                "CalotypeCore", "CVips", "CVipsFixes",
+                "CalotypeCore", "CVips", "CVipsFixes", "CVipsOperations",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

@@ -79,6 +79,22 @@ static inline int cv_resize(VipsImage *in, VipsImage **out, double hscale, doubl
     return vips_resize(in, out, hscale, "vscale", vscale, NULL);
 }
 
+/* The two halves of vips_resize's downsizing, as it calls them (Lanczos3,
+ * gap 2): Calotype runs the horizontal Lanczos step itself (CVipsOperations)
+ * and asks libvips for the rest. */
+static inline int cv_reducev(VipsImage *in, VipsImage **out, double vshrink) {
+    return vips_reducev(in, out, vshrink, "kernel", VIPS_KERNEL_LANCZOS3, "gap", 2.0, NULL);
+}
+
+static inline int cv_reduceh(VipsImage *in, VipsImage **out, double hshrink) {
+    return vips_reduceh(in, out, hshrink, "kernel", VIPS_KERNEL_LANCZOS3, "gap", 2.0, NULL);
+}
+
+/* vips_reduceh's box pre-shrink. */
+static inline int cv_shrinkh(VipsImage *in, VipsImage **out, int hshrink) {
+    return vips_shrinkh(in, out, hshrink, "ceil", TRUE, NULL);
+}
+
 static inline int cv_extract_area(VipsImage *in, VipsImage **out,
                                   int left, int top, int width, int height) {
     return vips_extract_area(in, out, left, top, width, height, NULL);

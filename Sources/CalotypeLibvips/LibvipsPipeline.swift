@@ -227,7 +227,7 @@ package struct LibvipsPipeline {
     ) throws(ProcessingError) -> VipsImageHandle {
         var result = image
         if plan.horizontalScale != 1 || plan.verticalScale != 1 {
-            result = try result.apply("resize") { cv_resize($0, $1, plan.horizontalScale, plan.verticalScale) }
+            result = try LibvipsResize.resize(result, horizontalScale: plan.horizontalScale, verticalScale: plan.verticalScale)
         }
         if let cropWidth = plan.cropWidth, let cropHeight = plan.cropHeight,
             result.width > cropWidth || result.height > cropHeight

@@ -165,7 +165,7 @@ struct OpenCLPlan {
             throw ProcessingError(.unsupportedByBackend, "the OpenCL backend does not enlarge images; the CPU backend does")
         }
         if vscale < 1 {
-            let reduction = OpenCLTables.reduction(length: shape.height, shrink: 1.0 / vscale, vertical: true)
+            let reduction = LanczosReduction(length: shape.height, shrink: 1.0 / vscale, vertical: true)
             if reduction.box > 1 {
                 let output = Shape(width: shape.width, height: reduction.boxedLength, bands: shape.bands)
                 add("box shrink", [Launch(kernel: "box_v", width: Self.runs(output), height: output.height, arguments: [
@@ -184,7 +184,7 @@ struct OpenCLPlan {
             }
         }
         if hscale < 1 {
-            let reduction = OpenCLTables.reduction(length: shape.width, shrink: 1.0 / hscale, vertical: false)
+            let reduction = LanczosReduction(length: shape.width, shrink: 1.0 / hscale, vertical: false)
             if reduction.box > 1 {
                 let output = Shape(width: reduction.boxedLength, height: shape.height, bands: shape.bands)
                 add("box shrink", [Launch(kernel: "box_h", width: output.width, height: output.height, arguments: [

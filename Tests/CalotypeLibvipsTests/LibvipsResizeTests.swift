@@ -1,0 +1,91 @@
+import BackendTestSupport
+import CVips
+import CalotypeCore
+import Foundation
+import Testing
+
+@testable import CalotypeLibvips
+
+/// Calotype's horizontal Lanczos pass (`cv_lanczos_reduceh`) must give
+/// exactly `vips_resize`'s pixels: every case here compares bytes with
+/// libvips' own result, for the SIMD loop and the plain C loop.
+@Suite("Resize: libvips' pixels, with the horizontal pass done by Calotype")
+struct LibvipsResizeTests {
+    /// An 8-bit image of `bands` bands with grain and edges, so that an
+    /// arithmetic difference shows.
+    static func image(width: Int, height: Int, bands: Int, seed: UInt64 = 7) throws -> VipsImageHandle {
+        _ = try LibvipsRuntime.shared()
+        let rows = (height * bands + 2) / 3 + 1
+        let pixels = Array(SyntheticImage.picture(width: width, height: rows, seed: seed).prefix(width * height * bands))
+        let pointer = pixels.withUnsafeBytes {
+            vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), Int32(bands), VIPS_FORMAT_UCHAR)
+        }
+        return VipsImageHandle(owning: try #require(pointer))
+    }
+
+    static func libvips(_ image: VipsImageHandle, _ h: Double, _ v: Double) throws -> VipsImageHandle {
+        try image.apply("resize") { cv_resize($0, $1, h, v) }
+    }
+
+    @Test func theStartUpCheckFindsThisLibvipsComputingWhatThePortComputes() {
+        #expect(LibvipsResize.checkedPortAgrees)
+    }
+
+    @Test(arguments: 1...4)
+    func everyScaleAndSizeGivesLibvipsPixels(bands: Int) throws {
+        let sizes = [(1, 1), (2, 3), (17, 5), (640, 400), (1283, 31), (97, 211)]
+        let scales = [0.999, 0.8, 0.625, 0.5, 0.4, 0.37, 0.26, 0.2, 0.13, 0.061, 0.01]
+        for (width, height) in sizes {
+            let input = try Self.image(width: width, height: height, bands: bands, seed: UInt64(width))
+            for scale in scales {
+                let expected = try Self.libvips(input, scale, scale * 0.9).pixels()
+                for vectorised in [true, false] {
+                    let actual = try LibvipsResize.reduce(input, horizontalScale: scale, verticalScale: scale * 0.9, vectorised: vectorised)
+                    #expect(try actual.pixels() == expected, "\(width)x\(height)x\(bands) at \(scale), vectorised \(vectorised)")
+                }
+            }
+        }
+    }
+
+    /// libvips steps positions from each region's left edge; a crop after the
+    /// resize asks for regions that do not start at 0.
+    @Test func aRegionInsideTheRowGivesLibvipsPixelsToo() throws {
+        let input = try Self.image(width: 1001, height: 60, bands: 3)
+        for (left, width) in [(0, 1), (1, 300), (123, 77), (390, 10), (399, 1)] {
+            let expected = try Self.libvips(input, 0.4, 1).apply("crop") { cv_extract_area($0, $1, Int32(left), 5, Int32(width), 40) }
+            let actual = try LibvipsResize.resize(input, horizontalScale: 0.4, verticalScale: 1)
+                .apply("crop") { cv_extract_area($0, $1, Int32(left), 5, Int32(width), 40) }
+            #expect(try actual.pixels() == expected.pixels(), "\(width) from \(left)")
+        }
+    }
+
+    /// The way the pipeline uses it: a JPEG decoded while it streams, shrunk
+    /// by the decoder, then resized.
+    @Test func aStreamedJPEGGivesLibvipsPixels() throws {
+        let jpeg = try SyntheticImage.photo(width: 1920, height: 1080, seed: 3)
+        try jpeg.withUnsafeBytes { buffer in
+            for (shrink, scale) in [(2, 0.625), (4, 0.8), (1, 0.3)] {
+                func decoded() throws -> VipsImageHandle {
+                    VipsImageHandle(owning: try #require(cv_image_new_from_buffer(buffer.baseAddress, buffer.count, "shrink=\(shrink)", VIPS_ACCESS_SEQUENTIAL)))
+                }
+                let expected = try Self.libvips(try decoded(), scale, scale).pixels()
+                let actual = try LibvipsResize.resize(try decoded(), horizontalScale: scale, verticalScale: scale).pixels()
+                #expect(actual == expected, "shrink \(shrink), scale \(scale)")
+            }
+        }
+    }
+
+    /// What the port does not take is left to vips_resize: enlarging, 16-bit
+    /// images, more than four bands.
+    @Test func enlargingWideAndDeepImagesGoToLibvips() throws {
+        let rgb = try Self.image(width: 40, height: 30, bands: 3)
+        #expect(!LibvipsResize.portApplies(to: rgb, horizontalScale: 1.5, verticalScale: 0.5))
+        #expect(LibvipsResize.portApplies(to: rgb, horizontalScale: 0.5, verticalScale: 1))
+        let deep = try rgb.apply("cast") { cv_cast($0, $1, VIPS_FORMAT_USHORT) }
+        #expect(!LibvipsResize.portApplies(to: deep, horizontalScale: 0.5, verticalScale: 0.5))
+        #expect(try LibvipsResize.resize(deep, horizontalScale: 0.5, verticalScale: 0.5).pixels() == Self.libvips(deep, 0.5, 0.5).pixels())
+        let enlarged = try LibvipsResize.resize(rgb, horizontalScale: 1.5, verticalScale: 0.5)
+        #expect(try enlarged.pixels() == Self.libvips(rgb, 1.5, 0.5).pixels())
+        #expect(enlarged.width == 60 && enlarged.height == 15)
+    }
+}
