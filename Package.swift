@@ -65,8 +65,12 @@ let package = Package(
         .target(name: "CVipsFixes", dependencies: ["CVips"]),
 
         // Operations Calotype adds to libvips, built as lazy libvips images:
-        // the horizontal Lanczos step with libvips' arithmetic, vectorised.
-        .target(name: "CVipsOperations", dependencies: ["CVips"]),
+        // the horizontal Lanczos step with libvips' arithmetic, vectorised,
+        // and the conversion to sRGB with each profile's lcms2 transform kept.
+        .target(
+            name: "CVipsOperations", dependencies: ["CVips"],
+            linkerSettings: [.linkedLibrary("lcms2")]
+        ),
 
         // The vocabulary every other module speaks: recipes and their
         // operations, the backend protocol, inputs, results, errors, limits.
@@ -236,7 +240,7 @@ let package = Package(
         .testTarget(
             name: "CalotypeLibvipsTests",
             dependencies: [
-                "CalotypeCore", "CalotypeLibvips", "CVips", "TestSupport", "BackendTestSupport",
+                "CalotypeCore", "CalotypeLibvips", "CVips", "CVipsOperations", "TestSupport", "BackendTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

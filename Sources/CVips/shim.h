@@ -148,6 +148,23 @@ static inline int cv_icc_to_srgb(VipsImage *in, VipsImage **out) {
     return vips_icc_transform(in, out, "srgb", "embedded", TRUE, NULL);
 }
 
+/* A new image sharing the pixels, with metadata of its own. */
+static inline int cv_copy(VipsImage *in, VipsImage **out) {
+    return vips_copy(in, out, NULL);
+}
+
+/* Tags `image` with libvips' built-in profile `name` ("srgb", "p3",
+ * "cmyk"), as a camera tags its photos (tests and self-checks). */
+static inline int cv_tag_with_builtin_profile(VipsImage *image, const char *name) {
+    VipsBlob *blob = NULL;
+    if (vips_profile_load(name, &blob, NULL) || !blob) return -1;
+    size_t length = 0;
+    const void *data = vips_blob_get(blob, &length);
+    vips_image_set_blob_copy(image, "icc-profile-data", data, length);
+    vips_area_unref(VIPS_AREA(blob));
+    return 0;
+}
+
 static inline int cv_cast(VipsImage *in, VipsImage **out, VipsBandFormat format) {
     return vips_cast(in, out, format, NULL);
 }

@@ -1,4 +1,5 @@
 import CVips
+import CVipsOperations
 import CalotypeCore
 
 /// Encoding and colour normalisation shared by the libvips pipeline and the
@@ -46,7 +47,9 @@ package enum LibvipsEncoding {
     package static func normaliseColour(_ image: VipsImageHandle) throws(ProcessingError) -> VipsImageHandle {
         var image = image
         if image.hasICCProfile {
-            if let converted = try? image.apply("colour management", { cv_icc_to_srgb($0, $1) }) {
+            if let converted = cachedConversionToSRGB(image) {
+                image = converted
+            } else if let converted = try? image.apply("colour management", { cv_icc_to_srgb($0, $1) }) {
                 image = converted
             } else {
                 _ = LibvipsError.take()  // A broken profile: fall back to the plain conversion below.
@@ -61,5 +64,20 @@ package enum LibvipsEncoding {
             image = try image.apply("8-bit conversion") { cv_cast($0, $1, VIPS_FORMAT_UCHAR) }
         }
         return image
+    }
+
+    /// `vips_icc_transform` to sRGB with the profile's lcms2 transform made
+    /// once and kept (`cv_icc_to_srgb_cached`): the same pixels and profile,
+    /// without building the transform for every image (about 3 ms of a
+    /// tagged photo's thumbnail). Nil where it does not apply (8-bit RGB
+    /// with an RGB profile only) or fails: libvips' own operation then.
+    private static func cachedConversionToSRGB(_ image: VipsImageHandle) -> VipsImageHandle? {
+        var output: UnsafeMutablePointer<VipsImage>?
+        let status = cv_icc_to_srgb_cached(image.pointer, &output)
+        guard status == 0, let output else {
+            if status < 0 { _ = LibvipsError.take() }
+            return nil
+        }
+        return VipsImageHandle(owning: output)
     }
 }

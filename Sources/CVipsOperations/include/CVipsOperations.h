@@ -28,4 +28,17 @@ int cv_lanczos_reduceh(VipsImage *in, VipsImage **out, int output_width, double 
 /* Whether cv_lanczos_reduceh has a SIMD loop on this processor. */
 int cv_lanczos_reduceh_has_simd(void);
 
+/*
+ * vips_icc_transform(in, out, "srgb", "embedded", TRUE) for an 8-bit RGB
+ * image with an embedded RGB profile, with the same pixels and metadata,
+ * and the lcms2 transform made once per distinct profile (at most 32 kept).
+ * Returns 0 with `out` set; 1 where it does not apply (another kind of
+ * image or profile, a profile libvips would not use, the table full): use
+ * vips_icc_transform then; -1 with libvips' error set.
+ */
+int cv_icc_to_srgb_cached(VipsImage *in, VipsImage **out);
+
+/* How many profiles' transforms are kept (tests). */
+int cv_icc_cached_transforms(void);
+
 #endif
