@@ -117,7 +117,16 @@ static void reduce_row_sse2(const Reduction *r, const VipsPel *row, int row_orig
         sum = _mm_packs_epi32(sum, sum);
         sum = _mm_packus_epi16(sum, sum);
         const int32_t pixel = _mm_cvtsi128_si32(sum);
-        memcpy(q + (size_t)x * bands, &pixel, (size_t)bands);
+        VipsPel *out = q + (size_t)x * bands;
+        if ((x + 1) * bands + 4 - bands <= width * bands) {
+            /* Four bytes in one store wherever the row has room for them;
+             * with fewer bands the spare ones are overwritten by the pixels
+             * that follow (a memcpy call per pixel cost more than the
+             * multiply-adds). */
+            memcpy(out, &pixel, 4);
+        } else {
+            for (int b = 0; b < bands; b++) out[b] = (VipsPel)(pixel >> (8 * b));
+        }
     }
 }
 #endif

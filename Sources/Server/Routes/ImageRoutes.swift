@@ -55,19 +55,24 @@ extension CalotypeServer {
 
         let (source, hold) = try await fetchSource(url.source)
         defer { hold.release() }
-        // Hashing up to the image limit (64 MiB: 30 ms) is blocking work: on NIO's pool.
+        // The tag hashes the source (SHA-256: 0.5 ms of CPU for a 0.6 MB
+        // photo, 30 ms at the 64 MiB limit). A revalidation needs it before
+        // anything else; any other request has it made on NIO's pool while
+        // its image is processed, and waits the less for it.
         let bytes = source.bytes
-        guard let tag = try? await NIOThreadPool.singleton.runIfActive({
-            ContentNegotiation.entityTag(source: bytes, options: options, format: negotiated)
-        }) else {
-            throw APIError(.serviceUnavailable, .shuttingDown, "the server is shutting down")
+        async let hashedTag = Self.entityTag(bytes, options: options, format: negotiated)
+        func headers(_ tag: String) -> HTTPFields {
+            var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=\(settings.cacheMaxAge)"]
+            if let lastModified = source.lastModified { headers[.lastModified] = lastModified }
+            if !explicitFormat { headers[.vary] = "Accept" }
+            return headers
         }
-        var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=\(settings.cacheMaxAge)"]
-        if let lastModified = source.lastModified { headers[.lastModified] = lastModified }
-        if !explicitFormat { headers[.vary] = "Accept" }
-        if ContentNegotiation.matches(ifNoneMatch: request.headers[.ifNoneMatch], tag: tag) {
-            await statistics.record(endpoint, images: 0, failures: 0)
-            return Response(status: .notModified, headers: headers)
+        if let ifNoneMatch = request.headers[.ifNoneMatch] {
+            let tag = try Self.madeTag(await hashedTag)
+            if ContentNegotiation.matches(ifNoneMatch: ifNoneMatch, tag: tag) {
+                await statistics.record(endpoint, images: 0, failures: 0)
+                return Response(status: .notModified, headers: headers(tag))
+            }
         }
 
         let input = ImageInput(bytes: source.bytes, name: url.source)
@@ -80,8 +85,22 @@ extension CalotypeServer {
         } catch {
             throw APIError(error)
         }
+        let headers = headers(try Self.madeTag(await hashedTag))
         await statistics.record(endpoint, images: 1, failures: 0)
         return Self.imageResponse(result, headers: headers)
+    }
+
+    /// The answer's entity tag, hashed on NIO's pool (blocking work); nil
+    /// once the server is shutting down.
+    private static func entityTag(_ bytes: [UInt8], options: ImgproxyOptions, format: OutputFormat?) async -> String? {
+        try? await NIOThreadPool.singleton.runIfActive {
+            ContentNegotiation.entityTag(source: bytes, options: options, format: format)
+        }
+    }
+
+    private static func madeTag(_ tag: String?) throws(APIError) -> String {
+        guard let tag else { throw APIError(.serviceUnavailable, .shuttingDown, "the server is shutting down") }
+        return tag
     }
 
     private static func imageURL(_ path: String) throws(APIError) -> ImageURL {
