@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "CVipsFixes", dependencies: ["CVips"]),
 
         // Operations Calotype adds to libvips, built as lazy libvips images:
-        // the horizontal Lanczos step with libvips' arithmetic, vectorised,
+        // the Lanczos steps of a resize with libvips' arithmetic, vectorised,
         // and the conversion to sRGB with each profile's lcms2 transform kept.
         .target(
             name: "CVipsOperations", dependencies: ["CVips"],

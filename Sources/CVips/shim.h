@@ -90,6 +90,11 @@ static inline int cv_reduceh(VipsImage *in, VipsImage **out, double hshrink) {
     return vips_reduceh(in, out, hshrink, "kernel", VIPS_KERNEL_LANCZOS3, "gap", 2.0, NULL);
 }
 
+/* vips_reducev's box pre-shrink. */
+static inline int cv_shrinkv(VipsImage *in, VipsImage **out, int vshrink) {
+    return vips_shrinkv(in, out, vshrink, "ceil", TRUE, NULL);
+}
+
 /* vips_reduceh's box pre-shrink. */
 static inline int cv_shrinkh(VipsImage *in, VipsImage **out, int hshrink) {
     return vips_shrinkh(in, out, hshrink, "ceil", TRUE, NULL);

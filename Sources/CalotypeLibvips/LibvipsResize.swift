@@ -3,28 +3,38 @@ import CVipsOperations
 import CalotypeCore
 
 /// `vips_resize(hscale, vscale)` (Lanczos3), with the same pixels as
-/// libvips 8.14 gives and its most expensive step done faster.
+/// libvips 8.14 gives and its two Lanczos steps done faster.
 ///
 /// libvips downsizes with a vertical reduction, then a horizontal one. Its
-/// vertical pass is vectorised; its horizontal Lanczos loop is scalar and,
-/// after decoding, the largest cost of a thumbnail: a 1280x800 image reduced
-/// to 800 wide took 12.0 ms in `vips_reduceh` against 2.3 ms in
-/// `cv_lanczos_reduceh` (SSE2 multiply-adds on 16-bit pixel pairs, same
-/// results; measured in one run on this project's 2-core machine). So
-/// this type asks libvips for every step except that loop, and runs that
-/// loop itself with libvips' own tables (`LanczosReduction`).
+/// horizontal Lanczos loop is scalar and, after decoding, was the largest
+/// cost of a thumbnail: a 1280x800 image reduced to 800 wide took 12.0 ms in
+/// `vips_reduceh` against 2.3 ms in `cv_lanczos_reduceh` (SSE2 multiply-adds
+/// on 16-bit pixel pairs, the same results; measured in one run on this
+/// project's 2-core machine). Its vertical step is vectorised, but compiles
+/// its vector program for every image; `cv_lanczos_reducev` is that
+/// arithmetic as a fixed SSE2 loop. So this type asks libvips only for the
+/// box pre-shrinks and computes the Lanczos steps itself, with libvips' own
+/// tables (`LanczosReduction`).
 ///
 /// Only where the result is provably libvips': 8-bit images of 1 to 4
 /// bands, downsizing only, and only if the start-up check found this
-/// libvips computing what the port computes (`LibvipsResize.selfCheck`,
-/// run once). Everything else is `vips_resize` itself.
+/// libvips computing what the port computes (`checkedPortAgrees`, run
+/// once). Everything else is `vips_resize` itself.
 package enum LibvipsResize {
+    /// The C loops of the Lanczos steps: the same pixels from each.
+    package enum Loop: Int32, CaseIterable, Sendable {
+        case plainC = 0
+        case sse2 = 1
+        /// The widest this processor runs (AVX2 for the vertical step).
+        case widest = 2
+    }
+
     /// Resizes `image` by the two scales.
     package static func resize(_ image: VipsImageHandle, horizontalScale: Double, verticalScale: Double) throws(ProcessingError) -> VipsImageHandle {
         guard portApplies(to: image, horizontalScale: horizontalScale, verticalScale: verticalScale), checkedPortAgrees else {
             return try image.apply("resize") { cv_resize($0, $1, horizontalScale, verticalScale) }
         }
-        return try reduce(image, horizontalScale: horizontalScale, verticalScale: verticalScale, vectorised: true)
+        return try reduce(image, horizontalScale: horizontalScale, verticalScale: verticalScale, loop: .widest)
     }
 
     /// Whether the port computes this resize (before the self-check).
@@ -35,29 +45,41 @@ package enum LibvipsResize {
     }
 
     /// `vips_resize`'s downsizing, step by step: the scales clamped so that
-    /// no axis falls under one pixel, `vips_reducev`, then `vips_reduceh`'s
-    /// box pre-shrink and the Lanczos step done by `cv_lanczos_reduceh`.
-    /// `vectorised` false runs the port's plain C loop (tests).
+    /// no axis falls under one pixel, then `vips_reducev`'s steps, then
+    /// `vips_reduceh`'s.
+    /// `loop` chooses the C loops; all give the same pixels (tests run each).
     package static func reduce(
-        _ image: VipsImageHandle, horizontalScale: Double, verticalScale: Double, vectorised: Bool
+        _ image: VipsImageHandle, horizontalScale: Double, verticalScale: Double, loop: Loop
     ) throws(ProcessingError) -> VipsImageHandle {
         let hscale = max(horizontalScale, 1.0 / Double(image.width))
         let vscale = max(verticalScale, 1.0 / Double(image.height))
         var result = image
         if vscale < 1 {
-            result = try result.apply("resize") { cv_reducev($0, $1, 1.0 / vscale) }
+            result = try reduce(result, LanczosReduction(length: result.height, shrink: 1.0 / vscale, vertical: true), vertical: true, loop: loop)
         }
-        guard hscale < 1 else { return result }
-        let reduction = LanczosReduction(length: result.width, shrink: 1.0 / hscale, vertical: false)
+        if hscale < 1 {
+            result = try reduce(result, LanczosReduction(length: result.width, shrink: 1.0 / hscale, vertical: false), vertical: false, loop: loop)
+        }
+        return result
+    }
+
+    /// One axis: libvips' box pre-shrink where the reduction has one, then
+    /// the Lanczos step in `cv_lanczos_reducev`/`cv_lanczos_reduceh`.
+    private static func reduce(
+        _ image: VipsImageHandle, _ reduction: LanczosReduction, vertical: Bool, loop: Loop
+    ) throws(ProcessingError) -> VipsImageHandle {
+        var result = image
         if reduction.box > 1 {
-            result = try result.apply("resize") { cv_shrinkh($0, $1, Int32(reduction.box)) }
+            let box = Int32(reduction.box)
+            result = try result.apply("resize") { vertical ? cv_shrinkv($0, $1, box) : cv_shrinkh($0, $1, box) }
         }
         guard let lanczos = reduction.lanczos else { return result }
         return try result.apply("resize") { input, output in
             lanczos.coefficients.withUnsafeBufferPointer { coefficients in
-                cv_lanczos_reduceh(
+                let reduce = vertical ? cv_lanczos_reducev : cv_lanczos_reduceh
+                return reduce(
                     input, output, Int32(reduction.outputLength), lanczos.shrink, lanczos.offset, Int32(lanczos.taps),
-                    coefficients.baseAddress, vectorised ? 1 : 0)
+                    coefficients.baseAddress, loop.rawValue)
             }
         }
     }
@@ -82,8 +104,8 @@ package enum LibvipsResize {
                 let image = VipsImageHandle(owning: pointer)
                 for (h, v) in [(0.37, 0.37), (0.8, 0.55), (0.61, 1.0), (0.13, 0.2), (0.5, 0.5)] {
                     let expected = try image.apply("self-check") { cv_resize($0, $1, h, v) }.pixels()
-                    for vectorised in [true, false] {
-                        let actual = try reduce(image, horizontalScale: h, verticalScale: v, vectorised: vectorised).pixels()
+                    for loop in Loop.allCases {
+                        let actual = try reduce(image, horizontalScale: h, verticalScale: v, loop: loop).pixels()
                         guard actual == expected else { return false }
                     }
                 }

@@ -39,9 +39,9 @@ struct LibvipsResizeTests {
             let input = try Self.image(width: width, height: height, bands: bands, seed: UInt64(width))
             for scale in scales {
                 let expected = try Self.libvips(input, scale, scale * 0.9).pixels()
-                for vectorised in [true, false] {
-                    let actual = try LibvipsResize.reduce(input, horizontalScale: scale, verticalScale: scale * 0.9, vectorised: vectorised)
-                    #expect(try actual.pixels() == expected, "\(width)x\(height)x\(bands) at \(scale), vectorised \(vectorised)")
+                for loop in LibvipsResize.Loop.allCases {
+                    let actual = try LibvipsResize.reduce(input, horizontalScale: scale, verticalScale: scale * 0.9, loop: loop)
+                    #expect(try actual.pixels() == expected, "\(width)x\(height)x\(bands) at \(scale), \(loop) loop")
                 }
             }
         }

@@ -19,10 +19,22 @@
  *
  * `shrink` (> 1) and `offset` are vips_reduceh's after its box pre-shrink;
  * `coefficients` holds 65 phases of `taps` coefficients and is copied.
- * `vectorised` 0 selects the plain C loop (the same results; for tests and
- * for processors without SSE2). Returns 0, or -1 with libvips' error set.
+ * `vectorised` chooses the loop: 0 plain C, 1 SSE2, 2 the widest this
+ * processor has (AVX2 where the pass has an AVX2 loop); all give the same
+ * results, the others are for tests. Returns 0, or -1 with libvips' error
+ * set.
  */
 int cv_lanczos_reduceh(VipsImage *in, VipsImage **out, int output_width, double shrink, double offset,
+                       int taps, const int32_t *coefficients, int vectorised);
+
+/*
+ * The Lanczos3 step of vips_reducev on an 8-bit image, with the arithmetic
+ * of libvips 8.14's vector path (2.6 fixed-point coefficients, 16-bit
+ * saturating sums, see the reference), so that the pixels are the same as
+ * vips_reducev's without compiling its vector program for every image.
+ * Arguments as for cv_lanczos_reduceh, with 2.6 fixed-point coefficients.
+ */
+int cv_lanczos_reducev(VipsImage *in, VipsImage **out, int output_height, double shrink, double offset,
                        int taps, const int32_t *coefficients, int vectorised);
 
 /* Whether cv_lanczos_reduceh has a SIMD loop on this processor. */
