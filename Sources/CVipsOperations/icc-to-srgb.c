@@ -13,6 +13,7 @@
  * Photos from phones and cameras nearly all carry one of a few profiles.
  */
 #include "CVipsOperations.h"
+#include "lazy-operation.h"
 
 #include <lcms2.h>
 #include <string.h>
@@ -122,19 +123,9 @@ int cv_icc_to_srgb_cached(VipsImage *in, VipsImage **out) {
     cmsHTRANSFORM transform = cached_transform(bytes, length);
     if (!transform) return 1;
 
-    *out = vips_image_new();
-    if (vips_image_pipelinev(*out, VIPS_DEMAND_STYLE_THINSTRIP, in, NULL)) {
-        VIPS_UNREF(*out);
-        return -1;
-    }
+    if (!(*out = cv_new_output(in))) return -1;
     (*out)->Type = VIPS_INTERPRETATION_sRGB;
     /* As libvips does, the result carries the profile it is now in. */
     vips_image_set_blob_copy(*out, VIPS_META_ICC_NAME, srgb_bytes, srgb_length);
-    g_object_ref(in);
-    vips_object_local(*out, in);
-    if (vips_image_generate(*out, vips_start_one, icc_generate, vips_stop_one, in, transform)) {
-        VIPS_UNREF(*out);
-        return -1;
-    }
-    return 0;
+    return cv_generate_from(out, in, vips_start_one, icc_generate, vips_stop_one, transform);
 }

@@ -13,17 +13,9 @@
  * Products and sums are exact, so the result is the scalar loop's.
  */
 #include "CVipsOperations.h"
+#include "lazy-operation.h"
 
 #include <string.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#define CV_HAVE_SSE2 1
-#else
-#define CV_HAVE_SSE2 0
-#endif
-
-#define CV_PHASES 64
 
 typedef struct {
     int input_width;
@@ -77,16 +69,11 @@ static int reduceh_stop(void *seq, void *a, void *b) {
     return 0;
 }
 
-/* Input x of the first tap and the phase of output pixel position X, as
- * libvips computes them. */
-static inline int first_tap(double X, int taps) { return (int)X - (taps - 1) / 2; }
-static inline int phase_of(double X) { return ((((int)(X * CV_PHASES * 2)) & (CV_PHASES * 2 - 1)) + 1) >> 1; }
-
 static void reduce_row_scalar(const Reduction *r, const VipsPel *row, int row_origin, VipsPel *q, double X, int width) {
     const int bands = r->bands;
     for (int x = 0; x < width; x++, X += r->shrink) {
-        const VipsPel *p = row + (size_t)(first_tap(X, r->taps) - row_origin) * bands;
-        const int32_t *c = r->coefficients + phase_of(X) * r->taps;
+        const VipsPel *p = row + (size_t)(cv_first_tap(X, r->taps) - row_origin) * bands;
+        const int32_t *c = r->coefficients + cv_phase(X) * r->taps;
         for (int b = 0; b < bands; b++) {
             int sum = 2048;
             for (int i = 0; i < r->taps; i++) sum += c[i] * p[i * bands + b];
@@ -102,8 +89,8 @@ static void reduce_row_sse2(const Reduction *r, const VipsPel *row, int row_orig
     const __m128i zero = _mm_setzero_si128();
     const __m128i rounding = _mm_set1_epi32(2048);
     for (int x = 0; x < width; x++, X += r->shrink) {
-        const VipsPel *p = row + (size_t)(first_tap(X, r->taps) - row_origin) * bands;
-        const __m128i *c = (const __m128i *)(r->pairs_table + (size_t)phase_of(X) * r->pairs * 8);
+        const VipsPel *p = row + (size_t)(cv_first_tap(X, r->taps) - row_origin) * bands;
+        const __m128i *c = (const __m128i *)(r->pairs_table + (size_t)cv_phase(X) * r->pairs * 8);
         __m128i sum = rounding;
         for (int k = 0; k < r->pairs; k++, p += 2 * bands) {
             int32_t first, second;
@@ -144,8 +131,8 @@ static int reduceh_generate(VipsRegion *out_region, void *seq, void *a, void *b,
     const double start = (area->left + 0.5) * r->shrink - 0.5 - r->offset;
     double last = start;
     for (int x = 1; x < area->width; x++) last += r->shrink;
-    const int low = first_tap(start, r->taps);
-    const int high = first_tap(last, r->taps) + r->taps + (r->taps & 1); /* exclusive; even pairs read one more */
+    const int low = cv_first_tap(start, r->taps);
+    const int high = cv_first_tap(last, r->taps) + r->taps + (r->taps & 1); /* exclusive; even pairs read one more */
 
     if (high - low > r->row_capacity) {
         vips_error("cv_lanczos_reduceh", "%s", "region wider than the row buffer");
@@ -189,19 +176,8 @@ static int reduceh_generate(VipsRegion *out_region, void *seq, void *a, void *b,
 
 int cv_lanczos_reduceh(VipsImage *in, VipsImage **out, int output_width, double shrink, double offset,
                        int taps, const int32_t *coefficients, int vectorised) {
-    if (in->BandFmt != VIPS_FORMAT_UCHAR || in->Coding != VIPS_CODING_NONE || in->Bands < 1 || in->Bands > 4) {
-        vips_error("cv_lanczos_reduceh", "%s", "8-bit images of 1 to 4 bands only");
-        return -1;
-    }
-    if (taps < 1 || taps > 101 || output_width < 1 || !(shrink > 1.0)) {
-        vips_error("cv_lanczos_reduceh", "%s", "bad reduction");
-        return -1;
-    }
-    *out = vips_image_new();
-    if (vips_image_pipelinev(*out, VIPS_DEMAND_STYLE_THINSTRIP, in, NULL)) {
-        VIPS_UNREF(*out);
-        return -1;
-    }
+    *out = NULL;
+    if (cv_check_reduction("cv_lanczos_reduceh", in, 4, output_width, shrink, taps) || !(*out = cv_new_output(in))) return -1;
     (*out)->Xsize = output_width;
 
     /* The tables live as long as the output image. */
@@ -242,13 +218,5 @@ int cv_lanczos_reduceh(VipsImage *in, VipsImage **out, int output_width, double 
     r->coefficients = scalar;
     r->pairs_table = paired;
 
-    /* The output reads `in` lazily, after the caller may have dropped it:
-     * hold a reference for as long as the output lives. */
-    g_object_ref(in);
-    vips_object_local(*out, in);
-    if (vips_image_generate(*out, reduceh_start, reduceh_generate, reduceh_stop, in, r)) {
-        VIPS_UNREF(*out);
-        return -1;
-    }
-    return 0;
+    return cv_generate_from(out, in, reduceh_start, reduceh_generate, reduceh_stop, r);
 }

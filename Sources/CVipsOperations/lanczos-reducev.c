@@ -12,18 +12,9 @@
  * run, this project's 2-core machine).
  */
 #include "CVipsOperations.h"
+#include "lazy-operation.h"
 
 #include <string.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#define CV_HAVE_SSE2 1
-#else
-#define CV_HAVE_SSE2 0
-#endif
-
-#define CV_PHASES 64
-#define CV_MAX_TAPS 101
 
 typedef struct {
     int input_height;
@@ -35,8 +26,6 @@ typedef struct {
     int16_t *coefficients; /* 65 phases x taps */
 } Reduction;
 
-static inline int first_tap(double Y, int taps) { return (int)Y - (taps - 1) / 2; }
-static inline int phase_of(double Y) { return ((((int)(Y * CV_PHASES * 2)) & (CV_PHASES * 2 - 1)) + 1) >> 1; }
 static inline double position(const Reduction *r, int y) { return (y + 0.5) * r->shrink - 0.5 - r->offset; }
 
 static inline int16_t saturate16(int value) { return (int16_t)(value < -32768 ? -32768 : value > 32767 ? 32767 : value); }
@@ -89,8 +78,8 @@ static int reducev_generate(VipsRegion *out_region, void *seq, void *a, void *b,
     const int samples = area->width * in->Bands;
     (void)stop;
 
-    const int low = first_tap(position(r, area->top), r->taps);
-    const int high = first_tap(position(r, area->top + area->height - 1), r->taps) + r->taps;
+    const int low = cv_first_tap(position(r, area->top), r->taps);
+    const int high = cv_first_tap(position(r, area->top + area->height - 1), r->taps) + r->taps;
     VipsRect need = {area->left, low, area->width, high - low};
     const VipsRect whole = {0, 0, in->Xsize, in->Ysize};
     vips_rect_intersectrect(&need, &whole, &need);
@@ -105,13 +94,13 @@ static int reducev_generate(VipsRegion *out_region, void *seq, void *a, void *b,
     const VipsPel *rows[CV_MAX_TAPS];
     for (int y = 0; y < area->height; y++) {
         const double Y = position(r, area->top + y);
-        const int first = first_tap(Y, r->taps);
+        const int first = cv_first_tap(Y, r->taps);
         for (int i = 0; i < r->taps; i++) {
             int row = first + i;
             row = row < need.top ? need.top : row >= need.top + need.height ? need.top + need.height - 1 : row;
             rows[i] = VIPS_REGION_ADDR(input, area->left, row);
         }
-        const int16_t *c = r->coefficients + (size_t)phase_of(Y) * r->taps;
+        const int16_t *c = r->coefficients + (size_t)cv_phase(Y) * r->taps;
         VipsPel *q = VIPS_REGION_ADDR(out_region, area->left, area->top + y);
         int s = 0;
 #if CV_HAVE_SSE2
@@ -154,25 +143,14 @@ static int reducev_generate(VipsRegion *out_region, void *seq, void *a, void *b,
 int cv_lanczos_reducev(VipsImage *in, VipsImage **out, int output_height, double shrink, double offset,
                        int taps, const int32_t *coefficients, int vectorised) {
     *out = NULL;
-    if (in->BandFmt != VIPS_FORMAT_UCHAR || in->Coding != VIPS_CODING_NONE || in->Bands < 1) {
-        vips_error("cv_lanczos_reducev", "%s", "8-bit images only");
-        return -1;
-    }
-    if (taps < 1 || taps > CV_MAX_TAPS || output_height < 1 || !(shrink > 1.0)) {
-        vips_error("cv_lanczos_reducev", "%s", "bad reduction");
-        return -1;
-    }
+    if (cv_check_reduction("cv_lanczos_reducev", in, 4, output_height, shrink, taps)) return -1;
     for (int i = 0; i < (CV_PHASES + 1) * taps; i++) {
         if (coefficients[i] < -32768 || coefficients[i] > 32767) {
             vips_error("cv_lanczos_reducev", "%s", "coefficient out of range");
             return -1;
         }
     }
-    *out = vips_image_new();
-    if (vips_image_pipelinev(*out, VIPS_DEMAND_STYLE_THINSTRIP, in, NULL)) {
-        VIPS_UNREF(*out);
-        return -1;
-    }
+    if (!(*out = cv_new_output(in))) return -1;
     (*out)->Ysize = output_height;
 
     Reduction *r = VIPS_NEW(VIPS_OBJECT(*out), Reduction);
@@ -194,11 +172,5 @@ int cv_lanczos_reducev(VipsImage *in, VipsImage **out, int output_height, double
 #endif
     r->coefficients = table;
 
-    g_object_ref(in);
-    vips_object_local(*out, in);
-    if (vips_image_generate(*out, vips_start_one, reducev_generate, vips_stop_one, in, r)) {
-        VIPS_UNREF(*out);
-        return -1;
-    }
-    return 0;
+    return cv_generate_from(out, in, vips_start_one, reducev_generate, vips_stop_one, r);
 }
