@@ -40,8 +40,6 @@ typedef struct {
     VipsPel *row;
 } Sequence;
 
-int cv_lanczos_reduceh_has_simd(void) { return CV_HAVE_SSE2; }
-
 static void *reduceh_start(VipsImage *out, void *a, void *b) {
     VipsImage *in = (VipsImage *)a;
     const Reduction *reduction = (const Reduction *)b;

@@ -37,9 +37,6 @@ int cv_lanczos_reduceh(VipsImage *in, VipsImage **out, int output_width, double 
 int cv_lanczos_reducev(VipsImage *in, VipsImage **out, int output_height, double shrink, double offset,
                        int taps, const int32_t *coefficients, int vectorised);
 
-/* Whether cv_lanczos_reduceh has a SIMD loop on this processor. */
-int cv_lanczos_reduceh_has_simd(void);
-
 /*
  * vips_icc_transform(in, out, "srgb", "embedded", TRUE) for an 8-bit RGB
  * image with an embedded RGB profile, with the same pixels and metadata,
