@@ -216,5 +216,8 @@ int cv_lanczos_reduceh(VipsImage *in, VipsImage **out, int output_width, double 
     r->coefficients = scalar;
     r->pairs_table = paired;
 
-    return cv_generate_from(out, in, reduceh_start, reduceh_generate, reduceh_stop, r);
+    if (cv_generate_from(out, in, reduceh_start, reduceh_generate, reduceh_stop, r)) return -1;
+    /* The rows around a strip it reads, for the line caches upstream. */
+    vips_reorder_margin_hint(*out, taps);
+    return 0;
 }

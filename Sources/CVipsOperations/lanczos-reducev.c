@@ -172,5 +172,19 @@ int cv_lanczos_reducev(VipsImage *in, VipsImage **out, int output_height, double
 #endif
     r->coefficients = table;
 
-    return cv_generate_from(out, in, vips_start_one, reducev_generate, vips_stop_one, r);
+    if (cv_generate_from(out, in, vips_start_one, reducev_generate, vips_stop_one, r)) return -1;
+    vips_reorder_margin_hint(*out, taps);
+
+    /* As vips_reducev does: on a streamed (sequential) input, a thread that
+     * stalls on an early strip while another runs ahead would ask for rows
+     * the decoder's line cache has already dropped ("out of order read").
+     * A line cache on the output keeps the recent reduced rows instead. */
+    if (vips_image_get_typeof(in, VIPS_META_SEQUENTIAL)) {
+        VipsImage *cached = NULL;
+        const int status = vips_sequential(*out, &cached, "tile_height", 10, NULL);
+        g_object_unref(*out);
+        *out = status ? NULL : cached;
+        if (status) return -1;
+    }
+    return 0;
 }

@@ -75,6 +75,31 @@ struct LibvipsResizeTests {
         }
     }
 
+    /// A tall image decoded while it streams, reduced on several threads:
+    /// a thread that stalls on an early strip while another runs ahead must
+    /// still find its input rows (libvips keeps a line cache after its own
+    /// vertical reduction for this; without one the decoder refuses the
+    /// out-of-order read). Many tries, since it takes a stall to show.
+    @Test func aStreamedTallImageReducedOnManyThreadsIsReadInOrder() throws {
+        let tall = try Self.image(width: 7, height: 6000, bands: 4, seed: 9)
+        var png: UnsafeMutableRawPointer?
+        var length = 0
+        #expect(cv_write_to_buffer(tall.pointer, ".png[compression=1]", &png, &length) == 0)
+        let bytes = Array(UnsafeRawBufferPointer(start: try #require(png), count: length))
+        g_free(png)
+        try bytes.withUnsafeBytes { buffer in
+            func streamed() throws -> VipsImageHandle {
+                VipsImageHandle(owning: try #require(cv_image_new_from_buffer(buffer.baseAddress, buffer.count, "", VIPS_ACCESS_SEQUENTIAL)))
+            }
+            let expected = try Self.libvips(try streamed(), 1, 0.5).pixels()
+            for attempt in 0..<40 {
+                let reduced = try LibvipsResize.resize(try streamed(), horizontalScale: 1, verticalScale: 0.5)
+                vips_image_set_int(reduced.pointer, "concurrency", 4)
+                #expect(try reduced.pixels() == expected, "attempt \(attempt)")
+            }
+        }
+    }
+
     /// What the port does not take is left to vips_resize: enlarging, 16-bit
     /// images, more than four bands.
     @Test func enlargingWideAndDeepImagesGoToLibvips() throws {
