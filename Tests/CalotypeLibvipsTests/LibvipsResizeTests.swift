@@ -33,7 +33,7 @@ struct LibvipsResizeTests {
 
     @Test(arguments: 1...4)
     func everyScaleAndSizeGivesLibvipsPixels(bands: Int) throws {
-        let sizes = [(1, 1), (2, 3), (17, 5), (640, 400), (1283, 31), (97, 211)]
+        let sizes = [(1, 1), (2, 3), (17, 5), (400, 250), (1283, 31), (97, 211)]
         let scales = [0.999, 0.8, 0.625, 0.5, 0.4, 0.37, 0.26, 0.2, 0.13, 0.061, 0.01]
         for (width, height) in sizes {
             let input = try Self.image(width: width, height: height, bands: bands, seed: UInt64(width))
@@ -79,7 +79,8 @@ struct LibvipsResizeTests {
     /// a thread that stalls on an early strip while another runs ahead must
     /// still find its input rows (libvips keeps a line cache after its own
     /// vertical reduction for this; without one the decoder refuses the
-    /// out-of-order read). Many tries, since it takes a stall to show.
+    /// out-of-order read). Many tries, since it takes a stall to show
+    /// (without the cache the first try failed in each of 5 runs).
     @Test func aStreamedTallImageReducedOnManyThreadsIsReadInOrder() throws {
         let tall = try Self.image(width: 7, height: 6000, bands: 4, seed: 9)
         var png: UnsafeMutableRawPointer?
@@ -92,7 +93,7 @@ struct LibvipsResizeTests {
                 VipsImageHandle(owning: try #require(cv_image_new_from_buffer(buffer.baseAddress, buffer.count, "", VIPS_ACCESS_SEQUENTIAL)))
             }
             let expected = try Self.libvips(try streamed(), 1, 0.5).pixels()
-            for attempt in 0..<40 {
+            for attempt in 0..<20 {
                 let reduced = try LibvipsResize.resize(try streamed(), horizontalScale: 1, verticalScale: 0.5)
                 vips_image_set_int(reduced.pointer, "concurrency", 4)
                 #expect(try reduced.pixels() == expected, "attempt \(attempt)")

@@ -58,7 +58,11 @@ final class HeldBackend: ImageBackend {
 struct OverloadTests {
     @Test func aFullServerAnswers503WithRetryAfter() async throws {
         let backend = HeldBackend()
-        let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1.5, 0))], configuration: .init(queueLimit: 0))
+        // The held job waits for the test, however slow the machine is (a
+        // sanitizer's run beside the cluster suites took over 10 s here):
+        // the default 10 s deadline would answer it 504 first.
+        let scheduler = Scheduler(
+            lanes: [.init(backend: backend, workers: 1, prior: (1.5, 0))], configuration: .init(queueLimit: 0, jobTimeout: .seconds(600)))
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.logLevel = .warning  // no line per request in the test output
