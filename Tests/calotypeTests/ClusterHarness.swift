@@ -116,8 +116,30 @@ struct NodeProcess: Sendable {
 
     /// The batch's events after `lastEventID`, read until `complete` or
     /// until `stopAfter` events (then the connection is dropped, as a
-    /// client that goes away does).
-    func events(of batch: String, after lastEventID: Int = 0, stopAfter: Int = .max) async throws -> [StreamedEvent] {
+    /// client that goes away does). A stream that has not ended within
+    /// `limit` fails the test with what this node says of the cluster,
+    /// instead of holding it until the suite's time limit.
+    func events(
+        of batch: String, after lastEventID: Int = 0, stopAfter: Int = .max, limit: Duration = .seconds(240)
+    ) async throws -> [StreamedEvent] {
+        let read = NIOLockedValueBox(0)
+        return try await withThrowingTaskGroup(of: [StreamedEvent]?.self) { group in
+            group.addTask { try await streamEvents(of: batch, after: lastEventID, stopAfter: stopAfter, read: read) }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            if let first { return first }
+            let cluster = (try? await get("/cluster")).map { "\($0.status) \(String(decoding: $0.body, as: UTF8.self))" } ?? "no answer"
+            throw HarnessFailure(
+                description: "node \(name): the events of \(batch) after \(lastEventID) did not end within \(limit) "
+                    + "(\(read.withLockedValue { $0 }) read); GET /cluster: \(cluster)")
+        }
+    }
+
+    private func streamEvents(of batch: String, after lastEventID: Int, stopAfter: Int, read: NIOLockedValueBox<Int>) async throws -> [StreamedEvent] {
         var request = HTTPClientRequest(url: base + "/batches/\(batch)/events")
         if lastEventID > 0 { request.headers.add(name: "Last-Event-ID", value: String(lastEventID)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
@@ -131,6 +153,7 @@ struct NodeProcess: Sendable {
                 text.removeSubrange(..<end.upperBound)
                 guard let event = StreamedEvent(block) else { continue }
                 events.append(event)
+                read.withLockedValue { $0 = events.count }
                 if event.name == "complete" || events.count >= stopAfter { return events }
             }
         }
@@ -214,4 +237,9 @@ struct StreamVerdict {
     func everyItemEndedOnce(_ total: Int) -> Bool {
         ends.count == total && ends.values.allSatisfy { $0 == 1 }
     }
+}
+
+/// A harness wait that ran out, with what was seen.
+struct HarnessFailure: Error, CustomStringConvertible {
+    let description: String
 }
