@@ -36,7 +36,10 @@ func withFakeServer(
     _ backend: some ImageBackend, configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol, Scheduler) async throws -> Void
 ) async throws {
-    let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))], configuration: .init())
+    // Fake backends hold jobs for as long as a test needs, however slow the
+    // machine (a sanitizer's run took 82 s over one test): a deadline no test
+    // reaches, not the default 10 s that would end a held job first.
+    let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))], configuration: .init(jobTimeout: .seconds(600)))
     var configuration = ServerConfiguration()
     configuration.port = 0
     configuration.logLevel = .warning  // no line per request in the test output
