@@ -23,6 +23,11 @@
  * profiles go to libvips' own, uncached operation. */
 #define CV_CACHED_TRANSFORMS 32
 
+/* Profiles kept are at most this large (a camera's or phone's RGB profile is
+ * 0.5-4 KiB), so that images carrying large made-up profiles cannot hold
+ * more than 32 x 64 KiB here for the life of the process. */
+#define CV_CACHED_PROFILE_BYTES (64 << 10)
+
 typedef struct {
     size_t length;
     void *bytes;
@@ -67,14 +72,15 @@ static cmsHTRANSFORM make_transform(const void *bytes, size_t length) {
 }
 
 /* The cached transform for `bytes`, made on first use; NULL when there is
- * none to be had (see make_transform) or the table is full. */
+ * none to be had (see make_transform), the profile is too large to keep or
+ * the table is full. */
 static cmsHTRANSFORM cached_transform(const void *bytes, size_t length) {
     cmsHTRANSFORM found = NULL;
     g_mutex_lock(&cache_lock);
     for (int i = 0; i < cache_count && !found; i++) {
         if (cache[i].length == length && memcmp(cache[i].bytes, bytes, length) == 0) found = cache[i].transform;
     }
-    if (!found && cache_count < CV_CACHED_TRANSFORMS && load_srgb_locked() == 0) {
+    if (!found && cache_count < CV_CACHED_TRANSFORMS && length <= CV_CACHED_PROFILE_BYTES && load_srgb_locked() == 0) {
         found = make_transform(bytes, length);
         if (found) {
             cache[cache_count].bytes = g_memdup2(bytes, length);

@@ -40,9 +40,10 @@ int cv_lanczos_reducev(VipsImage *in, VipsImage **out, int output_height, double
 /*
  * vips_icc_transform(in, out, "srgb", "embedded", TRUE) for an 8-bit RGB
  * image with an embedded RGB profile, with the same pixels and metadata,
- * and the lcms2 transform made once per distinct profile (at most 32 kept).
- * Returns 0 with `out` set; 1 where it does not apply (another kind of
- * image or profile, a profile libvips would not use, the table full): use
+ * and the lcms2 transform made once per distinct profile (at most 32 kept,
+ * each of at most 64 KiB). Returns 0 with `out` set; 1 where it does not
+ * apply (another kind of image or profile, a profile libvips would not use
+ * or too large to keep, the table full): use
  * vips_icc_transform then; -1 with libvips' error set.
  */
 int cv_icc_to_srgb_cached(VipsImage *in, VipsImage **out);
