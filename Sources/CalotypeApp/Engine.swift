@@ -168,8 +168,10 @@ public final class Engine: Sendable {
         var lanes = [Scheduler.LaneSpecification(backend: cpu, workers: configuration.cpuWorkers)]
         lanes += gpus.map { Scheduler.LaneSpecification(backend: $0, workers: configuration.gpuWorkers) }
         let workers = lanes.map(\.workers).reduce(0, +)
+        var schedulerConfiguration = configuration.scheduler
+        schedulerConfiguration.inputLimits = configuration.limits
         scheduler = Scheduler(
-            lanes: lanes, configuration: configuration.scheduler, observer: configuration.observer,
+            lanes: lanes, configuration: schedulerConfiguration, observer: configuration.observer,
             memoryBudget: MemoryBudget(limit: configuration.memoryBudget ?? MemoryBudget.defaultLimit(workers: workers)),
             metrics: telemetry.metrics)
     }

@@ -49,12 +49,7 @@ package struct LibvipsSource {
             throw ProcessingError(.corrupt, "\(label) could not be read as \(format.rawValue)", detail: LibvipsError.take())
         }
         let header = VipsImageHandle(owning: pointer)
-        let pixels = header.width * header.height
-        guard pixels <= limits.maxPixels else {
-            throw ProcessingError(
-                .tooLarge,
-                "\(label) is \(header.width)x\(header.height) (\(ImageLimits.megapixels(pixels)) MP); the limit is \(ImageLimits.megapixels(limits.maxPixels)) MP")
-        }
+        try limits.checkDeclared(width: header.width, height: header.height, label: label)
         self.buffer = buffer
         self.header = header
         self.loaderOptions = loaderOptions

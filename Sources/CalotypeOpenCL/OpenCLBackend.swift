@@ -138,7 +138,10 @@ public struct OpenCLBackend: ImageBackend {
     /// RGBA pixels in one buffer, twice over in device memory. Shrink-on-load
     /// may make a larger image fit; the scheduler is told the safe answer.
     public func canHold(_ size: ImageSize) -> Bool {
-        let bytes = size.width * size.height * 4
+        // A header's sizes (up to 2^32 - 1 each): their product may overflow.
+        let (pixels, overflow) = size.width.multipliedReportingOverflow(by: size.height)
+        guard !overflow, pixels >= 0, pixels <= Int.max / 8 else { return false }
+        let bytes = pixels * 4
         return bytes <= runtime.maxBufferBytes && 2 * bytes <= runtime.info.globalMemory
     }
 

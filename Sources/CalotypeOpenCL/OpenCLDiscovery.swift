@@ -129,8 +129,8 @@ public struct OpenCLDiscovery: Sendable {
                     openCLVersion: CLInfo.string(device, cl_device_info(CL_DEVICE_VERSION)),
                     type: type,
                     computeUnits: Int(CLInfo.value(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS), as: cl_uint.self)),
-                    globalMemory: Int(CLInfo.value(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), as: cl_ulong.self)),
-                    maxAllocation: Int(CLInfo.value(device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE), as: cl_ulong.self)),
+                    globalMemory: Int(clamping: CLInfo.value(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), as: cl_ulong.self)),
+                    maxAllocation: Int(clamping: CLInfo.value(device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE), as: cl_ulong.self)),
                     hasDoubles: extensions.split(separator: " ").contains("cl_khr_fp64"),
                     available: available, admitted: false,
                     handles: .init(platform: platform, device: device)))

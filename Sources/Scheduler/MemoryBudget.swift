@@ -57,8 +57,14 @@ public final class MemoryBudget: Sendable {
 
     /// What one job's decoded pixels are estimated to hold: RGBA bytes of
     /// the input's declared size (shrink-on-load makes most jobs hold less).
+    ///
+    /// `megapixels` comes from a header anyone can write (a 66-byte PNG may
+    /// declare 2^32 x 2^32 pixels), so the product saturates at `Int.max`
+    /// and NaN counts as nothing: `Int64(Double)` traps outside its range.
     public static func decodedEstimate(megapixels: Double) -> Int {
-        Int(clamping: Int64(max(megapixels, 0) * 4_000_000))
+        let bytes = megapixels * 4_000_000
+        guard bytes > 0 else { return 0 }  // NaN too
+        return bytes < Double(Int.max) ? Int(bytes) : Int.max
     }
 
     /// Bytes held until the hold is released (or dropped).
@@ -102,7 +108,7 @@ public final class MemoryBudget: Sendable {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                     let immediate: Bool? = state.withLockedValue { state in
                         if state.waiters.isEmpty, fits(bytes, in: state) {
-                            state.used += bytes
+                            state.used += bytes  // fits: at most `limit`, or alone
                             return true
                         }
                         if ContinuousClock.now >= deadline || Task.isCancelled { return false }
@@ -121,12 +127,25 @@ public final class MemoryBudget: Sendable {
     }
 
     /// Counts `bytes` that admitted work holds now; never waits or refuses.
+    /// What is counted saturates at `Int.max` (the hold keeps what it
+    /// actually added, so that its release gives back exactly that): two
+    /// estimates of absurd sizes add up without a trap.
     public func commit(_ bytes: Int) -> Hold {
-        state.withLockedValue { $0.used += max(bytes, 0) }
-        return Hold(budget: self, bytes: max(bytes, 0))
+        let added = state.withLockedValue { state in
+            let added = Self.room(for: max(bytes, 0), besides: state.used)
+            state.used += added
+            return added
+        }
+        return Hold(budget: self, bytes: added)
+    }
+
+    /// How much of `bytes` can be added to `used` without passing `Int.max`.
+    private static func room(for bytes: Int, besides used: Int) -> Int {
+        min(bytes, Int.max - used)
     }
 
     private func fits(_ bytes: Int, in state: State) -> Bool {
+        // `limit - bytes` cannot overflow: both are non-negative.
         state.used == 0 || state.used <= limit - bytes
     }
 

@@ -25,11 +25,18 @@ public actor Scheduler {
         /// without a success in between.
         public var quarantineCooldown: Duration
         public var maximumCooldown: Duration
+        /// What an input's header may declare (the backends' own limits): a
+        /// job whose header declares more is refused before its decoded
+        /// size is counted or its cost estimated, so a 66-byte file that
+        /// claims 2^30 x 2^30 pixels costs nothing.
+        public var inputLimits: ImageLimits
 
         public init(
             queueLimit: Int = 256, jobTimeout: Duration = .seconds(10), faultsBeforeQuarantine: Int = 3,
-            quarantineCooldown: Duration = .seconds(30), maximumCooldown: Duration = .seconds(600)
+            quarantineCooldown: Duration = .seconds(30), maximumCooldown: Duration = .seconds(600),
+            inputLimits: ImageLimits = ImageLimits()
         ) {
+            self.inputLimits = inputLimits
             self.queueLimit = queueLimit
             self.jobTimeout = jobTimeout
             self.faultsBeforeQuarantine = faultsBeforeQuarantine
@@ -118,7 +125,16 @@ public actor Scheduler {
     public nonisolated func submit(_ request: JobRequest) async throws(SchedulerError) -> JobResult {
         let deadline = request.deadline ?? configuration.jobTimeout
         let profile = JobProfile(request)
-        // Counted, never refused: the request carrying it was admitted.
+        if let size = profile.size {
+            do {
+                try configuration.inputLimits.checkDeclared(
+                    width: size.width, height: size.height, label: request.input.name.map { "'\($0)'" } ?? "the input")
+            } catch {
+                throw .failed(error)
+            }
+        }
+        // Counted, never refused: the request carrying it was admitted, and
+        // its header is within the pixel limit.
         let decoded = memoryBudget.commit(MemoryBudget.decodedEstimate(megapixels: profile.megapixels))
         defer { decoded.release() }
         let outcome: Result<JobResult, SchedulerError> = await withTaskGroup(of: Result<JobResult, SchedulerError>?.self) { group in

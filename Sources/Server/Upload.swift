@@ -179,6 +179,9 @@ struct Upload: Sendable {
         _ request: Request, limit: Int, budget: MemoryBudget
     ) async throws(APIError) -> (ByteBuffer, MemoryBudget.Hold) {
         let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared < 0 {
+            throw APIError(.badRequest, .malformedRequest, "Content-Length must be a number of bytes, got \(declared)")
+        }
         if let declared, declared > limit {
             throw APIError(.contentTooLarge, .payloadTooLarge, "the body is \(declared) bytes; the limit is \(limit)")
         }

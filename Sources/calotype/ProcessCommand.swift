@@ -53,8 +53,10 @@ struct ProcessCommand: AsyncParsableCommand {
         if let parallelism, !(1...1024).contains(parallelism) {
             throw ValidationError("--parallelism must be 1...1024, got \(parallelism)")
         }
-        guard maxMegapixels > 0 else {
-            throw ValidationError("--max-megapixels must be positive")
+        // The same range as CALOTYPE_MAX_MEGAPIXELS: `inf` or 1e13 would
+        // trap when turned into a pixel count.
+        guard maxMegapixels > 0, maxMegapixels <= 1_000 else {
+            throw ValidationError("--max-megapixels must be more than 0 and at most 1000, got \(maxMegapixels)")
         }
     }
 

@@ -72,4 +72,9 @@ PY
 # Formats that must be refused: a PDF and a libvips matrix file.
 printf '%%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >> endobj\ntrailer << /Root 1 0 R >>\n%%%%EOF\n' > document.pdf
 printf '2 2 1 0\n1 2\n3 4\n' > matrix.mat
+
+# A decompression bomb: 79 KB of PNG that declares (and holds) 9000x9000
+# pixels, 81 MP, over the default limit of 50; refused from its header.
+vips black "$tmp/black.v" 9000 9000
+vips copy "$tmp/black.v" bomb.png[compression=9]
 ls -l

@@ -116,7 +116,10 @@ struct GatedBackend: ImageBackend {
         self.supportedOperations = supported
     }
 
-    func canHold(_ size: ImageSize) -> Bool { size.width * size.height <= maximumPixels }
+    func canHold(_ size: ImageSize) -> Bool {
+        let (pixels, overflow) = size.width.multipliedReportingOverflow(by: size.height)
+        return !overflow && pixels <= maximumPixels
+    }
 
     func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
         let outcome = await gate.enter(input.name ?? "", backend: name)

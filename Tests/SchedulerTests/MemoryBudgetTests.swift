@@ -17,6 +17,33 @@ struct MemoryBudgetTests {
         _ = second
     }
 
+    @Test func absurdEstimatesSaturateInsteadOfTrapping() {
+        #expect(MemoryBudget.decodedEstimate(megapixels: 1) == 4_000_000)
+        #expect(MemoryBudget.decodedEstimate(megapixels: 0) == 0)
+        #expect(MemoryBudget.decodedEstimate(megapixels: -1) == 0)
+        #expect(MemoryBudget.decodedEstimate(megapixels: .nan) == 0)
+        #expect(MemoryBudget.decodedEstimate(megapixels: .infinity) == .max)
+        // 2^32 - 1 on each side, as a PNG header may declare.
+        #expect(MemoryBudget.decodedEstimate(megapixels: Double(UInt32.max) * Double(UInt32.max) / 1e6) == .max)
+        #expect(MemoryBudget.decodedEstimate(megapixels: Double(Int.max)) == .max)
+    }
+
+    @Test func commitsSaturateAndReleaseExactlyWhatTheyAdded() async throws {
+        let budget = MemoryBudget(limit: 320 << 20)
+        let first = budget.commit(1 << 62)
+        let second = budget.commit(1 << 62)  // 2^63 would overflow: adds the room left
+        let third = budget.commit(.max)
+        #expect(first.bytes == 1 << 62 && second.bytes == (1 << 62) - 1 && third.bytes == 0)
+        #expect(budget.used == .max)
+        #expect(await budget.admit(1, waitingAtMost: .zero) == nil)
+        third.release()
+        second.release()
+        first.release()
+        #expect(budget.used == 0)
+        #expect(budget.commit(-5).bytes == 0)
+        #expect(await budget.admit(.max, waitingAtMost: .zero)?.bytes == .max)  // alone: admitted, no trap
+    }
+
     @Test func aLoneRequestLargerThanTheBudgetStillRuns() async throws {
         let budget = MemoryBudget(limit: 100)
         let huge = try #require(await budget.admit(500, waitingAtMost: .zero))

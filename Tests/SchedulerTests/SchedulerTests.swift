@@ -8,8 +8,11 @@ func start(_ scheduler: Scheduler, _ request: JobRequest) -> Task<JobResult, any
     Task { try await scheduler.submit(request) }
 }
 
-func job(_ name: String, _ placement: Placement = .auto, recipe: Recipe = plainRecipe, width: Int = 1000, priority: Priority = .interactive, batch: BatchID? = nil, strict: Bool = false) -> JobRequest {
-    JobRequest(input: fakeImage(name, width: width, height: width), recipe: recipe, placement: placement, strictPlacement: strict, priority: priority, batch: batch)
+func job(
+    _ name: String, _ placement: Placement = .auto, recipe: Recipe = plainRecipe, width: Int = 1000, height: Int? = nil, priority: Priority = .interactive,
+    batch: BatchID? = nil, strict: Bool = false
+) -> JobRequest {
+    JobRequest(input: fakeImage(name, width: width, height: height ?? width), recipe: recipe, placement: placement, strictPlacement: strict, priority: priority, batch: batch)
 }
 
 @Suite("Scheduler: concurrency limits", .timeLimit(.minutes(1)))
@@ -314,10 +317,19 @@ struct FairnessTests {
         await gate.waitUntilStarted(1)
         let long = await scheduler.makeBatchID()
         let short = await scheduler.makeBatchID()
-        var tasks = (1...6).map { start(scheduler, job("long\($0)", priority: .batch, batch: long)) }
-        await events.waitFor(6, .queued)
-        tasks += (1...3).map { start(scheduler, job("short\($0)", priority: .batch, batch: short)) }
-        await events.waitFor(9, .queued)
+        // Each job is queued before the next is submitted: tasks started
+        // together arrive in whatever order the machine runs them (a loaded
+        // one queued `short1, short3, short2`), and the order of arrival
+        // within a batch is what this test reads.
+        var tasks: [Task<JobResult, any Error>] = []
+        for index in 1...6 {
+            tasks.append(start(scheduler, job("long\(index)", priority: .batch, batch: long)))
+            await events.waitFor(index, .queued)
+        }
+        for index in 1...3 {
+            tasks.append(start(scheduler, job("short\(index)", priority: .batch, batch: short)))
+            await events.waitFor(6 + index, .queued)
+        }
         gate.release("blocker")
         for count in 2...10 {
             await gate.waitUntilStarted(count)

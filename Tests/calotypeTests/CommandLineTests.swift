@@ -147,6 +147,16 @@ struct ProcessCommandTests {
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("out.jpg").path))
     }
 
+    /// `inf` and 1e13 megapixels once trapped when turned into a pixel count.
+    @Test(arguments: ["inf", "1e13", "0", "nan"])
+    func anOutOfRangePixelLimitIsAUsageError(limit: String) async throws {
+        let work = try scratchFolder()
+        try copyFixture("photo.jpg", to: work)
+        let outcome = try await CLI.run(["process", "photo.jpg", "-o", "out.jpg", "--max-megapixels", limit], in: work)
+        #expect(outcome.status == 64, "\(limit): \(outcome.stderr)")
+        #expect(outcome.stderr.contains("--max-megapixels must be more than 0 and at most 1000"), "\(limit): \(outcome.stderr)")
+    }
+
     @Test func aMissingInputIsAUsageError() async throws {
         let work = try scratchFolder()
         let outcome = try await CLI.run(["process", "nothing-here", "-o", "out"], in: work)

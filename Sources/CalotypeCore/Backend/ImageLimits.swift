@@ -26,6 +26,18 @@ public struct ImageLimits: Sendable, Hashable {
         self.failOn = failOn
     }
 
+    /// Refuses an input whose header declares more than `maxPixels`, before
+    /// anything is decoded, reserved or estimated from it. The sizes are a
+    /// header's (up to 2^32 - 1 each), so their product is checked for
+    /// overflow rather than computed.
+    public func checkDeclared(width: Int, height: Int, label: String) throws(ProcessingError) {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        guard overflow || pixels > maxPixels else { return }
+        throw ProcessingError(
+            .tooLarge,
+            "\(label) is \(width)x\(height) (\(overflow ? "too many" : Self.megapixels(pixels)) MP); the limit is \(Self.megapixels(maxPixels)) MP")
+    }
+
     /// Refuses an image the recipe would make beyond `maxPixels`, before
     /// any of its pixels are computed.
     package func checkPlanned(width: Int, height: Int, stage: String) throws(ProcessingError) {
