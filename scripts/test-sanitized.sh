@@ -30,7 +30,9 @@ cd "$(dirname "$0")/.."
 # mappings, 135 threads) did not repeat. Without it a stack overflow still
 # kills the test process (SIGSEGV), only without ASan's report.
 export ASAN_OPTIONS="detect_leaks=0:use_sigaltstack=0"
-export TSAN_OPTIONS="second_deadlock_stack=1"
+# halt_on_error=1: a race fails the run (by default TSan reports and goes
+# on, and the test runner's exit code says nothing of it).
+export TSAN_OPTIONS="second_deadlock_stack=1:halt_on_error=1:suppressions=$PWD/scripts/tsan-suppressions.txt"
 swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
 # Under ThreadSanitizer Swift code runs several times slower; on 2 cores the
 # suites run side by side (live servers, PoCL kernel builds, synthetic photos)
