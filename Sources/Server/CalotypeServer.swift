@@ -95,15 +95,15 @@ public struct CalotypeServer: Sendable {
         let routes = RouteTable(router.routes.map { (path: $0.path.description, method: $0.method) })
         return Application(
             responder: APIResponder(router: router.buildResponder(), routes: routes),
-            server: .http1(configuration: httpConfiguration()),
+            server: .conformingHTTP1(configuration: httpConfiguration(), maxBodyBytes: configuration.maxBodyBytes),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "calotype/\(Self.version)"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
 
     /// Each connection's limits: its idle time, the time its requests may
-    /// take to arrive, the cap on connections, and JSON for requests that
-    /// are not HTTP.
+    /// take to arrive and the cap on connections (`conformingHTTP1` adds
+    /// HTTP/1.1's rules and JSON for requests that are not HTTP).
     private func httpConfiguration() -> HTTP1Channel.Configuration {
         let counter = ConnectionCounter(limit: configuration.maxConnections)
         let readTimeout = TimeAmount(configuration.readTimeout)
@@ -111,7 +111,6 @@ public struct CalotypeServer: Sendable {
         return HTTP1Channel.Configuration(
             additionalChannelHandlers: [
                 ConnectionLimitHandler(counter: counter),
-                MalformedRequestHandler(),
                 RequestReadDeadlineHandler(limit: readTimeout),
                 DepartureHandler(departures: departures),
             ],

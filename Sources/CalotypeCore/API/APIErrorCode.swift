@@ -17,6 +17,7 @@ public enum APIErrorCode: String, Codable, Sendable, Hashable, CaseIterable {
     case parallelDisabled = "parallel_disabled"
     case notFound = "not_found"
     case methodNotAllowed = "method_not_allowed"
+    case notImplemented = "not_implemented"
     case payloadTooLarge = "payload_too_large"
     case tooManyParts = "too_many_parts"
     case unsupportedMediaType = "unsupported_media_type"

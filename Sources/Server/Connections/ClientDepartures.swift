@@ -49,12 +49,28 @@ final class ClientDepartures: Sendable {
         return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
+    /// A connection opened: whatever was noted of an earlier connection
+    /// whose channel object had the same address is forgotten.
+    /// `ObjectIdentifier` is an address, and a closed channel's address is
+    /// soon a new one's: a stale `silenced` entry cancelled a new client's
+    /// job at once (503 `cancelled` under a crowd with hang-ups).
+    func arrived(_ channel: any Channel) {
+        let connection = ObjectIdentifier(channel)
+        state.withLockedValue { state in
+            state.silenced.remove(connection)
+            state.byConnection[connection] = nil
+        }
+    }
+
     /// The client closed its side of `channel` (`silenced`), or the
     /// connection closed: cancels the work registered on it.
     func departed(_ channel: any Channel, silenced: Bool) {
         let connection = ObjectIdentifier(channel)
         let leaving = state.withLockedValue { state in
-            if silenced { state.silenced.insert(connection) } else { state.silenced.remove(connection) }
+            // An input closed on a channel already closed (NIO may report the
+            // end of input after the close, when the server had shut its
+            // output first) leaves nothing to note.
+            if silenced && channel.isActive { state.silenced.insert(connection) } else { state.silenced.remove(connection) }
             return state.byConnection.removeValue(forKey: connection) ?? []
         }
         for waiter in leaving { waiter.onDeparture() }
@@ -72,6 +88,10 @@ final class DepartureHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let departures: ClientDepartures
 
     init(departures: ClientDepartures) { self.departures = departures }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        departures.arrived(context.channel)
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .inputClosed? = event as? ChannelEvent { departures.departed(context.channel, silenced: true) }

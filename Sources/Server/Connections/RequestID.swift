@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 
 extension HTTPField.Name {
-    static let requestID = Self("X-Request-ID")!
+    static let requestID = Self(RequestID.headerName)!
 }
 
 /// Each request's id: the client's `X-Request-ID` when it is a sensible
@@ -10,6 +10,7 @@ extension HTTPField.Name {
 /// new one otherwise. It is sent back in the answer's `X-Request-ID` and is
 /// the `request_id` of every log line the request writes.
 enum RequestID {
+    static let headerName = "X-Request-ID"
     /// Longest accepted id; longer ones are replaced (a log is no place for a kilobyte from outside).
     static let maxLength = 128
 
