@@ -16,7 +16,7 @@ struct EngineIntegrationTests {
     }
 
     @Test func aBatchOnAutoCompletesWithEveryResultCorrect() async throws {
-        let engine = try await Engine.start(.init(cpuWorkers: 2))
+        let engine = try await Engine.start(.init(cpuWorkers: 2, scheduler: .init(jobTimeout: .seconds(600))))
         let names = ["photo.jpg", "exif-rotated.jpg", "alpha.png", "photo.webp", "photo.gif", "photo.tif", "cmyk.jpg", "deep.png"]
         let inputs = try (0..<3).flatMap { _ in try names.map(input) }
         let recipe = try Recipe(shorthand: "width=64&format=png")
@@ -37,7 +37,7 @@ struct EngineIntegrationTests {
     }
 
     @Test func badImagesInABatchFailAloneWithTheirErrors() async throws {
-        let engine = try await Engine.start(.init(cpuWorkers: 2))
+        let engine = try await Engine.start(.init(cpuWorkers: 2, scheduler: .init(jobTimeout: .seconds(600))))
         let inputs = [try input("photo.jpg"), try input("document.pdf"), try input("huge-header.png"), ImageInput(bytes: [], name: "empty"), try input("photo.webp")]
         var codes: [Int: String] = [:]
         for await item in engine.scheduler.batch(inputs, plan: BatchPlan(recipe: try Recipe(shorthand: "width=32"), parallelism: 2)) {
@@ -51,7 +51,7 @@ struct EngineIntegrationTests {
     }
 
     @Test func askingForAGPUOnAMachineWithoutOneRunsOnTheCPUMarkedAsFallback() async throws {
-        let engine = try await Engine.start(.init(cpuWorkers: 1))
+        let engine = try await Engine.start(.init(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600))))
         let result = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=10"), placement: .gpu))
         #expect(result.lane == "libvips" && result.fallback)
         await engine.shutdown()
@@ -78,7 +78,7 @@ struct GPUEngineIntegrationTests {
     func engine(fault: OpenCLFault? = nil) async throws -> Engine {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-engine-tests-cache")
         return try await Engine.start(.init(
-            cpuWorkers: 1, gpuWorkers: 1,
+            cpuWorkers: 1, gpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)),
             openCL: .init(allowCPUDevices: true, cacheDirectory: cache, fault: fault)))
     }
 

@@ -87,7 +87,7 @@ struct BatchParallelismTests {
         let scheduler = Scheduler(lanes: [
             .init(backend: GatedBackend(name: "cpu-fake", kind: .cpu, gate: gate), workers: 2, prior: (1, 0)),
             .init(backend: GatedBackend(name: "gpu-fake", kind: .gpu, gate: gate), workers: 3, prior: (1, 0)),
-        ])
+        ], configuration: .init(jobTimeout: .seconds(600)))  // held jobs: a deadline no loaded machine reaches
         #expect(scheduler.defaultBatchParallelism == 5)
         var configuration = ServerConfiguration()
         configuration.port = 0

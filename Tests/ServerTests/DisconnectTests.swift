@@ -45,7 +45,7 @@ struct DisconnectTests {
         let reports = ReportBox()
         let photo = try await offThePool { try SyntheticImage.jpeg(width: 2000, height: 1500, seed: 5) }
         let items = 12
-        try await withServer(configure: { $0.batchObserver = reports.observer }, engine: .init(cpuWorkers: 1, useGPU: false)) { client, engine in
+        try await withServer(configure: { $0.batchObserver = reports.observer }, engine: .init(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), useGPU: false)) { client, engine in
             let port = try #require(client.port)
             var body = MultipartBody()
             for index in 0..<items { body.addFile("files", filename: "big\(index).jpg", photo) }

@@ -115,7 +115,7 @@ struct S3SaveTests {
         configuration.port = 0
         configuration.logLevel = .warning
         configuration.resultStorage = storage
-        let engine = try await Engine.start(.init(cpuWorkers: 2))
+        let engine = try await Engine.start(.init(cpuWorkers: 2, scheduler: .init(jobTimeout: .seconds(600))))
         let server = CalotypeServer(engine: engine, configuration: configuration)
         do {
             let value = try await server.makeApplication().test(.live) { client in try await body(client) }

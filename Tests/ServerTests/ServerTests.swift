@@ -161,7 +161,7 @@ struct ServerTests {
     /// body of the same size is taken.
     @Test func aSingleImageBodyBeyondTheImageLimitIsRefusedUpFront() async throws {
         let limits = ImageLimits(maxBytes: 4096)
-        try await withServer(engine: .init(cpuWorkers: 1, limits: limits, useGPU: false)) { client, _ in
+        try await withServer(engine: .init(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), limits: limits, useGPU: false)) { client, _ in
             var body = MultipartBody()
             body.addFile("file", filename: "big.jpg", Array(repeating: 0xAB, count: 200_000))
             try await client.execute(uri: "/process", method: .post, headers: body.headers, body: body.body) { response in
@@ -388,7 +388,7 @@ struct WireFormatTests {
 struct GPUHealthTests {
     @Test func healthListsTheDeviceAndItsSelfCheck() async throws {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-server-tests-cache")
-        let engine = Engine.Configuration(cpuWorkers: 1, gpuWorkers: 1, openCL: .init(allowCPUDevices: true, cacheDirectory: cache))
+        let engine = Engine.Configuration(cpuWorkers: 1, gpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), openCL: .init(allowCPUDevices: true, cacheDirectory: cache))
         try await withServer(engine: engine) { client, engine in
             #expect(engine.gpus.count == 1)
             try await client.execute(uri: "/health", method: .get) { response in

@@ -26,7 +26,7 @@ struct ShutdownTests {
     /// finish (not cancelled), and only then does the engine's turn come.
     @Test func aPostedBatchDrainsBeforeTheEngineStops() async throws {
         let backend = HeldBackend()
-        let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))])
+        let scheduler = Scheduler(lanes: [.init(backend: backend, workers: 1, prior: (1, 0))], configuration: .init(jobTimeout: .seconds(600)))
         var configuration = Self.configuration()
         configuration.shutdownGrace = .seconds(50)
         let server = CalotypeServer(scheduler: scheduler, configuration: configuration)
@@ -58,7 +58,7 @@ struct ShutdownTests {
     /// service stopped first (where a cluster node's work goes) holds the
     /// shutdown while the HTTP server still answers.
     @Test func readinessTurnsUnreadyFirstInAShutdown() async throws {
-        let scheduler = Scheduler(lanes: [.init(backend: HeldBackend(), workers: 1, prior: (1, 0))])
+        let scheduler = Scheduler(lanes: [.init(backend: HeldBackend(), workers: 1, prior: (1, 0))], configuration: .init(jobTimeout: .seconds(600)))
         let server = CalotypeServer(scheduler: scheduler, configuration: Self.configuration())
         let ports = AsyncStream.makeStream(of: Int.self)
         let (stopping, stoppingNow) = AsyncStream.makeStream(of: Void.self)

@@ -21,7 +21,7 @@ enum Fixtures {
 /// Runs `body` against a live server on loopback, on a fresh engine.
 func withServer(
     configure: (inout ServerConfiguration) -> Void = { _ in },
-    engine engineConfiguration: Engine.Configuration = .init(cpuWorkers: 2),
+    engine engineConfiguration: Engine.Configuration = .init(cpuWorkers: 2, scheduler: .init(jobTimeout: .seconds(600))),
     _ body: @escaping @Sendable (any TestClientProtocol, Engine) async throws -> Void
 ) async throws {
     var configuration = ServerConfiguration()
