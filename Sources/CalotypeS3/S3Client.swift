@@ -117,10 +117,18 @@ public struct S3Client: Sendable {
         if let continuationToken { query.append((name: "continuation-token", value: continuationToken)) }
         let response = try await send("GET", bucket: bucket, key: nil, query: query)
         try await Self.check(response, bucket: bucket, key: prefix)
-        let xml = try await Self.text(response, limit: 16 << 20)
+        return Self.page(listXML: try await Self.text(response, limit: 16 << 20))
+    }
+
+    /// The page a ListObjectsV2 answer describes (pure: the fuzz target
+    /// `FuzzS3XML` reads answers through it). A `Size` that is not a whole
+    /// number of bytes (negative, too large for `Int`, not a number) reads
+    /// as 0, as a missing one does.
+    static func page(listXML xml: String) -> Page {
         let objects = S3XML.elements("Contents", in: xml).map { entry in
             ObjectInfo(
-                key: S3XML.value("Key", in: entry) ?? "", size: S3XML.value("Size", in: entry).flatMap(Int.init) ?? 0,
+                key: S3XML.value("Key", in: entry) ?? "",
+                size: S3XML.value("Size", in: entry).flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil } ?? 0,
                 eTag: S3XML.value("ETag", in: entry))
         }
         let truncated = S3XML.value("IsTruncated", in: xml) == "true"
@@ -165,13 +173,18 @@ public struct S3Client: Sendable {
     private static func check(_ response: HTTPClientResponse, bucket: String, key: String) async throws(S3Error) {
         guard !(200..<300).contains(response.status.code) else { return }
         let xml = (try? await text(response, limit: 64 << 10)) ?? ""
-        let code = S3XML.value("Code", in: xml) ?? response.status.reasonPhrase
-        let message = S3XML.value("Message", in: xml) ?? ""
+        let (code, message) = errorDetails(errorXML: xml, reasonPhrase: response.status.reasonPhrase)
         switch response.status.code {
         case 404: throw .notFound(bucket: bucket, key: key)
         case 403: throw .accessDenied(code: code, message: message)
         default: throw .unexpected(status: Int(response.status.code), code: code, message: message)
         }
+    }
+
+    /// An error answer's S3 code (or else the HTTP reason phrase) and message
+    /// (pure, like `page(listXML:)`).
+    static func errorDetails(errorXML xml: String, reasonPhrase: String) -> (code: String, message: String) {
+        (S3XML.value("Code", in: xml) ?? reasonPhrase, S3XML.value("Message", in: xml) ?? "")
     }
 
     private static func text(_ response: HTTPClientResponse, limit: Int) async throws(S3Error) -> String {

@@ -1,0 +1,3 @@
+// Declarations only (include/CLibFuzzer.h); the definitions are libFuzzer's,
+// linked by -sanitize=fuzzer.
+#include "CLibFuzzer.h"
