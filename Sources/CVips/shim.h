@@ -237,6 +237,18 @@ static inline int cv_malloc_is_glibc(void) {
 #endif
 }
 
+/* glibc's malloc_trim(0): gives the free pages of every arena back to the
+ * kernel, not only the top of the main heap (which the trim threshold
+ * covers). 1 when memory was released, 0 when none was or on other C
+ * libraries. */
+static inline int cv_malloc_trim(void) {
+#ifdef __GLIBC__
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
+}
+
 static inline int cv_mallopt(int parameter, int value) {
 #ifdef __GLIBC__
     return mallopt(parameter, value);

@@ -20,7 +20,7 @@ public struct EngineService: Service {
 
 extension CalotypeServer {
     /// What `calotype serve` runs, in start order: the engine first (so that
-    /// it stops last), then, in cluster mode, the database's connection pool
+    /// it stops last), the allocator's trim when idle (`IdleMemoryTrimService`), then, in cluster mode, the database's connection pool
     /// (it outlives every request and hand-back), then the server's services
     /// (`services(...)`), and last the node's share of the cluster's work,
     /// which a shutdown therefore stops first: it stops claiming while the
@@ -29,7 +29,7 @@ extension CalotypeServer {
         engine: Engine, cluster: ClusterNode? = nil, logger: Logger = Logger(label: "calotype"),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> [any Service] {
-        var services: [any Service] = [EngineService(engine: engine)]
+        var services: [any Service] = [EngineService(engine: engine), IdleMemoryTrimService(budget: engine.scheduler.memoryBudget)]
         if let cluster { services.append(PostgresClientService(client: cluster.client)) }
         var stoppedFirst: [any Service] = []
         if let cluster {

@@ -26,6 +26,8 @@ public final class MemoryBudget: Sendable {
 
     private struct State {
         var used = 0
+        /// Holds given out so far (admitted or committed), wrapping.
+        var holds: UInt64 = 0
         var nextID: UInt64 = 0
         var waiters: [Waiter] = []
     }
@@ -44,6 +46,11 @@ public final class MemoryBudget: Sendable {
 
     /// Bytes held now.
     public var used: Int { state.withLockedValue { $0.used } }
+
+    /// Bytes held now, and how many holds have been given out so far: work
+    /// has come and gone since an earlier look when the count moved (an
+    /// idle-time trim of the allocator reads both).
+    public var activity: (used: Int, holds: UInt64) { state.withLockedValue { ($0.used, $0.holds) } }
 
     /// A default for a machine: a quarter of its memory, and no more than
     /// 160 MiB per worker (enough to keep each busy with the next photo
@@ -109,6 +116,7 @@ public final class MemoryBudget: Sendable {
                     let immediate: Bool? = state.withLockedValue { state in
                         if state.waiters.isEmpty, fits(bytes, in: state) {
                             state.used += bytes  // fits: at most `limit`, or alone
+                            state.holds &+= 1
                             return true
                         }
                         if ContinuousClock.now >= deadline || Task.isCancelled { return false }
@@ -134,6 +142,7 @@ public final class MemoryBudget: Sendable {
         let added = state.withLockedValue { state in
             let added = Self.room(for: max(bytes, 0), besides: state.used)
             state.used += added
+            state.holds &+= 1
             return added
         }
         return Hold(budget: self, bytes: added)
@@ -165,6 +174,7 @@ public final class MemoryBudget: Sendable {
             var admitted: [Waiter] = []
             while let first = state.waiters.first, fits(first.bytes, in: state) {
                 state.used += first.bytes
+                state.holds &+= 1
                 admitted.append(state.waiters.removeFirst())
             }
             return admitted

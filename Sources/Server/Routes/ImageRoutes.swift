@@ -87,7 +87,7 @@ extension CalotypeServer {
         }
         let headers = headers(try Self.madeTag(await hashedTag))
         await statistics.record(endpoint, images: 1, failures: 0)
-        return Self.imageResponse(result, headers: headers)
+        return Self.imageResponse(result, headers: headers, budget: scheduler.memoryBudget)
     }
 
     /// The answer's entity tag, hashed on NIO's pool (blocking work); nil

@@ -32,7 +32,7 @@ extension CalotypeServer {
                 throw APIError(error)
             }
             await statistics.record(endpoint, images: 1, failures: 0)
-            return Self.imageResponse(result)
+            return Self.imageResponse(result, budget: scheduler.memoryBudget)
         }
 
         router.get("results/{id}") { _, context -> Response in
@@ -45,8 +45,10 @@ extension CalotypeServer {
     }
 
     /// A job's image as the answer: its media type, and where and how long
-    /// it ran in `X-Calotype-*` headers, after `headers`.
-    static func imageResponse(_ result: JobResult, headers: HTTPFields = [:]) -> Response {
+    /// it ran in `X-Calotype-*` headers, after `headers`. The encoded bytes
+    /// count against `budget` until the answer is written and dropped (an
+    /// unresized 50 MP PNG is over 100 MB, held while a slow client reads it).
+    static func imageResponse(_ result: JobResult, headers: HTTPFields = [:], budget: MemoryBudget) -> Response {
         var headers = headers
         headers[.contentType] = result.image.format.mediaType
         headers[.calotypeBackend] = result.lane
@@ -54,7 +56,15 @@ extension CalotypeServer {
         headers[.calotypeDuration] = String(format: "%.1f", (result.queueWait + result.serviceTime).seconds * 1000)
         headers[.calotypeWidth] = String(result.image.width)
         headers[.calotypeHeight] = String(result.image.height)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.image.bytes)))
+        let buffer = ByteBuffer(bytes: result.image.bytes)
+        let hold = budget.commit(buffer.readableBytes)
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody(contentLength: buffer.readableBytes) { writer in
+                try await writer.write(buffer)
+                try await writer.finish(nil)
+                hold.release()
+            })
     }
 
     /// Reads an upload, counting refusals against the endpoint.
