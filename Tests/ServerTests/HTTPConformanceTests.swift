@@ -37,7 +37,7 @@ struct HTTPConformanceTests {
         }
     }
 
-    @Test func aMethodTheServerDoesNotKnowIs501AndAKnownOneNotAllowedIs405() async throws {
+    @Test func aMethodTheParserDoesNotKnowIs501AndOneThePathDoesNotTakeIs405() async throws {
         try await withServer(configure: Self.patient) { client, _ in
             let port = try #require(client.port)
             // A method the parser does not know: the connection cannot go on.
@@ -49,12 +49,17 @@ struct HTTPConformanceTests {
             #expect(foo.json?.error.message.contains("FOO") == true)
             #expect(await unparsed.readUntilClosed())
 
-            // Parsed, but taken by no route on any path: 501 whatever the path; the connection goes on.
+            // Parsed, but taken by no route: 405 with what the path takes, or 404
+            // where there is no such path; the connection goes on.
             let connection = try RawConnection(port: port)
             defer { connection.close() }
-            for path in ["/health", "/no-such-thing"] {
-                await connection.send("PROPFIND \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
-                try await connection.readResponse().expectError(501, "not_implemented", closing: false)
+            for method in ["PROPFIND", "QUERY"] {
+                await connection.send("\(method) /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                let answer = try await connection.readResponse()
+                try answer.expectError(405, "method_not_allowed", closing: false)
+                #expect(answer.headers("Allow") == ["GET"])
+                await connection.send("\(method) /no-such-thing HTTP/1.1\r\nHost: x\r\n\r\n")
+                try await connection.readResponse().expectError(404, "not_found", closing: false)
             }
             // A standard method the path does not take: 405 with what it takes.
             await connection.send("TRACE /health HTTP/1.1\r\nHost: x\r\n\r\n")

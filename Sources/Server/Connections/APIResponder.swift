@@ -4,9 +4,11 @@ import NIOHTTP1
 
 /// The router's responder, with every answer the router does not write
 /// itself made a JSON error like the rest of the API: 404 for a path no
-/// route has, 405 with `Allow` for a standard method the path does not take
-/// (the router alone answers both 404 with an empty body), 501 for a method
-/// that is neither standard nor taken by any route (`PROPFIND`), and 500
+/// route has, 405 with `Allow` for any method the path does not take,
+/// `PROPFIND` and `QUERY` too (the router alone answers both 404 with an
+/// empty body; API checkers such as schemathesis expect 405 for every
+/// undeclared method on a path; a method the parser cannot read at all is
+/// answered 501 by `HTTP1ConformanceHandler`), and 500
 /// `internal` for an error no route turned into an answer. Every request,
 /// whatever its answer, gets its `X-Request-ID` here (the outermost
 /// responder) and carries it in its logger's metadata.
@@ -30,11 +32,6 @@ struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context =
             let methods = routes.methods(for: request.uri.path)
             // HEAD is answered wherever GET is (Hummingbird's own behaviour).
             guard methods.contains(request.method) || (request.method == .head && methods.contains(.get)) else {
-                guard routes.recognises(request.method) else {
-                    throw APIError(
-                        .notImplemented, .notImplemented,
-                        "\(request.method.rawValue) is not a method this server implements on any path")
-                }
                 throw methods.isEmpty
                     ? APIError(.notFound, .notFound, "no endpoint at \(request.uri.path); GET /openapi.json lists them")
                     : Self.methodNotAllowed(request, allowed: methods)

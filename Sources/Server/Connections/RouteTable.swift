@@ -15,13 +15,6 @@ struct RouteTable: Sendable {
 
     private var entries: [Entry] = []
 
-    /// The methods RFC 9110 defines (with PATCH, RFC 5789): a request with
-    /// one of them that its path does not take is answered 405; one with any
-    /// other method no route takes, 501 (RFC 9110, section 9.1).
-    static let standardMethods: Set<HTTPRequest.Method> = [
-        .get, .head, .post, .put, .delete, .connect, .options, .trace, .patch,
-    ]
-
     /// `routes`: (path as the router spells it, e.g. `/batches/{id}`, method).
     init(_ routes: [(path: String, method: HTTPRequest.Method)]) {
         for route in routes {
@@ -48,11 +41,6 @@ struct RouteTable: Sendable {
             if matches { methods.formUnion(entry.methods) }
         }
         return methods
-    }
-
-    /// Whether the server knows `method`: a standard one, or one a route takes.
-    func recognises(_ method: HTTPRequest.Method) -> Bool {
-        Self.standardMethods.contains(method) || entries.contains { $0.methods.contains(method) }
     }
 
     private static func split(_ path: String) -> [Substring] {
