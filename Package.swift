@@ -273,6 +273,7 @@ let package = Package(
             dependencies: [
                 "CalotypeApp", "CalotypeCluster", "CalotypeCore", "CalotypeOpenCL", "Scheduler", "Server",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -19,8 +19,9 @@ struct IdleMemoryTrimService: Service {
     var interval: Duration = .seconds(1)
     /// Whether there is an allocator to trim (glibc's own malloc).
     var trimmable = AllocatorTuning.glibcMallocInUse
-    /// The trim; blocking (run on NIO's pool).
+    /// The trim; blocking (run on `threads`).
     var trim: @Sendable () -> Void = { AllocatorTuning.trimFreeMemory() }
+    var threads: NIOThreadPool = .singleton
 
     /// Returns only when the service group shuts down: a service that
     /// ends early would end the group.
@@ -40,7 +41,7 @@ struct IdleMemoryTrimService: Service {
             let (used, holds) = budget.activity
             guard used == 0, holds != trimmedAfter else { continue }
             trimmedAfter = holds
-            try await NIOThreadPool.singleton.runIfActive(trim)
+            try await threads.runIfActive(trim)
         }
     }
 }

@@ -1,5 +1,6 @@
 @testable import CalotypeApp
 import NIOConcurrencyHelpers
+import NIOPosix
 import Scheduler
 import ServiceLifecycle
 import Testing
@@ -11,9 +12,13 @@ struct IdleMemoryTrimTests {
     @Test func aTrimFollowsWorkOnceNothingIsHeld() async throws {
         let budget = MemoryBudget(limit: 1 << 30)
         let (trims, trimmed) = AsyncStream<(used: Int, holds: UInt64)>.makeStream()
+        // A pool of its own: NIO's shared one may be busy with other suites' work.
+        let threads = NIOThreadPool(numberOfThreads: 1)
+        threads.start()
+        defer { threads.shutdownGracefully { _ in } }
         let service = IdleMemoryTrimService(
             budget: budget, interval: .milliseconds(5), trimmable: true,
-            trim: { trimmed.yield(budget.activity) })
+            trim: { trimmed.yield(budget.activity) }, threads: threads)
         let hold = budget.commit(8 << 20)
         let running = Task { try await service.run() }
         // Held: whatever the ticks, no trim can see this hold's bytes.

@@ -30,7 +30,14 @@ struct HostileFixtureTests {
             HostileImages.Sample(name: "damaged.jpg", bytes: DamagedJPEG.flipped(large)),
         ]
         let requests = samples.flatMap { sample in [Upload(sample: sample, raw: false), Upload(sample: sample, raw: true)] }
-        try await withServer { client, _ in
+        // The test client's connection waits through the rounds: no idle
+        // timeout may close it, however slow the machine (under
+        // AddressSanitizer beside other suites the rounds took minutes).
+        let patient: (inout ServerConfiguration) -> Void = { configuration in
+            configuration.idleTimeout = .seconds(3600)
+            configuration.readTimeout = .seconds(3600)
+        }
+        try await withServer(configure: patient) { client, _ in
             let port = try #require(client.port)
             for round in 1...Self.rounds {
                 let answers = await Self.post(requests, port: port)
