@@ -17,7 +17,7 @@ import Testing
 @Suite("Hostile files, many at once", .timeLimit(.minutes(4)))
 struct HostileFixtureTests {
     static let concurrency = 8
-    static let rounds = 3
+    static let rounds = 2
 
     @Test func everyHostileFileIsRefusedWith4xxAndTheServerLives() async throws {
         let photo = try Fixtures.bytes("photo.jpg")
