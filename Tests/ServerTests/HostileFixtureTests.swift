@@ -42,7 +42,7 @@ struct HostileFixtureTests {
             for round in 1...Self.rounds {
                 let answers = await Self.post(requests, port: port)
                 for (request, answer) in zip(requests, answers) {
-                    let status = Self.status(of: answer)
+                    let status = statusCode(of: answer)
                     #expect((400..<500).contains(status), "round \(round): \(request.sample.name) (raw: \(request.raw)) answered \(answer.prefix(300))")
                     #expect(answer.contains(#"{"error":{"code":""#), "round \(round): \(request.sample.name) without a JSON error: \(answer.prefix(300))")
                 }
@@ -101,11 +101,5 @@ struct HostileFixtureTests {
             }
             return answers
         }
-    }
-
-    static func status(of answer: String) -> Int {
-        let parts = answer.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1.") else { return 0 }
-        return Int(parts[1]) ?? 0
     }
 }

@@ -77,3 +77,10 @@ func withLoopbackAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
 }
+
+/// The status code of a raw HTTP/1.x answer's first line; 0 when it has none.
+public func statusCode(of answer: String) -> Int {
+    let parts = answer.split(separator: " ", maxSplits: 2)
+    guard parts.count >= 2, parts[0].hasPrefix("HTTP/1.") else { return 0 }
+    return Int(parts[1]) ?? 0
+}

@@ -111,7 +111,7 @@ struct HostileLoadTests {
         case .hostile(let sample, let raw):
             let head = raw ? rawBody(sample.bytes) : upload(sample.bytes, name: sample.name, path: "/process?width=200")
             let answer = await exchange(head, port: port)
-            let status = statusCode(answer)
+            let status = statusCode(of: answer)
             return isOverloaded(answer) || ((400..<500).contains(status) && answer.contains(#"{"error":{"code":""#))
                 ? nil : "\(sample.name) (raw: \(raw)): \(answer.prefix(200))"
         case .hangUpMidBody(let bytes):
@@ -167,12 +167,6 @@ struct HostileLoadTests {
         defer { connection.close() }
         await connection.send(request)
         return await connection.read(until: "\u{0}never")
-    }
-
-    static func statusCode(_ answer: String) -> Int {
-        let parts = answer.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1.") else { return 0 }
-        return Int(parts[1]) ?? 0
     }
 
     /// 503 with `Retry-After`: the one 5xx a crowd may get.

@@ -31,21 +31,24 @@ public struct ImageLimits: Sendable, Hashable {
     /// header's (up to 2^32 - 1 each), so their product is checked for
     /// overflow rather than computed.
     public func checkDeclared(width: Int, height: Int, label: String) throws(ProcessingError) {
-        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
-        guard overflow || pixels > maxPixels else { return }
-        throw ProcessingError(
-            .tooLarge,
-            "\(label) is \(width)x\(height) (\(overflow ? "too many" : Self.megapixels(pixels)) MP); the limit is \(Self.megapixels(maxPixels)) MP")
+        guard let size = excess(width: width, height: height) else { return }
+        throw ProcessingError(.tooLarge, "\(label) is \(width)x\(height) (\(size) MP); the limit is \(Self.megapixels(maxPixels)) MP")
     }
 
     /// Refuses an image the recipe would make beyond `maxPixels`, before
     /// any of its pixels are computed.
     package func checkPlanned(width: Int, height: Int, stage: String) throws(ProcessingError) {
-        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
-        guard overflow || pixels > maxPixels else { return }
+        guard let size = excess(width: width, height: height) else { return }
         throw ProcessingError(
-            .tooLarge,
-            "\(stage) would make a \(width)x\(height) image (\(overflow ? "too many" : Self.megapixels(pixels)) MP); the limit is \(Self.megapixels(maxPixels)) MP")
+            .tooLarge, "\(stage) would make a \(width)x\(height) image (\(size) MP); the limit is \(Self.megapixels(maxPixels)) MP")
+    }
+
+    /// The megapixels of `width` x `height` as a message words them, when
+    /// they are over `maxPixels` (or too many to count); nil within it.
+    private func excess(width: Int, height: Int) -> String? {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        if overflow { return "too many" }
+        return pixels > maxPixels ? Self.megapixels(pixels) : nil
     }
 
     package static func megapixels(_ pixels: Int) -> String {
