@@ -2,8 +2,8 @@ import CalotypeCluster
 import CalotypeCore
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
-import Synchronization
 import TestSupport
 import Testing
 
@@ -31,13 +31,13 @@ struct ClusterWorkerTests {
     @Test func twoNodesFinishEveryItemExactlyOnce() async throws {
         try await withDatabase { client, queue in
             let batch = try await queue.batch(40)
-            let ran = Mutex<[Int]>([])
+            let ran = NIOLockedValueBox<[Int]>([])
             let finished = AsyncStream.makeStream(of: Int.self)
             let nodes = ["a", "b"].map { owner in
                 Self.worker(queue, owner, observer: { event in
                     if case .finished(let claim, true) = event { finished.continuation.yield(claim.index) }
                 }) { claim in
-                    ran.withLock { $0.append(claim.index) }
+                    ran.withLockedValue { $0.append(claim.index) }
                     return Self.succeeded(claim)
                 }
             }
@@ -49,7 +49,7 @@ struct ClusterWorkerTests {
             }
             tasks.forEach { $0.cancel() }
             for task in tasks { try await task.value }
-            #expect(ran.withLock { $0.sorted() } == Array(0..<40), "each item ran once")
+            #expect(ran.withLockedValue { $0.sorted() } == Array(0..<40), "each item ran once")
             #expect(try await queue.counts() == ["succeeded": 40])
             let log = BatchEventLog(client: client, logger: Logger(label: "test"))
             try expectEventContract(try await log.events(of: batch, after: 0), total: 40, succeeded: 40)
