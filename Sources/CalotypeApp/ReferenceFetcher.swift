@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CalotypeCore
 import CalotypeS3
 import CalotypeSources
@@ -34,24 +35,36 @@ struct ReferenceFetcher: SourceFetcher {
         }
     }
 
-    func fetch(_ reference: String, maxBytes: Int) async throws(SourceError) -> FetchedImage {
+    var timeout: Duration { http.limits.totalTimeout }
+
+    func fetch(
+        _ reference: String, maxBytes: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+    ) async throws(SourceError) -> FetchedImage {
         let parsed = try checked(reference)
         // http(s) hops are checked again, with their addresses, by the fetcher.
         switch parsed {
         case .http(let url):
-            let fetched = try await http.fetch(url, maxBytes: maxBytes)
+            let fetched = try await http.fetch(url, maxBytes: maxBytes, booking: booking, until: deadline)
             return FetchedImage(bytes: fetched.bytes, lastModified: fetched.lastModified)
         case .s3(let bucket, let key):
             guard let s3 else { throw .notAllowed("no S3 service is configured") }
-            do {
-                let object = try await s3.get(bucket: bucket, key: key, maxBytes: maxBytes)
-                return FetchedImage(bytes: object.bytes, lastModified: object.lastModified)
-            } catch {
-                throw Self.sourceError(error, reference: parsed.description)
+            let source = parsed.description
+            return try await FetchDeadline.run(until: deadline, source: source) { () throws(SourceError) in
+                let response: HTTPClientResponse
+                do throws(S3Error) {
+                    response = try await s3.open(bucket: bucket, key: key)
+                } catch {
+                    throw Self.sourceError(error, reference: source)
+                }
+                let bytes = try await ArrivingBody.read(response, source: source, cap: maxBytes, booking: booking)
+                return FetchedImage(bytes: bytes, lastModified: response.headers.first(name: "Last-Modified"))
             }
         case .local(let path):
             guard let local else { throw .notAllowed("no local root is configured") }
-            return FetchedImage(bytes: try await local.read(path, maxBytes: maxBytes))
+            let bytes = try await FetchDeadline.run(until: deadline, source: parsed.description) { () throws(SourceError) in
+                try await local.read(path, maxBytes: maxBytes, booking: booking)
+            }
+            return FetchedImage(bytes: bytes)
         }
     }
 

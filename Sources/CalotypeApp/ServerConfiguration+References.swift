@@ -26,6 +26,8 @@ extension ServerConfiguration {
         if let maxImageBytes { limits.maxBytes = maxImageBytes }
         if let seconds = try settings.integer("CALOTYPE_SOURCE_TIMEOUT", in: 1...600) { limits.totalTimeout = .seconds(seconds) }
         if let seconds = try settings.integer("CALOTYPE_SOURCE_CONNECT_TIMEOUT", in: 1...600) { limits.connectTimeout = .seconds(seconds) }
+        if let seconds = try settings.integer("CALOTYPE_SOURCE_IDLE_TIMEOUT", in: 1...600) { limits.idleTimeout = .seconds(seconds) }
+        maxConcurrentFetches = try settings.integer("CALOTYPE_MAX_FETCHES", in: 1...1024)
         let policy = SourcePolicy(allowList: allowList, addressGuard: addressGuard, resolver: resolver)
 
         // S3 sources when the allow-list names a bucket and a service is configured.
@@ -41,7 +43,7 @@ extension ServerConfiguration {
             guard FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), isFolder.boolValue else {
                 throw ConfigurationError(variable: "CALOTYPE_LOCAL_SOURCES_ROOT", value: root, allowed: "an existing folder")
             }
-            local = LocalSourceReader(root: URL(fileURLWithPath: root))
+            local = LocalSourceReader(root: URL(fileURLWithPath: root), allowList: allowList)
         }
         sources = ReferenceFetcher(
             policy: policy, http: HTTPSourceFetcher(policy: policy, limits: limits, eventLoopGroup: MultiThreadedEventLoopGroup.singleton),

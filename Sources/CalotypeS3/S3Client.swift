@@ -64,8 +64,7 @@ public struct S3Client: Sendable {
     /// The object's bytes, refusing it (`tooLarge`) as soon as it is known to
     /// exceed `maxBytes`: from its Content-Length, or while it arrives.
     public func get(bucket: String, key: String, maxBytes: Int) async throws(S3Error) -> Object {
-        let response = try await send("GET", bucket: bucket, key: key)
-        try await Self.check(response, bucket: bucket, key: key)
+        let response = try await open(bucket: bucket, key: key)
         if let declared = response.headers.first(name: "Content-Length").flatMap(Int.init), declared > maxBytes {
             throw .tooLarge(limit: maxBytes)
         }
@@ -83,6 +82,15 @@ public struct S3Client: Sendable {
         return Object(
             bytes: bytes, contentType: response.headers.first(name: "Content-Type"), eTag: response.headers.first(name: "ETag"),
             lastModified: response.headers.first(name: "Last-Modified"))
+    }
+
+    /// The object's answer, checked (a missing key is `notFound`), its body
+    /// not yet read: for a caller that reads it its own way (booking its
+    /// bytes as they arrive, under a deadline of its own).
+    public func open(bucket: String, key: String) async throws(S3Error) -> HTTPClientResponse {
+        let response = try await send("GET", bucket: bucket, key: key)
+        try await Self.check(response, bucket: bucket, key: key)
+        return response
     }
 
     /// The object's size and ETag, or nil when there is no such key.
@@ -148,6 +156,11 @@ public struct S3Client: Sendable {
         _ method: String, bucket: String, key: String?, query: [(name: String, value: String)] = [],
         headers: [(name: String, value: String)] = [], body: [UInt8]? = nil
     ) async throws(S3Error) -> HTTPClientResponse {
+        // A name a service could read as another object is refused as the
+        // 400 it should be, without a request.
+        if let refused = S3ObjectName.problem(bucket: bucket, key: key) {
+            throw .unexpected(status: 400, code: refused.code, message: refused.message)
+        }
         let endpoint = configuration.endpoint
         let host = (endpoint.host ?? "") + (endpoint.port.map { ":\($0)" } ?? "")
         let path = "/" + bucket + (key.map { "/" + $0 } ?? "")

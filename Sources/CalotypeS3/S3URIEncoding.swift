@@ -29,3 +29,33 @@ enum S3URIEncoding {
         }
     }
 }
+
+/// The buckets and keys the client sends, as a defence behind the callers'
+/// own checks: a path-style request is `/bucket/key`, and a service that
+/// cleans paths (SeaweedFS, MinIO, a proxy in front) would read
+/// `in/../../other-bucket/k` or `in//k` as another object, in another
+/// bucket, than the one asked for. Such names, and control characters and
+/// backslashes (which some services read as `/`), are refused before
+/// anything is sent.
+enum S3ObjectName {
+    /// Why `bucket` and `key` (nil: the bucket itself) may not be sent; nil when they may.
+    static func problem(bucket: String, key: String?) -> (code: String, message: String)? {
+        if bucket.isEmpty || bucket.allSatisfy({ $0 == "." }) || bucket.contains("/") || hasOddCharacter(bucket) {
+            return ("InvalidBucketName", "'\(escaped(bucket))' is not a bucket name; nothing was sent")
+        }
+        guard let key else { return nil }
+        let segments = key.split(separator: "/", omittingEmptySubsequences: false)
+        if hasOddCharacter(key) || segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
+            return ("InvalidObjectName", "the key '\(escaped(key))' has an empty, . or .. segment, a control character or a backslash; nothing was sent")
+        }
+        return nil
+    }
+
+    private static func hasOddCharacter(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control || $0 == "\\" }
+    }
+
+    private static func escaped(_ text: String) -> String {
+        String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+    }
+}

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// An image fetched by reference, with what the origin said about it.
 public struct FetchedSource: Sendable {
@@ -18,14 +19,22 @@ public struct FetchLimits: Sendable {
     /// Largest body accepted, refused from Content-Length or while it arrives.
     public var maxBytes: Int
     public var connectTimeout: Duration
-    /// The whole fetch, redirects included.
+    /// The whole fetch: lookups, redirects, the answer's head and its body.
     public var totalTimeout: Duration
+    /// The longest silence between two reads of an answer (head or body):
+    /// an origin that sends its head and 2 bytes, then nothing, is given up
+    /// on after this, well before the whole deadline.
+    public var idleTimeout: Duration
     public var maxRedirects: Int
 
-    public init(maxBytes: Int = 64 << 20, connectTimeout: Duration = .seconds(3), totalTimeout: Duration = .seconds(10), maxRedirects: Int = 3) {
+    public init(
+        maxBytes: Int = 64 << 20, connectTimeout: Duration = .seconds(3), totalTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(5),
+        maxRedirects: Int = 3
+    ) {
         self.maxBytes = maxBytes
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
+        self.idleTimeout = idleTimeout
         self.maxRedirects = maxRedirects
     }
 }
@@ -33,31 +42,51 @@ public struct FetchLimits: Sendable {
 /// Fetches http(s) sources under a `SourcePolicy`: every hop (the URL and
 /// each redirect's target) is checked before it is connected to, and the
 /// connection goes to the addresses that were checked (the name is not
-/// looked up a second time, so it cannot answer differently in between).
-/// The content type is not trusted: the engine reads the format from the
-/// bytes.
+/// looked up a second time, so it cannot answer differently in between),
+/// each in turn until one answers. Connections are reused between fetches
+/// (`OriginClients`). The content type is not trusted: the engine reads the
+/// format from the bytes.
+///
+/// A fetch ends by its deadline whatever the origin does: the head, every
+/// redirect and the whole body are read under it (an origin that stalled
+/// mid-body once held a request for good and a batch for 9 minutes), and
+/// its bytes are booked (`FetchBooking`) before they are kept.
 public struct HTTPSourceFetcher: Sendable {
     public let policy: SourcePolicy
     public let limits: FetchLimits
     private let eventLoopGroup: any EventLoopGroup
+    private let clients: OriginClients
 
-    public init(policy: SourcePolicy, limits: FetchLimits = FetchLimits(), eventLoopGroup: any EventLoopGroup) {
+    public init(policy: SourcePolicy, limits: FetchLimits = FetchLimits(), eventLoopGroup: any EventLoopGroup, clients: OriginClients = .shared) {
         self.policy = policy
         self.limits = limits
         self.eventLoopGroup = eventLoopGroup
+        self.clients = clients
     }
 
-    /// Fetches `url`, refusing more than `maxBytes` (at most the limits' own).
-    public func fetch(_ url: URL, maxBytes: Int? = nil) async throws(SourceError) -> FetchedSource {
+    /// Fetches `url`, refusing more than `maxBytes` (at most the limits'
+    /// own), booking its bytes with `booking` as they arrive, and ending by
+    /// `deadline` (by default the limits' whole timeout from now).
+    public func fetch(
+        _ url: URL, maxBytes: Int? = nil, booking: any FetchBooking = UnbookedFetch(), until deadline: ContinuousClock.Instant? = nil
+    ) async throws(SourceError) -> FetchedSource {
         let cap = min(maxBytes ?? limits.maxBytes, limits.maxBytes)
-        let deadline = ContinuousClock.now + limits.totalTimeout
+        let deadline = deadline ?? ContinuousClock.now + limits.totalTimeout
+        return try await FetchDeadline.run(until: deadline, source: url.absoluteString) { () throws(SourceError) in
+            try await follow(url, cap: cap, booking: booking, until: deadline)
+        }
+    }
+
+    private func follow(_ url: URL, cap: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant) async throws(SourceError) -> FetchedSource {
         var current = url
         for _ in 0...limits.maxRedirects {
             let addresses = try await policy.check(.http(current))
-            switch try await request(current, pinnedTo: addresses.first, cap: cap, until: deadline) {
+            switch try await request(current, addresses: addresses, cap: cap, booking: booking, until: deadline) {
             case .fetched(let source):
                 return source
             case .redirect(let location):
+                // Its raw form first: resolving it could hide a `..` it carries.
+                try SourceReference.checkRedirectTarget(location)
                 guard let next = URL(string: location, relativeTo: current)?.absoluteURL else {
                     throw .unreachable("\(current) redirected to '\(location)', which is not a URL")
                 }
@@ -70,70 +99,87 @@ public struct HTTPSourceFetcher: Sendable {
         throw .unreachable("\(url) redirected more than \(limits.maxRedirects) times")
     }
 
-    private enum Answer {
+    private enum Answer: Sendable {
         case fetched(FetchedSource)
         case redirect(String)
     }
 
-    /// One hop, on a client of its own whose only name is pinned to the
-    /// checked address.
-    private func request(_ url: URL, pinnedTo address: IPAddress?, cap: Int, until deadline: ContinuousClock.Instant) async throws(SourceError) -> Answer {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout.connect = .nanoseconds(limits.connectTimeout.nanoseconds)
-        if let host = url.host, let address {
-            configuration.dnsOverride = [host: address.description]
+    /// One hop: each checked address in turn until one is connected to (a
+    /// GET may be sent again); the origin's own answers and the deadline end
+    /// it at once.
+    private func request(
+        _ url: URL, addresses: [IPAddress], cap: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+    ) async throws(SourceError) -> Answer {
+        let host = url.host ?? ""
+        var failure = SourceError.unreachable("\(url) has no address to connect to")
+        for address in addresses.isEmpty ? [nil] : addresses.map({ $0 }) {
+            let hop = try await clients.withClient(
+                host: host, address: address, connectTimeout: limits.connectTimeout, idleTimeout: limits.idleTimeout, group: eventLoopGroup
+            ) { client throws(SourceError) in
+                try await exchange(url, on: client, cap: cap, booking: booking, until: deadline)
+            }
+            switch hop {
+            case .answered(let answer): return answer
+            case .notConnected(let why): failure = why
+            }
         }
-        let client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
-        let answer: Result<Answer, SourceError>
-        do {
-            answer = .success(try await exchange(url, on: client, cap: cap, until: deadline))
-        } catch {
-            answer = .failure(error)
-        }
-        try? await client.shutdown()
-        return try answer.get()
+        throw failure
     }
 
-    private func exchange(_ url: URL, on client: HTTPClient, cap: Int, until deadline: ContinuousClock.Instant) async throws(SourceError) -> Answer {
+    /// How one address did: it answered, or no connection was made (the
+    /// next address is tried).
+    private enum Hop: Sendable {
+        case answered(Answer)
+        case notConnected(SourceError)
+    }
+
+    private func exchange(
+        _ url: URL, on client: HTTPClient, cap: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+    ) async throws(SourceError) -> Hop {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.headers.add(name: "Accept", value: "image/*")
         request.headers.add(name: "User-Agent", value: "calotype")
         let remaining = deadline - ContinuousClock.now
         guard remaining > .zero else { throw .timeout(url.absoluteString) }
+        let response: HTTPClientResponse
         do {
-            let response = try await client.execute(request, deadline: NIODeadline.now() + .nanoseconds(remaining.nanoseconds))
-            switch response.status.code {
-            case 200..<300:
-                break
-            case 301, 302, 303, 307, 308:
-                guard let location = response.headers.first(name: "Location") else {
-                    throw SourceError.unreachable("\(url) redirected without a Location")
-                }
-                return .redirect(location)
-            case 404, 410:
-                throw SourceError.notFound(url.absoluteString)
-            default:
-                throw SourceError.unreachable("\(url) answered \(response.status.code)")
-            }
-            if let declared = response.headers.first(name: "Content-Length").flatMap(Int.init), declared > cap {
-                throw SourceError.tooLarge(url.absoluteString, limit: cap)
-            }
-            var bytes: [UInt8] = []
-            for try await chunk in response.body {
-                guard bytes.count + chunk.readableBytes <= cap else {
-                    throw SourceError.tooLarge(url.absoluteString, limit: cap)
-                }
-                bytes += chunk.readableBytesView
-            }
-            return .fetched(FetchedSource(
-                bytes: bytes, url: url, eTag: response.headers.first(name: "ETag"), lastModified: response.headers.first(name: "Last-Modified")))
-        } catch let error as SourceError {
-            throw error
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw .timeout(url.absoluteString)
+            response = try await client.execute(request, deadline: NIODeadline.now() + .nanoseconds(remaining.nanoseconds))
         } catch {
-            throw .unreachable("\(url) could not be fetched: \(error)")
+            if Self.isConnectionFailure(error) { return .notConnected(Self.failure(error, url)) }
+            throw Self.failure(error, url)
         }
+        switch response.status.code {
+        case 200..<300:
+            break
+        case 301, 302, 303, 307, 308:
+            guard let location = response.headers.first(name: "Location") else {
+                throw .unreachable("\(url) redirected without a Location")
+            }
+            return .answered(.redirect(location))
+        case 404, 410:
+            throw .notFound(url.absoluteString)
+        default:
+            throw .unreachable("\(url) answered \(response.status.code)")
+        }
+        let bytes = try await ArrivingBody.read(response, source: url.absoluteString, cap: cap, booking: booking)
+        return .answered(.fetched(FetchedSource(
+            bytes: bytes, url: url, eTag: response.headers.first(name: "ETag"), lastModified: response.headers.first(name: "Last-Modified"))))
+    }
+
+    /// No connection could be made to the address (refused, unreachable,
+    /// timed out connecting): nothing was sent, another address may answer.
+    private static func isConnectionFailure(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError { return error == .connectTimeout }
+        if case .connectTimeout = error as? ChannelError { return true }
+        return error is NIOConnectionError || error is IOError
+    }
+
+    private static func failure(_ error: any Error, _ url: URL) -> SourceError {
+        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return .timeout(url.absoluteString)
+        }
+        if error is CancellationError { return .timeout(url.absoluteString) }
+        return .unreachable("\(url) could not be fetched: \(error)")
     }
 }
 

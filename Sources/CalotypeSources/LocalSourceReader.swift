@@ -5,43 +5,81 @@ import NIOPosix
 /// Reads `local:///path` sources: `path` is under `root`, and nothing
 /// outside it is ever read, not through `..` (refused when the reference
 /// is parsed) nor through a symbolic link (the real path must still be
-/// under the root's real path).
+/// under the root's real path). A link is also held to the allow-list by
+/// where it leads: `local:///in/link/secret.jpg`, allowed by
+/// `local:///in/`, is refused when `in/link` leads to the root's
+/// `private/`, which no prefix allows.
 public struct LocalSourceReader: Sendable {
     public let root: URL
+    /// The prefixes a file's real path (relative to the root) must be under.
+    public let allowList: SourceAllowList
     private let io: NIOThreadPool
 
-    public init(root: URL, io: NIOThreadPool = .singleton) {
+    public init(root: URL, allowList: SourceAllowList, io: NIOThreadPool = .singleton) {
         self.root = root
+        self.allowList = allowList
         self.io = io
     }
 
-    /// The file's bytes, refused past `maxBytes` from its size before a
-    /// byte of it is read. File I/O runs on `io`, never on the caller's thread.
-    public func read(_ path: String, maxBytes: Int) async throws(SourceError) -> [UInt8] {
+    /// The file's bytes, refused past `maxBytes` from its size, and its
+    /// size booked, before a byte of it is read. File I/O runs on `io`,
+    /// never on the caller's thread.
+    public func read(_ path: String, maxBytes: Int, booking: any FetchBooking = UnbookedFetch()) async throws(SourceError) -> [UInt8] {
         let root = self.root
-        let outcome: Result<[UInt8], SourceError>
+        let allowList = self.allowList
+        let reference = "local://\(path)"
+        let opened = try await onPool(reference) { Self.openBlocking(path, root: root, allowList: allowList, maxBytes: maxBytes) }
+        defer { try? opened.handle.close() }
+        try await booking.book(atLeast: opened.size)
+        return try await onPool(reference) { Self.readBlocking(opened.handle, reference: reference, maxBytes: maxBytes) }
+    }
+
+    /// An open file and its size, checked.
+    private struct Opened: @unchecked Sendable {  // The handle is used by one step at a time.
+        let handle: FileHandle
+        let size: Int
+    }
+
+    private func onPool<T: Sendable>(_ reference: String, _ work: @escaping @Sendable () -> Result<T, SourceError>) async throws(SourceError) -> T {
+        let outcome: Result<T, SourceError>
         do {
-            outcome = try await io.runIfActive { Self.readBlocking(path, root: root, maxBytes: maxBytes) }
+            outcome = try await io.runIfActive(work)
         } catch {
-            throw .unreachable("local://\(path) could not be read: the server is stopping")
+            throw .unreachable("\(reference) could not be read: the server is stopping")
         }
         return try outcome.get()
     }
 
-    private static func readBlocking(_ path: String, root: URL, maxBytes: Int) -> Result<[UInt8], SourceError> {
+    private static func openBlocking(_ path: String, root: URL, allowList: SourceAllowList, maxBytes: Int) -> Result<Opened, SourceError> {
         let reference = "local://\(path)"
+        do {
+            try SourceReference.local(path: path).validate()
+        } catch {
+            return .failure(error)
+        }
         let file = root.appendingPathComponent(String(path.drop { $0 == "/" }))
         guard let realRoot = realPath(root.path) else { return .failure(.notFound(reference)) }
         guard let real = realPath(file.path) else { return .failure(.notFound(reference)) }
-        guard real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
+        let rootFolder = realRoot.hasSuffix("/") ? realRoot : realRoot + "/"
+        guard real.hasPrefix(rootFolder) else {
             return .failure(.notAllowed("\(reference) leads outside the local sources' root (CALOTYPE_LOCAL_SOURCES_ROOT)"))
+        }
+        // Where it really is, as a reference: a link may lead to a part of
+        // the root that no prefix allows. (Where is not said: it is the
+        // layout of the server's disk.)
+        guard allowList.permits(.local(path: "/" + real.dropFirst(rootFolder.count))) else {
+            return .failure(.notAllowed("\(reference) leads, through a symbolic link, outside the allowed sources (CALOTYPE_ALLOWED_SOURCES)"))
         }
         var status = stat()
         guard stat(real, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return .failure(.notFound(reference)) }
-        guard Int(status.st_size) <= maxBytes else { return .failure(.tooLarge(reference, limit: maxBytes)) }
+        guard status.st_size >= 0, Int(status.st_size) <= maxBytes else { return .failure(.tooLarge(reference, limit: maxBytes)) }
         guard let handle = FileHandle(forReadingAtPath: real) else { return .failure(.notFound(reference)) }
-        defer { try? handle.close() }
+        return .success(Opened(handle: handle, size: Int(status.st_size)))
+    }
+
+    private static func readBlocking(_ handle: FileHandle, reference: String, maxBytes: Int) -> Result<[UInt8], SourceError> {
         do {
+            // A file that grew since its size was read is still refused past the limit.
             let data = try handle.read(upToCount: maxBytes + 1) ?? Data()
             guard data.count <= maxBytes else { return .failure(.tooLarge(reference, limit: maxBytes)) }
             return .success([UInt8](data))

@@ -9,7 +9,10 @@ import Foundation
 /// A prefix matches at a boundary only: `https://images.example.com`
 /// allows `https://images.example.com/a.jpg`, never
 /// `https://images.example.com.attacker.net/a.jpg` or
-/// `https://images.example.com@attacker.net/`.
+/// `https://images.example.com@attacker.net/`. Both sides are compared
+/// normalised (`SourceReference.normalised`), and a reference in a form
+/// that parsing refuses (a dot segment, say, in one made from its parts)
+/// is never permitted, whatever its text starts with.
 public struct SourceAllowList: Sendable, Equatable {
     public let prefixes: [String]
 
@@ -29,6 +32,7 @@ public struct SourceAllowList: Sendable, Equatable {
     }
 
     public func permits(_ reference: SourceReference) -> Bool {
+        guard (try? reference.validate()) != nil else { return false }
         let text = reference.normalised
         return prefixes.contains { text.hasPrefix($0) }
     }

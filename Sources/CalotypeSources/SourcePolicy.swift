@@ -19,8 +19,7 @@ public struct SourcePolicy: Sendable {
     @discardableResult
     public func check(_ reference: SourceReference) async throws(SourceError) -> [IPAddress] {
         try checkListed(reference)
-        guard case .http(let url) = reference, let host = url.host else { return [] }
-        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        guard case .http(let url) = reference, let name = SourceReference.hostName(of: url) else { return [] }
         let addresses: [IPAddress]
         if let literal = IPAddress(name) {
             addresses = [literal]
@@ -39,8 +38,17 @@ public struct SourcePolicy: Sendable {
         }
     }
 
-    /// The allow-list alone: no lookup, no network.
+    /// The allow-list alone: no lookup, no network. A reference made from
+    /// its parts (a redirect's URL) is first held to the form a parsed one
+    /// must have: `invalidReference` for a dot segment the fetcher's URL
+    /// resolution left in (`%2e%2e`), say.
+    /// An `s3://` source names an object: its key is neither empty nor a
+    /// folder (`s3://bucket/` would be the bucket's listing).
     public func checkListed(_ reference: SourceReference) throws(SourceError) {
+        try reference.validate()
+        if case .s3(_, let key) = reference, key.isEmpty || key.hasSuffix("/") {
+            throw .invalidReference(reference.description, "an s3 source names an object (s3://bucket/key), not a bucket or folder")
+        }
         guard allowList.permits(reference) else {
             throw .notAllowed(
                 allowList.prefixes.isEmpty

@@ -3,13 +3,22 @@ import Glibc
 #endif
 import NIOPosix
 
-/// The system's resolver (`getaddrinfo`), which blocks, run on NIO's
-/// blocking-I/O pool.
+/// The system's resolver (`getaddrinfo`), which blocks, run on threads of
+/// its own: a resolver stuck in its timeouts (5 s a try, by default, times
+/// its attempts) holds at most these, never NIO's shared pool that parses
+/// uploads.
 public struct SystemResolver: HostResolver {
     public init() {}
 
+    /// 4 lookups at once; more wait their turn (within their fetch's deadline).
+    static let lookups: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        return pool
+    }()
+
     public func addresses(of host: String) async throws -> [IPAddress] {
-        try await NIOThreadPool.singleton.runIfActive { try Self.lookUp(host) }
+        try await Self.lookups.runIfActive { try Self.lookUp(host) }
     }
 
     struct LookupFailed: Error {

@@ -11,22 +11,34 @@ public struct BatchItem: Sendable {
     /// What processing it will cost, in megapixels (an estimate is enough:
     /// it only orders the starts).
     public var estimatedMegapixels: Double
-    let load: @Sendable () async throws(SchedulerError) -> ImageInput
+    let load: @Sendable () async throws(SchedulerError) -> LoadedInput
 
     /// An item whose bytes are at hand.
     public init(_ input: ImageInput) {
         name = input.name
         estimatedMegapixels = input.estimatedMegapixels
-        load = { input }
+        load = { LoadedInput(input) }
     }
 
     /// An item read when it starts; a failure to read it fails it alone.
     public init(
-        name: String?, estimatedMegapixels: Double, load: @escaping @Sendable () async throws(SchedulerError) -> ImageInput
+        name: String?, estimatedMegapixels: Double, load: @escaping @Sendable () async throws(SchedulerError) -> LoadedInput
     ) {
         self.name = name
         self.estimatedMegapixels = estimatedMegapixels
         self.load = load
+    }
+}
+
+/// An item's bytes once read, with their share of the memory budget (a
+/// fetched source's), held until the item's job has ended.
+public struct LoadedInput: Sendable {
+    public var input: ImageInput
+    public var hold: MemoryBudget.Hold?
+
+    public init(_ input: ImageInput, hold: MemoryBudget.Hold? = nil) {
+        self.input = input
+        self.hold = hold
     }
 }
 
@@ -115,9 +127,10 @@ extension Scheduler {
                 group.addTask {
                     let result: Result<JobResult, SchedulerError>
                     do throws(SchedulerError) {
-                        let input = try await item.load()
+                        let loaded = try await item.load()
+                        defer { loaded.hold?.release() }
                         let request = JobRequest(
-                            input: input, recipe: plan.recipe, placement: plan.placement, strictPlacement: plan.strictPlacement,
+                            input: loaded.input, recipe: plan.recipe, placement: plan.placement, strictPlacement: plan.strictPlacement,
                             priority: .batch, batch: batch, onStarted: { lane in started(index, lane) })
                         result = .success(try await self.submit(request))
                     } catch {

@@ -96,7 +96,9 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         case .timeout: .gatewayTimeout
         case .unreachable: .badGateway
         case .tooLarge: .contentTooLarge
+        case .overloaded: .serviceUnavailable
         }
         self.init(status, error.code, error.description)
+        if case .overloaded = error { headers[.retryAfter] = "1" }
     }
 }

@@ -104,12 +104,17 @@ struct BatchRun: Sendable {
         case .uploaded(let input):
             return BatchItem(input)
         case .source(let reference):
-            let (fetcher, maxBytes) = (upload.fetcher, upload.maxSourceBytes)
+            let (fetcher, maxBytes, budget) = (upload.fetcher, upload.maxSourceBytes, scheduler.memoryBudget)
             // Its size is unknown until it is fetched: every source starts in the order given.
             return BatchItem(name: reference, estimatedMegapixels: 0) { () throws(SchedulerError) in
                 guard let fetcher else { throw .sourceFailed(.notAllowed("no sources are configured")) }
+                // The batch was admitted: its items wait for room until their deadline.
+                let deadline = ContinuousClock.now + fetcher.timeout
+                let booking = BudgetBooking(budget: budget, source: reference, wait: nil, until: deadline)
+                defer { booking.release() }
                 do throws(SourceError) {
-                    return ImageInput(bytes: try await fetcher.fetch(reference, maxBytes: maxBytes).bytes, name: reference)
+                    let bytes = try await fetcher.fetch(reference, maxBytes: maxBytes, booking: booking, until: deadline).bytes
+                    return LoadedInput(ImageInput(bytes: bytes, name: reference), hold: booking.held(bytes.count))
                 } catch {
                     throw .sourceFailed(error)
                 }

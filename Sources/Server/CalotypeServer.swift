@@ -39,10 +39,15 @@ public struct CalotypeServer: Sendable {
         self.telemetry = telemetry
         self.statistics = EndpointStatistics(metrics: telemetry.metrics)
         self.scheduler = scheduler
+        var configuration = configuration
+        if let sources = configuration.sources, !(sources is SlottedSourceFetcher) {
+            configuration.sources = SlottedSourceFetcher(
+                sources, slots: configuration.maxConcurrentFetches ?? SlottedSourceFetcher.defaultSlots(budget: scheduler.memoryBudget.limit))
+        }
         self.configuration = configuration
         self.selfChecks = selfChecks
         self.results = ResultStore(
-            storage: configuration.resultStorage ?? FolderResultStorage(directory: configuration.resultsDirectory, io: .singleton),
+            storage: configuration.resultStorage ?? FolderResultStorage(directory: configuration.resultsDirectory, io: BlockingPools.files),
             lifetime: configuration.resultLifetime, maxBytes: configuration.resultsMaxBytes)
         self.batches = BatchRegistry(lifetime: configuration.resultLifetime, maxRunning: configuration.maxRunningBatches)
     }

@@ -55,6 +55,10 @@ public struct ServerConfiguration: Sendable {
     /// `sources`): the composition root's fetcher over the allow-list; nil:
     /// nothing is fetched by reference.
     public var sources: (any SourceFetcher)?
+    /// Fetches by reference in flight at once, server-wide
+    /// (`CALOTYPE_MAX_FETCHES`); nil: one per 16 MiB of the memory budget,
+    /// 4 to 64.
+    public var maxConcurrentFetches: Int?
     /// Where a batch by reference may write its results (`destination`):
     /// the composition root's allow-listed S3 sinks; nil: nowhere.
     public var destinations: (any ResultDestinations)?

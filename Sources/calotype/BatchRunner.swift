@@ -38,7 +38,7 @@ struct BatchRunner: Sendable {
             BatchItem(
                 name: item.input.lastPathComponent,
                 estimatedMegapixels: ImageInput.estimatedMegapixels(size: nil, encodedBytes: item.bytes)
-            ) { () throws(SchedulerError) in try await Self.read(item.input) }
+            ) { () throws(SchedulerError) in LoadedInput(try await Self.read(item.input)) }
         }
         _ = await scheduler.runBatch(
             items, plan: plan,

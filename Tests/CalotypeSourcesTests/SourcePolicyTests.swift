@@ -13,6 +13,16 @@ struct SourcePolicyTests {
         ("0.0.0.0", .unusable), ("::", .unusable), ("224.0.0.1", .unusable), ("255.255.255.255", .unusable), ("ff02::1", .unusable),
         ("::ffff:127.0.0.1", .loopback), ("::ffff:169.254.169.254", .linkLocal), ("64:ff9b::a00:1", .private),
         ("8.8.8.8", .public), ("172.32.0.1", .public), ("2001:4860:4860::8888", .public), ("::ffff:93.184.216.34", .public),
+        // IPv6 forms that carry an IPv4 address are that address's kind.
+        ("::ffff:0:7f00:1", .loopback), ("64:ff9b::7f00:1", .loopback), ("64:ff9b::5db8:d822", .public),
+        ("64:ff9b:1::a9fe:a9fe", .linkLocal), ("64:ff9b:1:2:3:4:a00:1", .private), ("64:ff9b:1::5db8:d822", .private),
+        ("2002:7f00:1::1", .loopback), ("2002:a9fe:a9fe::", .linkLocal), ("2002:a00:1:5::9", .private), ("2002:c0a8:101::1", .private),
+        ("2002:5db8:d822::1", .public),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", .loopback), ("2001:0:4136:e378::5601:5601", .linkLocal),
+        ("2001:0:4136:e378::f5ff:fffe", .private), ("2001:0:4136:e378:8000:63bf:a247:27dd", .public),
+        ("2001:4860:1:2:0:5efe:7f00:1", .loopback), ("2001:4860:1:2:200:5efe:a9fe:a9fe", .linkLocal),
+        ("2600:1f18::200:5efe:a00:1", .private), ("2001:4860:1:2:200:5efe:5db8:d822", .public), ("fe80::5efe:5db8:d822", .linkLocal),
+        ("fec0::1", .private), ("2001:db8::1", .unusable), ("100::1", .unusable),
     ])
     func addressesAreSortedIntoScopes(_ text: String, _ scope: IPAddress.Scope) throws {
         let address = try #require(IPAddress(text))
@@ -83,6 +93,22 @@ struct SourcePolicyTests {
         let loopbackAllowed = SourcePolicy(allowList: list, addressGuard: AddressGuard(allowLoopback: true), resolver: resolver)
         #expect(try await loopbackAllowed.check(try SourceReference("http://localhost/a.jpg")).count == 2)
         await #expect(throws: SourceError.self) { try await loopbackAllowed.check(try SourceReference("http://169.254.169.254/latest/")) }
+    }
+
+    /// A public-looking IPv6 name that relays or translates to the metadata
+    /// service, this machine or a private network is refused by the guard.
+    @Test func ipv6NamesThatCarryAnInsideIPv4AddressAreRefused() async throws {
+        let names = [
+            "sixtofour.test": "2002:a9fe:a9fe::1", "teredo.test": "2001:0:4136:e378::f5ff:fffe", "nat64.test": "64:ff9b::7f00:1",
+            "localnat64.test": "64:ff9b:1::5db8:d822", "isatap.test": "2001:4860:1:2:200:5efe:a9fe:a9fe", "siit.test": "::ffff:0:a00:1",
+        ]
+        let resolver = TableResolver(table: names.mapValues { [$0] }.merging(["public6.test": ["2002:5db8:d822::1"]]) { $1 })
+        let list = try SourceAllowList((Array(names.keys) + ["public6.test"]).map { "https://\($0)/" }.joined(separator: ","))
+        let strict = SourcePolicy(allowList: list, addressGuard: AddressGuard(), resolver: resolver)
+        for name in names.keys {
+            await #expect(throws: SourceError.self, "\(name)") { try await strict.check(try SourceReference("https://\(name)/a.jpg")) }
+        }
+        #expect(try await strict.check(try SourceReference("https://public6.test/a.jpg")) == [try #require(IPAddress("2002:5db8:d822::1"))])
     }
 
     @Test func theErrorSaysWhichSettingWouldAllowIt() async throws {

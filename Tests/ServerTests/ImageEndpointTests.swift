@@ -200,7 +200,7 @@ struct ImageEndpointTests {
         }, names: ["metadata.test": ["169.254.169.254"]]) { client, port, _ in
             for hop in ["to-metadata", "to-loopback"] {
                 try await client.execute(uri: Self.signed("/w:50/\(Self.plain("http://origin.test:\(port)/\(hop)"))"), method: .get) { response in
-                    #expect(response.status == .forbidden && (Self.errorCode(response)) == "source_not_allowed", "\(hop)")
+                    #expect(response.status == .forbidden && (Self.errorCode(response)) == "source_not_allowed", "\(hop): \(String(buffer: response.body))")
                 }
             }
             let followed = try await client.execute(uri: Self.signed("/w:50/\(Self.plain("http://origin.test:\(port)/to-photo"))"), method: .get) { $0.status }
@@ -224,7 +224,12 @@ struct ImageEndpointTests {
         // A port nothing listens on.
         let dead = try #require(SeaweedFS.freePorts(1).first)
         try await Self.withImageServer({ port in
-            ["CALOTYPE_SOURCE_TIMEOUT": "1", "CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/,http://origin.test:\(dead)/"]
+            // A refused connection is tried again until the connect timeout,
+            // then answered 502: within the whole fetch's deadline.
+            [
+                "CALOTYPE_SOURCE_TIMEOUT": "3", "CALOTYPE_SOURCE_CONNECT_TIMEOUT": "1",
+                "CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/,http://origin.test:\(dead)/",
+            ]
         }, configure: { $0.maxImageBytes = 100_000 }) { client, port, _ in
             let cases: [(String, HTTPResponse.Status, String)] = [
                 ("http://origin.test:\(port)/slow", .gatewayTimeout, "source_timeout"),

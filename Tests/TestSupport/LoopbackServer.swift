@@ -3,7 +3,9 @@ import Hummingbird
 /// Runs `router` as a real HTTP server on a free loopback port for the
 /// length of `body`, which is given the port (an origin for sources, a
 /// receiver for saves).
-public func withLoopbackServer(_ router: Router<BasicRequestContext>, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+public func withLoopbackServer<Context: RequestContext>(
+    _ router: Router<Context>, _ body: @escaping @Sendable (Int) async throws -> Void
+) async throws where Context.Source == ApplicationRequestContextSource {
     let ports = AsyncStream.makeStream(of: Int.self)
     let app = Application(
         router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),

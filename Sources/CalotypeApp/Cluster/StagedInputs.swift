@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import CalotypeCore
 import CalotypeS3
+import CalotypeSources
 import Server
 
 /// The inputs of a cluster's batches: uploads are staged in the results
@@ -41,17 +43,30 @@ struct StagedInputs: SourceFetcher {
         try references.check(reference)
     }
 
-    func fetch(_ reference: String, maxBytes: Int) async throws(SourceError) -> FetchedImage {
+    /// A staged upload is read from the results bucket within the same
+    /// time as a source (the S3 client's own timeout).
+    var timeout: Duration { references?.timeout ?? client.configuration.timeout }
+
+    func fetch(
+        _ reference: String, maxBytes: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+    ) async throws(SourceError) -> FetchedImage {
         guard reference.hasPrefix(Self.scheme) else {
             guard let references else { throw .notAllowed("this node fetches no images by reference (CALOTYPE_ALLOWED_SOURCES is empty)") }
-            return try await references.fetch(reference, maxBytes: maxBytes)
+            return try await references.fetch(reference, maxBytes: maxBytes, booking: booking, until: deadline)
         }
         let key = String(reference.dropFirst(Self.scheme.count))
-        do {
-            return FetchedImage(bytes: try await client.get(bucket: bucket, key: key, maxBytes: maxBytes).bytes)
-        } catch {
-            if case .notFound = error { throw .notFound("the upload staged at \(key) is gone") }
-            throw .unreachable("reading the upload staged at \(key) failed: \(error)")
+        let client = self.client
+        let bucket = self.bucket
+        let source = "the upload staged at \(key)"
+        return try await FetchDeadline.run(until: deadline, source: source) { () throws(SourceError) in
+            let response: HTTPClientResponse
+            do throws(S3Error) {
+                response = try await client.open(bucket: bucket, key: key)
+            } catch {
+                if case .notFound = error { throw .notFound("the upload staged at \(key) is gone") }
+                throw .unreachable("reading the upload staged at \(key) failed: \(error)")
+            }
+            return FetchedImage(bytes: try await ArrivingBody.read(response, source: source, cap: maxBytes, booking: booking))
         }
     }
 }

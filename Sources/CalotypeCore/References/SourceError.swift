@@ -14,6 +14,9 @@ public enum SourceError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreachable(String)
     /// Larger than the limit (`source_too_large`, 413).
     case tooLarge(String, limit: Int)
+    /// No room in the server's memory budget or fetch slots came in time
+    /// for its bytes (`overloaded`, 503): the server is busy, not the origin.
+    case overloaded(String)
 
     /// The API's code for it.
     public var code: APIErrorCode {
@@ -24,6 +27,7 @@ public enum SourceError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout: .sourceTimeout
         case .unreachable: .sourceUnreachable
         case .tooLarge: .sourceTooLarge
+        case .overloaded: .overloaded
         }
     }
 
@@ -35,6 +39,7 @@ public enum SourceError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let source): "\(source) did not answer in time"
         case .unreachable(let why): why
         case .tooLarge(let source, let limit): "\(source) is larger than \(limit) bytes"
+        case .overloaded(let why): why
         }
     }
 }

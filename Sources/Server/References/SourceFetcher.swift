@@ -12,8 +12,16 @@ public protocol SourceFetcher: Sendable {
     /// sources is refused before any of it runs when one is not allowed).
     func check(_ reference: String) throws(SourceError)
 
-    /// The source's bytes, refused past `maxBytes` while they arrive.
-    func fetch(_ reference: String, maxBytes: Int) async throws(SourceError) -> FetchedImage
+    /// How long one fetch may take in all: the wait for a fetch slot, the
+    /// origin's head, redirects and the whole body (`CALOTYPE_SOURCE_TIMEOUT`).
+    var timeout: Duration { get }
+
+    /// The source's bytes, refused past `maxBytes` and booked with
+    /// `booking` while they arrive, or `SourceError.timeout` at `deadline`
+    /// whatever the origin is doing.
+    func fetch(
+        _ reference: String, maxBytes: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+    ) async throws(SourceError) -> FetchedImage
 }
 
 /// A source's bytes, with what its origin said about them.

@@ -58,7 +58,7 @@ extension CalotypeServer {
     /// or the folder `CALOTYPE_SAVE_DIR`.
     var saveTarget: any ResultSink {
         configuration.saveSink ?? configuration.saveURL.map { HTTPResultSink(url: $0) }
-            ?? ResultSaver(directory: configuration.saveDirectory, io: .singleton)
+            ?? ResultSaver(directory: configuration.saveDirectory, io: BlockingPools.files)
     }
 
     private func batchRun(_ request: Request, endpoint: String) async throws(APIError) -> BatchRun {

@@ -90,10 +90,10 @@ extension CalotypeServer {
         return Self.imageResponse(result, headers: headers, budget: scheduler.memoryBudget)
     }
 
-    /// The answer's entity tag, hashed on NIO's pool (blocking work); nil
-    /// once the server is shutting down.
+    /// The answer's entity tag, hashed on a pool of its own (blocking work
+    /// on a source of up to 64 MB); nil once the server is shutting down.
     private static func entityTag(_ bytes: [UInt8], options: ImgproxyOptions, format: OutputFormat?) async -> String? {
-        try? await NIOThreadPool.singleton.runIfActive {
+        try? await BlockingPools.hashing.runIfActive {
             ContentNegotiation.entityTag(source: bytes, options: options, format: format)
         }
     }
@@ -131,30 +131,25 @@ extension CalotypeServer {
     }
 
     /// The source's bytes, and their share of the memory budget, held until
-    /// the answer is made. The size is not known before the origin answers,
-    /// so the fetch is admitted for `fetchAllowance` (most photos are
-    /// smaller; a larger one is let through and counted once it has arrived).
+    /// the answer is made. They are booked while they arrive (the declared
+    /// length at once, or in steps as they come), each step waiting for
+    /// room as an upload does: a second, then 503 `overloaded`.
     private func fetchSource(_ reference: String) async throws(APIError) -> (FetchedImage, MemoryBudget.Hold) {
         guard let sources = configuration.sources else {
             throw APIError(SourceError.notAllowed("this server fetches no images by reference (CALOTYPE_ALLOWED_SOURCES is empty)"))
         }
         let maxBytes = configuration.maxImageBytes ?? ImageLimits().maxBytes
-        guard let admission = await scheduler.memoryBudget.admit(min(maxBytes, Self.fetchAllowance), waitingAtMost: Upload.budgetWait) else {
-            throw APIError.memoryBudgetFull()
-        }
-        defer { admission.release() }
+        let deadline = ContinuousClock.now + sources.timeout
+        let booking = BudgetBooking(budget: scheduler.memoryBudget, source: reference, wait: Upload.budgetWait, until: deadline)
+        defer { booking.release() }
         let fetched: FetchedImage
         do {
-            fetched = try await sources.fetch(reference, maxBytes: maxBytes)
+            fetched = try await sources.fetch(reference, maxBytes: maxBytes, booking: booking, until: deadline)
         } catch {
             throw APIError(error)
         }
-        return (fetched, scheduler.memoryBudget.commit(fetched.bytes.count))
+        return (fetched, booking.held(fetched.bytes.count))
     }
-
-    /// What one fetch is admitted for before its size is known: 8 MiB, above
-    /// the 2 to 6 MB of a typical photo.
-    static let fetchAllowance = 8 << 20
 
     /// The recipe of `options`, reading the image's size first where an
     /// option depends on it.
