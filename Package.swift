@@ -306,6 +306,7 @@ let package = Package(
             dependencies: [
                 "calotype", "CalotypeCore", "CalotypeLibvips", "CalotypeS3", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

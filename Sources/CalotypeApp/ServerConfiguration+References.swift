@@ -28,6 +28,8 @@ extension ServerConfiguration {
         if let seconds = try settings.integer("CALOTYPE_SOURCE_CONNECT_TIMEOUT", in: 1...600) { limits.connectTimeout = .seconds(seconds) }
         if let seconds = try settings.integer("CALOTYPE_SOURCE_IDLE_TIMEOUT", in: 1...600) { limits.idleTimeout = .seconds(seconds) }
         maxConcurrentFetches = try settings.integer("CALOTYPE_MAX_FETCHES", in: 1...1024)
+        // No fetch waits for a connection to its origin: one each at most.
+        limits.maxConnectionsPerOrigin = max(64, maxConcurrentFetches ?? 0)
         let policy = SourcePolicy(allowList: allowList, addressGuard: addressGuard, resolver: resolver)
 
         // S3 sources when the allow-list names a bucket and a service is configured.

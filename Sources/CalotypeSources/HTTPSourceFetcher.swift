@@ -26,16 +26,22 @@ public struct FetchLimits: Sendable {
     /// on after this, well before the whole deadline.
     public var idleTimeout: Duration
     public var maxRedirects: Int
+    /// Connections open to one origin at once: at least the fetches the
+    /// server lets run at once (`CALOTYPE_MAX_FETCHES`, at most 64 by
+    /// default), so that no fetch queues for a connection (AHC's own
+    /// default of 8 failed the 9th of 32 fetches from one origin).
+    public var maxConnectionsPerOrigin: Int
 
     public init(
         maxBytes: Int = 64 << 20, connectTimeout: Duration = .seconds(3), totalTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(5),
-        maxRedirects: Int = 3
+        maxRedirects: Int = 3, maxConnectionsPerOrigin: Int = 64
     ) {
         self.maxBytes = maxBytes
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
         self.idleTimeout = idleTimeout
         self.maxRedirects = maxRedirects
+        self.maxConnectionsPerOrigin = maxConnectionsPerOrigin
     }
 }
 
@@ -111,10 +117,12 @@ public struct HTTPSourceFetcher: Sendable {
         _ url: URL, addresses: [IPAddress], cap: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
     ) async throws(SourceError) -> Answer {
         let host = url.host ?? ""
+        // The policy refuses a name with no address; never let AHC look one up unchecked.
+        guard !addresses.isEmpty else { throw .notAllowed("\(url) has no checked address to connect to") }
         var failure = SourceError.unreachable("\(url) has no address to connect to")
-        for address in addresses.isEmpty ? [nil] : addresses.map({ $0 }) {
+        for address in addresses {
             let hop = try await clients.withClient(
-                host: host, address: address, connectTimeout: limits.connectTimeout, idleTimeout: limits.idleTimeout, group: eventLoopGroup
+                host: host, address: address, limits: limits, group: eventLoopGroup
             ) { client throws(SourceError) in
                 try await exchange(url, on: client, cap: cap, booking: booking, until: deadline)
             }
@@ -178,14 +186,22 @@ public struct HTTPSourceFetcher: Sendable {
         if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return .timeout(url.absoluteString)
         }
+        if let error = error as? HTTPClientError, error == .getConnectionFromPoolTimeout {
+            return .overloaded("every connection to \(url.host ?? "the origin") stayed busy (CALOTYPE_MAX_FETCHES); retry later")
+        }
         if error is CancellationError { return .timeout(url.absoluteString) }
         return .unreachable("\(url) could not be fetched: \(error)")
     }
 }
 
 extension Duration {
+    /// Whole nanoseconds, saturating (a duration given from outside may be
+    /// any size; the product must not trap).
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, carry) = product.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return carry ? (product < 0 ? .min : .max) : sum
     }
 }

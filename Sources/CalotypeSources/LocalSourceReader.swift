@@ -15,7 +15,15 @@ public struct LocalSourceReader: Sendable {
     public let allowList: SourceAllowList
     private let io: NIOThreadPool
 
-    public init(root: URL, allowList: SourceAllowList, io: NIOThreadPool = .singleton) {
+    /// Threads of their own for local reads (a slow disk must not hold up
+    /// the parsing of uploads on NIO's shared pool).
+    public static let files: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
+
+    public init(root: URL, allowList: SourceAllowList, io: NIOThreadPool = LocalSourceReader.files) {
         self.root = root
         self.allowList = allowList
         self.io = io
@@ -31,7 +39,7 @@ public struct LocalSourceReader: Sendable {
         let opened = try await onPool(reference) { Self.openBlocking(path, root: root, allowList: allowList, maxBytes: maxBytes) }
         defer { try? opened.handle.close() }
         try await booking.book(atLeast: opened.size)
-        return try await onPool(reference) { Self.readBlocking(opened.handle, reference: reference, maxBytes: maxBytes) }
+        return try await onPool(reference) { Self.readBlocking(opened, reference: reference) }
     }
 
     /// An open file and its size, checked.
@@ -77,11 +85,14 @@ public struct LocalSourceReader: Sendable {
         return .success(Opened(handle: handle, size: Int(status.st_size)))
     }
 
-    private static func readBlocking(_ handle: FileHandle, reference: String, maxBytes: Int) -> Result<[UInt8], SourceError> {
+    /// Exactly the size that was checked and booked: a file that grew since
+    /// is refused rather than read past what was booked.
+    private static func readBlocking(_ opened: Opened, reference: String) -> Result<[UInt8], SourceError> {
         do {
-            // A file that grew since its size was read is still refused past the limit.
-            let data = try handle.read(upToCount: maxBytes + 1) ?? Data()
-            guard data.count <= maxBytes else { return .failure(.tooLarge(reference, limit: maxBytes)) }
+            let data = try opened.handle.read(upToCount: opened.size + 1) ?? Data()
+            guard data.count == opened.size else {
+                return .failure(.unreachable("\(reference) changed while it was read; try again"))
+            }
             return .success([UInt8](data))
         } catch {
             return .failure(.unreachable("\(reference) could not be read: \(error.localizedDescription)"))

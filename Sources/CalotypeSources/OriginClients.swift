@@ -30,6 +30,7 @@ public final class OriginClients: Sendable {
         var address: IPAddress?
         var connectTimeout: Int64
         var idleTimeout: Int64
+        var connections: Int
         var group: ObjectIdentifier
     }
 
@@ -58,12 +59,12 @@ public final class OriginClients: Sendable {
     /// Runs `body` with the client for `host` pinned to `address`, made
     /// on first use.
     func withClient<T: Sendable>(
-        host: String, address: IPAddress?, connectTimeout: Duration, idleTimeout: Duration, group: any EventLoopGroup,
+        host: String, address: IPAddress?, limits: FetchLimits, group: any EventLoopGroup,
         _ body: (HTTPClient) async throws(SourceError) -> T
     ) async throws(SourceError) -> T {
         let key = Key(
-            host: host, address: address, connectTimeout: connectTimeout.nanoseconds, idleTimeout: idleTimeout.nanoseconds,
-            group: ObjectIdentifier(group as AnyObject))
+            host: host, address: address, connectTimeout: limits.connectTimeout.nanoseconds, idleTimeout: limits.idleTimeout.nanoseconds,
+            connections: max(1, limits.maxConnectionsPerOrigin), group: ObjectIdentifier(group as AnyObject))
         let client = state.withLockedValue { state -> HTTPClient in
             state.clock += 1
             if var entry = state.entries[key] {
@@ -78,6 +79,7 @@ public final class OriginClients: Sendable {
             // stops sending is given up on after this, before the fetch's
             // whole deadline.
             configuration.timeout.read = .nanoseconds(key.idleTimeout)
+            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: key.connections)
             if let address { configuration.dnsOverride = [host: address.description] }
             let client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
             state.entries[key] = Entry(client: client, users: 1, lastUse: state.clock)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The forms of a reference's text that are refused before it is compared
 /// with the allow-list or sent anywhere. An allow-list compares text, and
 /// what is sent is that text: a path that an origin, an S3 service or a
@@ -69,11 +71,14 @@ enum ReferenceForm {
 
     /// `.` and `..`, and the names servers read as them: `..;x` (a path
     /// parameter, which Tomcat strips), `...` and `.. ` (Windows strips
-    /// trailing dots and spaces), and the full-width dot some servers fold
-    /// to `.`. A name made only of dots and spaces is never an image's.
+    /// trailing dots and spaces), and the dots that Unicode's compatibility
+    /// folding (NFKC, which some frameworks apply to paths) turns into `.`
+    /// or `..`: the full-width dot, the one-dot and two-dot leaders, the
+    /// ellipsis, the small full stop. A name made only of dots and spaces is
+    /// never an image's.
     static func isDotSegment(_ segment: Substring) -> Bool {
-        let name = segment.prefix { $0 != ";" }
-        return name.contains { $0 == "." || $0 == "\u{FF0E}" } && name.allSatisfy { $0 == "." || $0 == "\u{FF0E}" || $0 == " " }
+        let name = segment.prefix { $0 != ";" }.precomposedStringWithCompatibilityMapping
+        return name.contains(".") && name.allSatisfy { $0 == "." || $0 == " " }
     }
 
     /// Whether a percent-encoded query or fragment decodes to a control character.

@@ -21,6 +21,8 @@ public final class MemoryBudget: Sendable {
     private struct Waiter {
         let id: UInt64
         let bytes: Int
+        /// What the waiter holds already: it is alone when that is all that is held.
+        let besides: Int
         let continuation: CheckedContinuation<Bool, Never>
     }
 
@@ -98,7 +100,18 @@ public final class MemoryBudget: Sendable {
     /// `wait` behind earlier waiters; nil when no room came in time or the
     /// calling task was cancelled.
     public func admit(_ bytes: Int, waitingAtMost wait: Duration) async -> Hold? {
+        await admit(bytes, besides: 0, waitingAtMost: wait)
+    }
+
+    /// As `admit(_:waitingAtMost:)` for work that holds `held` bytes of
+    /// this budget already (a fetch booking its body in steps): it counts as
+    /// alone when what it holds is all that is held, so that a source larger
+    /// than the budget still arrives when nothing else runs, as one with a
+    /// declared length does.
+    public func admit(_ bytes: Int, besides held: Int, waitingAtMost wait: Duration) async -> Hold? {
         let bytes = max(bytes, 0)
+        let held = max(held, 0)
+        if Task.isCancelled { return nil }
         let deadline = ContinuousClock.now + wait
         let id = state.withLockedValue { state in
             state.nextID += 1
@@ -114,13 +127,13 @@ public final class MemoryBudget: Sendable {
             let admitted = await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                     let immediate: Bool? = state.withLockedValue { state in
-                        if state.waiters.isEmpty, fits(bytes, in: state) {
+                        if state.waiters.isEmpty, fits(bytes, besides: held, in: state) {
                             state.used += bytes  // fits: at most `limit`, or alone
                             state.holds &+= 1
                             return true
                         }
                         if ContinuousClock.now >= deadline || Task.isCancelled { return false }
-                        state.waiters.append(Waiter(id: id, bytes: bytes, continuation: continuation))
+                        state.waiters.append(Waiter(id: id, bytes: bytes, besides: held, continuation: continuation))
                         return nil
                     }
                     if let immediate { continuation.resume(returning: immediate) }
@@ -153,9 +166,9 @@ public final class MemoryBudget: Sendable {
         min(bytes, Int.max - used)
     }
 
-    private func fits(_ bytes: Int, in state: State) -> Bool {
+    private func fits(_ bytes: Int, besides held: Int = 0, in state: State) -> Bool {
         // `limit - bytes` cannot overflow: both are non-negative.
-        state.used == 0 || state.used <= limit - bytes
+        state.used <= held || state.used <= limit - bytes
     }
 
     /// A waiter's time is up: it gets `false`, unless room came first.
@@ -172,7 +185,7 @@ public final class MemoryBudget: Sendable {
         let admitted = state.withLockedValue { state -> [Waiter] in
             state.used -= bytes
             var admitted: [Waiter] = []
-            while let first = state.waiters.first, fits(first.bytes, in: state) {
+            while let first = state.waiters.first, fits(first.bytes, besides: first.besides, in: state) {
                 state.used += first.bytes
                 state.holds &+= 1
                 admitted.append(state.waiters.removeFirst())

@@ -114,8 +114,10 @@ struct BatchRun: Sendable {
                 defer { booking.release() }
                 do throws(SourceError) {
                     let bytes = try await fetcher.fetch(reference, maxBytes: maxBytes, booking: booking, until: deadline).bytes
-                    return LoadedInput(ImageInput(bytes: bytes, name: reference), hold: booking.held(bytes.count))
+                    return LoadedInput(ImageInput(bytes: bytes, name: reference), hold: booking.held(bytes.capacity))
                 } catch {
+                    // The batch was cancelled (not the source's fault): the item is too.
+                    if Task.isCancelled { throw .cancelled }
                     throw .sourceFailed(error)
                 }
             }

@@ -40,10 +40,7 @@ public struct CalotypeServer: Sendable {
         self.statistics = EndpointStatistics(metrics: telemetry.metrics)
         self.scheduler = scheduler
         var configuration = configuration
-        if let sources = configuration.sources, !(sources is SlottedSourceFetcher) {
-            configuration.sources = SlottedSourceFetcher(
-                sources, slots: configuration.maxConcurrentFetches ?? SlottedSourceFetcher.defaultSlots(budget: scheduler.memoryBudget.limit))
-        }
+        configuration.boundFetches(budget: scheduler.memoryBudget.limit)
         self.configuration = configuration
         self.selfChecks = selfChecks
         self.results = ResultStore(

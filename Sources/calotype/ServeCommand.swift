@@ -45,8 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_ALLOWED_SOURCES              prefixes GET /img and batches may fetch (none)
               CALOTYPE_ALLOW_LOOPBACK_SOURCES, CALOTYPE_ALLOW_PRIVATE_SOURCES
                                                     fetch from loopback / private and link-local addresses (false)
-              CALOTYPE_SOURCE_TIMEOUT, CALOTYPE_SOURCE_CONNECT_TIMEOUT
-                                                    seconds for a whole fetch (10), to connect (3)
+              CALOTYPE_SOURCE_TIMEOUT, CALOTYPE_SOURCE_CONNECT_TIMEOUT, CALOTYPE_SOURCE_IDLE_TIMEOUT
+                                                    seconds for a whole fetch, body included (10), to connect (3),
+                                                    of silence between two reads (5)
+              CALOTYPE_MAX_FETCHES                  fetches in flight at once (one per 16 MiB of the memory budget, 4-64)
               CALOTYPE_LOCAL_SOURCES_ROOT           the folder local:///path sources are read under
               CALOTYPE_ALLOWED_DESTINATIONS         s3://bucket/prefix/ folders batches by reference may write to (none)
               CALOTYPE_SIGNING_KEY, CALOTYPE_SIGNING_SALT
@@ -138,6 +140,8 @@ struct ServeCommand: AsyncParsableCommand {
         await engine.calibrate()
         let host = server.host
         var cluster: ClusterNode?
+        // Before the node takes the sources: its items share the fetch slots.
+        server.boundFetches(budget: engine.scheduler.memoryBudget.limit)
         if let clusterSettings {
             do {
                 cluster = try ClusterNode.join(clusterSettings, configuration: &server, metrics: engine.telemetry.metrics, logger: logger)

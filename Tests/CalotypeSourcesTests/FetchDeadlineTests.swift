@@ -149,44 +149,100 @@ struct FetchDeadlineTests {
         }
     }
 
+    /// Runs `body` with clients of its own, shut down whatever happens (AHC
+    /// traps on a client dropped before its shutdown).
+    static func withClients(capacity: Int, _ body: (OriginClients) async throws -> Void) async throws {
+        let clients = OriginClients(capacity: capacity)
+        do {
+            try await body(clients)
+        } catch {
+            await clients.shutdown()
+            throw error
+        }
+        await clients.shutdown()
+    }
+
     /// Fetches from one origin reuse one connection (before, each fetch
     /// and each redirect made a client and a connection of its own).
     @Test func fetchesFromOneOriginShareAConnection() async throws {
         let peers = PeerLog()
-        let clients = OriginClients(capacity: 4)
-        try await withStallingOrigin(peers: peers) { port in
-            let fetcher = try Self.fetcher(port: port, clients: clients)
-            for _ in 0..<5 {
-                #expect(try await fetcher.fetch(Self.url(port, "photo.jpg")).bytes.count == 10_000)
+        try await Self.withClients(capacity: 4) { clients in
+            try await withStallingOrigin(peers: peers) { port in
+                let fetcher = try Self.fetcher(port: port, clients: clients)
+                for _ in 0..<5 {
+                    #expect(try await fetcher.fetch(Self.url(port, "photo.jpg")).bytes.count == 10_000)
+                }
             }
+            #expect(clients.clientsMade == 1)
         }
-        await clients.shutdown()
         #expect(peers.all.count == 5)
         #expect(Set(peers.all).count == 1, "one connection for 5 fetches: \(peers.all)")
-        #expect(clients.clientsMade == 1)
     }
 
     /// A name with two checked addresses: the first takes no connection
     /// (nothing listens there), the second answers.
     @Test func everyCheckedAddressIsTriedInTurn() async throws {
-        let clients = OriginClients(capacity: 4)
-        try await withStallingOrigin { port in
-            let fetcher = try Self.fetcher(port: port, clients: clients, names: ["two.test": ["127.0.0.2", "127.0.0.1"]])
-            #expect(try await fetcher.fetch(Self.url(port, "photo.jpg", host: "two.test")).bytes.count == 10_000)
+        try await Self.withClients(capacity: 4) { clients in
+            try await withStallingOrigin { port in
+                let fetcher = try Self.fetcher(port: port, clients: clients, names: ["two.test": ["127.0.0.2", "127.0.0.1"]])
+                #expect(try await fetcher.fetch(Self.url(port, "photo.jpg", host: "two.test")).bytes.count == 10_000)
+            }
+            #expect(clients.clientsMade == 2)
         }
-        await clients.shutdown()
-        #expect(clients.clientsMade == 2)
     }
 
     @Test func theLeastRecentlyUsedIdleClientIsShutDownPastCapacity() async throws {
-        let clients = OriginClients(capacity: 1)
-        try await withStallingOrigin { port in
-            let fetcher = try Self.fetcher(port: port, clients: clients, names: ["two.test": ["127.0.0.1"]])
-            _ = try await fetcher.fetch(Self.url(port, "photo.jpg"))
-            _ = try await fetcher.fetch(Self.url(port, "photo.jpg", host: "two.test"))
-            _ = try await fetcher.fetch(Self.url(port, "photo.jpg"))
+        try await Self.withClients(capacity: 1) { clients in
+            try await withStallingOrigin { port in
+                let fetcher = try Self.fetcher(port: port, clients: clients, names: ["two.test": ["127.0.0.1"]])
+                _ = try await fetcher.fetch(Self.url(port, "photo.jpg"))
+                _ = try await fetcher.fetch(Self.url(port, "photo.jpg", host: "two.test"))
+                _ = try await fetcher.fetch(Self.url(port, "photo.jpg"))
+            }
+            #expect(clients.clientsMade == 3, "origin.test's client was dropped for two.test's, then made again")
         }
-        #expect(clients.clientsMade == 3, "origin.test's client was dropped for two.test's, then made again")
-        await clients.shutdown()
+    }
+
+    /// More fetches from one origin at once than AHC's default of 8
+    /// connections a host: none waits for a connection (the 9th once
+    /// failed after the connect timeout, as `source_unreachable`).
+    @Test func manyFetchesFromOneOriginAtOnceEachGetAConnection() async throws {
+        // The origin answers none until all 12 are in: they are in flight at once.
+        let barrier = Barrier(count: 12)
+        let router = Router()
+        router.get("held") { _, _ -> Response in
+            await barrier.arrive()
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: 1, count: 100)))
+        }
+        try await Self.withClients(capacity: 4) { clients in
+            try await withLoopbackServer(router) { port in
+                let fetcher = try Self.fetcher(port: port, clients: clients)
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<12 { group.addTask { try await fetcher.fetch(Self.url(port, "held")).bytes.count } }
+                    for try await size in group { #expect(size == 100) }
+                }
+            }
+        }
+    }
+}
+
+/// Holds each arrival until `count` have arrived, then lets them all go.
+final class Barrier: Sendable {
+    private let state: NIOLockedValueBox<(waiting: [CheckedContinuation<Void, Never>], count: Int)>
+
+    init(count: Int) {
+        state = NIOLockedValueBox(([], count))
+    }
+
+    func arrive() async {
+        await withCheckedContinuation { continuation in
+            let released = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                state.waiting.append(continuation)
+                guard state.waiting.count >= state.count else { return [] }
+                defer { state.waiting = [] }
+                return state.waiting
+            }
+            for waiter in released { waiter.resume() }
+        }
     }
 }

@@ -22,6 +22,8 @@ struct SourcePathTests {
         ".../secret.jpg", "..%20/secret.jpg", "%EF%BC%8E%EF%BC%8E/private/secret.jpg", "%c0%ae%c0%ae/private/secret.jpg",
         "a\\..\\b.jpg", "a%5cb.jpg", "a\nb.jpg", "a%0ab.jpg", "a%0Ab.jpg", "a%00b.jpg", "a%0d%0aX-Injected:%201", "a%7fb.jpg",
         "a%c2%85b.jpg", "a\tb.jpg", "sub//secret.jpg", "/secret.jpg", "sub%2f%2fsecret.jpg", "a%zzb.jpg", "a%2.jpg",
+        // Dots that Unicode's compatibility folding (NFKC) turns into `.` or `..`.
+        "%E2%80%A4%E2%80%A4/private/secret.jpg", "%E2%80%A5/private/secret.jpg", "%EF%B9%92%EF%B9%92/private/secret.jpg", "%E2%80%A6/secret.jpg",
     ]
 
     /// Names that look near those and are ordinary files.

@@ -87,7 +87,11 @@ struct ImgproxyOptionsTests {
     }
 
     /// An option Calotype does not have is refused by name, never ignored.
-    @Test(arguments: ["wm:0.5", "g:no", "g:ce:10:10", "rs:fit:100:100:0:1", "rt:crop", "c:100:100:sm", "rot:45", "trim:10", "w:abc", "el:maybe"])
+    @Test(arguments: [
+        "wm:0.5", "g:no", "g:ce:10:10", "rs:fit:100:100:0:1", "rt:crop", "c:100:100:sm", "rot:45", "trim:10", "w:abc", "el:maybe",
+        // An empty width is not "no width"; a crop larger than any is refused, not clamped.
+        "w:", "h:", "c:100000000:1", "c:1:16385",
+    ])
     func whatCalotypeDoesNotHaveIsRefusedByName(_ option: String) throws {
         do {
             _ = try Self.recipe(option)
@@ -104,5 +108,15 @@ struct ImgproxyOptionsTests {
         #expect(throws: RecipeError.self) { try Self.recipe("w:20000") }
         #expect(throws: RecipeError.self) { try Self.recipe("q:101") }
         #expect(throws: RecipeError.self) { try Self.recipe("f:gif") }
+    }
+
+    /// A number is read as written: `1e308` once read back from a query
+    /// string as "1e 308".
+    @Test func aNumberOutOfRangeIsNamedAsWritten() throws {
+        #expect {
+            try Self.recipe("bl:1e308")
+        } throws: { error in
+            "\(error)".contains("blur") && "\(error)".contains("1e+308") && !"\(error)".contains("1e 308")
+        }
     }
 }

@@ -49,20 +49,23 @@ public final class TCPConnection: @unchecked Sendable {  // Used by one test tas
 
     public func close() { Glibc.close(socket) }
 
-    /// Socket calls block: they run on a Dispatch thread, never on Swift's
-    /// cooperative pool, which the server under test needs to answer.
+    /// Socket calls block: they run on a thread of their own, never on
+    /// Swift's cooperative pool (which the server under test needs to
+    /// answer) nor on Dispatch's global queues, whose threads Swift's
+    /// executor shares on Linux: 32 clients blocked in reads there held
+    /// every other test's timers in the process for 30 s.
     public func send(_ bytes: [UInt8]) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
+            Thread {
                 self.sendBlocking(bytes)
                 continuation.resume()
-            }
+            }.start()
         }
     }
 
     public func read(until marker: String) async -> String {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: self.readBlocking(until: marker)) }
+            Thread { continuation.resume(returning: self.readBlocking(until: marker)) }.start()
         }
     }
 }

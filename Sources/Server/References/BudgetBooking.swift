@@ -9,16 +9,30 @@ import Scheduler
 /// A fetch for `GET /img` waits for room as an upload does (a second, then
 /// 503 `overloaded` with `Retry-After`); a batch's item waits until its
 /// fetch's deadline, since the batch was admitted and its items take turns.
-/// Whatever was booked is given back at once when the fetch fails (the
-/// holds are released with the booking).
+/// A fetch that holds part of its booking already (a body with no declared
+/// length, booked in steps) waits at most a second for its next step, then
+/// gives everything back: ten such fetches each holding 32 MiB of a
+/// 320 MiB budget, each waiting for more, would otherwise wait each other
+/// out until their deadlines. Whatever was booked is given back at once
+/// when the fetch fails, and a step booked after that (by a fetch whose
+/// caller had its answer at the deadline) is refused.
 final class BudgetBooking: FetchBooking {
+    private struct State {
+        var booked = 0
+        var holds: [MemoryBudget.Hold] = []
+        var closed = false
+    }
+
     private let budget: MemoryBudget
     private let wait: Duration?
     private let deadline: ContinuousClock.Instant
     private let source: String
-    private let holds = NIOLockedValueBox<(booked: Int, holds: [MemoryBudget.Hold])>((0, []))
+    private let state = NIOLockedValueBox(State())
 
-    /// - wait: how long one step waits for room; nil: until `deadline`.
+    /// The longest wait for a further step while holding part of a booking.
+    static let stepWait: Duration = .seconds(1)
+
+    /// - wait: how long a first booking waits for room; nil: until `deadline`.
     init(budget: MemoryBudget, source: String, wait: Duration?, until deadline: ContinuousClock.Instant) {
         self.budget = budget
         self.source = source
@@ -27,37 +41,48 @@ final class BudgetBooking: FetchBooking {
     }
 
     func book(atLeast bytes: Int) async throws(SourceError) {
-        let missing = bytes - holds.withLockedValue { $0.booked }
+        let (booked, closed) = state.withLockedValue { ($0.booked, $0.closed) }
+        guard !closed else { throw .timeout(source) }
+        let missing = bytes - booked
         guard missing > 0 else { return }
         let untilDeadline = deadline - ContinuousClock.now
         guard untilDeadline > .zero else { throw .timeout(source) }
-        guard let hold = await budget.admit(missing, waitingAtMost: min(wait ?? untilDeadline, untilDeadline)) else {
+        let patience = booked > 0 ? min(Self.stepWait, wait ?? Self.stepWait) : (wait ?? untilDeadline)
+        guard let hold = await budget.admit(missing, besides: booked, waitingAtMost: min(patience, untilDeadline)) else {
             if Task.isCancelled || ContinuousClock.now >= deadline { throw .timeout(source) }
             throw .overloaded(
                 "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB) and had no room for \(source)'s bytes; retry in 1 s")
         }
-        holds.withLockedValue {
-            $0.booked += hold.bytes
-            $0.holds.append(hold)
+        let kept = state.withLockedValue { state -> Bool in
+            guard !state.closed else { return false }
+            state.booked += hold.bytes
+            state.holds.append(hold)
+            return true
+        }
+        if !kept {
+            hold.release()
+            throw .timeout(source)
         }
     }
 
-    /// The booking turned into a hold of `bytes` (what came, which may be
-    /// less than what was booked for it), kept until the image is done.
+    /// The booking turned into a hold of `bytes` (what the fetched buffer
+    /// takes, which may be less than what was booked for it), kept until
+    /// the image is done.
     func held(_ bytes: Int) -> MemoryBudget.Hold {
         let hold = budget.commit(bytes)
         release()
         return hold
     }
 
-    /// Gives back everything booked.
+    /// Gives back everything booked; later steps are refused.
     func release() {
-        for hold in holds.withLockedValue({ state in
-            defer { state = (0, []) }
+        let holds = state.withLockedValue { state in
+            state.closed = true
+            state.booked = 0
+            defer { state.holds = [] }
             return state.holds
-        }) {
-            hold.release()
         }
+        for hold in holds { hold.release() }
     }
 
     deinit { release() }

@@ -42,3 +42,14 @@ struct SlottedSourceFetcher: SourceFetcher {
         return try await fetcher.fetch(reference, maxBytes: maxBytes, booking: booking, until: deadline)
     }
 }
+
+extension ServerConfiguration {
+    /// Puts `sources` behind the fetch slots (`maxConcurrentFetches`, or one
+    /// per 16 MiB of `budget`), once: the server does it when it is made,
+    /// and a cluster node's composition does it first, so that the items a
+    /// node claims share the slots with its own requests.
+    public mutating func boundFetches(budget: Int) {
+        guard let sources, !(sources is SlottedSourceFetcher) else { return }
+        self.sources = SlottedSourceFetcher(sources, slots: maxConcurrentFetches ?? SlottedSourceFetcher.defaultSlots(budget: budget))
+    }
+}

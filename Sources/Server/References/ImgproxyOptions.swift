@@ -79,9 +79,11 @@ public struct ImgproxyOptions: Sendable, Equatable {
             case "resizing_type", "rt":
                 resizingType = try Self.resizingType(args.first ?? "", option: option.name)
             case "width", "w":
-                try size(integer(0), height, replacingHeight: false)
+                guard let value = try integer(0) else { throw .malformed("\(option.name) takes a width in pixels (0: follow the height)") }
+                try size(value, height, replacingHeight: false)
             case "height", "h":
-                try size(width, integer(0), replacingWidth: false)
+                guard let value = try integer(0) else { throw .malformed("\(option.name) takes a height in pixels (0: follow the width)") }
+                try size(width, value, replacingWidth: false)
             case "enlarge", "el":
                 enlarge = try flag(0) ?? false
             case "gravity", "g":
@@ -90,6 +92,10 @@ public struct ImgproxyOptions: Sendable, Equatable {
             case "crop", "c":
                 guard let cropWidth = try integer(0), let cropHeight = try integer(1), cropWidth > 0, cropHeight > 0 else {
                     throw .malformed("\(option.name) takes a width and a height")
+                }
+                // Refused, not clamped to the image: no image is larger than a crop may be.
+                guard cropWidth <= Self.maxCropSide, cropHeight <= Self.maxCropSide else {
+                    throw .malformed("\(option.name): \(cropWidth)x\(cropHeight) is larger than any crop (at most \(Self.maxCropSide) a side)")
                 }
                 if args.count > 2, try Self.gravity(args[2], option: option.name) != "ce" {
                     throw .unsupported("\(option.name): only centred crops are supported")
@@ -122,6 +128,9 @@ public struct ImgproxyOptions: Sendable, Equatable {
         }
     }
 
+    /// The crop operation's own bound on a side.
+    static let maxCropSide = 16384
+
     private mutating func size(_ newWidth: Int?, _ newHeight: Int?, replacingWidth: Bool = true, replacingHeight: Bool = true) throws(ImageURLError) {
         // 0 means "follow the other side", as in imgproxy.
         if replacingWidth { width = newWidth.flatMap { $0 == 0 ? nil : $0 } }
@@ -150,29 +159,31 @@ public struct ImgproxyOptions: Sendable, Equatable {
     /// are the recipe's own). `source` is the image's size, which `auto`
     /// and `crop` need.
     public func recipe(source: ImageSize?) throws(RecipeError) -> Recipe {
-        var query: [String] = []
+        // Fields, not a query string: a value is read as it was written
+        // (`1e+308` in a query string reads back as `1e 308`).
+        var fields: [(key: String, value: String)] = []
         if let crop {
             let size = source ?? ImageSize(width: crop.width, height: crop.height)
             let cropWidth = min(crop.width, size.width), cropHeight = min(crop.height, size.height)
-            query += [
-                "crop_x=\((size.width - cropWidth) / 2)", "crop_y=\((size.height - cropHeight) / 2)",
-                "crop_width=\(cropWidth)", "crop_height=\(cropHeight)",
+            fields += [
+                ("crop_x", "\((size.width - cropWidth) / 2)"), ("crop_y", "\((size.height - cropHeight) / 2)"),
+                ("crop_width", "\(cropWidth)"), ("crop_height", "\(cropHeight)"),
             ]
         }
-        if let width { query.append("width=\(width)") }
-        if let height { query.append("height=\(height)") }
+        if let width { fields.append(("width", "\(width)")) }
+        if let height { fields.append(("height", "\(height)")) }
         if width != nil || height != nil {
-            query.append("fit=\(fit(source: source))")
-            if gravity == "sm" { query.append("gravity=attention") }
-            if enlarge { query.append("enlarge=true") }
+            fields.append(("fit", fit(source: source)))
+            if gravity == "sm" { fields.append(("gravity", "attention")) }
+            if enlarge { fields.append(("enlarge", "true")) }
         }
-        if let rotate { query.append("rotate=\(rotate)") }
-        if let blur { query.append("blur=\(blur)") }
-        if let sharpen { query.append("sharpen=\(sharpen)") }
-        if let quality { query.append("quality=\(quality)") }
-        if let format { query.append("format=\(format)") }
-        if let stripMetadata { query.append("strip=\(stripMetadata)") }
-        return try Recipe(shorthand: query.joined(separator: "&"))
+        if let rotate { fields.append(("rotate", "\(rotate)")) }
+        if let blur { fields.append(("blur", "\(blur)")) }
+        if let sharpen { fields.append(("sharpen", "\(sharpen)")) }
+        if let quality { fields.append(("quality", "\(quality)")) }
+        if let format { fields.append(("format", format)) }
+        if let stripMetadata { fields.append(("strip", "\(stripMetadata)")) }
+        return try Recipe(shorthandFields: fields)
     }
 
     private func fit(source: ImageSize?) -> String {

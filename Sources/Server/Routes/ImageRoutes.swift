@@ -148,7 +148,7 @@ extension CalotypeServer {
         } catch {
             throw APIError(error)
         }
-        return (fetched, booking.held(fetched.bytes.count))
+        return (fetched, booking.held(fetched.bytes.capacity))
     }
 
     /// The recipe of `options`, reading the image's size first where an
