@@ -50,11 +50,19 @@ public struct ClusterWorker: Sendable {
         public var idlePoll: Duration
         /// Claims of one item before a fault of a node's is final for it.
         public var maxAttempts: Int
+        /// The longest one item may run here, its finish included; nil: no
+        /// bound. Past it the node stops extending its lease (and takes
+        /// another item in its place), so that a call that never returns
+        /// cannot strand the item while the node's heartbeat keeps it
+        /// claimed: its lease lapses, another node runs it, and a late
+        /// finish of this one is refused by its token.
+        public var itemDeadline: Duration?
 
         public init(
             owner: String, policy: WorkQueue.ClaimPolicy, workers: Int, lease: Duration = .seconds(30), heartbeat: Duration? = nil,
-            idlePoll: Duration = .milliseconds(250), maxAttempts: Int = 3
+            idlePoll: Duration = .milliseconds(250), maxAttempts: Int = 3, itemDeadline: Duration? = nil
         ) {
+            self.itemDeadline = itemDeadline
             self.maxAttempts = max(1, maxAttempts)
             self.owner = owner
             self.policy = policy
@@ -76,6 +84,9 @@ public struct ClusterWorker: Sendable {
         case lost(WorkQueue.Claim)
         /// Handed back unfinished at shutdown.
         case released([WorkQueue.Claim])
+        /// Past its item deadline: its lease is left to lapse (it may still
+        /// end here later, as `lost` or `finished` with its finish refused).
+        case abandoned(WorkQueue.Claim)
     }
 
     public let queue: WorkQueue
@@ -166,9 +177,11 @@ public struct ClusterWorker: Sendable {
                     }
                 }
                 guard claims.isEmpty || running.count >= configuration.workers else { continue }
-                // Wait for a worker to free up, or (with workers free) for the
-                // next look at the queue, whichever comes first.
-                if running.count < configuration.workers && !tickPending {
+                // Wait for a worker to free up, or for the next look at the
+                // queue, whichever comes first. A look comes even with every
+                // worker busy: an abandoned item frees its worker while its
+                // task still runs.
+                if !tickPending {
                     tickPending = true
                     let (poll, nudges) = (configuration.idlePoll, self.nudges)
                     group.addTask {
@@ -191,6 +204,20 @@ public struct ClusterWorker: Sendable {
     }
 
     private func runItem(_ claim: WorkQueue.Claim, lost: AsyncStream<Void>, running: RunningItems) async {
+        // A task of its own, not a child: it must act even while a child of
+        // this one waits on a call that never returns.
+        let watchdog = configuration.itemDeadline.map { deadline in
+            Task { [queue, observer, nudges] in
+                guard (try? await Task.sleep(for: deadline)) != nil else { return }
+                queue.logger.warning(
+                    "an item ran past its deadline; its lease is left to lapse so that another node runs it",
+                    metadata: ["batch": "\(claim.batchID)", "index": "\(claim.index)", "deadline": "\(deadline)"])
+                running.remove(claim)
+                observer(.abandoned(claim))
+                nudges.signal()
+            }
+        }
+        defer { watchdog?.cancel() }
         // The item runs until it ends, or until its lease is lost (then it is
         // stopped: another node has it).
         let finished: Finished? = await withTaskGroup(of: Finished?.self) { group in

@@ -74,7 +74,7 @@ public actor Scheduler {
         public let input: String?
     }
 
-    public let configuration: Configuration
+    public nonisolated let configuration: Configuration
     /// What admitted work may hold: the server admits request bodies
     /// against it, and each submitted job counts its decoded pixels in it.
     public nonisolated let memoryBudget: MemoryBudget

@@ -56,6 +56,52 @@ struct ClusterWorkerTests {
         }
     }
 
+    /// An item whose work never returns, cancelled or not (a call that
+    /// hangs), is abandoned at its deadline: the node stops extending its
+    /// lease and takes the next item in its place, and the lapsed lease puts
+    /// the item back for another node. Before, the heartbeat kept it
+    /// claimed for good (a batch stalled after a PostgreSQL restart).
+    @Test func anItemPastItsDeadlineIsAbandonedAndItsLeaseLapses() async throws {
+        try await withDatabase { _, queue in
+            _ = try await queue.batch(2)
+            let hung = NIOLockedValueBox<[CheckedContinuation<Void, Never>]>([])
+            let events = AsyncStream.makeStream(of: String.self)
+            let node = ClusterWorker(
+                queue: queue,
+                configuration: .init(
+                    owner: "hanging", policy: .init(pools: [.cpu]), workers: 1, lease: .seconds(1), heartbeat: .milliseconds(50),
+                    idlePoll: .milliseconds(20), itemDeadline: .milliseconds(300)),
+                observer: { event in
+                    switch event {
+                    case .abandoned(let claim): events.continuation.yield("abandoned \(claim.index)")
+                    case .finished(let claim, true): events.continuation.yield("finished \(claim.index)")
+                    default: break
+                    }
+                }
+            ) { claim in
+                // Item 0 never returns, and ignores cancellation.
+                if claim.index == 0 { await withCheckedContinuation { continuation in hung.withLockedValue { $0.append(continuation) } } }
+                return Self.succeeded(claim)
+            }
+            let task = Task { try await node.run() }
+            var seen: [String] = []
+            for await event in events.stream {
+                seen.append(event)
+                if seen.count == 2 { break }
+            }
+            #expect(seen == ["abandoned 0", "finished 1"], "its one worker took item 1 in item 0's place")
+            // Its lease is no longer extended: it lapses and the item is queued again.
+            var rescued: [WorkQueue.Expired] = []
+            while rescued.isEmpty {
+                rescued = try await queue.expireLeases(maxAttempts: 3) ?? []
+            }
+            #expect(rescued.count == 1)
+            for continuation in hung.withLockedValue({ $0 }) { continuation.resume() }
+            task.cancel()
+            try await task.value
+        }
+    }
+
     /// A node stalls past its lease (its heartbeat never comes): the item
     /// is rescued and finished by another node; when the stalled node
     /// wakes, its result is refused by the token and counted nowhere.

@@ -18,7 +18,7 @@ struct ClusterMetrics: Sendable {
                 _ = counter("calotype_cluster_finishes_total", [("pool", pool.rawValue), ("accepted", accepted)])
             }
         }
-        for name in ["calotype_cluster_leases_lost_total", "calotype_cluster_retries_total", "calotype_cluster_released_total"] {
+        for name in ["calotype_cluster_leases_lost_total", "calotype_cluster_retries_total", "calotype_cluster_released_total", "calotype_cluster_abandoned_total"] {
             _ = counter(name, [])
         }
     }
@@ -35,6 +35,8 @@ struct ClusterMetrics: Sendable {
             counter("calotype_cluster_retries_total", []).increment()
         case .released(let claims):
             counter("calotype_cluster_released_total", []).increment(by: claims.count)
+        case .abandoned:
+            counter("calotype_cluster_abandoned_total", []).increment()
         }
     }
 

@@ -40,6 +40,16 @@ struct ClusterNodeService: Service {
     /// How long finished batches stay readable (their results' lifetime).
     let batchLifetime: Duration
 
+    /// The longest an item may take here, all of its steps at their own
+    /// deadlines: its input (a source or a staged upload), its job, storing
+    /// its result and its destination's copy, recording its end; then a
+    /// lease for good measure. 2 min 40 s with the defaults.
+    var itemDeadline: Duration {
+        let storage = node.inputs.client.configuration.timeout
+        let input = max(server.configuration.sources?.timeout ?? .zero, storage)
+        return input + server.scheduler.configuration.jobTimeout + storage * 2 + node.settings.lease * 2
+    }
+
     func run() async throws {
         let settings = node.settings
         let queue = node.queue
@@ -51,7 +61,7 @@ struct ClusterNodeService: Service {
             queue: queue,
             configuration: .init(
                 owner: settings.nodeName, policy: policy, workers: cpuWorkers + gpuWorkers, lease: settings.lease,
-                maxAttempts: settings.maxAttempts),
+                maxAttempts: settings.maxAttempts, itemDeadline: itemDeadline),
             observer: observe,
             process: process)
         let rescuer = LeaseRescuer(queue: queue, interval: settings.lease / 3, maxAttempts: settings.maxAttempts) { [logger = node.logger] expired in
@@ -112,6 +122,10 @@ struct ClusterNodeService: Service {
             node.claims.subtract(1, ordering: .relaxed)
             // Ended for good: its staged upload is not needed again.
             if accepted { Task { await node.inputs.discard(claim.source) } }
+        case .abandoned:
+            // Still counted as held until its task ends (a call that never
+            // returns keeps it so; the log and the metric say which).
+            break
         case .lost, .retried:
             node.claims.subtract(1, ordering: .relaxed)
         case .released(let claims):
