@@ -3,7 +3,7 @@
 while it fetches them, with its default settings.
 
     scripts/fetch-load.py --binary .build/release/calotype [--mode img|batches] [--clients 32]
-                          [--rounds 2] [--megabytes 50] [--rest 5]
+                          [--rounds 2] [--megabytes 50] [--rest 5] [--photo FILE]
 
 It makes a 17.9 MP JPEG (5184x3456, `vips gaussnoise`), pads it with zeros
 after its end to --megabytes (a valid image that is mostly padding, as an
@@ -19,8 +19,10 @@ A 503 with Retry-After is waited out and asked again (it does not count
 as a round); anything else but 200 (and, for batches, an item other than
 ok) is counted as wrong. At the end: answers by status, the time taken,
 the server's peak and final resident memory (VmHWM, VmRSS) and its memory
-again after --rest seconds without load. Exits 1 on a wrong answer or a
-dead server.
+again after --rest seconds without load, and the answers per second and the
+server's CPU time per answer. With --photo FILE the origin serves that file as
+it is (throughput of ordinary sources). Exits 1 on a wrong answer or a dead
+server.
 """
 import argparse
 import http.client
@@ -48,6 +50,13 @@ def memory(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of the process so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def padded_photo(work, megabytes):
@@ -89,10 +98,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--megabytes", type=int, default=50)
     parser.add_argument("--rest", type=float, default=5, help="seconds without load before the memory at rest is read")
+    parser.add_argument("--photo", help="serve this file as it is instead of a padded 17.9 MP JPEG (for throughput)")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="calotype-fetch-load-")
-    data = padded_photo(work, args.megabytes)
+    if args.photo:
+        with open(args.photo, "rb") as f:
+            data = f.read()
+    else:
+        data = padded_photo(work, args.megabytes)
     origin = serve_origin(data)
     source = f"http://127.0.0.1:{origin}/photo.jpg"
 
@@ -117,6 +131,7 @@ def main():
                 sys.exit(f"the server did not start; its log is {log.name}")
             time.sleep(0.1)
     idle_rss = memory(server.pid, "VmRSS")
+    cpu_before = cpu_seconds(server.pid)
 
     lock = threading.Lock()
     statuses = {}
@@ -170,6 +185,7 @@ def main():
         thread.join()
     duration = time.monotonic() - started
     alive = server.poll() is None
+    cpu = cpu_seconds(server.pid) - cpu_before if alive else 0
     peak, final = (memory(server.pid, "VmHWM"), memory(server.pid, "VmRSS")) if alive else (0, 0)
     time.sleep(args.rest)
     alive = alive and server.poll() is None
@@ -178,8 +194,12 @@ def main():
     server.wait(timeout=60)
 
     what = "GET /img" if args.mode == "img" else "POST /process-batch of 4 sources"
-    print(f"{args.clients} clients x {args.rounds} rounds, {what}, a 17.9 MP JPEG padded to {len(data) / 1e6:.0f} MB, {duration:.1f} s")
+    source_text = os.path.basename(args.photo) if args.photo else "a 17.9 MP JPEG padded to"
+    print(f"{args.clients} clients x {args.rounds} rounds, {what}, {source_text} {len(data) / 1e6:.1f} MB, {duration:.1f} s")
     print("answers: " + ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items())))
+    answered = statuses.get(200, 0)
+    if answered:
+        print(f"throughput: {answered / duration:.1f} answers/s; server CPU {cpu:.1f} s, {1000 * cpu / answered:.1f} ms per answer")
     print(f"server memory: idle {idle_rss / 2**20:.0f} MB, peak {peak / 2**20:.0f} MB, at the end {final / 2**20:.0f} MB, "
           f"after {args.rest:.0f} s at rest {rested / 2**20:.0f} MB")
     for problem in problems[:10]:
