@@ -70,26 +70,4 @@ public struct LibvipsBackend: ImageBackend {
                 writableFormats: writable, backend: name, threads: threads, killSwitch: killSwitch)
         }
     }
-
-    /// The size `input` shows (after its EXIF orientation), from its header
-    /// alone: nothing is decoded. Runs on the blocking-I/O pool, not on a
-    /// worker, so a header read never waits behind the jobs.
-    public func displaySize(of input: ImageInput) async throws(ProcessingError) -> ImageSize {
-        let limits = configuration.limits
-        let outcome: Result<ImageSize, ProcessingError>
-        do {
-            outcome = try await NIOThreadPool.singleton.runIfActive {
-                input.bytes.withUnsafeBytes { buffer in
-                    Result { () throws(ProcessingError) in
-                        let source = try LibvipsSource(buffer, name: input.name, limits: limits)
-                        let size = source.displaySize(autorotate: true)
-                        return ImageSize(width: size.width, height: size.height)
-                    }
-                }
-            }
-        } catch {
-            throw ProcessingError(.cancelled, "the header read was cancelled")
-        }
-        return try outcome.get()
-    }
 }

@@ -55,10 +55,11 @@ package struct LibvipsPipeline {
         self.killSwitch = killSwitch
         self.limits = limits
         remaining = recipe.operations[...]
-        if case .resize(let resize)? = remaining.first {
+        if case .resize(let asked)? = remaining.first {
             // Shrink-on-load: decode straight to (about) the target size.
             remaining = remaining.dropFirst()
             let display = source.displaySize(autorotate: recipe.autorotate)
+            let resize = asked.resolved(forWidth: display.width, height: display.height)
             let planned = ResizePlan(resize, imageWidth: display.width, imageHeight: display.height)
             for size in planned.plannedSizes(imageWidth: display.width, imageHeight: display.height) {
                 try limits.checkPlanned(width: size.width, height: size.height, stage: "resize")
@@ -119,7 +120,7 @@ package struct LibvipsPipeline {
         var size = resize.enlarge ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN
         var crop = VIPS_INTERESTING_NONE
         switch resize.effectiveFit {
-        case .inside, .contain:
+        case .inside, .contain, .auto:  // `auto` was resolved against the image before
             break
         case .cover:
             crop = interesting(resize.gravity)
@@ -159,7 +160,8 @@ package struct LibvipsPipeline {
                     "crop at \(crop.x),\(crop.y) lies outside the \(image.width)x\(image.height) image")
             }
             image = try image.apply("crop") { cv_extract_area($0, $1, Int32(area.x), Int32(area.y), Int32(area.width), Int32(area.height)) }
-        case .resize(let resize):
+        case .resize(let asked):
+            let resize = asked.resolved(forWidth: image.width, height: image.height)
             let plan = ResizePlan(resize, imageWidth: image.width, imageHeight: image.height)
             image = try Self.lanczos(image, plan, gravity: resize.gravity, killSwitch: killSwitch)
             try pad(plan, with: resize.background)

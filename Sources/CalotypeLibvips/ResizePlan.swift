@@ -14,7 +14,10 @@ package struct ResizePlan: Equatable {
     package let canvasWidth: Int?
     package let canvasHeight: Int?
 
-    package init(_ resize: Resize, imageWidth: Int, imageHeight: Int) {
+    package init(_ asked: Resize, imageWidth: Int, imageHeight: Int) {
+        // `auto` against this image (the same answer in the stored
+        // orientation, with the box turned to match, as in the shown one).
+        let resize = asked.resolved(forWidth: imageWidth, height: imageHeight)
         let width = Double(imageWidth)
         let height = Double(imageHeight)
         let boxWidth = resize.width.map(Double.init) ?? .infinity
@@ -23,7 +26,7 @@ package struct ResizePlan: Equatable {
         var hscale: Double
         var vscale: Double
         switch resize.effectiveFit {
-        case .inside, .contain:
+        case .inside, .contain, .auto:  // `auto` was resolved above
             hscale = min(boxWidth / width, boxHeight / height, limit)
             vscale = hscale
         case .cover:

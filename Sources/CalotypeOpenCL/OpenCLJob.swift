@@ -48,9 +48,10 @@ struct OpenCLJob {
         var remaining = recipe.operations[...]
         let image: VipsImageHandle
         var plan: OpenCLPlan
-        if case .resize(let resize)? = remaining.first {
+        if case .resize(let asked)? = remaining.first {
             remaining = remaining.dropFirst()
             let display = source.displaySize(autorotate: recipe.autorotate)
+            let resize = asked.resolved(forWidth: display.width, height: display.height)
             let resizePlan = ResizePlan(resize, imageWidth: display.width, imageHeight: display.height)
             let shrink = resizePlan.fastDecoderShrink
             if resize.fastShrink, shrink > 1, source.format == .jpeg || source.format == .webp {
@@ -86,7 +87,8 @@ struct OpenCLJob {
                     "crop at \(crop.x),\(crop.y) lies outside the \(plan.shape.width)x\(plan.shape.height) image")
             }
             plan.crop(x: area.x, y: area.y, width: area.width, height: area.height)
-        case .resize(let resize):
+        case .resize(let asked):
+            let resize = asked.resolved(forWidth: plan.shape.width, height: plan.shape.height)
             try Self.checkGravity(resize)
             let resizePlan = ResizePlan(resize, imageWidth: plan.shape.width, imageHeight: plan.shape.height)
             try plan.lanczos(resizePlan)

@@ -62,9 +62,6 @@ public struct ServerConfiguration: Sendable {
     /// Where a batch by reference may write its results (`destination`):
     /// the composition root's allow-listed S3 sinks; nil: nowhere.
     public var destinations: (any ResultDestinations)?
-    /// Reads an image's size for the `/img` options that need it (`auto`,
-    /// `crop`); nil: those options are refused.
-    public var imageProbe: (any ImageProbe)?
     /// `GET /img`: signing keys, presets, caching, format negotiation.
     public var imageURLs = ImageURLConfiguration()
     /// How long a connection may stay open sending nothing: before its first

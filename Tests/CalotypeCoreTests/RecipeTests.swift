@@ -133,7 +133,7 @@ struct RecipeTests {
         .init(json: nil, shorthand: "blur=0.1", message: "blur must be 0.2...100, got 0.1"),
         .init(json: nil, shorthand: "width=abc", message: "width must be an integer, got 'abc'"),
         .init(json: #"{"ops":[{"op":"resize","width":"wide"}]}"#, shorthand: nil, message: "ops[0].width must be an integer, got 'wide'"),
-        .init(json: nil, shorthand: "fit=stretch&width=5", message: "fit must be one of inside, cover, fill, contain, got 'stretch'"),
+        .init(json: nil, shorthand: "fit=stretch&width=5", message: "fit must be one of inside, cover, fill, contain, auto, got 'stretch'"),
         .init(json: nil, shorthand: "format=bmp", message: "format must be one of jpeg, png, webp, avif, original, got 'bmp'"),
         .init(json: nil, shorthand: "fit=cover", message: "width: resize needs width, height or both"),
         .init(json: #"{"ops":[{"op":"resize"}]}"#, shorthand: nil, message: "ops[0].width: resize needs width, height or both"),
@@ -203,6 +203,30 @@ struct RecipeTests {
         #expect(contrast[30] == 0 && contrast[100] == 86 && contrast[200] == 236 && contrast[255] == 255)
         let gamma = try Adjust(gamma: 2).lookupTable
         #expect(gamma[64] == 128)
+    }
+}
+
+/// imgproxy's size-dependent options as operations, decided against the
+/// image as it is at their step (by every backend, through these).
+@Suite("Operations resolved against the image")
+struct ResolvedOperationTests {
+    @Test func aCentredCropIsInTheMiddleAndClampedToTheImage() throws {
+        let crop = try Crop(width: 100, height: 80, gravity: .centre)
+        #expect(crop.clamped(toWidth: 320, height: 240)! == (110, 80, 100, 80))
+        #expect(crop.clamped(toWidth: 90, height: 240)! == (0, 80, 90, 80), "wider than the image: the whole width")
+        #expect(crop.clamped(toWidth: 101, height: 81)! == (0, 0, 100, 80), "an odd margin: the extra pixel right and below")
+        #expect(throws: RecipeError.self, "a centred crop places itself") { try Crop(x: 5, width: 10, height: 10, gravity: .centre) }
+        #expect(throws: RecipeError.self) { try Recipe(shorthand: "crop_y=5&crop_width=10&crop_height=10&crop_gravity=center") }
+        #expect(try Recipe(shorthand: "crop_width=10&crop_height=10&crop_gravity=center").operations == [.crop(try Crop(width: 10, height: 10, gravity: .centre))])
+    }
+
+    @Test func autoCoversABoxOfTheImagesOrientationAndFitsInsideAnyOther() throws {
+        let landscapeBox = try Resize(width: 300, height: 200, fit: .auto)
+        #expect(landscapeBox.resolved(forWidth: 4000, height: 3000).fit == .cover)
+        #expect(landscapeBox.resolved(forWidth: 3000, height: 4000).fit == .inside)
+        #expect(landscapeBox.resolved(forWidth: 100, height: 100).fit == .cover, "a square counts as landscape, as in imgproxy")
+        #expect(try Resize(width: 300, fit: .auto).resolved(forWidth: 10, height: 20).fit == .inside, "one side: inside")
+        #expect(try Resize(width: 300, height: 200, fit: .fill).resolved(forWidth: 1, height: 9).fit == .fill, "other fits stay")
     }
 }
 

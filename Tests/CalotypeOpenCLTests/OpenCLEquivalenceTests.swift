@@ -18,6 +18,8 @@ struct OpenCLEquivalenceTests {
         "width=100&fast_shrink=false", "width=33", "width=7", "width=1", "width=160", "width=300", "height=31",
         "width=50&height=80&fit=cover&fast_shrink=false", "width=90&height=40&fit=contain&background=ff000080",
         "width=79&height=61&fit=fill&fast_shrink=false",
+        // imgproxy's `auto`, resolved against the decoded photo (landscape): cover, then inside.
+        "width=90&height=60&fit=auto", "width=60&height=90&fit=auto",
     ])
     func resizeFirstOnThePhoto(_ shorthand: String) async throws {
         try await compareBackends(try Fixture.photoJPEG.bytes, try recipe(shorthand), label: "photo.jpg")
@@ -134,6 +136,9 @@ struct OpenCLEquivalenceTests {
         "crop_x=20&crop_y=10&crop_width=200&crop_height=150&width=120&height=120&fit=cover&blur=0.8",
         "width=150&height=150&fit=contain&background=336699&rotate=270&brightness=0.05&contrast=1.2",
         "width=128&fast_shrink=false&gamma=1.1&flip=vertical&grayscale=true&blur=2",
+        // imgproxy's centred crop, and `auto` after a rotation made the image portrait.
+        "crop_width=200&crop_height=150&crop_gravity=centre&width=100", "crop_width=5000&crop_height=90&crop_gravity=centre",
+        "rotate=90&width=80&height=60&fit=auto",
     ])
     func chainedRecipes(_ shorthand: String) async throws {
         try await compareBackends(try Fixture.photoJPEG.bytes, try recipe(shorthand), label: "photo.jpg")

@@ -53,9 +53,9 @@ struct ImageURLTests {
 
 @Suite("GET /img URLs: imgproxy's options as recipes")
 struct ImgproxyOptionsTests {
-    static func recipe(_ path: String, source: ImageSize? = ImageSize(width: 4000, height: 3000), presets: [String: String] = [:]) throws -> Recipe {
+    static func recipe(_ path: String, presets: [String: String] = [:]) throws -> Recipe {
         let url = try ImageURL(path: "sig/" + path + "/plain/https://example.com/a.jpg")
-        return try ImgproxyOptions(url.options, presets: presets, extensionFormat: url.extensionFormat).recipe(source: source)
+        return try ImgproxyOptions(url.options, presets: presets, extensionFormat: url.extensionFormat).recipe()
     }
 
     @Test(arguments: [
@@ -63,9 +63,9 @@ struct ImgproxyOptionsTests {
         ("rs:fit:300:400", "width=300&height=400&fit=inside"),
         ("s:200", "width=200&fit=inside"),
         ("w:200/h:100/rt:force/el:1", "width=200&height=100&fit=fill&enlarge=true"),
-        ("rs:auto:300:200", "width=300&height=200&fit=cover"),
-        ("rs:auto:200:300", "width=200&height=300&fit=inside"),
-        ("c:1000:500", "crop_x=1500&crop_y=1250&crop_width=1000&crop_height=500"),
+        // Resolved against the decoded image in the pipeline.
+        ("rs:auto:300:200", "width=300&height=200&fit=auto"),
+        ("c:1000:500", "crop_width=1000&crop_height=500&crop_gravity=centre"),
         ("rot:90/bl:2/sh:1/q:70/f:webp/sm:0", "rotate=90&blur=2.0&sharpen=1.0&quality=70&format=webp&strip=false"),
         ("w:0/h:120", "height=120&fit=inside"),
     ])
@@ -75,7 +75,7 @@ struct ImgproxyOptionsTests {
 
     @Test func theExtensionGivesTheFormatWhenNoOptionDoes() throws {
         let url = try ImageURL(path: "sig/w:100/plain/https://example.com/a.jpg@png")
-        #expect(try ImgproxyOptions(url.options, extensionFormat: url.extensionFormat).recipe(source: nil) == Recipe(shorthand: "width=100&format=png"))
+        #expect(try ImgproxyOptions(url.options, extensionFormat: url.extensionFormat).recipe() == Recipe(shorthand: "width=100&format=png"))
     }
 
     @Test func presetsExpandInPlace() throws {

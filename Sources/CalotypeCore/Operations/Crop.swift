@@ -5,6 +5,21 @@
 /// misses the image entirely is an error (`crop_outside_image`), since there is
 /// nothing sensible to return.
 public struct Crop: PipelineOperation {
+    /// Where the rectangle is.
+    public enum Gravity: String, StringEnumParameter {
+        /// At `x`, `y` (`none`: no gravity).
+        case atOffset = "none"
+        /// In the middle of the image as it is at this step (imgproxy's
+        /// `c:width:height`), its size clamped to the image; `x` and `y`
+        /// are not given.
+        case centre
+
+        public init?(shorthand: String) {
+            let text = shorthand.lowercased()
+            self.init(rawValue: text == "center" ? "centre" : text)
+        }
+    }
+
     public static let kind = OperationKind.crop
     public static let summary = "Cut out a rectangle (clamped to the image; an error when it misses the image)."
 
@@ -17,18 +32,27 @@ public struct Crop: PipelineOperation {
     public static let heightParameter = Parameter<Int>(
         "height", shorthandKey: "crop_height", summary: "Height in pixels.", range: 1...16384)
 
-    public static let parameters = [xParameter, yParameter, widthParameter, heightParameter].map(\.info)
+    public static let gravityParameter = Parameter<Gravity>(
+        "gravity", shorthandKey: "crop_gravity", summary: "`centre`: the rectangle in the middle of the image (`center` is accepted too); `none`: at x, y.",
+        default: .atOffset)
+
+    public static let parameters = [
+        xParameter.info, yParameter.info, widthParameter.info, heightParameter.info, gravityParameter.info,
+    ]
 
     public var x: Int
     public var y: Int
     public var width: Int
     public var height: Int
+    public var gravity: Gravity
 
-    public init(x: Int = 0, y: Int = 0, width: Int, height: Int) throws(RecipeError) {
+    public init(x: Int = 0, y: Int = 0, width: Int, height: Int, gravity: Gravity = .atOffset) throws(RecipeError) {
         self.x = try Self.xParameter.validated(x)
         self.y = try Self.yParameter.validated(y)
         self.width = try Self.widthParameter.validated(width)
         self.height = try Self.heightParameter.validated(height)
+        self.gravity = gravity
+        try checkPlacement()
     }
 
     public init(reading parameters: ParameterReader) throws(RecipeError) {
@@ -36,6 +60,8 @@ public struct Crop: PipelineOperation {
         y = try parameters.value(Self.yParameter)
         width = try parameters.value(Self.widthParameter)
         height = try parameters.value(Self.heightParameter)
+        gravity = try parameters.value(Self.gravityParameter)
+        try checkPlacement()
     }
 
     public func write(to parameters: inout ParameterWriter) {
@@ -43,13 +69,28 @@ public struct Crop: PipelineOperation {
         parameters.write(Self.yParameter, y)
         parameters.write(Self.widthParameter, width)
         parameters.write(Self.heightParameter, height)
+        parameters.write(Self.gravityParameter, gravity)
+    }
+
+    /// A centred rectangle has no corner of its own: `x` and `y` with it
+    /// would be ignored, so they are refused.
+    private func checkPlacement() throws(RecipeError) {
+        if gravity == .centre && (x != 0 || y != 0) {
+            throw RecipeError(field: x != 0 ? Self.xParameter.key : Self.yParameter.key, reason: .malformed("not given with gravity centre, which places the rectangle itself"))
+        }
     }
 
     public var asOperation: Operation { .crop(self) }
 
-    /// The rectangle clamped to an image of `imageWidth` x `imageHeight`, or
-    /// `nil` when it lies wholly outside. Every backend crops to this.
+    /// The rectangle clamped to an image of `imageWidth` x `imageHeight` (or
+    /// centred in it), or `nil` when it lies wholly outside. Every backend
+    /// crops to this.
     public func clamped(toWidth imageWidth: Int, height imageHeight: Int) -> (x: Int, y: Int, width: Int, height: Int)? {
+        if gravity == .centre {
+            guard imageWidth > 0, imageHeight > 0 else { return nil }
+            let (width, height) = (min(width, imageWidth), min(height, imageHeight))
+            return ((imageWidth - width) / 2, (imageHeight - height) / 2, width, height)
+        }
         guard x < imageWidth, y < imageHeight else { return nil }
         return (x, y, min(width, imageWidth - x), min(height, imageHeight - y))
     }

@@ -14,6 +14,10 @@ public struct Resize: PipelineOperation {
         case fill
         /// Fit within the box, then pad to exactly the box with `background`.
         case contain
+        /// `cover` when the image and the box have the same orientation
+        /// (both landscape or both portrait), else `inside` (imgproxy's
+        /// `auto`), decided against the image as it is at this step.
+        case auto
     }
 
     /// Which part of the image `cover` keeps.
@@ -39,7 +43,7 @@ public struct Resize: PipelineOperation {
     public static let heightParameter = Parameter<Int>(
         "height", summary: "Target height in pixels; omit to follow the width.", range: 1...16384)
     public static let fitParameter = Parameter<Fit>(
-        "fit", summary: "How the image meets the box when both sides are given.", default: .inside)
+        "fit", summary: "How the image meets the box when both sides are given (`auto`: `cover` when the image and the box have the same orientation, else `inside`).", default: .inside)
     public static let gravityParameter = Parameter<Gravity>(
         "gravity", summary: "Which part `cover` keeps (`center` is accepted too).", default: .centre)
     public static let enlargeParameter = Parameter<Bool>(
@@ -106,9 +110,25 @@ public struct Resize: PipelineOperation {
     public var asOperation: Operation { .resize(self) }
 
     /// The fit that actually applies: `cover`, `fill` and `contain` need both
-    /// sides of the box; with one side given every fit is `inside`.
+    /// sides of the box; with one side given every fit is `inside`. `auto`
+    /// is decided by `resolved(forWidth:height:)`, which every backend calls
+    /// with the image's size at this step before it reads this.
     public var effectiveFit: Fit {
         width != nil && height != nil ? fit : .inside
+    }
+
+    /// This resize for an image of `imageWidth` x `imageHeight` (as it is
+    /// shown, at this step): `auto` becomes `cover` when the image and the
+    /// box have the same orientation, else `inside`; other fits stay.
+    public func resolved(forWidth imageWidth: Int, height imageHeight: Int) -> Resize {
+        guard fit == .auto else { return self }
+        var resolved = self
+        if let width, let height {
+            resolved.fit = (imageWidth >= imageHeight) == (width >= height) ? .cover : .inside
+        } else {
+            resolved.fit = .inside
+        }
+        return resolved
     }
 
     private func checkHasTarget() throws(RecipeError) {

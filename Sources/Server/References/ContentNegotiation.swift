@@ -22,11 +22,13 @@ enum ContentNegotiation {
 
     /// A strong entity tag for an answer: the source's bytes (their SHA-256,
     /// so a changed origin image changes the tag even if the origin's own
-    /// validators do not), the options as read, and the format written.
-    static func entityTag(source: [UInt8], options: ImgproxyOptions, format: OutputFormat?) -> String {
+    /// validators do not), the options as their recipe's canonical JSON
+    /// (never a Swift description, which may change with the compiler), and
+    /// the format written.
+    static func entityTag(source: [UInt8], recipe: String, format: OutputFormat?) -> String {
         var hash = SHA256()
         hash.update(data: SHA256.hash(data: source).withUnsafeBytes { Array($0) })
-        hash.update(data: Array("\(options)|\(format?.rawValue ?? "source")".utf8))
+        hash.update(data: Array("\(recipe)|\(format?.rawValue ?? "source")".utf8))
         let digest = Array(hash.finalize()).prefix(18)
         return "\"\(URLSigningKeys.base64URLEncode(Array(digest)))\""
     }

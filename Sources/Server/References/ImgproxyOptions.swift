@@ -149,31 +149,20 @@ public struct ImgproxyOptions: Sendable, Equatable {
         return text
     }
 
-    /// Whether the recipe depends on the image's size (`auto` with a box,
-    /// a crop), which must then be read before `recipe(source:)`.
-    public var needsSourceSize: Bool {
-        crop != nil || (resizingType == .auto && width != nil && height != nil)
-    }
-
-    /// The recipe, in Calotype's shorthand (so that its ranges and messages
-    /// are the recipe's own). `source` is the image's size, which `auto`
-    /// and `crop` need.
-    public func recipe(source: ImageSize?) throws(RecipeError) -> Recipe {
+    /// The recipe. `auto` and the centred crop are operations of the
+    /// recipe, resolved against the decoded image in the pipeline (as
+    /// imgproxy does), so nothing is read before the job.
+    public func recipe() throws(RecipeError) -> Recipe {
         // Fields, not a query string: a value is read as it was written
         // (`1e+308` in a query string reads back as `1e 308`).
         var fields: [(key: String, value: String)] = []
         if let crop {
-            let size = source ?? ImageSize(width: crop.width, height: crop.height)
-            let cropWidth = min(crop.width, size.width), cropHeight = min(crop.height, size.height)
-            fields += [
-                ("crop_x", "\((size.width - cropWidth) / 2)"), ("crop_y", "\((size.height - cropHeight) / 2)"),
-                ("crop_width", "\(cropWidth)"), ("crop_height", "\(cropHeight)"),
-            ]
+            fields += [("crop_width", "\(crop.width)"), ("crop_height", "\(crop.height)"), ("crop_gravity", "centre")]
         }
         if let width { fields.append(("width", "\(width)")) }
         if let height { fields.append(("height", "\(height)")) }
         if width != nil || height != nil {
-            fields.append(("fit", fit(source: source)))
+            fields.append(("fit", fit))
             if gravity == "sm" { fields.append(("gravity", "attention")) }
             if enlarge { fields.append(("enlarge", "true")) }
         }
@@ -186,14 +175,12 @@ public struct ImgproxyOptions: Sendable, Equatable {
         return try Recipe(shorthandFields: fields)
     }
 
-    private func fit(source: ImageSize?) -> String {
+    private var fit: String {
         switch resizingType {
         case .fit: "inside"
         case .fill: "cover"
         case .force: "fill"
-        case .auto:
-            // Same orientation (both landscape or both portrait): fill; else fit.
-            if let source, let width, let height, (source.width >= source.height) == (width >= height) { "cover" } else { "inside" }
+        case .auto: "auto"
         }
     }
 }

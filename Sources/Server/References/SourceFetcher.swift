@@ -35,11 +35,3 @@ public struct FetchedImage: Sendable {
         self.lastModified = lastModified
     }
 }
-
-/// Reads an image's size from its header, for the imgproxy options that
-/// depend on it (`resizing_type:auto`, `crop`). The composition root gives
-/// one over libvips; it must not block the caller's thread.
-public protocol ImageProbe: Sendable {
-    /// The size the image shows (after its EXIF orientation).
-    func size(of input: ImageInput) async throws(ProcessingError) -> ImageSize
-}

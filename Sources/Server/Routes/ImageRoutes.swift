@@ -48,6 +48,10 @@ extension CalotypeServer {
         } catch {
             throw APIError(.badRequest, .invalidRecipe, error.description)
         }
+        // The whole recipe before anything is fetched: `auto` and the
+        // centred crop are resolved against the decoded image in the
+        // pipeline, so a bad recipe never costs a fetch.
+        var recipe = try recipe(for: options)
         // A format the URL names wins; else the Accept header chooses, and
         // the answer varies with it.
         let explicitFormat = options.format != nil
@@ -60,7 +64,10 @@ extension CalotypeServer {
         // anything else; any other request has it made on NIO's pool while
         // its image is processed, and waits the less for it.
         let bytes = source.bytes
-        async let hashedTag = Self.entityTag(bytes, options: options, format: negotiated)
+        // The options as their recipe's canonical JSON: two spellings of one
+        // picture (`w:100` and `width:100`) share their tag.
+        let canonical = recipe.json
+        async let hashedTag = Self.entityTag(bytes, recipe: canonical, format: negotiated)
         func headers(_ tag: String) -> HTTPFields {
             var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=\(settings.cacheMaxAge)"]
             if let lastModified = source.lastModified { headers[.lastModified] = lastModified }
@@ -76,7 +83,6 @@ extension CalotypeServer {
         }
 
         let input = ImageInput(bytes: source.bytes, name: url.source)
-        var recipe = try await recipe(for: options, input: input)
         if let negotiated { recipe.output.format = negotiated }
         let job = JobRequest(input: input, recipe: recipe, placement: .auto, strictPlacement: false, priority: .interactive)
         let result: JobResult
@@ -92,9 +98,9 @@ extension CalotypeServer {
 
     /// The answer's entity tag, hashed on a pool of its own (blocking work
     /// on a source of up to 64 MB); nil once the server is shutting down.
-    private static func entityTag(_ bytes: [UInt8], options: ImgproxyOptions, format: OutputFormat?) async -> String? {
+    private static func entityTag(_ bytes: [UInt8], recipe: String, format: OutputFormat?) async -> String? {
         try? await BlockingPools.hashing.runIfActive {
-            ContentNegotiation.entityTag(source: bytes, options: options, format: format)
+            ContentNegotiation.entityTag(source: bytes, recipe: recipe, format: format)
         }
     }
 
@@ -151,22 +157,10 @@ extension CalotypeServer {
         return (fetched, booking.held(fetched.bytes.capacity))
     }
 
-    /// The recipe of `options`, reading the image's size first where an
-    /// option depends on it.
-    private func recipe(for options: ImgproxyOptions, input: ImageInput) async throws(APIError) -> Recipe {
-        var size: ImageSize?
-        if options.needsSourceSize {
-            guard let probe = configuration.imageProbe else {
-                throw APIError(.badRequest, .invalidRecipe, "resizing_type:auto and crop need the image's size, which this server cannot read")
-            }
-            do {
-                size = try await probe.size(of: input)
-            } catch {
-                throw APIError(error)
-            }
-        }
+    /// The recipe of `options`, within the server's operation limit.
+    private func recipe(for options: ImgproxyOptions) throws(APIError) -> Recipe {
         do {
-            let recipe = try options.recipe(source: size)
+            let recipe = try options.recipe()
             try Recipe.checkOperationCount(recipe.operations.count, limit: configuration.maxOperations)
             return recipe
         } catch {
