@@ -152,11 +152,23 @@ let package = Package(
             ]
         ),
 
+        // imgproxy's URL format for `GET /img`: the path, its signatures and
+        // its processing options as a recipe. No HTTP server: `calotype
+        // sign` uses it without the server.
+        .target(
+            name: "CalotypeImageURL",
+            dependencies: [
+                "CalotypeCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+
         // HTTP + Server-Sent Events in front of the scheduler.
         .target(
             name: "Server",
             dependencies: [
                 "CalotypeCore",
+                "CalotypeImageURL",
                 "Scheduler",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -181,6 +193,7 @@ let package = Package(
             name: "CalotypeApp",
             dependencies: [
                 "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeCluster", "Scheduler", "Server",
+                "CalotypeImageURL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -213,7 +226,7 @@ let package = Package(
         .executableTarget(
             name: "calotype",
             dependencies: [
-                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "Scheduler", "Server", "CalotypeApp", "CalotypeBench",
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "Scheduler", "Server", "CalotypeApp", "CalotypeBench", "CalotypeImageURL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -261,7 +274,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "CalotypeS3", "CalotypeSources", "TestSupport",
+                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "CalotypeS3", "CalotypeSources", "CalotypeImageURL", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

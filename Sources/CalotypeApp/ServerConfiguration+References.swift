@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CalotypeCore
+import CalotypeImageURL
 import CalotypeS3
 import CalotypeSources
 import Foundation
@@ -90,6 +91,15 @@ extension ServerConfiguration {
                     throw ConfigurationError(variable: "CALOTYPE_PRESETS", value: presets, allowed: "name=option:arg/option:arg, comma separated")
                 }
                 imageURLs.presets[parts[0]] = parts[1]
+            }
+            // Each preset read as a URL's options would be, at start-up: a
+            // bad one is a configuration error, not a 400 on every use.
+            for (name, preset) in imageURLs.presets {
+                do {
+                    _ = try ImgproxyOptions(ImageURL.options(preset), presets: imageURLs.presets).recipe()
+                } catch {
+                    throw ConfigurationError(variable: "CALOTYPE_PRESETS", value: presets, allowed: "options imgproxy's URLs take (preset \(name): \(error))")
+                }
             }
         }
         if let formats = settings.string("CALOTYPE_IMG_NEGOTIATE") {

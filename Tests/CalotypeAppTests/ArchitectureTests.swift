@@ -36,9 +36,18 @@ struct ArchitectureTests {
         #expect(imports.isDisjoint(with: backends), "\(module) imports \(imports.intersection(backends).sorted())")
     }
 
+    /// imgproxy's URL format needs no HTTP server: `calotype sign` makes
+    /// URLs without importing the server.
+    @Test func theImageURLFormatStandsWithoutTheServer() throws {
+        let imports = try Self.imports(of: "CalotypeImageURL")
+        #expect(imports.isSubset(of: ["CalotypeCore", "Crypto", "Foundation"]), "CalotypeImageURL imports \(imports.sorted())")
+        let sign = try #require(try Self.files(of: "calotype").first { $0.name == "SignCommand.swift" })
+        #expect(!sign.text.contains("import Server"), "calotype sign imports the server")
+    }
+
     /// Configuration is read once, in the composition root (and the CLI on
     /// top of it); nothing below it reads or sets the environment.
-    @Test(arguments: ["CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeCluster", "Scheduler", "Server", "CalotypeBench"])
+    @Test(arguments: ["CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeImageURL", "CalotypeCluster", "Scheduler", "Server", "CalotypeBench"])
     func nothingBelowTheCompositionRootReadsTheEnvironment(_ module: String) throws {
         for file in try Self.files(of: module) {
             for call in ["processInfo.environment", "getenv(", "setenv("] {

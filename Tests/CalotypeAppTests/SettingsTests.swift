@@ -82,6 +82,17 @@ struct SettingsTests {
         try sources.write("lots", to: sources.secrets.appendingPathComponent("CALOTYPE_CPU_WORKERS"))
         let fromSecrets = try await sources.load()
         #expect { try Engine.Configuration.read(from: fromSecrets) } throws: { ($0 as? ConfigurationError)?.variable == "CALOTYPE_CPU_WORKERS" }
+
+        // A preset is read as a URL's options would be, when the server starts.
+        for (presets, valid) in [("thumb=rs:fill:100:100/q:60", true), ("thumb=wm:0.5", false), ("thumb=w:99999", false), ("thumb=w:10/plain/x", false)] {
+            try sources.write(#"{"CALOTYPE_PRESETS": "\#(presets)"}"#, to: sources.configFile)
+            let withPresets = try await sources.load()
+            if valid {
+                #expect(try ServerConfiguration.read(from: withPresets).imageURLs.presets == ["thumb": "rs:fill:100:100/q:60"])
+            } else {
+                #expect("\(presets)") { try ServerConfiguration.read(from: withPresets) } throws: { ($0 as? ConfigurationError)?.variable == "CALOTYPE_PRESETS" }
+            }
+        }
     }
 
     /// A `.env` file configures without being exported: the process

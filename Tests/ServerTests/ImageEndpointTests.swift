@@ -1,5 +1,6 @@
 import CalotypeApp
 import CalotypeCore
+import CalotypeImageURL
 import CalotypeS3
 import Foundation
 import HTTPTypes

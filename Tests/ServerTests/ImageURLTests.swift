@@ -1,4 +1,5 @@
 import CalotypeCore
+import CalotypeImageURL
 import Server
 import Testing
 
@@ -84,6 +85,9 @@ struct ImgproxyOptionsTests {
         #expect(try Self.recipe("pr:thumb/q:90", presets: presets) == Recipe(shorthand: "width=100&height=100&fit=cover&quality=90"))
         #expect(throws: ImageURLError.self) { try Self.recipe("pr:loop", presets: presets) }
         #expect(throws: ImageURLError.self) { try Self.recipe("pr:nope", presets: presets) }
+        // A preset is read by the option parser, not as a made-up URL.
+        #expect(throws: ImageURLError.self) { try Self.recipe("pr:odd", presets: ["odd": "w:10/plain/x"]) }
+        #expect(try ImageURL.options("rs:fill:100:100/q:60") == [.init(name: "rs", arguments: ["fill", "100", "100"]), .init(name: "q", arguments: ["60"])])
     }
 
     /// An option Calotype does not have is refused by name, never ignored.

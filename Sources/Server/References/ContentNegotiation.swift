@@ -1,4 +1,5 @@
 import CalotypeCore
+import CalotypeImageURL
 import Crypto
 import Foundation
 

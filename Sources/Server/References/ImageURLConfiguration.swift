@@ -1,4 +1,5 @@
 import CalotypeCore
+import CalotypeImageURL
 
 /// How `GET /img/{signature}/{options}/{source}` behaves: who may sign its
 /// URLs, the named presets, how long caches keep its answers and which

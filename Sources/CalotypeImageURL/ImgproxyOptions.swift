@@ -118,7 +118,7 @@ public struct ImgproxyOptions: Sendable, Equatable {
                 for name in args {
                     guard let preset = presets[name] else { throw .malformed("no preset named '\(name)'") }
                     guard expanding.insert(name).inserted else { throw .malformed("preset '\(name)' includes itself") }
-                    let parsed = try ImageURL(path: "-/" + preset + "/plain/x").options
+                    let parsed = try ImageURL.options(preset)
                     try apply(parsed, presets: presets, expanding: &expanding)
                     expanding.remove(name)
                 }

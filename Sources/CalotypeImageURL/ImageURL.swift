@@ -34,8 +34,7 @@ public struct ImageURL: Sendable, Equatable {
         signedPath = "/" + segments.joined(separator: "/")
         var options: [Option] = []
         while let segment = segments.first, segment != "plain", segment != "enc", segment.contains(":") {
-            let parts = segment.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            options.append(Option(name: parts[0], arguments: Array(parts.dropFirst())))
+            options.append(Self.option(segment))
             segments.removeFirst()
         }
         self.options = options
@@ -65,6 +64,25 @@ public struct ImageURL: Sendable, Equatable {
             source = text
         }
         if extensionFormat?.isEmpty == true { extensionFormat = nil }
+    }
+}
+
+extension ImageURL {
+    /// One `name:arg:arg` segment.
+    static func option(_ segment: String) -> Option {
+        let parts = segment.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        return Option(name: parts[0], arguments: Array(parts.dropFirst()))
+    }
+
+    /// Options written as in a path, `name:arg/name:arg` (a preset's
+    /// definition, `CALOTYPE_PRESETS`): each segment must be an option.
+    public static func options(_ text: String) throws(ImageURLError) -> [Option] {
+        var options: [Option] = []
+        for segment in text.split(separator: "/", omittingEmptySubsequences: false).map(String.init) {
+            guard segment.contains(":"), !segment.hasPrefix(":") else { throw .malformed("'\(segment)' is not an option (name:argument)") }
+            options.append(option(segment))
+        }
+        return options
     }
 }
 
