@@ -36,7 +36,9 @@ extension ServerConfiguration {
         if let folder = settings.string("CALOTYPE_RESULTS_DIR") { configuration.resultsDirectory = URL(fileURLWithPath: folder) }
         if let folder = settings.string("CALOTYPE_SAVE_DIR") { configuration.saveDirectory = URL(fileURLWithPath: folder) }
         if let url = settings.string("CALOTYPE_RESULTS_URL") {
-            guard let parsed = URL(string: url), parsed.scheme?.lowercased() == "s3", let bucket = parsed.host, !bucket.isEmpty else {
+            guard let parsed = URL(string: url), parsed.scheme?.lowercased() == "s3", let bucket = parsed.host, !bucket.isEmpty,
+                Self.isPlainS3Prefix(url)
+            else {
                 throw ConfigurationError(variable: "CALOTYPE_RESULTS_URL", value: url, allowed: "s3://bucket/prefix/ (unset: the folder CALOTYPE_RESULTS_DIR)")
             }
             let client = S3Client(configuration: try S3Client.Configuration.read(from: settings, for: "CALOTYPE_RESULTS_URL"), http: .shared)
@@ -47,7 +49,7 @@ extension ServerConfiguration {
                 throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "an http(s):// or s3://bucket/prefix/ URL")
             }
             if scheme == "s3" {
-                guard let bucket = parsed.host, !bucket.isEmpty else {
+                guard let bucket = parsed.host, !bucket.isEmpty, Self.isPlainS3Prefix(url) else {
                     throw ConfigurationError(variable: "CALOTYPE_SAVE_URL", value: url, allowed: "s3://bucket/prefix/ (a bucket is needed)")
                 }
                 let prefix = Self.folderPrefix(parsed.path)
@@ -68,6 +70,15 @@ extension ServerConfiguration {
             configuration.logLevel = parsed
         }
         return configuration
+    }
+
+    /// Whether an `s3://bucket/prefix/` is one the S3 client will write
+    /// under: read as a source is (no dot or empty segments, no query or
+    /// control characters), so that a `results//` typed in a setting is
+    /// refused when the server starts, not on every write.
+    static func isPlainS3Prefix(_ url: String) -> Bool {
+        guard case .s3? = try? SourceReference(url) else { return false }
+        return true
     }
 
     /// An S3 URL's path as a key prefix: no leading `/`, a trailing one unless empty.

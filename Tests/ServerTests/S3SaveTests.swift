@@ -133,4 +133,17 @@ struct S3SaveTests {
             try ServerConfiguration.read(from: Settings(environment: ["CALOTYPE_SAVE_URL": "s3://bucket/prefix/"]))
         }
     }
+
+    /// A prefix the S3 client would refuse to write under is refused when
+    /// the server starts, by its setting's name, not on every write.
+    @Test(arguments: ["CALOTYPE_SAVE_URL", "CALOTYPE_RESULTS_URL"])
+    func anOddPrefixIsAStartError(_ variable: String) {
+        let credentials = ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9"]
+        for prefix in ["s3://bucket/results//", "s3://bucket/a/../b/", "s3://bucket/p/?acl=public-read", "s3://bucket/a%0ab/"] {
+            #expect("\(prefix)") {
+                try ServerConfiguration.read(from: Settings(environment: credentials.merging([variable: prefix]) { $1 }))
+            } throws: { ($0 as? ConfigurationError)?.variable == variable }
+        }
+        #expect(throws: Never.self) { try ServerConfiguration.read(from: Settings(environment: credentials.merging([variable: "s3://bucket/results/"]) { $1 })) }
+    }
 }
