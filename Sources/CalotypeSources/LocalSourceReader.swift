@@ -78,10 +78,15 @@ public struct LocalSourceReader: Sendable {
         guard allowList.permits(.local(path: "/" + real.dropFirst(rootFolder.count))) else {
             return .failure(.notAllowed("\(reference) leads, through a symbolic link, outside the allowed sources (CALOTYPE_ALLOWED_SOURCES)"))
         }
+        // The resolved path, opened without following a link put in its
+        // place since it was resolved, and without blocking on a FIFO; what
+        // is checked (a regular file, its size) is the open file itself.
+        let descriptor = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { return .failure(.notFound(reference)) }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         var status = stat()
-        guard stat(real, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return .failure(.notFound(reference)) }
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return .failure(.notFound(reference)) }
         guard status.st_size >= 0, Int(status.st_size) <= maxBytes else { return .failure(.tooLarge(reference, limit: maxBytes)) }
-        guard let handle = FileHandle(forReadingAtPath: real) else { return .failure(.notFound(reference)) }
         return .success(Opened(handle: handle, size: Int(status.st_size)))
     }
 

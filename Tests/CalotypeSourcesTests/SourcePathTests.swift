@@ -185,6 +185,9 @@ struct SourcePathTests {
         // Allowed, the same folder is read through the same link.
         let both = LocalSourceReader(root: root, allowList: try SourceAllowList("local:///in/, local:///private/"))
         #expect(try await both.read("/in/relative/secret.jpg", maxBytes: 100) == [7, 8, 9])
+        // A FIFO is not an image: refused at once, never waited on.
+        #expect(mkfifo(root.appendingPathComponent("in/pipe.jpg").path, 0o600) == 0)
+        #expect(await thrownAsync { _ = try await reader.read("/in/pipe.jpg", maxBytes: 100) } == .notFound("local:///in/pipe.jpg"))
     }
 }
 

@@ -34,7 +34,9 @@ struct FetchLoadTests {
                 "CALOTYPE_ALLOW_UNSIGNED": "true",
             ]
             // AddressSanitizer holds freed memory in quarantine (256 MB unless told).
-            if let options = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] { environment["ASAN_OPTIONS"] = options + ":quarantine_size_mb=16" }
+            let asan = ProcessInfo.processInfo.environment["ASAN_OPTIONS"]
+            let sanitized = asan != nil
+            if let asan { environment["ASAN_OPTIONS"] = asan + ":quarantine_size_mb=16" }
             let (process, port) = try await ServerProcess.start(in: try scratchFolder(), environment: environment)
             defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
             let idle = try Self.memory(of: process.processIdentifier, "VmRSS")
@@ -56,9 +58,14 @@ struct FetchLoadTests {
                 guard process.isRunning else { return }
             }
             let peak = try Self.memory(of: process.processIdentifier, "VmHWM")
-            // The budget is 320 MiB; before, the fetches alone grew the server
-            // by 1.9 GB (release build, scripts/fetch-load.py).
-            #expect(peak - idle < 480 << 20, "idle \(idle >> 20) MiB, peak \(peak >> 20) MiB")
+            // The budget is 320 MiB; the server grows by about 310 MB here
+            // (debug and release builds alike), where before the fetches alone
+            // grew it by 1.9 GB (release build, scripts/fetch-load.py).
+            // AddressSanitizer adds its shadow (an eighth of what is touched)
+            // and keeps its own allocator's pages: a wider bound there, still
+            // far below the defect's.
+            let bound = (sanitized ? 640 : 480) << 20
+            #expect(peak - idle < bound, "idle \(idle >> 20) MiB, peak \(peak >> 20) MiB")
         }
     }
 
