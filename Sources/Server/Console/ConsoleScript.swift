@@ -144,15 +144,18 @@ enum ConsoleScript {
 
     // The recipe as GET /img options (imgproxy's), signed by `calotype sign`:
     // the signing key never reaches the browser. /img runs a resize, a
-    // quarter turn, a blur and a sharpen, in the query's order.
+    // quarter turn, a blur and a sharpen, in the query's order, after a
+    // centred crop.
     function imageURL(json, query) {
       if (!query.text) return "not expressible as a GET URL: " + query.why;
-      const fits = { inside: "fit", cover: "fill", fill: "force" };
+      const fits = { inside: "fit", cover: "fill", fill: "force", auto: "auto" };
       const options = [];
       for (const op of json.ops) {
-        if (op.op === "resize") {
+        if (op.op === "crop" && op.gravity === "centre") {
+          options.push(`c:${op.width}:${op.height}`);
+        } else if (op.op === "resize") {
           if (op.fit === "contain" || (op.gravity && op.gravity !== "centre" && op.gravity !== "attention") || op.background || op.fast_shrink !== undefined) {
-            return "not expressible as a GET URL: /img resizes with fit inside, cover or fill, and gravity centre or attention";
+            return "not expressible as a GET URL: /img resizes with fit inside, cover, fill or auto, and gravity centre or attention";
           }
           options.push(`rs:${fits[op.fit ?? "inside"]}:${op.width ?? 0}:${op.height ?? 0}${op.enlarge ? ":1" : ""}`);
           if (op.gravity === "attention") options.push("g:sm");
