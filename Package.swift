@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "CalotypeOpenCL", targets: ["CalotypeOpenCL"]),
         .library(name: "Scheduler", targets: ["Scheduler"]),
         .library(name: "Server", targets: ["Server"]),
+        .library(name: "CalotypeImageURL", targets: ["CalotypeImageURL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

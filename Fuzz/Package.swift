@@ -52,11 +52,11 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "CalotypeCore", package: "Calotype")],
             path: "Sources/FuzzRecipe"
         ),
-        // ImageURL(path:) and ImgproxyOptions, up to the recipe (Server).
+        // ImageURL(path:) and ImgproxyOptions, up to the recipe (CalotypeImageURL).
         .executableTarget(
             name: "FuzzImgproxy",
             dependencies: [
-                "FuzzSupport", .product(name: "Server", package: "Calotype"),
+                "FuzzSupport", .product(name: "CalotypeImageURL", package: "Calotype"),
                 .product(name: "CalotypeCore", package: "Calotype"),
             ],
             path: "Sources/FuzzImgproxy"
