@@ -63,8 +63,10 @@ struct ClusterWorkerTests {
     /// claimed for good (a batch stalled after a PostgreSQL restart).
     @Test func anItemPastItsDeadlineIsAbandonedAndItsLeaseLapses() async throws {
         try await withDatabase { _, queue in
-            _ = try await queue.batch(2)
-            let hung = NIOLockedValueBox<[CheckedContinuation<Void, Never>]>([])
+            let stuck = try await queue.batch(1)
+            // The stuck batch's item never returns, and ignores cancellation,
+            // until the test lets it go; claimed again after that, it returns.
+            let hung = NIOLockedValueBox<(released: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
             let events = AsyncStream.makeStream(of: String.self)
             let node = ClusterWorker(
                 queue: queue,
@@ -73,30 +75,41 @@ struct ClusterWorkerTests {
                     idlePoll: .milliseconds(20), itemDeadline: .milliseconds(300)),
                 observer: { event in
                     switch event {
-                    case .abandoned(let claim): events.continuation.yield("abandoned \(claim.index)")
-                    case .finished(let claim, true): events.continuation.yield("finished \(claim.index)")
+                    case .abandoned(let claim): events.continuation.yield("abandoned \(claim.batchID == stuck ? "stuck" : "other")")
+                    case .finished(let claim, true): events.continuation.yield("finished \(claim.batchID == stuck ? "stuck" : "other")")
                     default: break
                     }
                 }
             ) { claim in
-                // Item 0 never returns, and ignores cancellation.
-                if claim.index == 0 { await withCheckedContinuation { continuation in hung.withLockedValue { $0.append(continuation) } } }
+                if claim.batchID == stuck {
+                    await withCheckedContinuation { continuation in
+                        let released = hung.withLockedValue { state in
+                            if !state.released { state.waiting.append(continuation) }
+                            return state.released
+                        }
+                        if released { continuation.resume() }
+                    }
+                }
                 return Self.succeeded(claim)
             }
             let task = Task { try await node.run() }
-            var seen: [String] = []
-            for await event in events.stream {
-                seen.append(event)
-                if seen.count == 2 { break }
-            }
-            #expect(seen == ["abandoned 0", "finished 1"], "its one worker took item 1 in item 0's place")
+            var iterator = events.stream.makeAsyncIterator()
+            #expect(await iterator.next() == "abandoned stuck")
+            // Its one worker is free again, though the stuck call still runs.
+            _ = try await queue.batch(1)
+            #expect(await iterator.next() == "finished other", "the worker took the next item in the stuck one's place")
             // Its lease is no longer extended: it lapses and the item is queued again.
             var rescued: [WorkQueue.Expired] = []
             while rescued.isEmpty {
                 rescued = try await queue.expireLeases(maxAttempts: 3) ?? []
             }
             #expect(rescued.count == 1)
-            for continuation in hung.withLockedValue({ $0 }) { continuation.resume() }
+            let waiting = hung.withLockedValue { state in
+                state.released = true
+                defer { state.waiting = [] }
+                return state.waiting
+            }
+            for continuation in waiting { continuation.resume() }
             task.cancel()
             try await task.value
         }
