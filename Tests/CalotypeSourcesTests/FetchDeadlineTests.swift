@@ -49,16 +49,7 @@ final class PeerLog: Sendable {
 /// a small image, each request's connection logged.
 func withStallingOrigin(peers: PeerLog = PeerLog(), _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
     let router = Router(context: PeerContext.self)
-    router.get("stall") { _, _ in
-        Response(
-            status: .ok, headers: [.contentLength: "100000"],
-            body: ResponseBody { writer in
-                try await writer.write(ByteBuffer(bytes: [0xFF, 0xD8]))
-                // Never more: only the server's shutdown ends this.
-                try await Task.sleep(for: .seconds(3600))
-                try await writer.finish(nil)
-            })
-    }
+    router.get("stall") { _, _ in stalledResponse() }
     router.get("chunked") { _, _ in
         Response(
             status: .ok,

@@ -52,16 +52,7 @@ func withImageOrigin(counter: OriginCounter = OriginCounter(), _ body: @escaping
         try await Task.sleep(for: .seconds(30))
         return Response(status: .ok)
     }
-    // Its head and 2 bytes of a 100,000-byte body, then nothing until the origin stops.
-    router.get("stall") { _, _ in
-        Response(
-            status: .ok, headers: [.contentLength: "100000"],
-            body: ResponseBody { writer in
-                try await writer.write(ByteBuffer(bytes: [0xFF, 0xD8]))
-                try await Task.sleep(for: .seconds(3600))
-                try await writer.finish(nil)
-            })
-    }
+    router.get("stall") { _, _ in stalledResponse() }
     router.get("missing") { _, _ in Response(status: .notFound) }
     router.get("broken") { _, _ in Response(status: .internalServerError) }
     router.get("to-metadata") { _, _ in Response(status: .found, headers: [.location: "http://metadata.test/latest/meta-data/"]) }

@@ -72,7 +72,7 @@ struct HostileLoadTests {
             #expect(failures.isEmpty, "round \(round): \(failures.prefix(10))")
             #expect(process.isRunning, "the server died in round \(round)")
             guard process.isRunning else { return }
-            residentAfterRound.append(try Self.residentBytes(of: process.processIdentifier))
+            residentAfterRound.append(try FetchLoadTests.memory(of: process.processIdentifier, "VmRSS"))
         }
         let health = await Self.exchange(Array("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), port: port)
         #expect(health.hasPrefix("HTTP/1.1 200"), "\(health.prefix(200))")
@@ -176,13 +176,5 @@ struct HostileLoadTests {
 
     static func fixture(_ name: String) throws -> [UInt8] {
         try [UInt8](Data(contentsOf: CLI.fixtures.appendingPathComponent(name)))
-    }
-
-    /// The process's resident set (`VmRSS` in /proc), in bytes.
-    static func residentBytes(of pid: Int32) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
-        let kilobytes = try #require(Int(line.split(separator: " ").dropFirst().first ?? ""))
-        return kilobytes << 10
     }
 }
