@@ -18,8 +18,11 @@ public struct CalotypeServer: Sendable {
     /// Per GPU lane, its start-up self-check, for `/health`.
     let selfChecks: [String: String]
     let results: ResultStore
-    /// The batches posted to `/batches`.
+    /// The batches this process runs (none in cluster mode), drained at shutdown.
     let batches: BatchRegistry
+    /// Where every batch endpoint's batches live: the configuration's
+    /// (a cluster), or this process (`LocalBatchHost`).
+    let batchHost: any BatchHost
     let statistics: EndpointStatistics
     /// The metrics `/metrics` renders.
     let telemetry: Telemetry
@@ -47,6 +50,11 @@ public struct CalotypeServer: Sendable {
             storage: configuration.resultStorage ?? FolderResultStorage(directory: configuration.resultsDirectory, io: BlockingPools.files),
             lifetime: configuration.resultLifetime, maxBytes: configuration.resultsMaxBytes)
         self.batches = BatchRegistry(lifetime: configuration.resultLifetime, maxRunning: configuration.maxRunningBatches)
+        self.batchHost =
+            configuration.batchHost
+            ?? LocalBatchHost(
+                registry: batches, scheduler: scheduler, results: results, statistics: statistics,
+                saveTarget: Self.saveTarget(configuration), observer: configuration.batchObserver, lifetime: configuration.resultLifetime)
     }
 
     /// The server as services for a `ServiceGroup`, in start order; the

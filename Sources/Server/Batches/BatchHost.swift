@@ -1,14 +1,20 @@
 import CalotypeCore
 import Scheduler
 
-/// Where the batches posted to `/batches` live when this process is not
-/// their only home: the composition root's cluster host keeps them in a
-/// shared database, so that any node serves any batch's status, events and
-/// cancel, and every node runs its items. Without one (the default), the
-/// server keeps its batches itself (`BatchRegistry`).
+/// Where batches live and run. Every batch endpoint speaks only this
+/// protocol: `/batches` and its status, events and cancel, and the
+/// endpoints that answer a batch in the request that posted it
+/// (`/process-batch`, its streaming forms, `/process-and-save`), whose
+/// answers `BatchAnswers.swift` shapes from a host's events and status.
+///
+/// Two hosts implement it: `LocalBatchHost`, which runs a batch through
+/// this process's scheduler (the default), and the composition root's
+/// cluster host, which keeps batches in a shared database so that any node
+/// serves any batch's status, events and cancel, and every node runs its
+/// items.
 public protocol BatchHost: Sendable {
     /// Accepts a batch (its uploads stored where every node reads them)
-    /// and answers at once; its items run as nodes become free.
+    /// and answers at once; its items run as workers become free.
     func post(_ submission: BatchSubmission) async throws(APIError) -> APIBatchCreated
     /// `GET /batches/{id}`.
     func status(of id: String) async throws(APIError) -> APIBatchStatus
@@ -16,16 +22,50 @@ public protocol BatchHost: Sendable {
     func events(of id: String, after lastEventID: Int) async throws(APIError) -> BatchEventStream
     /// `DELETE /batches/{id}`: its items not ended end `cancelled`, wherever they run.
     func cancel(_ id: String) async throws(APIError) -> APIBatchStatus
+    /// The request that posted a batch of lifetime `.request` has had its
+    /// answer: a host may forget the batch now.
+    func answered(_ id: String) async
+}
+
+extension BatchHost {
+    /// Hosts that keep every batch for its results' lifetime forget none early.
+    public func answered(_ id: String) async {}
 }
 
 /// A batch as a host receives it.
 public struct BatchSubmission: Sendable {
-    public var items: [BatchInput]
-    public var recipe: Recipe
-    public var placement: Placement
-    public var strictPlacement: Bool
-    /// The `destination` it named, checked against the allow-list already.
-    public var destination: String?
+    /// How long a host keeps a batch after it ends.
+    public enum Lifetime: Sendable {
+        /// Posted to `/batches`: readable by id until its results expire.
+        case resource
+        /// Answered by the request that posted it (`/process-batch` and
+        /// the others): it may be forgotten once answered.
+        case request
+    }
+
+    public var items: [BatchInput] { upload.items }
+    public var recipe: Recipe { upload.recipe }
+    public var placement: Placement { upload.placement }
+    public var strictPlacement: Bool { upload.strictPlacement }
+    /// The `destination` it named, checked against the allow-list already,
+    /// or `saveTargetDestination` (`/process-and-save`).
+    public let destination: String?
+    public let lifetime: Lifetime
+
+    /// What this process read: the bytes and their share of the memory
+    /// budget, the source fetcher, the destination's sink. The local host
+    /// runs the batch from it; a cluster host stores its items.
+    let upload: Upload
+    /// The endpoint it came to, for the statistics.
+    let endpoint: String
+    /// Items in flight at once where this process runs it.
+    let parallelism: Int
+
+    /// The destination that tells whoever runs an item to save its result
+    /// to that process's save target (`CALOTYPE_SAVE_DIR`,
+    /// `CALOTYPE_SAVE_URL`) rather than to an allow-listed destination (no
+    /// destination a client names has this form).
+    public static let saveTargetDestination = "@save-target"
 }
 
 /// A batch's event stream, as `GET /batches/{id}/events` serves it.

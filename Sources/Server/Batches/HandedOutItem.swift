@@ -18,7 +18,7 @@ extension CalotypeServer {
         var upload = Upload(items: [input], recipe: recipe, placement: placement, strictPlacement: strictPlacement, inline: false)
         upload.fetcher = fetcher
         upload.maxSourceBytes = configuration.maxImageBytes ?? ImageLimits().maxBytes
-        if destination == Self.saveTargetDestination {
+        if destination == BatchSubmission.saveTargetDestination {
             upload.destination = saveTarget
         } else if let destination {
             do throws(DestinationRefusal) {

@@ -7,8 +7,10 @@ extension BatchRun {
     /// for every item, then per item `started`, its `result` or `error`, and
     /// `done`; an `error` with code `cancelled` for each item a cancelled batch
     /// never ran (so every item gets exactly one `result` or `error`); and
-    /// `complete` last.
-    func runEmittingEvents(parallelism: Int, emit: @escaping @Sendable (APIBatchEvent) -> Void) async -> APIBatchSummary {
+    /// `complete` last. `ended` is told each item, whole, before its event.
+    func runEmittingEvents(
+        parallelism: Int, ended: @escaping @Sendable (APIBatchItem) -> Void, emit: @escaping @Sendable (APIBatchEvent) -> Void
+    ) async -> APIBatchSummary {
         let total = upload.items.count
         let names = upload.items.map(\.name)
         for index in 0..<total {
@@ -22,6 +24,7 @@ extension BatchRun {
                 emit(.progress(.init(batchID: id, index: index, filename: names[index], stage: .started, completed: done, total: total)))
             },
             finished: { item in
+                ended(item)
                 if let error = item.error {
                     emit(.error(.init(batchID: id, index: item.index, filename: item.filename, code: error.code, message: error.message)))
                 } else {
@@ -31,7 +34,9 @@ extension BatchRun {
                 emit(.progress(.init(batchID: id, index: item.index, filename: item.filename, stage: .done, completed: done, total: total)))
             })
         for index in neverStarted {
-            emit(.error(.init(batchID: id, index: index, filename: names[index], code: .cancelled, message: "the batch was cancelled before this item ran")))
+            let error = APIErrorDetail(code: .cancelled, message: "the batch was cancelled before this item ran")
+            ended(APIBatchItem(batchID: id, index: index, filename: names[index], status: .error, error: error))
+            emit(.error(.init(batchID: id, index: index, filename: names[index], code: error.code, message: error.message)))
         }
         var summary = finished
         summary.results = nil

@@ -1,10 +1,12 @@
 import Foundation
 
-/// The batches posted to `/batches`. Running ones are bounded (each holds
-/// its uploaded images in memory until it ends); finished ones stay readable,
-/// status and events, for as long as their results are kept, then go.
+/// The batches this process runs (`LocalBatchHost`). Running ones posted to
+/// `/batches` are bounded (each holds its uploaded images in memory until it
+/// ends; a request's own batch is bounded by the connections); finished ones
+/// stay readable, status and events, for as long as their results are
+/// kept, then go (a request's own, once it is answered).
 actor BatchRegistry {
-    private var batches: [String: HostedBatch] = [:]
+    private var batches: [String: LocalBatch] = [:]
     /// Ids in the order they were posted, for eviction.
     private var order: [String] = []
     private let lifetime: Duration
@@ -18,11 +20,12 @@ actor BatchRegistry {
         self.maxKept = maxKept
     }
 
-    /// Registers a new batch, or refuses it while `maxRunning` batches run.
-    func admit(_ batch: HostedBatch) throws(APIError) {
+    /// Registers a new batch, or refuses a resource while `maxRunning`
+    /// resources run.
+    func admit(_ batch: LocalBatch) throws(APIError) {
         evictExpired()
-        let running = batches.values.count { $0.finishedAt == nil }
-        guard running < maxRunning else {
+        let running = batches.values.count { $0.lifetime == .resource && $0.finishedAt == nil }
+        guard batch.lifetime == .request || running < maxRunning else {
             var error = APIError(.serviceUnavailable, .overloaded, "\(running) batches are running, the limit (CALOTYPE_MAX_BATCHES); retry when one ends")
             error.headers[.retryAfter] = "5"
             throw error
@@ -31,13 +34,14 @@ actor BatchRegistry {
         order.append(batch.id)
     }
 
-    func batch(_ id: String) -> HostedBatch? {
+    func batch(_ id: String) -> LocalBatch? {
         evictExpired()
         return batches[id]
     }
 
-    /// Forgets a batch (`DELETE /batches/{id}`, once it is over): its status
-    /// and events are gone; its results stay at their urls until they expire.
+    /// Forgets a batch (`DELETE /batches/{id}` once it is over, or a
+    /// request's own once answered): its status and events are gone; its
+    /// results stay at their urls until they expire.
     func remove(_ id: String) {
         batches[id] = nil
         order.removeAll { $0 == id }

@@ -2,15 +2,16 @@ import CalotypeCore
 import Foundation
 import NIOConcurrencyHelpers
 
-/// A batch run as a resource (`POST /batches`): it runs on its own, whoever
-/// listens, and keeps every event it emitted so that a client can read the
-/// stream from the start or resume it after a reconnect.
+/// A batch this process runs (`LocalBatchHost`): it runs on its own,
+/// whoever listens, and keeps every event it emitted so that a client can
+/// read the stream from the start or resume it after a reconnect, and every
+/// item as it ended for its status.
 ///
 /// Events are numbered from 1 in the order they happened; the numbers are
 /// the SSE ids. Appending an event and subscribing take the same lock, so a
 /// subscriber gets each event exactly once: those before it subscribed from
 /// the log, the rest live.
-final class HostedBatch: Sendable {
+final class LocalBatch: Sendable {
     struct LoggedEvent: Sendable {
         let id: Int
         /// The event as it goes on the wire, encoded once.
@@ -36,20 +37,21 @@ final class HostedBatch: Sendable {
 
     let id: String
     let total: Int
+    let lifetime: BatchSubmission.Lifetime
     let createdAt = Date()
     private let state = NIOLockedValueBox(State())
 
-    init(id: String, total: Int) {
+    init(id: String, total: Int, lifetime: BatchSubmission.Lifetime) {
         self.id = id
         self.total = total
+        self.lifetime = lifetime
     }
 
     /// Starts `run` in a task of its own, not tied to the request that made it.
     func start(_ run: BatchRun, parallelism: Int) {
         let task = Task {
-            let summary = await run.runEmittingEvents(parallelism: parallelism) { [self] event in
-                append(event)
-            }
+            let summary = await run.runEmittingEvents(
+                parallelism: parallelism, ended: { [self] item in record(item) }, emit: { [self] event in append(event) })
             finish(summary)
             // Results stored early in a long batch would expire before it does.
             await run.results.renew(state.withLockedValue { $0.items.values.compactMap(\.resultID) })
@@ -139,18 +141,14 @@ final class HostedBatch: Sendable {
             let id = state.events.count + 1
             let encoded = "id: \(id)\n" + body
             state.events.append(LoggedEvent(id: id, encoded: encoded))
-            switch event {
-            case .result(let item):
-                state.items[item.index] = item
-            case .error(let error):
-                state.items[error.index] = APIBatchItem(
-                    batchID: error.batchID, index: error.index, filename: error.filename, status: .error,
-                    error: APIErrorDetail(code: error.code, message: error.message))
-            case .progress, .complete:
-                break
-            }
             for listener in state.listeners.values { listener.yield(encoded) }
         }
+    }
+
+    /// An item as it ended, whole (a result that could not be saved keeps
+    /// its url beside its error), for the status.
+    private func record(_ item: APIBatchItem) {
+        state.withLockedValue { $0.items[item.index] = item }
     }
 
     private func finish(_ summary: APIBatchSummary) {
@@ -165,7 +163,7 @@ final class HostedBatch: Sendable {
     }
 }
 
-/// Where a hosted batch's status and events are.
+/// Where a batch's status and events are.
 struct BatchPaths: Sendable {
     let status: String
     let events: String

@@ -1,0 +1,180 @@
+import CalotypeCore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+extension CalotypeServer {
+    /// How an endpoint that posts a batch answers the request that posted it.
+    enum BatchAnswer {
+        /// `/process-batch-stream`, `/process-batch-fast`: the batch's events
+        /// as they happen; a client that goes away cancels the batch.
+        case stream
+        /// `/process-batch`: the summary with every item, once all have
+        /// ended; a client that goes away cancels the batch.
+        case collected
+        /// `/process-and-save`: the same, each result also saved to the
+        /// save target of whoever made it; it runs to its end whoever waits.
+        case saved
+    }
+
+    /// Reads the request's batch, posts it to the batch host and answers
+    /// as `answer` says, whichever host runs it.
+    func answerBatch(
+        _ request: Request, context: CalotypeRequestContext, endpoint: String, answer: BatchAnswer, parallelism: Int
+    ) async throws -> Response {
+        await statistics.request(endpoint)
+        let upload = try await readUpload(request, shape: answer == .saved ? .singleOrBatch : .batch, endpoint: endpoint)
+        let created = try await post(
+            upload, endpoint: endpoint, lifetime: .request, parallelism: parallelism,
+            destination: answer == .saved ? BatchSubmission.saveTargetDestination : upload.destinationName)
+        let batch = created.batchID
+        switch answer {
+        case .stream:
+            return streamed(batch, context: context)
+        case .collected:
+            let status: APIBatchStatus
+            do {
+                status = try await departures.cancellingOnDeparture(of: context.channel) {
+                    try await self.waitForEnd(of: batch)
+                }
+            } catch {
+                // The client went away: the items not ended are cancelled.
+                await Self.cancel(batch, on: batchHost, logger: context.logger)
+                await batchHost.answered(batch)
+                throw error
+            }
+            await batchHost.answered(batch)
+            return Self.json(await summary(status, inline: upload.inline))
+        case .saved:
+            // Saving runs to its end even if the client leaves: it is a side effect asked for.
+            let status = try await waitForEnd(of: batch)
+            await batchHost.answered(batch)
+            let saveFailed = status.results.contains { $0.error?.code == .saveFailed }
+            return Self.json(await summary(status, inline: false), status: saveFailed ? .badGateway : .ok)
+        }
+    }
+
+    /// Hands the upload's batch to the host; a refusal counts against `endpoint`.
+    func post(
+        _ upload: Upload, endpoint: String, lifetime: BatchSubmission.Lifetime, parallelism: Int, destination: String?
+    ) async throws(APIError) -> APIBatchCreated {
+        let submission = BatchSubmission(
+            destination: destination, lifetime: lifetime, upload: upload, endpoint: endpoint, parallelism: parallelism)
+        do {
+            return try await batchHost.post(submission)
+        } catch {
+            await statistics.rejected(endpoint)
+            throw error
+        }
+    }
+
+    /// The batch as `text/event-stream`: `progress` (queued, started, done),
+    /// one `result` or `error` per item, and `complete` last, each flushed
+    /// as it happens; a comment keeps an idle stream open. A client that
+    /// goes away (its connection closes, or a write fails) cancels the
+    /// items not yet ended, running ones included.
+    private func streamed(_ batch: String, context: CalotypeRequestContext) -> Response {
+        let (host, departures, keepAlive) = (batchHost, departures, configuration.keepAliveInterval)
+        let (channel, logger) = (context.channel, context.logger)
+        return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
+            guard case .events(let events, let keepAliveThisStream) = try await host.events(of: batch, after: 0) else {
+                await host.answered(batch)
+                try await writer.finish(nil)
+                return
+            }
+            let complete = await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // Cancelled with the group when the stream ends; told first when the client leaves.
+                    _ = try? await departures.cancellingOnDeparture(of: channel) { try await Task.sleep(for: .seconds(1 << 30)) }
+                    if !Task.isCancelled { await Self.cancel(batch, on: host, logger: logger) }
+                }
+                defer { group.cancelAll() }
+                do {
+                    return try await Self.relay(events, to: &writer, keepAlive: keepAlive, keepAliveThisStream: keepAliveThisStream)
+                } catch {
+                    // The client is gone.
+                    return false
+                }
+            }
+            guard complete else {
+                await Self.cancel(batch, on: host, logger: logger)
+                await host.answered(batch)
+                return
+            }
+            await host.answered(batch)
+            try await writer.finish(nil)
+        })
+    }
+
+    /// Writes each event as it comes, with a keep-alive comment every
+    /// `keepAlive`; whether the batch's `complete` was written.
+    static func relay(
+        _ events: AsyncStream<String>, to writer: inout any ResponseBodyWriter, keepAlive: Duration,
+        keepAliveThisStream: @escaping @Sendable () -> Void
+    ) async throws -> Bool {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: keepAlive)
+                    keepAliveThisStream()
+                }
+            }
+            defer { group.cancelAll() }
+            var complete = false
+            for await chunk in events {
+                try await writer.write(ByteBuffer(string: chunk))
+                if chunk.contains("\nevent: complete\n") { complete = true }
+            }
+            return complete
+        }
+    }
+
+    /// A client that posted a batch left before its answer: the items not
+    /// ended are cancelled, as they would run for nobody otherwise.
+    static func cancel(_ batch: String, on host: any BatchHost, logger: Logger) async {
+        do {
+            _ = try await host.cancel(batch)
+        } catch {
+            logger.warning("cancelling a batch whose client left failed", metadata: ["batch": "\(batch)", "error": "\(error)"])
+        }
+    }
+
+    /// Follows the batch's events to its `complete` (from another node if
+    /// this one's stream ends first), then reads its status.
+    private func waitForEnd(of batch: String) async throws(APIError) -> APIBatchStatus {
+        var lastEventID = 0
+        while true {
+            switch try await batchHost.events(of: batch, after: lastEventID) {
+            case .finished:
+                return try await batchHost.status(of: batch)
+            case .unknownEvent(let latest):
+                lastEventID = latest
+            case .events(let events, _):
+                for await chunk in events {
+                    if let id = chunk.firstMatch(of: /^id: ([0-9]+)\n/).flatMap({ Int($0.output.1) }) { lastEventID = id }
+                    if chunk.contains("\nevent: complete\n") { return try await batchHost.status(of: batch) }
+                }
+                if Task.isCancelled { throw APIError(.serviceUnavailable, .cancelled, "the request was cancelled") }
+            }
+        }
+    }
+
+    /// The answer of `/process-batch`, from a batch's final status; with
+    /// `inline`, each result's bytes that its item does not carry yet are
+    /// read from the result store.
+    private func summary(_ status: APIBatchStatus, inline: Bool) async -> APIBatchSummary {
+        var items = status.results
+        if inline {
+            for index in items.indices where items[index].data == nil {
+                guard let id = items[index].resultID, let stored = await results.get(id) else { continue }
+                items[index].data = Data(stored.bytes).base64EncodedString()
+            }
+        }
+        return APIBatchSummary(
+            batchID: status.batchID, total: status.total, succeeded: status.succeeded, failed: status.failed, cancelled: status.cancelled,
+            durationMs: status.durationMs ?? 0, results: items)
+    }
+
+    static let eventStreamHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+}
