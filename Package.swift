@@ -313,7 +313,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CalotypeBenchTests",
-            dependencies: ["CalotypeBench", "CalotypeCore", "CalotypeLibvips", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                "CalotypeBench", "CalotypeCore", "CalotypeLibvips", "TestSupport", "BackendTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "calotypeTests",

@@ -176,12 +176,15 @@ public final class Engine: Sendable {
             metrics: telemetry.metrics)
     }
 
-    /// Starts an engine on a thread that may block: starting libvips and the
+    /// Starts an engine on a thread of its own: starting libvips and the
     /// OpenCL devices (building or loading kernels, the self-check) takes
-    /// from milliseconds to seconds and must not hold Swift's cooperative threads.
-    public static func start(_ configuration: Configuration) async throws -> Engine {
-        let result = try await NIOThreadPool.singleton.runIfActive {
-            Result { () throws(ProcessingError) in try Engine(configuration) }
+    /// from milliseconds to a minute (PoCL compiling on a fresh machine
+    /// under a sanitizer), and must hold neither Swift's cooperative threads
+    /// nor `NIOThreadPool.singleton`, which the server parses uploads on
+    /// (engines started side by side there stalled other servers' uploads).
+    public static func start(_ configuration: Configuration) async throws(ProcessingError) -> Engine {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Engine, ProcessingError>, Never>) in
+            Thread { continuation.resume(returning: Result { () throws(ProcessingError) in try Engine(configuration) }) }.start()
         }
         return try result.get()
     }

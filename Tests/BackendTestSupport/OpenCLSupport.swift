@@ -8,6 +8,15 @@ import Testing
 
 /// The OpenCL backend on this machine's first admitted device, with CPU
 /// devices (PoCL) admitted explicitly, built once for the whole test run.
+///
+/// Building a backend compiles (or loads) its kernels and runs its
+/// self-check: seconds on PoCL, a minute on a fresh machine under a
+/// sanitizer. It runs on a thread of its own, never on Swift's cooperative
+/// threads (two tests waiting on a `static let` being built there held both
+/// of a 2-core machine's, and every other test in the process stalled for
+/// the length of the compile: 10 s, past the live test client's 20 s under
+/// load). Its jobs run on threads of its own too, not on
+/// `NIOThreadPool.singleton`, which servers under test parse uploads on.
 package enum OpenCLFixture {
     package static let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-cache", isDirectory: true)
 
@@ -18,20 +27,28 @@ package enum OpenCLFixture {
             allowCPUDevices: true, cacheDirectory: cacheDirectory, fault: fault, maxBufferBytes: maxBufferBytes)
     }
 
-    package static let device: OpenCLDeviceInfo? = OpenCLBackend.discover(configuration()).admitted.first
-
-    private static let shared: Result<OpenCLBackend, any Error> = Result {
-        let found = try #require(OpenCLFixture.device, "no OpenCL device (install pocl-opencl-icd)")
-        return try OpenCLBackend(device: found, configuration: configuration(), threadPool: NIOThreadPool.singleton)
-    }
+    /// The shared backend, built once: the first caller starts the build,
+    /// every caller awaits it without holding a thread.
+    private static let shared = Task { try await make(configuration()) }
 
     package static var backend: OpenCLBackend {
-        get throws { try shared.get() }
+        get async throws { try await shared.value }
     }
 
-    package static func make(_ configuration: OpenCLBackend.Configuration) throws -> OpenCLBackend {
-        let found = try #require(OpenCLFixture.device, "no OpenCL device (install pocl-opencl-icd)")
-        return try OpenCLBackend(device: found, configuration: configuration, threadPool: NIOThreadPool.singleton)
+    /// A backend of its own (a test of the build, the cache or a fault).
+    package static func make(_ configuration: OpenCLBackend.Configuration) async throws -> OpenCLBackend {
+        try await onThreadOfItsOwn {
+            let found = try #require(OpenCLBackend.discover(configuration).admitted.first, "no OpenCL device (install pocl-opencl-icd)")
+            return try OpenCLBackend(device: found, configuration: configuration, threadPool: testJobThreads)
+        }
+    }
+}
+
+/// Runs blocking work (an OpenCL build, a device discovery) on a new
+/// thread, and resumes the caller with its outcome.
+package func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
 

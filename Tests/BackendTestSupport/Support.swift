@@ -36,10 +36,19 @@ package enum Fixture: String, CaseIterable {
     }
 }
 
-/// The CPU backend on NIO's shared blocking pool (libvips itself starts once).
+/// The CPU backend on job threads of the tests' own (libvips itself starts
+/// once): not on `NIOThreadPool.singleton`, which servers under test parse
+/// uploads on.
 package var libvips: LibvipsBackend {
-    get throws { try LibvipsBackend(threadPool: NIOThreadPool.singleton) }
+    get throws { try LibvipsBackend(threadPool: testJobThreads) }
 }
+
+/// The threads test backends run their jobs on.
+package let testJobThreads: NIOThreadPool = {
+    let pool = NIOThreadPool(numberOfThreads: 2)
+    pool.start()
+    return pool
+}()
 
 package func recipe(_ shorthand: String) throws -> Recipe {
     try Recipe(shorthand: shorthand)

@@ -2,6 +2,8 @@ import CalotypeCore
 import CalotypeLibvips
 import Foundation
 import NIOPosix
+import BackendTestSupport
+import TestSupport
 import Testing
 @testable import CalotypeBench
 
@@ -17,12 +19,12 @@ struct BenchInternalsTests {
     func theRawBaselineWritesTheSameBytesAsCalotype(_ shorthand: String) async throws {
         let recipe = try Recipe(shorthand: shorthand)
         let plan = try RawLibvipsPlan.make(for: recipe).get()
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.photo(width: 2400, height: 1600, seed: 3) }
+        let photo = try await offThePool { try SyntheticImage.photo(width: 2400, height: 1600, seed: 3) }
         let tagged = try [UInt8](Data(contentsOf: Self.fixtures.appendingPathComponent("photo.jpg")))
-        let backend = try LibvipsBackend(threadPool: NIOThreadPool.singleton)
+        let backend = try libvips
         for bytes in [photo, tagged] {
             let calotype = try await backend.process(ImageInput(bytes: bytes), recipe: recipe)
-            let raw = try await NIOThreadPool.singleton.runIfActive { try RawLibvipsBaseline.thumbnail(bytes, plan: plan).get() }
+            let raw = try await offThePool { try RawLibvipsBaseline.thumbnail(bytes, plan: plan).get() }
             #expect(raw == calotype.bytes)
         }
     }

@@ -2,6 +2,7 @@ import BackendTestSupport
 import CalotypeCore
 import CalotypeLibvips
 import NIOPosix
+import TestSupport
 import Testing
 
 @Suite("libvips threads per job")
@@ -30,7 +31,7 @@ struct LibvipsThreadTests {
         "width=700&flip=vertical&gamma=1.1&brightness=0.05&contrast=1.2&grayscale=true&format=png",
     ])
     func theThreadCountNeverChangesTheBytes(_ shorthand: String) async throws {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 2400, height: 1600, seed: 7) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 2400, height: 1600, seed: 7) }
         let input = ImageInput(bytes: photo, name: "synthetic.jpg")
         let recipe = try Recipe(shorthand: shorthand)
         let oneThread = try LibvipsBackend(configuration: .init(threadsPerJob: 1, adaptiveThreads: false), threadPool: .singleton)

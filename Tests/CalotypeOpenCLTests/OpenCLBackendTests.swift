@@ -21,10 +21,12 @@ struct OpenCLBackendTests {
 
     // MARK: Devices
 
-    @Test func cpuDevicesAreAdmittedOnlyWhenAsked() throws {
-        let strict = OpenCLDiscovery.discover(allowCPUDevices: false)
+    @Test func cpuDevicesAreAdmittedOnlyWhenAsked() async throws {
+        // Discovery loads the driver: blocking work, off the cooperative threads.
+        let (strict, relaxed) = try await onThreadOfItsOwn {
+            (OpenCLDiscovery.discover(allowCPUDevices: false), OpenCLDiscovery.discover(allowCPUDevices: true))
+        }
         #expect(strict.admitted.allSatisfy { $0.type != .cpu })
-        let relaxed = OpenCLDiscovery.discover(allowCPUDevices: true)
         #expect(relaxed.state == .devices, "PoCL (pocl-opencl-icd) should be installed")
         #expect(!relaxed.admitted.isEmpty)
         for device in relaxed.devices {
@@ -33,8 +35,8 @@ struct OpenCLBackendTests {
         }
     }
 
-    @Test func describesItself() throws {
-        let backend = try OpenCLFixture.backend
+    @Test func describesItself() async throws {
+        let backend = try await OpenCLFixture.backend
         #expect(backend.name.hasPrefix("opencl:") && backend.kind == .gpu)
         #expect(backend.selfCheck == .passed, "\(backend.selfCheck.description)")
         if backend.deviceInfo.hasDoubles {
@@ -50,7 +52,7 @@ struct OpenCLBackendTests {
         "width=1000&enlarge=true", "width=100&strip=false",
     ])
     func declaresUnsupportedRecipes(_ shorthand: String) async throws {
-        let backend = try OpenCLFixture.backend
+        let backend = try await OpenCLFixture.backend
         let recipe = try recipe(shorthand)
         guard case .unsupported(let reason) = backend.supports(recipe) else {
             Issue.record("\(shorthand) should be unsupported")
@@ -61,9 +63,9 @@ struct OpenCLBackendTests {
         #expect(error?.code == .unsupportedByBackend && error?.blame == .backend)
     }
 
-    @Test func attentionIsSupportedWhenItCannotApply() throws {
+    @Test func attentionIsSupportedWhenItCannotApply() async throws {
         // With one side given, every fit is `inside`: nothing is cropped.
-        #expect(try OpenCLFixture.backend.supports(try recipe("width=100&gravity=attention")).isSupported)
+        #expect(try await OpenCLFixture.backend.supports(try recipe("width=100&gravity=attention")).isSupported)
     }
 
     @Test func imagesResizedInAnotherSpaceGoToTheCPU() async throws {
@@ -71,7 +73,7 @@ struct OpenCLBackendTests {
         // colour profile is applied: the device declines rather than differ.
         for fixture in [Fixture.alphaPNG, .cmykJPEG] {
             do {
-                let result = try await run(try OpenCLFixture.backend, fixture, "width=50&format=png")
+                let result = try await run(try await OpenCLFixture.backend, fixture, "width=50&format=png")
                 let cpu = try await libvips.process(try fixture.input, recipe: try recipe("width=50&format=png"))
                 #expect(try Decoded(result.bytes).pixels == Decoded(cpu.bytes).pixels, "\(fixture.rawValue)")
             } catch let error as ProcessingError {
@@ -81,7 +83,7 @@ struct OpenCLBackendTests {
     }
 
     @Test func inputFaultsStayInputFaults() async throws {
-        let backend = try OpenCLFixture.backend
+        let backend = try await OpenCLFixture.backend
         let corrupt = await #expect(throws: ProcessingError.self) {
             try await backend.process(ImageInput(bytes: Array(try Fixture.photoJPEG.bytes.prefix(600))), recipe: try recipe("width=50"))
         }
@@ -106,7 +108,7 @@ struct OpenCLBackendTests {
 
     @Test(arguments: ["width=100&format=jpeg", "width=120&format=webp&quality=70", "blur=1&format=png", "grayscale=true&format=jpeg"])
     func encodesTheSameBytesAsTheCPUBackend(_ shorthand: String) async throws {
-        let gpu = try await run(try OpenCLFixture.backend, .photoJPEG, shorthand)
+        let gpu = try await run(try await OpenCLFixture.backend, .photoJPEG, shorthand)
         let cpu = try await run(try libvips, .photoJPEG, shorthand)
         #expect(gpu.bytes == cpu.bytes)
         #expect((gpu.width, gpu.height, gpu.format) == (cpu.width, cpu.height, cpu.format))
@@ -115,21 +117,21 @@ struct OpenCLBackendTests {
 
     // MARK: Programs
 
-    @Test func compiledProgramsAreCachedAndReusedOnTheNextStart() throws {
+    @Test func compiledProgramsAreCachedAndReusedOnTheNextStart() async throws {
         let cache = try temporaryCache()
         defer { try? FileManager.default.removeItem(at: cache) }
-        let first = try OpenCLFixture.make(OpenCLFixture.configuration(cacheDirectory: cache))
+        let first = try await OpenCLFixture.make(OpenCLFixture.configuration(cacheDirectory: cache))
         #expect(first.programOrigin == "compiled")
         let files = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("opencl").path)
         #expect(files.count == 1 && files[0].hasSuffix(".bin"))
-        let second = try OpenCLFixture.make(OpenCLFixture.configuration(cacheDirectory: cache))
+        let second = try await OpenCLFixture.make(OpenCLFixture.configuration(cacheDirectory: cache))
         #expect(second.programOrigin == "cache")
         #expect(second.selfCheck == .passed)
     }
 
-    @Test func aBuildFailureReportsTheCompilerLog() throws {
-        let error = #expect(throws: ProcessingError.self) {
-            try OpenCLFixture.make(OpenCLFixture.configuration(fault: .build, cacheDirectory: nil))
+    @Test func aBuildFailureReportsTheCompilerLog() async throws {
+        let error = await #expect(throws: ProcessingError.self) {
+            try await OpenCLFixture.make(OpenCLFixture.configuration(fault: .build, cacheDirectory: nil))
         }
         #expect(error?.code == .backendFault)
         #expect(error?.detail?.contains("injected build failure") == true, "\(String(describing: error?.detail))")
@@ -139,7 +141,7 @@ struct OpenCLBackendTests {
 
     @Test(arguments: [OpenCLFault.alloc, .kernel, .readback])
     func injectedDeviceFaultsAreBackendFaults(_ fault: OpenCLFault) async throws {
-        let backend = try OpenCLFixture.make(OpenCLFixture.configuration(fault: fault))
+        let backend = try await OpenCLFixture.make(OpenCLFixture.configuration(fault: fault))
         let error = await #expect(throws: ProcessingError.self) { try await run(backend, .photoJPEG, "width=100&blur=1") }
         #expect(error?.code == .backendFault && error?.blame == .backend, "\(String(describing: error))")
         #expect(error?.detail?.contains("injected") == true)
@@ -148,7 +150,7 @@ struct OpenCLBackendTests {
     // MARK: Memory
 
     @Test func anImageLargerThanTheDeviceAllowsIsRefusedUpFront() async throws {
-        let backend = try OpenCLFixture.make(OpenCLFixture.configuration(maxBufferBytes: 100_000))
+        let backend = try await OpenCLFixture.make(OpenCLFixture.configuration(maxBufferBytes: 100_000))
         let before = backend.bufferStatistics.allocated
         let error = await #expect(throws: ProcessingError.self) { try await run(backend, .photoJPEG, "blur=1") }
         #expect(error?.code == .unsupportedByBackend && error?.blame == .backend)
@@ -159,7 +161,7 @@ struct OpenCLBackendTests {
     }
 
     @Test func deviceBuffersAreReusedAcrossJobs() async throws {
-        let backend = try OpenCLFixture.make(OpenCLFixture.configuration())
+        let backend = try await OpenCLFixture.make(OpenCLFixture.configuration())
         _ = try await run(backend, .photoJPEG, "width=200&blur=1.5&sharpen=1")
         let afterFirst = backend.bufferStatistics
         #expect(afterFirst.pooled > 0)
@@ -174,7 +176,7 @@ struct OpenCLBackendTests {
     // MARK: Concurrency
 
     @Test func concurrentJobsShareTheDeviceSafely() async throws {
-        let backend = try OpenCLFixture.backend
+        let backend = try await OpenCLFixture.backend
         let shorthands = ["width=100&blur=1", "width=90&height=90&fit=cover&sharpen=1", "rotate=90&grayscale=true", "width=64&flip=vertical"]
         var expected: [String: [UInt8]] = [:]
         for shorthand in shorthands {

@@ -197,6 +197,35 @@ struct BatchResourceTests {
         }
     }
 
+    /// Every batch endpoint posts to the same host; a batch that answers
+    /// the request that posted it is not one of `/batches`' resources: it
+    /// takes no place under `CALOTYPE_MAX_BATCHES` and is gone once answered.
+    @Test func aRequestsOwnBatchIsNotAResourceAndIsForgottenOnceAnswered() async throws {
+        let backend = HeldBackend()
+        try await withFakeServer(backend, configure: { $0.maxRunningBatches = 1 }) { client, _ in
+            defer { backend.open() }
+            let posted = try await post(Self.fakeBody(1), client: client)
+            await backend.waitUntilStarted()
+            // The one place for resources is taken; a request's own batch is still taken.
+            let body = Self.fakeBody(2)
+            async let answered = client.execute(uri: "/process-batch?inline=true", method: .post, headers: body.headers, body: body.body) {
+                response in
+                #expect(response.status == .ok)
+                return try decode(APIBatchSummary.self, response.body)
+            }
+            backend.open()
+            let summary = try await answered
+            #expect(summary.total == 2 && summary.succeeded == 2)
+            #expect(summary.results?.map(\.data) == [Data([1, 2, 3]).base64EncodedString(), Data([1, 2, 3]).base64EncodedString()])
+            try await client.execute(uri: "/batches/\(summary.batchID)", method: .get) { #expect($0.status == .notFound) }
+            // The resource is kept with its results.
+            let status = try await client.execute(uri: posted.statusURL, method: .get) { response in
+                try decode(APIBatchStatus.self, response.body)
+            }
+            #expect(status.total == 1 && status.results.count <= 1)
+        }
+    }
+
     @Test func unknownBatchesAndBadLastEventIDsAreClearErrors() async throws {
         let backend = HeldBackend()
         try await withFakeServer(backend) { client, _ in

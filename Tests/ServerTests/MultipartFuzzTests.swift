@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 @testable import Server
+import TestSupport
 import Testing
 
 /// The multipart parser against generated bodies: binary parts full of the
@@ -52,7 +53,16 @@ struct MultipartFuzzTests {
         }
     }
 
-    @Test func generatedBodiesRoundTripExactly() throws {
+    /// Seconds of parsing: on a thread of its own, off the cooperative
+    /// threads that the live servers of the suites beside it answer on.
+    @Test func generatedBodiesRoundTripExactly() async throws {
+        let mismatches = try await offThePool { try Self.roundTrips() }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    /// The rounds whose parts did not come back as written.
+    static func roundTrips() throws -> [String] {
+        var mismatches: [String] = []
         var random = SplitMix64(seed: 0xCA10_7E9E)
         for round in 0..<500 {
             let boundary = "b" + String((0..<Int.random(in: 1...40, using: &random)).map { _ in "-_.0123456789abcXYZ".randomElement(using: &random) ?? "x" })
@@ -62,13 +72,22 @@ struct MultipartFuzzTests {
             if parts.contains(where: { ($0.body + Array("\r\n".utf8)).firstRange(of: delimiter) != nil || $0.body.starts(with: delimiter.dropFirst(2)) }) { continue }
             let parsed = try Multipart.parse(ByteBuffer(bytes: Self.body(parts, boundary: boundary)), boundary: boundary)
             let back = parsed.map { Part(name: $0.name ?? "", filename: $0.filename, body: $0.body) }
-            #expect(back == parts, "round \(round), boundary \(boundary)")
+            if back != parts { mismatches.append("round \(round), boundary \(boundary)") }
         }
+        return mismatches
     }
 
-    @Test func damagedBodiesAreRefusedOrParsedNeverCrash() {
+    @Test func damagedBodiesAreRefusedOrParsedNeverCrash() async throws {
+        let (refused, overlong) = try await offThePool { Self.damagedBodies() }
+        #expect(overlong == 0, "parts longer than their body")
+        #expect(refused > 0, "truncation must be refused at least sometimes")
+    }
+
+    /// Bodies refused, and bodies parsed into more bytes than they hold.
+    static func damagedBodies() -> (refused: Int, overlong: Int) {
         var random = SplitMix64(seed: 0xBAD_B0D1E5)
         var refused = 0
+        var overlong = 0
         for _ in 0..<3000 {
             let boundary = "calotype-fuzz"
             var bytes = Self.body(Self.randomParts(boundary: boundary, using: &random), boundary: boundary)
@@ -84,12 +103,12 @@ struct MultipartFuzzTests {
             }
             do {
                 let parts = try Multipart.parse(ByteBuffer(bytes: bytes), boundary: boundary)
-                #expect(parts.reduce(0) { $0 + $1.body.count } <= bytes.count)
+                if parts.reduce(0, { $0 + $1.body.count }) > bytes.count { overlong += 1 }
             } catch {
                 refused += 1
             }
         }
-        #expect(refused > 0, "truncation must be refused at least sometimes")
+        return (refused, overlong)
     }
 }
 

@@ -13,7 +13,7 @@ import Glibc
 @Suite("Cluster mode: nodes as processes", .serialized, .timeLimit(.minutes(5)))
 struct ClusterNodesTests {
     static func photos(_ count: Int, width: Int = 96, height: Int = 64) async throws -> [[UInt8]] {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: width, height: height, seed: 3) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: width, height: height, seed: 3) }
         return Array(repeating: photo, count: count)
     }
 

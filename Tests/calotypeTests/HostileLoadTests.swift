@@ -40,8 +40,8 @@ struct HostileLoadTests {
 
     @Test func theServerLivesAnswersEveryHostileFile4xxAndItsMemoryLevelsOff() async throws {
         let photo = try Self.fixture("photo.jpg")
-        let large = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 800, height: 600, seed: 31) }
-        let scanBomb = try await NIOThreadPool.singleton.runIfActive { try ProgressiveJPEG.scanBomb(from: large) }
+        let large = try await offThePool { try SyntheticImage.jpeg(width: 800, height: 600, seed: 31) }
+        let scanBomb = try await offThePool { try ProgressiveJPEG.scanBomb(from: large) }
         var hostile = HostileImages.all(photo: photo)
         hostile += try ["bomb.png", "huge-header.png", "document.pdf", "matrix.mat"].map { HostileImages.Sample(name: $0, bytes: try Self.fixture($0)) }
         hostile += [HostileImages.Sample(name: "scan-bomb.jpg", bytes: scanBomb), HostileImages.Sample(name: "damaged.jpg", bytes: DamagedJPEG.flipped(large))]

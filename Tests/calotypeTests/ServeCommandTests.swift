@@ -55,7 +55,7 @@ struct ServeCommandTests {
 
     /// Six 2-megapixel photos as a multipart body.
     static func sixPhotos() async throws -> (boundary: String, payload: [UInt8]) {
-        let photo = try await NIOThreadPool.singleton.runIfActive { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9) }
+        let photo = try await offThePool { try SyntheticImage.jpeg(width: 1600, height: 1200, seed: 9) }
         let boundary = "calotype-\(UUID().uuidString)"
         var payload: [UInt8] = []
         for index in 0..<6 {
