@@ -45,11 +45,9 @@ public struct ServerConfiguration: Sendable {
     public var resultsMaxBytes = 1 << 30
     /// Where `/process-and-save` writes (`CALOTYPE_SAVE_DIR`, default ./data/saved).
     public var saveDirectory = URL(fileURLWithPath: "data/saved")
-    /// Instead of a folder, POST each saved result here (`CALOTYPE_SAVE_URL`),
-    /// retrying with backoff.
-    public var saveURL: URL?
-    /// Instead of the folder or `saveURL`, store each saved result here (the
-    /// composition root's S3 sink for `CALOTYPE_SAVE_URL=s3://bucket/prefix/`).
+    /// Instead of the folder, where each saved result goes: the composition
+    /// root's sink for `CALOTYPE_SAVE_URL` (an S3 prefix, or an HTTP
+    /// endpoint each result is POSTed to).
     public var saveSink: (any ResultSink)?
     /// Where images by reference are fetched from (`GET /img`, batches of
     /// `sources`): the composition root's fetcher over the allow-list; nil:

@@ -46,7 +46,7 @@ struct SaveSinkTests {
         let log = SinkLog()
         try await receiver(failures: 2, log: log).test(.live) { sink in
             let port = try #require(sink.port)
-            try await withServer(configure: { $0.saveURL = URL(string: "http://127.0.0.1:\(port)/upload") }) { client, _ in
+            try await withServer(configure: { $0.saveSink = HTTPResultSink(url: URL(string: "http://127.0.0.1:\(port)/upload")!) }) { client, _ in
                 var body = MultipartBody()
                 body.addFile("file", filename: "holiday photo.jpg", try Fixtures.bytes("photo.jpg"))
                 try await client.execute(uri: "/process-and-save?width=40&format=png", method: .post, headers: body.headers, body: body.body) { response in
@@ -66,7 +66,7 @@ struct SaveSinkTests {
         let log = SinkLog()
         try await receiver(failures: Int.max, log: log).test(.live) { sink in
             let port = try #require(sink.port)
-            try await withServer(configure: { $0.saveURL = URL(string: "http://127.0.0.1:\(port)/upload") }) { client, _ in
+            try await withServer(configure: { $0.saveSink = HTTPResultSink(url: URL(string: "http://127.0.0.1:\(port)/upload")!) }) { client, _ in
                 let body = try MultipartBody.files(["photo.jpg"])
                 let url = try await client.execute(uri: "/process-and-save?width=40&format=png", method: .post, headers: body.headers, body: body.body) { response in
                     #expect(response.status == .badGateway)

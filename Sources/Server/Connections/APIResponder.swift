@@ -29,14 +29,15 @@ struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context =
 
     private func answer(_ request: Request, context: Context) async throws -> Response {
         do {
+            let response = try await router.respond(to: request, context: context)
+            // The route table is read only when the router found no route
+            // (its not-found responder names the endpoint so), not for
+            // every request.
+            guard context.endpointPath == Self.routerNotFound else { return response }
             let methods = routes.methods(for: request.uri.path)
-            // HEAD is answered wherever GET is (Hummingbird's own behaviour).
-            guard methods.contains(request.method) || (request.method == .head && methods.contains(.get)) else {
-                throw methods.isEmpty
-                    ? APIError(.notFound, .notFound, "no endpoint at \(request.uri.path); GET /openapi.json lists them")
-                    : Self.methodNotAllowed(request, allowed: methods)
-            }
-            return try await router.respond(to: request, context: context)
+            throw methods.isEmpty
+                ? APIError(.notFound, .notFound, "no endpoint at \(request.uri.path); GET /openapi.json lists them")
+                : Self.methodNotAllowed(request, allowed: methods)
         } catch let error as HTTPParserError {
             throw error  // A body that breaks HTTP mid-way: Hummingbird closes the connection.
         } catch let error as any HTTPResponseError {
@@ -47,6 +48,10 @@ struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context =
                 .response(from: request, context: context)
         }
     }
+
+    /// The endpoint Hummingbird's router records when no route matched the
+    /// path and method (`NotFoundResponder`).
+    static var routerNotFound: String { "NotFound" }
 
     private static func methodNotAllowed(_ request: Request, allowed: Set<HTTPRequest.Method>) -> APIError {
         let names = allowed.map(\.rawValue).sorted()

@@ -27,14 +27,13 @@ extension CalotypeServer {
         }
     }
 
-    /// Where `/process-and-save` saves: `CALOTYPE_SAVE_URL` (S3 or HTTP),
-    /// or the folder `CALOTYPE_SAVE_DIR`.
+    /// Where `/process-and-save` saves: the configured sink
+    /// (`CALOTYPE_SAVE_URL`: S3 or HTTP), or the folder `CALOTYPE_SAVE_DIR`.
     var saveTarget: any ResultSink {
         Self.saveTarget(configuration)
     }
 
     static func saveTarget(_ configuration: ServerConfiguration) -> any ResultSink {
-        configuration.saveSink ?? configuration.saveURL.map { HTTPResultSink(url: $0) }
-            ?? ResultSaver(directory: configuration.saveDirectory, io: BlockingPools.files)
+        configuration.saveSink ?? ResultSaver(directory: configuration.saveDirectory, io: BlockingPools.files)
     }
 }

@@ -2,10 +2,11 @@ import AsyncHTTPClient
 import CalotypeCore
 import Foundation
 import NIOCore
+import Server
 
 /// Stores results by POSTing them to an HTTP endpoint (`CALOTYPE_SAVE_URL`),
 /// retrying with exponential backoff: a flaky receiver costs time, not results.
-struct HTTPResultSink: ResultSink {
+public struct HTTPResultSink: ResultSink {
     let url: URL
     /// Attempts in all, the first included.
     let attempts: Int
@@ -13,7 +14,7 @@ struct HTTPResultSink: ResultSink {
     let backoff: Duration
     let timeout: Duration
 
-    init(url: URL, attempts: Int = 4, backoff: Duration = .milliseconds(250), timeout: Duration = .seconds(30)) {
+    public init(url: URL, attempts: Int = 4, backoff: Duration = .milliseconds(250), timeout: Duration = .seconds(30)) {
         self.url = url
         self.attempts = max(1, attempts)
         self.backoff = backoff
@@ -29,7 +30,7 @@ struct HTTPResultSink: ResultSink {
     /// Sends the bytes with their media type and sanitised file name
     /// (`X-Calotype-Filename`); the receiver's `Location`, if any, is where
     /// the result went.
-    func save(_ bytes: [UInt8], item: SavedItem, format: OutputFormat) async throws -> String {
+    public func save(_ bytes: [UInt8], item: SavedItem, format: OutputFormat) async throws -> String {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: format.mediaType)

@@ -56,7 +56,7 @@ extension ServerConfiguration {
                 let client = S3Client(configuration: try S3Client.Configuration.read(from: settings, for: "CALOTYPE_SAVE_URL"), http: .shared)
                 configuration.saveSink = S3ResultSink(client: client, bucket: bucket, prefix: prefix)
             } else {
-                configuration.saveURL = parsed
+                configuration.saveSink = HTTPResultSink(url: parsed)
             }
         }
         try configuration.readReferences(from: settings, resolver: resolver)
