@@ -127,12 +127,12 @@ public struct CalotypeServer: Sendable {
             idleTimeout: TimeAmount(configuration.idleTimeout))
     }
 
-    /// JSON with sorted keys, as every endpoint answers.
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, snakeCase: Bool = false) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
-        let body = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    /// `value` as JSON, through the request context's encoder.
+    static func json(
+        _ value: some Encodable, status: HTTPResponse.Status = .ok, for request: Request, context: CalotypeRequestContext
+    ) throws -> Response {
+        var response = try context.responseEncoder.encode(value, from: request, context: context)
+        response.status = status
+        return response
     }
 }

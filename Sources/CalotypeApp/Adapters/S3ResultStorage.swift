@@ -39,8 +39,8 @@ struct S3ResultStorage: ResultStorage {
             bytes: object.bytes, mediaType: object.contentType ?? name.mediaType, written: object.lastModified.flatMap(Self.httpDate))
     }
 
-    func delete(_ name: ResultName) async {
-        try? await client.delete(bucket: bucket, key: key(name))
+    func delete(_ name: ResultName) async throws {
+        try await client.delete(bucket: bucket, key: key(name))
     }
 
     /// No result is larger than the largest image the engine makes.

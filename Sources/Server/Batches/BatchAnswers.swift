@@ -45,13 +45,13 @@ extension CalotypeServer {
                 throw error
             }
             await batchHost.answered(batch)
-            return Self.json(await summary(status, inline: upload.inline))
+            return try Self.json(await summary(status, inline: upload.inline), for: request, context: context)
         case .saved:
             // Saving runs to its end even if the client leaves: it is a side effect asked for.
             let status = try await waitForEnd(of: batch)
             await batchHost.answered(batch)
             let saveFailed = status.results.contains { $0.error?.code == .saveFailed }
-            return Self.json(await summary(status, inline: false), status: saveFailed ? .badGateway : .ok)
+            return try Self.json(await summary(status, inline: false), status: saveFailed ? .badGateway : .ok, for: request, context: context)
         }
     }
 

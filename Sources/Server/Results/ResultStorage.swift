@@ -15,7 +15,8 @@ public protocol ResultStorage: Sendable {
     func write(_ bytes: [UInt8], as name: ResultName, mediaType: String) async throws
     /// The bytes, or nil when there are none under `name`.
     func read(_ name: ResultName) async throws -> StoredResult?
-    func delete(_ name: ResultName) async
+    /// Deletes it; nothing to delete is not an error.
+    func delete(_ name: ResultName) async throws
 }
 
 /// A stored result's bytes, media type and age.
@@ -103,8 +104,14 @@ struct FolderResultStorage: ResultStorage {
         }
     }
 
-    func delete(_ name: ResultName) async {
+    func delete(_ name: ResultName) async throws {
         let file = self.file(name)
-        _ = try? await io.runIfActive { try FileManager.default.removeItem(at: file) }
+        try await io.runIfActive {
+            do {
+                try FileManager.default.removeItem(at: file)
+            } catch CocoaError.fileNoSuchFile {
+                // Gone already.
+            }
+        }
     }
 }

@@ -1,5 +1,7 @@
 import CalotypeCore
 import Foundation
+import Logging
+import Metrics
 import NIOPosix
 
 /// Finished results kept for `GET /results/{id}`: for a limited time and up
@@ -28,6 +30,10 @@ actor ResultStore {
     private var totalBytes = 0
     /// Files being written or deleted.
     private var fileWork: [UUID: Task<Void, Never>] = [:]
+    /// A storage error is never dropped unseen: each is logged with the
+    /// result's name (its batch) and counted in
+    /// `calotype_result_storage_errors_total{operation}`.
+    private static let logger = Logger(label: "calotype.results")
 
     init(storage: any ResultStorage, lifetime: Duration, maxBytes: Int) {
         self.storage = storage
@@ -53,7 +59,14 @@ actor ResultStore {
         let id = keep(name, size: bytes.count, format: format, pending: bytes)
         let storage = self.storage
         inBackground { store in
-            let written = (try? await storage.write(bytes, as: name, mediaType: format.mediaType)) != nil
+            var written = true
+            do {
+                try await storage.write(bytes, as: name, mediaType: format.mediaType)
+            } catch {
+                // Still served from memory (`finishedWriting` keeps the bytes).
+                Self.storageFailed("write", name, error)
+                written = false
+            }
             await store.finishedWriting(id, name: name, written: written)
         }
         return id
@@ -65,7 +78,12 @@ actor ResultStore {
     /// write failed.
     func putWritten(_ bytes: [UInt8], as name: ResultName, format: OutputFormat) async -> String? {
         guard bytes.count <= maxBytes else { return nil }
-        guard (try? await storage.write(bytes, as: name, mediaType: format.mediaType)) != nil else { return nil }
+        do {
+            try await storage.write(bytes, as: name, mediaType: format.mediaType)
+        } catch {
+            Self.storageFailed("write", name, error)
+            return nil
+        }
         return keep(name, size: bytes.count, format: format, pending: nil)
     }
 
@@ -107,7 +125,13 @@ actor ResultStore {
 
     private func delete(_ name: ResultName) {
         let storage = self.storage
-        inBackground { _ in await storage.delete(name) }
+        inBackground { _ in
+            do {
+                try await storage.delete(name)
+            } catch {
+                Self.storageFailed("delete", name, error)
+            }
+        }
     }
 
     /// Whether `id`'s bytes are still served from memory (not yet, or never, on disk).
@@ -119,16 +143,33 @@ actor ResultStore {
         evict(toFit: 0)
         guard let entry = entries[id] else { return await getShared(id) }
         if let pending = entry.pending { return (pending, entry.mediaType) }
-        guard let stored = try? await storage.read(entry.name) else { return nil }
+        guard let stored = await read(entry.name) else { return nil }
         return (stored.bytes, entry.mediaType)
     }
 
     /// A result this store did not write (another node's, or from before a
     /// restart), from shared storage, while it is younger than the lifetime.
     private func getShared(_ id: String) async -> (bytes: [UInt8], mediaType: String)? {
-        guard storage.isShared, let name = ResultName(id: id), let stored = try? await storage.read(name) else { return nil }
+        guard storage.isShared, let name = ResultName(id: id), let stored = await read(name) else { return nil }
         if let written = stored.written, Date().timeIntervalSince(written) > lifetime.seconds { return nil }
         return (stored.bytes, stored.mediaType)
+    }
+
+    /// The stored bytes; nil when there are none, or when the storage
+    /// failed (logged and counted: the client gets 404, the operator a line).
+    private func read(_ name: ResultName) async -> StoredResult? {
+        do {
+            return try await storage.read(name)
+        } catch {
+            Self.storageFailed("read", name, error)
+            return nil
+        }
+    }
+
+    private static func storageFailed(_ operation: String, _ name: ResultName, _ error: any Error) {
+        logger.warning(
+            "result storage \(operation) failed", metadata: ["result": "\(name.id)", "batch": "\(name.batchID)", "error": "\(error)"])
+        Metrics.Counter(label: "calotype_result_storage_errors_total", dimensions: [("operation", operation)]).increment()
     }
 
     /// The storage holds it: drop the copy in memory, or the stored copy

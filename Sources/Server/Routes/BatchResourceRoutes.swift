@@ -12,7 +12,7 @@ extension CalotypeServer {
     /// events over `GET` (so a browser's `EventSource` works and resumes after
     /// a reconnect), or cancel it. The batch runs whether anyone listens or not.
     func addBatchResourceRoutes(to router: Router<CalotypeRequestContext>) {
-        router.post("batches") { request, _ -> Response in
+        router.post("batches") { request, context -> Response in
             let endpoint = "/batches"
             await statistics.request(endpoint)
             let upload = try await readUpload(request, shape: .batch, endpoint: endpoint)
@@ -24,13 +24,13 @@ extension CalotypeServer {
             let created = try await post(
                 upload, endpoint: endpoint, lifetime: .resource, parallelism: configuration.parallelEnabled ? parallelism : 1,
                 destination: upload.destinationName)
-            var response = Self.json(created, status: .accepted)
+            var response = try Self.json(created, status: .accepted, for: request, context: context)
             response.headers[.location] = created.statusURL
             return response
         }
 
-        router.get("batches/{id}") { _, context -> Response in
-            Self.json(try await batchHost.status(of: context.parameters.get("id") ?? ""))
+        router.get("batches/{id}") { request, context -> Response in
+            try Self.json(try await batchHost.status(of: context.parameters.get("id") ?? ""), for: request, context: context)
         }
 
         router.get("batches/{id}/events") { request, context -> Response in
@@ -57,8 +57,8 @@ extension CalotypeServer {
             })
         }
 
-        router.delete("batches/{id}") { _, context -> Response in
-            Self.json(try await batchHost.cancel(context.parameters.get("id") ?? ""))
+        router.delete("batches/{id}") { request, context -> Response in
+            try Self.json(try await batchHost.cancel(context.parameters.get("id") ?? ""), for: request, context: context)
         }
     }
 

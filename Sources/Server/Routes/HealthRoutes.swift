@@ -46,7 +46,7 @@ extension CalotypeServer {
     }
 
     func addHealthRoutes(to router: Router<CalotypeRequestContext>) {
-        router.get("health") { _, _ -> Response in
+        router.get("health") { request, context -> Response in
             let statistics = await scheduler.statistics()
             let healthy = statistics.lanes.filter(\.healthy).count
             let status = !statistics.accepting || healthy == 0 ? "unavailable" : healthy < statistics.lanes.count ? "degraded" : "ok"
@@ -62,13 +62,13 @@ extension CalotypeServer {
                 status: cluster?.databaseReachable == false && status == "ok" ? "degraded" : status, version: Self.version,
                 uptimeSeconds: (ContinuousClock.now - started).seconds, parallelEnabled: configuration.parallelEnabled, backends: backends,
                 cluster: cluster)
-            return Self.json(health, status: status == "unavailable" ? .serviceUnavailable : .ok)
+            return try Self.json(health, status: status == "unavailable" ? .serviceUnavailable : .ok, for: request, context: context)
         }
 
         // Readiness, for load balancers: new work is welcome here. 503 while
         // the node drains (a shutdown has begun) or cannot serve at all;
         // `/health` stays the liveness answer.
-        router.get("ready") { _, _ -> Response in
+        router.get("ready") { request, context -> Response in
             struct Ready: Encodable {
                 let ready: Bool
                 let reason: String?
@@ -78,26 +78,32 @@ extension CalotypeServer {
                 readiness.isDraining ? "draining"
                 : !statistics.accepting ? "not accepting jobs"
                 : statistics.lanes.allSatisfy({ !$0.healthy }) ? "no healthy backend" : nil
-            return Self.json(Ready(ready: reason == nil, reason: reason), status: reason == nil ? .ok : .serviceUnavailable)
+            return try Self.json(Ready(ready: reason == nil, reason: reason), status: reason == nil ? .ok : .serviceUnavailable, for: request, context: context)
         }
 
-        router.get("stats") { _, _ -> Response in
+        router.get("stats") { request, context -> Response in
             struct Stats: Encodable {
                 let scheduler: SchedulerStatistics
                 let endpoints: [String: EndpointStatistics.Counts]
                 let cluster: APICluster?
             }
             // A database away leaves the cluster out; the node's own figures still answer.
-            let cluster = try? await configuration.cluster?.overview()
-            return Self.json(
-                Stats(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints, cluster: cluster), snakeCase: true)
+            let cluster: APICluster?
+            do {
+                cluster = try await configuration.cluster?.overview()
+            } catch {
+                context.logger.warning("/stats without the cluster: its database did not answer", metadata: ["error": "\(error)"])
+                cluster = nil
+            }
+            let stats = Stats(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints, cluster: cluster)
+            return try APIResponseEncoder(snakeCase: true).encode(stats, from: request, context: context)
         }
 
-        router.get("cluster") { _, _ -> Response in
+        router.get("cluster") { request, context -> Response in
             guard let cluster = configuration.cluster else {
                 throw APIError(.notFound, .notFound, "this server is not a cluster node (CALOTYPE_DATABASE_URL is not set)")
             }
-            return Self.json(try await cluster.overview())
+            return try Self.json(try await cluster.overview(), for: request, context: context)
         }
     }
 }
