@@ -77,7 +77,14 @@ public final class BatchEventFeed: Sendable {
             var last = lastEventID
             following: while !Task.isCancelled {
                 // Registered before reading: an event logged meanwhile wakes the next wait.
-                let read = (try? await log.events(of: batch, after: last)) ?? []
+                let read: [BatchEventLog.Event]
+                do {
+                    read = try await log.events(of: batch, after: last)
+                } catch {
+                    // The stream waits and reads again; its client sees a pause, not an end.
+                    log.logger.warning("reading a batch's events failed", metadata: ["batch": "\(batch)", "error": "\(String(reflecting: error))"])
+                    read = []
+                }
                 for event in read {
                     output.yield(event)
                     last = event.id

@@ -87,6 +87,9 @@ public struct ClusterWorker: Sendable {
         /// Past its item deadline: its lease is left to lapse (it may still
         /// end here later, as `lost` or `finished` with its finish refused).
         case abandoned(WorkQueue.Claim)
+        /// A database call the loop outlives failed (a retry hand-back, a
+        /// heartbeat); logged where it happened.
+        case databaseFailed(operation: String)
     }
 
     public let queue: WorkQueue
@@ -244,7 +247,16 @@ public struct ClusterWorker: Sendable {
             ending = final
         case .retry(let pool):
             if claim.attempts < configuration.maxAttempts {
-                let retried = (try? await queue.retry(claim, in: pool)) ?? false
+                let retried: Bool
+                do {
+                    retried = try await queue.retry(claim, in: pool)
+                } catch {
+                    // Its lease will end and the rescuer will hand it back.
+                    logger.warning(
+                        "handing an item back for a retry failed", metadata: ["batch": "\(claim.batchID)", "index": "\(claim.index)", "error": "\(String(reflecting: error))"])
+                    observer(.databaseFailed(operation: "retry"))
+                    retried = false
+                }
                 if retried {
                     observer(.retried(claim))
                     return
@@ -282,7 +294,13 @@ public struct ClusterWorker: Sendable {
             }
             // Every beat, running items or not: the node's own heartbeat is in it.
             let tokens = running.all.map(\.token)
-            guard let held = try? await queue.heartbeat(owner: configuration.owner, tokens: tokens, lease: configuration.lease) else {
+            let held: Set<UUID>
+            do {
+                held = try await queue.heartbeat(owner: configuration.owner, tokens: tokens, lease: configuration.lease)
+            } catch {
+                // The next beat tries again; leases not extended end on their own.
+                queue.logger.warning("the heartbeat failed", metadata: ["error": "\(String(reflecting: error))"])
+                observer(.databaseFailed(operation: "heartbeat"))
                 continue
             }
             for token in tokens where !held.contains(token) {

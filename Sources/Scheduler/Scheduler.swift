@@ -1,5 +1,6 @@
 import CalotypeCore
 import CoreMetrics
+import Logging
 
 
 /// Places every job on a backend lane, keeps each lane within its workers,
@@ -75,6 +76,8 @@ public actor Scheduler {
     }
 
     public nonisolated let configuration: Configuration
+    /// Device faults retried on the CPU and lanes quarantined are written here.
+    private let logger: Logger
     /// What admitted work may hold: the server admits request bodies
     /// against it, and each submitted job counts its decoded pixels in it.
     public nonisolated let memoryBudget: MemoryBudget
@@ -97,12 +100,15 @@ public actor Scheduler {
     ///   - memoryBudget: what admitted work may hold (unlimited unless given).
     ///   - metrics: where the lanes' job counts and latencies are recorded
     ///     (swift-metrics; the process's factory unless given).
+    ///   - logger: where a device fault's retry on the CPU and a lane's
+    ///     quarantine are written (each is counted in the metrics too).
     public init(
         lanes: [LaneSpecification], configuration: Configuration = Configuration(),
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
         observer: (@Sendable (Event) -> Void)? = nil, memoryBudget: MemoryBudget = .unlimited,
-        metrics: any MetricsFactory = MetricsSystem.factory
+        metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger = Logger(label: "calotype.scheduler")
     ) {
+        self.logger = logger
         self.configuration = configuration
         self.workerCount = lanes.map(\.workers).reduce(0, +)
         self.memoryBudget = memoryBudget
@@ -188,6 +194,9 @@ public actor Scheduler {
                 guard canRetry else { throw .failed(error) }
                 lanes[ticket.lane].counters.retried += 1
                 lanes[ticket.lane].metrics.count(.retried)
+                logger.warning(
+                    "a device fault: the job runs again on the CPU",
+                    metadata: ["lane": "\(backend.name)", "input": "\(request.input.name ?? "")", "error": "\(error)"])
                 retried = true
                 excluded.insert(ticket.lane)
                 forceFallback = true
@@ -335,6 +344,9 @@ public actor Scheduler {
         lanes[index].nextCooldown = min(cooldown * 2, configuration.maximumCooldown)
         lanes[index].consecutiveFaults = 0
         lanes[index].counters.quarantines += 1
+        logger.error(
+            "a lane is quarantined after repeated device faults",
+            metadata: ["lane": "\(lanes[index].name)", "seconds": "\(Int(cooldown.seconds))", "waiting_jobs_moved": "\(lanes[index].queue.count)"])
         // Its waiting jobs go elsewhere.
         for waiter in lanes[index].queue.removeAll() {
             waiter.resume.resume(returning: .replace)

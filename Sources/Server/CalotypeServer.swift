@@ -48,7 +48,7 @@ public struct CalotypeServer: Sendable {
         self.selfChecks = selfChecks
         self.results = ResultStore(
             storage: configuration.resultStorage ?? FolderResultStorage(directory: configuration.resultsDirectory, io: BlockingPools.files),
-            lifetime: configuration.resultLifetime, maxBytes: configuration.resultsMaxBytes)
+            lifetime: configuration.resultLifetime, maxBytes: configuration.resultsMaxBytes, metrics: telemetry.metrics)
         self.batches = BatchRegistry(lifetime: configuration.resultLifetime, maxRunning: configuration.maxRunningBatches)
         self.batchHost =
             configuration.batchHost

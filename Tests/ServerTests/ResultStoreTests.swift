@@ -23,6 +23,31 @@ struct ResultStoreTests {
         Set((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
     }
 
+    /// A storage that fails every call, as a full disk or an S3 outage does.
+    struct BrokenStorage: ResultStorage {
+        struct Down: Error {}
+        let isShared = true
+        func prepare() async throws {}
+        func write(_ bytes: [UInt8], as name: ResultName, mediaType: String) async throws { throw Down() }
+        func read(_ name: ResultName) async throws -> StoredResult? { throw Down() }
+        func delete(_ name: ResultName) async throws { throw Down() }
+    }
+
+    /// No storage error is dropped unseen: the store still serves what it
+    /// can, and each failure is counted where `/metrics` reads.
+    @Test func storageFailuresAreCountedAndTheResultIsStillServedFromMemory() async throws {
+        let telemetry = Telemetry()
+        let store = ResultStore(storage: BrokenStorage(), lifetime: .seconds(3600), maxBytes: 1 << 20, metrics: telemetry.metrics)
+        let id = try #require(await store.put([1, 2, 3], as: name(0), format: .png))
+        await store.settle()
+        #expect(await store.get(id)?.bytes == [1, 2, 3], "a failed write keeps serving from memory")
+        #expect(await store.putWritten([4], as: name(1), format: .png) == nil)
+        #expect(await store.get(name(2).id) == nil, "a failed read of another node's result is a 404")
+        let metrics = String(decoding: telemetry.registry.emitToBuffer(), as: UTF8.self)
+        #expect(metrics.contains(#"calotype_result_storage_errors_total{operation="write"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"calotype_result_storage_errors_total{operation="read"} 1"#), "\(metrics)")
+    }
+
     @Test func aResultIsServedAtOnceThenFromItsFile() async throws {
         let (store, directory) = try await store()
         let bytes: [UInt8] = Array("a result".utf8)

@@ -26,7 +26,7 @@ struct ClusterBatchHost: BatchHost {
             try await node.queue.enqueue(batch, items: items)
         } catch {
             node.logger.error("enqueueing a batch failed", metadata: ["batch": "\(batchID)", "error": "\(String(reflecting: error))"])
-            for source in sources { await node.inputs.discard(source) }
+            for source in sources { await Self.discard(source, node: node) }
             throw Self.unavailable("the batch could not be queued")
         }
         let paths = (status: "/batches/\(batchID)", events: "/batches/\(batchID)/events")
@@ -49,8 +49,14 @@ struct ClusterBatchHost: BatchHost {
                 next += 1
                 group.addTask {
                     switch inputs[index] {
-                    case .source(let reference): (index, reference)
-                    case .uploaded(let image): (index, try? await staging.stage(image.bytes, batch: batch, index: index))
+                    case .source(let reference): return (index, reference)
+                    case .uploaded(let image):
+                        do {
+                            return (index, try await staging.stage(image.bytes, batch: batch, index: index))
+                        } catch {
+                            node.failed("stage an upload", error, ["batch": "\(batch)", "index": "\(index)"])
+                            return (index, nil)
+                        }
                     }
                 }
             }
@@ -63,7 +69,7 @@ struct ClusterBatchHost: BatchHost {
         }
         let stored = (0..<inputs.count).compactMap { sources[$0] ?? nil }
         guard stored.count == inputs.count else {
-            for source in stored { await staging.discard(source) }
+            for source in stored { await Self.discard(source, node: node) }
             throw Self.unavailable("the uploads could not be stored in S3")
         }
         return stored
@@ -140,5 +146,17 @@ struct ClusterBatchHost: BatchHost {
         var error = APIError(.serviceUnavailable, .clusterUnavailable, "\(what): the cluster's database or storage did not answer; retry shortly")
         error.headers[.retryAfter] = "2"
         return error
+    }
+}
+
+extension ClusterBatchHost {
+    /// Removes a staged upload that is not needed again; a failure leaves
+    /// the object to the bucket's lifecycle rule, logged and counted.
+    static func discard(_ source: String, node: ClusterNode) async {
+        do {
+            try await node.inputs.discard(source)
+        } catch {
+            node.failed("discard a staged upload", error, ["source": "\(source)"])
+        }
     }
 }

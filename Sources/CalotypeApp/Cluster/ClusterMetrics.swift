@@ -23,6 +23,13 @@ struct ClusterMetrics: Sendable {
         }
     }
 
+    /// A cluster call whose failure the node outlives (it retries, falls
+    /// back or answers without the figure): counted in
+    /// `calotype_cluster_errors_total{operation}` (the caller logs it).
+    func failed(_ operation: String) {
+        counter("calotype_cluster_errors_total", [("operation", operation)]).increment()
+    }
+
     func record(_ event: ClusterWorker.Event) {
         switch event {
         case .claimed(let claim):
@@ -37,6 +44,8 @@ struct ClusterMetrics: Sendable {
             counter("calotype_cluster_released_total", []).increment(by: claims.count)
         case .abandoned:
             counter("calotype_cluster_abandoned_total", []).increment()
+        case .databaseFailed(let operation):
+            failed(operation)
         }
     }
 

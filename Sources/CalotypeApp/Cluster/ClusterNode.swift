@@ -83,13 +83,34 @@ public final class ClusterNode: Sendable {
         var destination: String?
     }
 
+    /// A cluster call whose failure this node outlives: logged, and counted
+    /// in `calotype_cluster_errors_total{operation}`.
+    func failed(_ operation: String, _ error: any Error, _ metadata: Logger.Metadata = [:]) {
+        var metadata = metadata
+        metadata["error"] = "\(String(reflecting: error))"
+        logger.warning("cluster: \(operation) failed", metadata: metadata)
+        metrics.failed(operation)
+    }
+
     /// The plan of `batch`, read once per batch (nil: the database did not
     /// answer, or the batch is gone).
     func batchPlan(_ batch: UUID) async -> BatchPlan? {
         if let plan = plans.withLockedValue({ $0[batch] }) { return plan }
-        guard let record = try? await queue.batch(batch),
-            let recipe = try? Recipe.jsonDecoder(maxOperations: Recipe.operationsCeiling).decode(Recipe.self, from: Data(record.recipeJSON.utf8))
-        else { return nil }
+        let record: WorkQueue.BatchRecord?
+        do {
+            record = try await queue.batch(batch)
+        } catch {
+            failed("read a batch", error, ["batch": "\(batch)"])
+            return nil
+        }
+        guard let record else { return nil }
+        let recipe: Recipe
+        do {
+            recipe = try Recipe.jsonDecoder(maxOperations: Recipe.operationsCeiling).decode(Recipe.self, from: Data(record.recipeJSON.utf8))
+        } catch {
+            failed("read a batch's recipe", error, ["batch": "\(batch)"])
+            return nil
+        }
         let plan = BatchPlan(
             recipe: recipe, placement: Placement(rawValue: record.placement) ?? .auto, strict: record.strict, destination: record.destination)
         plans.withLockedValue { plans in
@@ -109,7 +130,15 @@ public final class ClusterNode: Sendable {
         }
         if let cached { return cached }
         let silence = settings.lease.seconds * 2
-        let present = ((try? await queue.nodes()) ?? []).contains { $0.gpuWorkers > 0 && $0.silentSeconds < silence }
+        let nodes: [WorkQueue.Node]
+        do {
+            nodes = try await queue.nodes()
+        } catch {
+            // Taken as none: the item waits for no GPU node.
+            failed("list nodes", error)
+            nodes = []
+        }
+        let present = nodes.contains { $0.gpuWorkers > 0 && $0.silentSeconds < silence }
         gpuNodes.withLockedValue { $0 = (present, now) }
         return present
     }

@@ -121,8 +121,8 @@ struct ClusterNodeService: Service {
         case .finished(let claim, let accepted):
             node.claims.subtract(1, ordering: .relaxed)
             // Ended for good: its staged upload is not needed again.
-            if accepted { Task { await node.inputs.discard(claim.source) } }
-        case .abandoned:
+            if accepted { Task { await ClusterBatchHost.discard(claim.source, node: node) } }
+        case .abandoned, .databaseFailed:
             // Still counted as held until its task ends (a call that never
             // returns keeps it so; the log and the metric say which).
             break
@@ -137,7 +137,11 @@ struct ClusterNodeService: Service {
     /// The cluster's items per state and pool, for `/metrics`.
     private func sampleItems() async {
         while !Task.isCancelled {
-            if let counts = try? await node.queue.countsByPool() { node.metrics.sample(counts) }
+            do {
+                node.metrics.sample(try await node.queue.countsByPool())
+            } catch {
+                node.failed("count items", error)
+            }
             try? await Task.sleep(for: .seconds(5))
         }
     }
@@ -146,7 +150,11 @@ struct ClusterNodeService: Service {
     /// node's delete is enough; the others find nothing to do).
     private func forgetOldBatches() async {
         while !Task.isCancelled {
-            _ = try? await node.queue.forgetBatches(endedBefore: batchLifetime)
+            do {
+                _ = try await node.queue.forgetBatches(endedBefore: batchLifetime)
+            } catch {
+                node.failed("forget batches", error)
+            }
             try? await Task.sleep(for: .seconds(60))
         }
     }

@@ -33,9 +33,9 @@ struct StagedInputs: SourceFetcher {
     }
 
     /// Removes a staged upload once its item has ended for good.
-    func discard(_ source: String) async {
+    func discard(_ source: String) async throws(S3Error) {
         guard source.hasPrefix(Self.scheme) else { return }
-        try? await client.delete(bucket: bucket, key: String(source.dropFirst(Self.scheme.count)))
+        try await client.delete(bucket: bucket, key: String(source.dropFirst(Self.scheme.count)))
     }
 
     func check(_ reference: String) throws(SourceError) {

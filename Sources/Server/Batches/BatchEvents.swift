@@ -16,7 +16,7 @@ extension BatchRun {
         for index in 0..<total {
             emit(.progress(.init(batchID: id, index: index, filename: names[index], stage: .queued, completed: 0, total: total)))
         }
-        let completed = Counter()
+        let completed = EndedItems()
         let (finished, neverStarted) = await run(
             parallelism: parallelism,
             started: { [id] index in
@@ -46,7 +46,7 @@ extension BatchRun {
 }
 
 /// Items finished so far, read by progress callbacks on other tasks.
-final class Counter: Sendable {
+final class EndedItems: Sendable {
     private let count = NIOLockedValueBox(0)
     var value: Int { count.withLockedValue { $0 } }
     func increment() -> Int { count.withLockedValue { $0 += 1; return $0 } }

@@ -1,7 +1,7 @@
 import CalotypeCore
 import Foundation
 import Logging
-import Metrics
+import CoreMetrics
 import NIOPosix
 
 /// Finished results kept for `GET /results/{id}`: for a limited time and up
@@ -34,8 +34,10 @@ actor ResultStore {
     /// result's name (its batch) and counted in
     /// `calotype_result_storage_errors_total{operation}`.
     private static let logger = Logger(label: "calotype.results")
+    private let metrics: any MetricsFactory
 
-    init(storage: any ResultStorage, lifetime: Duration, maxBytes: Int) {
+    init(storage: any ResultStorage, lifetime: Duration, maxBytes: Int, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.metrics = metrics
         self.storage = storage
         self.lifetime = lifetime
         self.maxBytes = maxBytes
@@ -64,7 +66,7 @@ actor ResultStore {
                 try await storage.write(bytes, as: name, mediaType: format.mediaType)
             } catch {
                 // Still served from memory (`finishedWriting` keeps the bytes).
-                Self.storageFailed("write", name, error)
+                store.storageFailed("write", name, error)
                 written = false
             }
             await store.finishedWriting(id, name: name, written: written)
@@ -81,7 +83,7 @@ actor ResultStore {
         do {
             try await storage.write(bytes, as: name, mediaType: format.mediaType)
         } catch {
-            Self.storageFailed("write", name, error)
+            storageFailed("write", name, error)
             return nil
         }
         return keep(name, size: bytes.count, format: format, pending: nil)
@@ -125,11 +127,11 @@ actor ResultStore {
 
     private func delete(_ name: ResultName) {
         let storage = self.storage
-        inBackground { _ in
+        inBackground { store in
             do {
                 try await storage.delete(name)
             } catch {
-                Self.storageFailed("delete", name, error)
+                store.storageFailed("delete", name, error)
             }
         }
     }
@@ -161,15 +163,15 @@ actor ResultStore {
         do {
             return try await storage.read(name)
         } catch {
-            Self.storageFailed("read", name, error)
+            storageFailed("read", name, error)
             return nil
         }
     }
 
-    private static func storageFailed(_ operation: String, _ name: ResultName, _ error: any Error) {
-        logger.warning(
+    private nonisolated func storageFailed(_ operation: String, _ name: ResultName, _ error: any Error) {
+        Self.logger.warning(
             "result storage \(operation) failed", metadata: ["result": "\(name.id)", "batch": "\(name.batchID)", "error": "\(error)"])
-        Metrics.Counter(label: "calotype_result_storage_errors_total", dimensions: [("operation", operation)]).increment()
+        Counter(label: "calotype_result_storage_errors_total", dimensions: [("operation", operation)], factory: metrics).increment()
     }
 
     /// The storage holds it: drop the copy in memory, or the stored copy
