@@ -69,7 +69,8 @@ let package = Package(
         // the Lanczos steps of a resize with libvips' arithmetic, vectorised,
         // and the conversion to sRGB with each profile's lcms2 transform kept.
         .target(
-            name: "CVipsOperations", dependencies: ["CVips"],
+            name: "CVipsOperations",
+            dependencies: ["CVips"],
             linkerSettings: [.linkedLibrary("lcms2")]
         ),
 
@@ -240,7 +241,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["CalotypeSources", .product(name: "Hummingbird", package: "hummingbird")],
-            path: "Tests/TestSupport"),
+            path: "Tests/TestSupport"
+        ),
         // The committed fixtures (Tests/Fixtures) and libvips-based checks of
         // what a backend wrote, for the backends' tests.
         .target(
@@ -275,7 +277,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "CalotypeS3", "CalotypeSources", "CalotypeImageURL", "TestSupport",
+                "Server", "Scheduler", "CalotypeCore", "CalotypeApp", "CalotypeLibvips", "CalotypeS3", "CalotypeSources", "CalotypeImageURL",
+                "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -30,8 +30,10 @@ enum BenchHTML {
 
             """
         let inputs = report.inputs
-        html += "<p>\(inputs.images) images (\(format(inputs.megapixels, 1)) MP, \(format(Double(inputs.bytes) / 1e6, 1)) MB) from \(escape(inputs.path ?? inputs.source)); "
-        html += "recipe <code>\(escape(report.recipe))</code>; \(escape(report.target)); median of \(report.rounds) rounds after \(report.warmupRounds) warm-up; "
+        html +=
+            "<p>\(inputs.images) images (\(format(inputs.megapixels, 1)) MP, \(format(Double(inputs.bytes) / 1e6, 1)) MB) from \(escape(inputs.path ?? inputs.source)); "
+        html +=
+            "recipe <code>\(escape(report.recipe))</code>; \(escape(report.target)); median of \(report.rounds) rounds after \(report.warmupRounds) warm-up; "
         html += "\(report.host.cores) cores, load average \(report.host.loadAverage.map { format($0, 2) }.joined(separator: " ")) at start; "
         html += "calotype \(escape(report.calotypeVersion)), libvips \(escape(report.libvipsVersion ?? "-")); \(escape(report.startedAt)).</p>\n"
         html += table(report)
@@ -39,7 +41,8 @@ enum BenchHTML {
         html += throughputByMode(report)
         html += "<h2>Throughput against workers</h2>\n"
         html += throughputAgainstWorkers(report)
-        html += "<h2>Latency distribution</h2>\n<p class=\"note\">Share of images (y) done within a latency (x), every image of every counted round.</p>\n"
+        html +=
+            "<h2>Latency distribution</h2>\n<p class=\"note\">Share of images (y) done within a latency (x), every image of every counted round.</p>\n"
         html += latencyDistribution(report)
         if !report.notes.isEmpty {
             html += "<ul class=\"note\">" + report.notes.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n"
@@ -48,7 +51,8 @@ enum BenchHTML {
     }
 
     private static func table(_ report: BenchReport) -> String {
-        var html = "<table id=\"summary\"><tr><th>mode</th><th>images/s</th><th>MP/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>first result ms</th><th>speedup</th><th>backends</th><th>CPU</th><th>peak MB</th></tr>\n"
+        var html =
+            "<table id=\"summary\"><tr><th>mode</th><th>images/s</th><th>MP/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>first result ms</th><th>speedup</th><th>backends</th><th>CPU</th><th>peak MB</th></tr>\n"
         for mode in report.modes {
             let cells = [
                 BenchTable.withRange(mode.imagesPerSecond, digits: 1), BenchTable.number(mode.megapixelsPerSecond.median, digits: 1),
@@ -62,7 +66,9 @@ enum BenchHTML {
         }
         html += "</table>\n"
         if !report.comparisons.isEmpty {
-            html += "<ul>" + report.comparisons.sorted { $0.key < $1.key }.map { "<li><code>\($0.key)</code>: \(format($0.value, 2))</li>" }.joined() + "</ul>\n"
+            html +=
+                "<ul>" + report.comparisons.sorted { $0.key < $1.key }.map { "<li><code>\($0.key)</code>: \(format($0.value, 2))</li>" }.joined()
+                + "</ul>\n"
         }
         return html
     }
@@ -72,7 +78,11 @@ enum BenchHTML {
     private static func throughputByMode(_ report: BenchReport) -> String {
         let modes = report.modes.filter { $0.imagesPerSecond.max.isFinite }
         let rowHeight = 24.0
-        let left = 300.0, right = 40.0, top = 10.0, bottom = 40.0, width = 900.0
+        let left = 300.0
+        let right = 40.0
+        let top = 10.0
+        let bottom = 40.0
+        let width = 900.0
         let height = top + bottom + rowHeight * Double(max(modes.count, 1))
         let axis = NiceAxis(maximum: modes.map(\.imagesPerSecond.max).max() ?? 1)
         func x(_ value: Double) -> Double { left + (width - left - right) * value / axis.maximum }
@@ -82,9 +92,11 @@ enum BenchHTML {
             let y = top + rowHeight * Double(index)
             let colour = palette[index % palette.count]
             svg += "<text x=\"\(f(left - 8))\" y=\"\(f(y + rowHeight * 0.65))\" text-anchor=\"end\">\(escape(mode.label))</text>"
-            svg += "<rect x=\"\(f(left))\" y=\"\(f(y + 4))\" width=\"\(f(x(mode.imagesPerSecond.median) - left))\" height=\"\(f(rowHeight - 8))\" fill=\"\(colour)\"><title>\(escape(mode.label)): \(format(mode.imagesPerSecond.median, 1)) images/s</title></rect>"
+            svg +=
+                "<rect x=\"\(f(left))\" y=\"\(f(y + 4))\" width=\"\(f(x(mode.imagesPerSecond.median) - left))\" height=\"\(f(rowHeight - 8))\" fill=\"\(colour)\"><title>\(escape(mode.label)): \(format(mode.imagesPerSecond.median, 1)) images/s</title></rect>"
             let middle = y + rowHeight / 2
-            svg += "<line x1=\"\(f(x(mode.imagesPerSecond.min)))\" x2=\"\(f(x(mode.imagesPerSecond.max)))\" y1=\"\(f(middle))\" y2=\"\(f(middle))\" stroke=\"#000\"/>"
+            svg +=
+                "<line x1=\"\(f(x(mode.imagesPerSecond.min)))\" x2=\"\(f(x(mode.imagesPerSecond.max)))\" y1=\"\(f(middle))\" y2=\"\(f(middle))\" stroke=\"#000\"/>"
             svg += "<text x=\"\(f(x(mode.imagesPerSecond.max) + 4))\" y=\"\(f(middle + 4))\">\(format(mode.imagesPerSecond.median, 1))</text>"
         }
         return svg + "</svg>\n"
@@ -108,9 +120,15 @@ enum BenchHTML {
             }.compactMap { mode in mode.workers.map { ($0, mode.imagesPerSecond) } }.sorted { $0.0 < $1.0 }
             series.append((name, points))
         }
-        let left = 70.0, right = 200.0, top = 20.0, bottom = 45.0, width = 900.0, height = 400.0
+        let left = 70.0
+        let right = 200.0
+        let top = 20.0
+        let bottom = 45.0
+        let width = 900.0
+        let height = 400.0
         let allWorkers = series.flatMap { $0.points.map(\.workers) }
-        let minWorkers = Double(allWorkers.min() ?? 1), maxWorkers = Double(max(allWorkers.max() ?? 1, (allWorkers.min() ?? 1) + 1))
+        let minWorkers = Double(allWorkers.min() ?? 1)
+        let maxWorkers = Double(max(allWorkers.max() ?? 1, (allWorkers.min() ?? 1) + 1))
         let axis = NiceAxis(maximum: series.flatMap { $0.points.map(\.spread.max) }.max() ?? 1)
         func x(_ workers: Double) -> Double { left + (width - left - right) * (workers - minWorkers) / (maxWorkers - minWorkers) }
         func y(_ value: Double) -> Double { height - bottom - (height - top - bottom) * value / axis.maximum }
@@ -119,15 +137,18 @@ enum BenchHTML {
         for workers in Set(allWorkers).sorted() {
             svg += "<text x=\"\(f(x(Double(workers))))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\">\(workers)</text>"
         }
-        svg += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">workers (calotype) / threads (raw libvips)</text>"
+        svg +=
+            "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 8))\" text-anchor=\"middle\">workers (calotype) / threads (raw libvips)</text>"
         for (index, line) in series.enumerated() {
             let colour = palette[index % palette.count]
             let path = line.points.map { "\(f(x(Double($0.workers)))),\(f(y($0.spread.median)))" }.joined(separator: " ")
             svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(path)\"/>"
             for point in line.points {
                 let px = x(Double(point.workers))
-                svg += "<line x1=\"\(f(px))\" x2=\"\(f(px))\" y1=\"\(f(y(point.spread.min)))\" y2=\"\(f(y(point.spread.max)))\" stroke=\"\(colour)\"/>"
-                svg += "<circle cx=\"\(f(px))\" cy=\"\(f(y(point.spread.median)))\" r=\"4\" fill=\"\(colour)\"><title>\(escape(line.name)), \(point.workers): \(format(point.spread.median, 1)) images/s</title></circle>"
+                svg +=
+                    "<line x1=\"\(f(px))\" x2=\"\(f(px))\" y1=\"\(f(y(point.spread.min)))\" y2=\"\(f(y(point.spread.max)))\" stroke=\"\(colour)\"/>"
+                svg +=
+                    "<circle cx=\"\(f(px))\" cy=\"\(f(y(point.spread.median)))\" r=\"4\" fill=\"\(colour)\"><title>\(escape(line.name)), \(point.workers): \(format(point.spread.median, 1)) images/s</title></circle>"
             }
             svg += legend(index: index, name: line.name, colour: colour, x: width - right + 15, top: top)
         }
@@ -136,7 +157,12 @@ enum BenchHTML {
 
     private static func latencyDistribution(_ report: BenchReport) -> String {
         let modes = report.modes.filter { $0.latencyPercentilesMs.count == 101 }
-        let left = 70.0, right = 260.0, top = 20.0, bottom = 45.0, width = 900.0, height = 420.0
+        let left = 70.0
+        let right = 260.0
+        let top = 20.0
+        let bottom = 45.0
+        let width = 900.0
+        let height = 420.0
         // The x axis ends past the largest p99, so one slow outlier does not squash the rest.
         let axis = NiceAxis(maximum: modes.map { $0.latencyPercentilesMs[99] }.max() ?? 1)
         func x(_ value: Double) -> Double { left + (width - left - right) * min(value, axis.maximum) / axis.maximum }
@@ -150,7 +176,8 @@ enum BenchHTML {
         for (index, mode) in modes.enumerated() {
             let colour = palette[index % palette.count]
             let points = mode.latencyPercentilesMs.enumerated().map { "\(f(x($0.element))),\(f(y(Double($0.offset))))" }.joined(separator: " ")
-            svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(points)\"><title>\(escape(mode.label))</title></polyline>"
+            svg +=
+                "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(points)\"><title>\(escape(mode.label))</title></polyline>"
             svg += legend(index: index, name: mode.label, colour: colour, x: width - right + 15, top: top)
         }
         return svg + "</svg>\n"
@@ -182,7 +209,8 @@ enum BenchHTML {
         var svg = "<line x1=\"\(f(x(0)))\" x2=\"\(f(x(axis.maximum)))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"#333\"/>"
         for tick in axis.ticks {
             svg += "<line x1=\"\(f(x(tick)))\" x2=\"\(f(x(tick)))\" y1=\"\(f(top))\" y2=\"\(f(y))\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(f(x(tick)))\" y=\"\(f(y + 16))\" text-anchor=\"middle\">\(format(tick, tick < 10 && tick != tick.rounded() ? 1 : 0))</text>"
+            svg +=
+                "<text x=\"\(f(x(tick)))\" y=\"\(f(y + 16))\" text-anchor=\"middle\">\(format(tick, tick < 10 && tick != tick.rounded() ? 1 : 0))</text>"
         }
         return svg + "<text x=\"\(f((x(0) + x(axis.maximum)) / 2))\" y=\"\(f(y + 34))\" text-anchor=\"middle\">\(escape(label))</text>"
     }
@@ -191,14 +219,16 @@ enum BenchHTML {
         var svg = "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(y(0)))\" y2=\"\(f(y(axis.maximum)))\" stroke=\"#333\"/>"
         for tick in axis.ticks {
             svg += "<line x1=\"\(f(x))\" x2=\"\(f(right))\" y1=\"\(f(y(tick)))\" y2=\"\(f(y(tick)))\" stroke=\"#eee\"/>"
-            svg += "<text x=\"\(f(x - 6))\" y=\"\(f(y(tick) + 4))\" text-anchor=\"end\">\(format(tick, tick < 10 && tick != tick.rounded() ? 1 : 0))</text>"
+            svg +=
+                "<text x=\"\(f(x - 6))\" y=\"\(f(y(tick) + 4))\" text-anchor=\"end\">\(format(tick, tick < 10 && tick != tick.rounded() ? 1 : 0))</text>"
         }
         return svg + "<text transform=\"translate(16 \(f((y(0) + y(axis.maximum)) / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(label))</text>"
     }
 
     private static func legend(index: Int, name: String, colour: String, x: Double, top: Double) -> String {
         let y = top + 18 * Double(index)
-        return "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(f(x + 18))\" y=\"\(f(y + 10))\">\(escape(name))</text>"
+        return
+            "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(f(x + 18))\" y=\"\(f(y + 10))\">\(escape(name))</text>"
     }
 
     private static func f(_ value: Double) -> String { String(format: "%.1f", value.isFinite ? value : 0) }

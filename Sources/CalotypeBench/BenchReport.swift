@@ -116,23 +116,36 @@ extension BenchReport.Mode {
         let pooled = samples.flatMap(\.latencies).sorted()
         let cpu = samples.compactMap { sample in sample.cpuSeconds.map { $0 / max(sample.seconds, 1e-9) } }
         self.init(
-            id: mode.id, label: mode.label, kind: mode.kind.rawValue, role: mode.role.rawValue, backend: mode.backend?.rawValue,
-            endpoint: mode.endpoint, workers: mode.workers, inFlight: mode.inFlight, clients: mode.clients,
-            imagesPerRound: imagesPerRound, rounds: samples.count, failures: samples.reduce(0) { $0 + $1.failed },
+            id: mode.id,
+            label: mode.label,
+            kind: mode.kind.rawValue,
+            role: mode.role.rawValue,
+            backend: mode.backend?.rawValue,
+            endpoint: mode.endpoint,
+            workers: mode.workers,
+            inFlight: mode.inFlight,
+            clients: mode.clients,
+            imagesPerRound: imagesPerRound,
+            rounds: samples.count,
+            failures: samples.reduce(0) { $0 + $1.failed },
             seconds: spread(samples.map(\.seconds)),
             imagesPerSecond: spread(samples.map { Double($0.succeeded) / max($0.seconds, 1e-9) }),
             megapixelsPerSecond: spread(samples.map { $0.megapixels / max($0.seconds, 1e-9) }),
             latencyMs: .init(p50: latency(50), p95: latency(95), p99: latency(99)),
             timeToFirstResultMs: spread(samples.compactMap { $0.firstResult.map { $0 * 1000 } }),
             timeToFirstEventMs: Spread(samples.compactMap { $0.firstEvent.map { $0 * 1000 } }),
-            speedupOverSequential: nil, jobsPerBackend: jobs,
+            speedupOverSequential: nil,
+            jobsPerBackend: jobs,
             backendShare: jobs.mapValues { total > 0 ? Double($0) / Double(total) : 0 },
             fallbacks: samples.reduce(0) { $0 + $1.fallbacks },
             cpuUtilisation: cpu.isEmpty ? nil : spread(cpu),
             peakMemoryBytes: samples.compactMap(\.peakResidentBytes).max(),
-            latencyPercentilesMs: pooled.isEmpty ? [] : (0...100).map { p in
-                (p == 0 ? pooled[0] : Percentiles.value(Double(p), ofSorted: pooled)) * 1000
-            })
+            latencyPercentilesMs: pooled.isEmpty
+                ? []
+                : (0...100).map { p in
+                    (p == 0 ? pooled[0] : Percentiles.value(Double(p), ofSorted: pooled)) * 1000
+                }
+        )
     }
 }
 
@@ -163,7 +176,10 @@ extension BenchReport {
         comparisons["parallel_over_raw_libvips"] = ratio(parallel?.imagesPerSecond.median, mode("libvips.parallel")?.imagesPerSecond.median)
         comparisons["sequential_over_raw_libvips"] = ratio(sequential?.imagesPerSecond.median, mode("libvips.sequential")?.imagesPerSecond.median)
         comparisons["parallel_speedup"] = ratio(parallel?.imagesPerSecond.median, sequential?.imagesPerSecond.median)
-        comparisons["raw_libvips_speedup"] = ratio(mode("libvips.parallel")?.imagesPerSecond.median, mode("libvips.sequential")?.imagesPerSecond.median)
+        comparisons["raw_libvips_speedup"] = ratio(
+            mode("libvips.parallel")?.imagesPerSecond.median,
+            mode("libvips.sequential")?.imagesPerSecond.median
+        )
         let single = mode("http.process.1")?.latencyMs.p50.median
         comparisons["stream_ttfr_over_single_latency"] = ratio(mode("http.process-batch-stream")?.timeToFirstResultMs.median, single)
         comparisons["fast_ttfr_over_single_latency"] = ratio(mode("http.process-batch-fast")?.timeToFirstResultMs.median, single)
@@ -173,9 +189,18 @@ extension BenchReport {
         // smallest image instead, `BatchOrder`: it has no such counterpart.)
         let firstAlone = mode("http.process.1")?.timeToFirstResultMs.median
         comparisons["stream_ttfr_over_first_image_alone"] = ratio(mode("http.process-batch-stream")?.timeToFirstResultMs.median, firstAlone)
-        comparisons["fast_speedup_over_single_client"] = ratio(mode("http.process-batch-fast")?.imagesPerSecond.median, mode("http.process.1")?.imagesPerSecond.median)
-        comparisons["fast_over_in_process_parallel"] = ratio(mode("http.process-batch-fast")?.imagesPerSecond.median, parallel?.imagesPerSecond.median)
-        comparisons["fast_over_batch"] = ratio(mode("http.process-batch-fast")?.imagesPerSecond.median, mode("http.process-batch")?.imagesPerSecond.median)
+        comparisons["fast_speedup_over_single_client"] = ratio(
+            mode("http.process-batch-fast")?.imagesPerSecond.median,
+            mode("http.process.1")?.imagesPerSecond.median
+        )
+        comparisons["fast_over_in_process_parallel"] = ratio(
+            mode("http.process-batch-fast")?.imagesPerSecond.median,
+            parallel?.imagesPerSecond.median
+        )
+        comparisons["fast_over_batch"] = ratio(
+            mode("http.process-batch-fast")?.imagesPerSecond.median,
+            mode("http.process-batch")?.imagesPerSecond.median
+        )
         self.comparisons = comparisons
     }
 }

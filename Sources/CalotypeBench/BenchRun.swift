@@ -30,8 +30,16 @@ package struct BenchRun {
     var showProgress: Bool
 
     package init(
-        source: Source, recipe: Recipe, placements: [Placement], sweep: [Int], rounds: Int, url: String?, clients: Int,
-        engineConfiguration: Engine.Configuration, withInProcess: Bool, showProgress: Bool
+        source: Source,
+        recipe: Recipe,
+        placements: [Placement],
+        sweep: [Int],
+        rounds: Int,
+        url: String?,
+        clients: Int,
+        engineConfiguration: Engine.Configuration,
+        withInProcess: Bool,
+        showProgress: Bool
     ) {
         self.source = source
         self.recipe = recipe
@@ -63,10 +71,11 @@ package struct BenchRun {
     private func measure(client: HTTPClient?) async throws -> BenchReport {
         let startedAt = Date()
         let loadAverage = Self.loadAverage()
-        let set = switch source {
-        case .folder(let folder): try await BenchImages.load(folder: folder)
-        case .generate(let count, let megapixels): try await BenchImages.generate(count: count, megapixels: megapixels)
-        }
+        let set =
+            switch source {
+            case .folder(let folder): try await BenchImages.load(folder: folder)
+            case .generate(let count, let megapixels): try await BenchImages.generate(count: count, megapixels: megapixels)
+            }
         for name in set.skipped {
             FileHandle.standardError.write(Data("warning: skipping \(name): not an image in an accepted format\n".utf8))
         }
@@ -80,8 +89,13 @@ package struct BenchRun {
             let query = [recipeQuery, "backend=\(placements[0].rawValue)"].compactMap { $0 }.joined(separator: "&")
             if placements.count > 1 { notes.append("over HTTP only the first --backend (\(placements[0].rawValue)) is used") }
             runners = HTTPModes(
-                baseURL: url, images: set, query: query, recipeJSON: recipeQuery == nil ? recipe.json : nil,
-                clients: clients, backend: placements[0], client: client
+                baseURL: url,
+                images: set,
+                query: query,
+                recipeJSON: recipeQuery == nil ? recipe.json : nil,
+                clients: clients,
+                backend: placements[0],
+                client: client
             ).runners()
             notes.append("HTTP latency is the client's: request sent to that image's result received (whole answer for /process-batch and /process)")
         }
@@ -97,8 +111,13 @@ package struct BenchRun {
             pool = engines
             do {
                 let inProcess = try await InProcessModes(
-                    images: set, recipe: recipe, backends: url == nil ? placements : [placements[0]],
-                    sweep: sweep, base: engineConfiguration, rawPlan: rawPlan, pool: engines
+                    images: set,
+                    recipe: recipe,
+                    backends: url == nil ? placements : [placements[0]],
+                    sweep: sweep,
+                    base: engineConfiguration,
+                    rawPlan: rawPlan,
+                    pool: engines
                 ).runners()
                 // Beside a server, only the parallel mode: the one its /process-batch-fast compares with.
                 runners = (url == nil ? inProcess : inProcess.filter { $0.mode.role == .parallel }) + runners
@@ -120,19 +139,37 @@ package struct BenchRun {
         }
         await pool?.shutdown()
 
-        let origin: (String, String?) = switch set.origin {
-        case .folder(let path): ("folder", path)
-        case .generated(let count, let megapixels): ("generated", "\(count) synthetic JPEGs of \(megapixels) MP")
-        }
+        let origin: (String, String?) =
+            switch set.origin {
+            case .folder(let path): ("folder", path)
+            case .generated(let count, let megapixels): ("generated", "\(count) synthetic JPEGs of \(megapixels) MP")
+            }
         var report = BenchReport(
-            calotypeVersion: CalotypeServer.version, libvipsVersion: try? LibvipsRuntime.shared().version,
+            calotypeVersion: CalotypeServer.version,
+            libvipsVersion: try? LibvipsRuntime.shared().version,
             startedAt: ISO8601DateFormatter().string(from: startedAt),
-            host: .init(cores: ProcessInfo.processInfo.activeProcessorCount, loadAverage: loadAverage, os: ProcessInfo.processInfo.operatingSystemVersionString),
-            target: url ?? "in-process", recipe: shorthand, backends: placements.map(\.rawValue),
-            inputs: .init(source: origin.0, path: origin.1, images: set.images.count, megapixels: set.totalMegapixels, bytes: set.totalBytes, skipped: set.skipped),
-            rounds: rounds, warmupRounds: 1,
+            host: .init(
+                cores: ProcessInfo.processInfo.activeProcessorCount,
+                loadAverage: loadAverage,
+                os: ProcessInfo.processInfo.operatingSystemVersionString
+            ),
+            target: url ?? "in-process",
+            recipe: shorthand,
+            backends: placements.map(\.rawValue),
+            inputs: .init(
+                source: origin.0,
+                path: origin.1,
+                images: set.images.count,
+                megapixels: set.totalMegapixels,
+                bytes: set.totalBytes,
+                skipped: set.skipped
+            ),
+            rounds: rounds,
+            warmupRounds: 1,
             modes: results.compactMap { BenchReport.Mode($0.mode, samples: $0.samples, imagesPerRound: set.images.count) },
-            comparisons: [:], notes: notes)
+            comparisons: [:],
+            notes: notes
+        )
         report.compare()
         return report
     }

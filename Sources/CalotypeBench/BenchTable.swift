@@ -11,13 +11,26 @@ package enum BenchTable {
     package static func render(_ report: BenchReport) -> String {
         var lines: [String] = []
         let inputs = report.inputs
-        lines.append(String(
-            format: "%d images (%.1f MP, %.1f MB) from %@, %@, %@; median of %d rounds (min-max), %d warm-up",
-            inputs.images, inputs.megapixels, Double(inputs.bytes) / 1e6, inputs.path ?? inputs.source, report.recipe, report.target,
-            report.rounds, report.warmupRounds))
-        lines.append(String(
-            format: "%d cores, load average %@ at start", report.host.cores,
-            report.host.loadAverage.map { String(format: "%.2f", $0) }.joined(separator: " ")))
+        lines.append(
+            String(
+                format: "%d images (%.1f MP, %.1f MB) from %@, %@, %@; median of %d rounds (min-max), %d warm-up",
+                inputs.images,
+                inputs.megapixels,
+                Double(inputs.bytes) / 1e6,
+                inputs.path ?? inputs.source,
+                report.recipe,
+                report.target,
+                report.rounds,
+                report.warmupRounds
+            )
+        )
+        lines.append(
+            String(
+                format: "%d cores, load average %@ at start",
+                report.host.cores,
+                report.host.loadAverage.map { String(format: "%.2f", $0) }.joined(separator: " ")
+            )
+        )
         let header = ["mode", "images/s", "MP/s", "p50 ms", "p95 ms", "p99 ms", "first result ms", "speedup", "backends", "CPU", "peak MB"]
         var rows: [[String]] = [header]
         for mode in report.modes {
@@ -38,7 +51,8 @@ package enum BenchTable {
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for (index, row) in rows.enumerated() {
             let cells = row.enumerated().map { column, cell in
-                column == 0 || column == 8 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == 0 || column == 8
+                    ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[column] - cell.count) + cell
             }
             lines.append(cells.joined(separator: "  "))

@@ -106,7 +106,11 @@ struct HTTPModes {
                         let body = try await response.body.collect(upTo: 256 << 20)
                         let latency = (clock.now - sent).secondsValue
                         guard response.status.code == 200 else {
-                            return (index, .failure(.badResponse(endpoint: "POST /process", status: Int(response.status.code), body: String(buffer: body))), latency)
+                            return (
+                                index,
+                                .failure(.badResponse(endpoint: "POST /process", status: Int(response.status.code), body: String(buffer: body))),
+                                latency
+                            )
                         }
                         let lane = response.headers.first(name: "X-Calotype-Backend")
                         let fallback = response.headers.first(name: "X-Calotype-Fallback") == "true"
@@ -179,8 +183,11 @@ struct HTTPModes {
                     let now = clock.now
                     if item.status == .ok, chunk.indices.contains(item.index) {
                         sample.recordSuccess(
-                            latency: (now - sent).secondsValue, megapixels: chunk[item.index].megapixels, backend: item.backend,
-                            fallback: item.fallback ?? false)
+                            latency: (now - sent).secondsValue,
+                            megapixels: chunk[item.index].megapixels,
+                            backend: item.backend,
+                            fallback: item.fallback ?? false
+                        )
                         sample.recordFirstResult(at: (now - start).secondsValue)
                         tick(nil)
                     } else {

@@ -66,29 +66,47 @@ struct InProcessModes {
             let useGPU = backend != .cpu
             let defaults = try await pool.engine(.init(useGPU: useGPU, cpuWorkers: base.cpuWorkers, gpuWorkers: base.gpuWorkers))
             let workers = backend == .gpu && !defaults.gpus.isEmpty ? base.gpuWorkers : base.cpuWorkers
-            runners.append(schedulerRunner(
-                BenchMode(kind: .calotype, role: .sequential, backend: backend, workers: workers, inFlight: 1), engine: defaults))
-            runners.append(schedulerRunner(
-                BenchMode(kind: .calotype, role: .parallel, backend: backend, workers: workers, inFlight: Self.inFlight(defaults)),
-                engine: defaults))
+            runners.append(
+                schedulerRunner(
+                    BenchMode(kind: .calotype, role: .sequential, backend: backend, workers: workers, inFlight: 1),
+                    engine: defaults
+                )
+            )
+            runners.append(
+                schedulerRunner(
+                    BenchMode(kind: .calotype, role: .parallel, backend: backend, workers: workers, inFlight: Self.inFlight(defaults)),
+                    engine: defaults
+                )
+            )
             for count in sweep {
                 // The sweep varies the workers of the lanes the backend places on:
                 // the GPU lanes for `gpu` when there are any, else the CPU lane.
                 let variesGPU = backend == .gpu && !defaults.gpus.isEmpty
                 let key = EnginePool.Key(
-                    useGPU: useGPU, cpuWorkers: variesGPU ? base.cpuWorkers : count, gpuWorkers: variesGPU ? count : base.gpuWorkers)
+                    useGPU: useGPU,
+                    cpuWorkers: variesGPU ? base.cpuWorkers : count,
+                    gpuWorkers: variesGPU ? count : base.gpuWorkers
+                )
                 let engine = try await pool.engine(key)
-                runners.append(schedulerRunner(
-                    BenchMode(kind: .calotype, role: .sweep, backend: backend, workers: count, inFlight: Self.inFlight(engine)),
-                    engine: engine))
+                runners.append(
+                    schedulerRunner(
+                        BenchMode(kind: .calotype, role: .sweep, backend: backend, workers: count, inFlight: Self.inFlight(engine)),
+                        engine: engine
+                    )
+                )
             }
         }
         if let rawPlan {
             // One image at a time, the engine gives a lone job every core unless adaptive threads are off.
             let sequentialShare = base.adaptiveLibvipsThreads ? 1 : base.cpuWorkers
             runners.append(rawRunner(BenchMode(kind: .libvips, role: .sequential, workers: 1, inFlight: 1), plan: rawPlan, perJobOf: sequentialShare))
-            runners.append(rawRunner(
-                BenchMode(kind: .libvips, role: .parallel, workers: base.cpuWorkers, inFlight: base.cpuWorkers), plan: rawPlan, perJobOf: base.cpuWorkers))
+            runners.append(
+                rawRunner(
+                    BenchMode(kind: .libvips, role: .parallel, workers: base.cpuWorkers, inFlight: base.cpuWorkers),
+                    plan: rawPlan,
+                    perJobOf: base.cpuWorkers
+                )
+            )
             for count in sweep {
                 runners.append(rawRunner(BenchMode(kind: .libvips, role: .sweep, workers: count, inFlight: count), plan: rawPlan, perJobOf: count))
             }
@@ -122,15 +140,19 @@ struct InProcessModes {
             var sample = RoundSample()
             let plan = BatchPlan(recipe: recipe, placement: mode.backend ?? .auto, parallelism: mode.inFlight ?? 1)
             _ = await engine.scheduler.runBatch(
-                inputs.map(BatchItem.init), plan: plan,
+                inputs.map(BatchItem.init),
+                plan: plan,
                 complete: { index, result in BatchItemResult(index: index, name: inputs[index].name, outcome: result) },
                 finished: { index, item in
                     let now = clock.now
                     switch item.outcome {
                     case .success(let result):
                         sample.recordSuccess(
-                            latency: (result.queueWait + result.serviceTime).secondsValue, megapixels: images[index].megapixels,
-                            backend: result.lane, fallback: result.fallback)
+                            latency: (result.queueWait + result.serviceTime).secondsValue,
+                            megapixels: images[index].megapixels,
+                            backend: result.lane,
+                            fallback: result.fallback
+                        )
                         sample.recordFirstResult(at: (now - start).secondsValue)
                         tick(nil)
                     case .failure(let error):
@@ -138,7 +160,8 @@ struct InProcessModes {
                         sample.recordFailure(message)
                         tick(message)
                     }
-                })
+                }
+            )
             sample.seconds = (clock.now - start).secondsValue
             return sample
         }

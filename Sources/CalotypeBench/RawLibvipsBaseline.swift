@@ -39,9 +39,16 @@ struct RawLibvipsPlan: Sendable {
         guard resize.effectiveFit == .inside, !resize.enlarge else {
             return .failure(RawPlanUnavailable(reason: "the resize is not fit=inside without enlarge"))
         }
-        return .success(RawLibvipsPlan(
-            boxWidth: resize.width, boxHeight: resize.height, fastShrink: resize.fastShrink,
-            format: recipe.output.format, quality: recipe.output.quality, strip: recipe.output.strip))
+        return .success(
+            RawLibvipsPlan(
+                boxWidth: resize.width,
+                boxHeight: resize.height,
+                fastShrink: resize.fastShrink,
+                format: recipe.output.format,
+                quality: recipe.output.quality,
+                strip: recipe.output.strip
+            )
+        )
     }
 
     /// `.jpg[Q=80,strip]`, as Calotype's encoder writes it.
@@ -74,7 +81,11 @@ enum RawLibvipsBaseline {
                     switch outcome.result {
                     case .success:
                         sample.recordSuccess(
-                            latency: outcome.latency, megapixels: images[outcome.index].megapixels, backend: "libvips (raw)", fallback: false)
+                            latency: outcome.latency,
+                            megapixels: images[outcome.index].megapixels,
+                            backend: "libvips (raw)",
+                            fallback: false
+                        )
                         sample.recordFirstResult(at: (outcome.finished - start).secondsValue)
                     case .failure(let message):
                         sample.recordFailure("\(images[outcome.index].name): \(message.text)")
@@ -139,9 +150,17 @@ enum RawLibvipsBaseline {
                 let unbounded = Int32(VIPS_MAX_COORD)
                 var thumbnail: UnsafeMutablePointer<VipsImage>?
                 let status = cv_thumbnail_buffer(
-                    UnsafeMutableRawPointer(mutating: base), buffer.count, &thumbnail,
-                    plan.boxWidth.map(Int32.init) ?? unbounded, plan.boxHeight.map(Int32.init) ?? unbounded,
-                    VIPS_SIZE_DOWN, VIPS_INTERESTING_NONE, 0, nil, options)
+                    UnsafeMutableRawPointer(mutating: base),
+                    buffer.count,
+                    &thumbnail,
+                    plan.boxWidth.map(Int32.init) ?? unbounded,
+                    plan.boxHeight.map(Int32.init) ?? unbounded,
+                    VIPS_SIZE_DOWN,
+                    VIPS_INTERESTING_NONE,
+                    0,
+                    nil,
+                    options
+                )
                 guard status == 0, let thumbnail else { return .failure(Failure(text: errorText())) }
                 image = VipsImageHandle(owning: thumbnail)
             }

@@ -4,6 +4,7 @@ import CalotypeLibvips
 import Foundation
 import Scheduler
 import Server
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import PostgresNIO
 import NIOConcurrencyHelpers
+import PostgresNIO
 
 /// Follows batches' event logs for this node's event streams: one
 /// `LISTEN calotype_events` connection for the whole node wakes the
@@ -49,7 +49,10 @@ public final class BatchEventFeed: Sendable {
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("listening for batch events failed; streams poll until it is back", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning(
+                    "listening for batch events failed; streams poll until it is back",
+                    metadata: ["error": "\(String(reflecting: error))"]
+                )
             }
             try? await Task.sleep(for: poll)
         }

@@ -36,7 +36,10 @@ public struct BatchEventLog: Sendable {
     /// their ids.
     @discardableResult
     public static func append(
-        _ events: [(name: String, data: String)], to batch: UUID, on connection: PostgresConnection, logger: Logger
+        _ events: [(name: String, data: String)],
+        to batch: UUID,
+        on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> [Int] {
         guard !events.isEmpty else { return [] }
         let batchText = batch.uuidString.lowercased()
@@ -51,14 +54,22 @@ public struct BatchEventLog: Sendable {
                 FROM counter, unnest(\(events.map(\.name)), \(events.map(\.data))) WITH ORDINALITY AS given(name, data, ord)
             )
             SELECT last_event_id, pg_notify(\(channel), \(batchText) || ':' || last_event_id)::text FROM counter
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (value, _) in rows.decode((Int, String).self) { last = value }
         return last == 0 ? [] : Array((last - events.count + 1)...last)
     }
 
     /// Inserts `events` whose ids the caller has taken from the batch's
     /// counter (in this transaction), and announces the last: one statement.
-    static func insert(_ events: [(name: String, data: String)], ids: [Int], of batch: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+    static func insert(
+        _ events: [(name: String, data: String)],
+        ids: [Int],
+        of batch: UUID,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         guard let last = ids.last else { return }
         try await connection.query(
             """
@@ -67,7 +78,9 @@ public struct BatchEventLog: Sendable {
                 SELECT \(batch), * FROM unnest(\(ids), \(events.map(\.name)), \(events.map(\.data)))
             )
             SELECT pg_notify(\(channel), \("\(batch.uuidString.lowercased()):\(last)"))::text
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 
     /// Appends on a connection of the pool: one statement, so a
@@ -88,7 +101,9 @@ public struct BatchEventLog: Sendable {
             """
             SELECT id, name, data FROM calotype_events
             WHERE batch_id = \(batch) AND id > \(lastEventID) ORDER BY id LIMIT \(limit)
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var events: [Event] = []
         for try await (id, name, data) in rows.decode((Int, String, String).self) {
             events.append(Event(id: id, name: name, data: data))

@@ -65,7 +65,9 @@ public enum BatchLedger {
                 finished_at = CASE WHEN succeeded + failed + cancelled + \(count) >= total THEN now() ELSE finished_at END
             WHERE id = \(batch)
             RETURNING total, succeeded, failed, cancelled, last_event_id, (extract(epoch FROM now() - created_at) * 1000)::float8
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (total, succeeded, failed, cancelled, lastEventID, elapsed) in rows.decode((Int, Int, Int, Int, Int, Double).self) {
             after = (Tally(total: total, succeeded: succeeded, failed: failed, cancelled: cancelled, elapsedMs: elapsed), lastEventID)
         }
@@ -79,7 +81,9 @@ public enum BatchLedger {
                 UPDATE calotype_items AS item SET outcome = given.outcome
                 FROM unnest(\(unrecorded.map(\.item.index)), \(outcomes)) AS given(index, outcome)
                 WHERE item.batch_id = \(batch) AND item.index = given.index
-                """, logger: logger)
+                """,
+                logger: logger
+            )
         }
 
         let batchID = batch.uuidString.lowercased()
@@ -93,12 +97,23 @@ public enum BatchLedger {
             } else {
                 events.append(.result(item))
             }
-            events.append(.progress(.init(batchID: batchID, index: item.index, filename: item.filename, stage: .done, completed: completed, total: tally.total)))
+            events.append(
+                .progress(.init(batchID: batchID, index: item.index, filename: item.filename, stage: .done, completed: completed, total: tally.total))
+            )
         }
         if tally.ended >= tally.total {
-            events.append(.complete(APIBatchSummary(
-                batchID: batchID, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled,
-                durationMs: tally.elapsedMs)))
+            events.append(
+                .complete(
+                    APIBatchSummary(
+                        batchID: batchID,
+                        total: tally.total,
+                        succeeded: tally.succeeded,
+                        failed: tally.failed,
+                        cancelled: tally.cancelled,
+                        durationMs: tally.elapsedMs
+                    )
+                )
+            )
         }
         let ids = Array((lastEventID - events.count + 1)...lastEventID)
         try await BatchEventLog.insert(events.map(Self.row), ids: ids, of: batch, on: connection, logger: logger)
@@ -111,9 +126,18 @@ public enum BatchLedger {
         for (batch, claims) in Dictionary(grouping: claims, by: \.batchID) {
             let batchID = batch.uuidString.lowercased()
             let events = claims.sorted { $0.index < $1.index }.map { claim in
-                Self.row(.progress(.init(
-                    batchID: batchID, index: claim.index, filename: claim.name, stage: .started, completed: claim.batchEnded,
-                    total: claim.batchTotal)))
+                Self.row(
+                    .progress(
+                        .init(
+                            batchID: batchID,
+                            index: claim.index,
+                            filename: claim.name,
+                            stage: .started,
+                            completed: claim.batchEnded,
+                            total: claim.batchTotal
+                        )
+                    )
+                )
             }
             try await log.append(events, to: batch)
         }

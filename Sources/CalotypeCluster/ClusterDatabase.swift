@@ -21,7 +21,12 @@ public enum ClusterDatabase {
         default: throw .invalidDatabaseURL("sslmode must be disable, prefer or require, not '\(mode)'")
         }
         return PostgresClient.Configuration(
-            host: host, port: url.port ?? 5432, username: user, password: url.password?.removingPercentEncoding,
-            database: database.isEmpty ? nil : database, tls: tls)
+            host: host,
+            port: url.port ?? 5432,
+            username: user,
+            password: url.password?.removingPercentEncoding,
+            database: database.isEmpty ? nil : database,
+            tls: tls
+        )
     }
 }

@@ -96,9 +96,12 @@ public enum ClusterSchema {
             try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS calotype_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-                logger: logger)
+                logger: logger
+            )
             var current = 0
-            for try await version in try await connection.query("SELECT coalesce(max(version), 0) FROM calotype_schema", logger: logger).decode(Int.self) {
+            for try await version in try await connection.query("SELECT coalesce(max(version), 0) FROM calotype_schema", logger: logger).decode(
+                Int.self
+            ) {
                 current = version
             }
             guard current <= latestVersion else { throw ClusterError.schemaTooNew(found: current, known: latestVersion) }

@@ -1,8 +1,8 @@
 import CalotypeCore
 import Foundation
 import Logging
-import PostgresNIO
 import NIOConcurrencyHelpers
+import PostgresNIO
 import Synchronization
 
 /// One node's share of the cluster's work: it claims items for its free
@@ -59,8 +59,14 @@ public struct ClusterWorker: Sendable {
         public var itemDeadline: Duration?
 
         public init(
-            owner: String, policy: WorkQueue.ClaimPolicy, workers: Int, lease: Duration = .seconds(30), heartbeat: Duration? = nil,
-            idlePoll: Duration = .milliseconds(250), maxAttempts: Int = 3, itemDeadline: Duration? = nil
+            owner: String,
+            policy: WorkQueue.ClaimPolicy,
+            workers: Int,
+            lease: Duration = .seconds(30),
+            heartbeat: Duration? = nil,
+            idlePoll: Duration = .milliseconds(250),
+            maxAttempts: Int = 3,
+            itemDeadline: Duration? = nil
         ) {
             self.itemDeadline = itemDeadline
             self.maxAttempts = max(1, maxAttempts)
@@ -102,7 +108,9 @@ public struct ClusterWorker: Sendable {
     let observer: @Sendable (Event) -> Void
 
     public init(
-        queue: WorkQueue, configuration: Configuration, observer: @escaping @Sendable (Event) -> Void = { _ in },
+        queue: WorkQueue,
+        configuration: Configuration,
+        observer: @escaping @Sendable (Event) -> Void = { _ in },
         process: @escaping @Sendable (WorkQueue.Claim) async -> Finished
     ) {
         self.queue = queue
@@ -150,7 +158,12 @@ public struct ClusterWorker: Sendable {
                 var claims: [WorkQueue.Claim] = []
                 if free > 0 {
                     do {
-                        claims = try await queue.claim(owner: configuration.owner, policy: configuration.policy, limit: free, lease: configuration.lease)
+                        claims = try await queue.claim(
+                            owner: configuration.owner,
+                            policy: configuration.policy,
+                            limit: free,
+                            lease: configuration.lease
+                        )
                         if databaseAway {
                             databaseAway = false
                             queue.logger.notice("the database answers again; claiming")
@@ -159,7 +172,10 @@ public struct ClusterWorker: Sendable {
                         // Said once per outage, not at every look.
                         if !databaseAway && !Task.isCancelled {
                             databaseAway = true
-                            queue.logger.warning("claiming failed; trying again until the database answers", metadata: ["error": "\(String(reflecting: error))"])
+                            queue.logger.warning(
+                                "claiming failed; trying again until the database answers",
+                                metadata: ["error": "\(String(reflecting: error))"]
+                            )
                         }
                     }
                 }
@@ -214,7 +230,8 @@ public struct ClusterWorker: Sendable {
                 guard (try? await Task.sleep(for: deadline)) != nil else { return }
                 queue.logger.warning(
                     "an item ran past its deadline; its lease is left to lapse so that another node runs it",
-                    metadata: ["batch": "\(claim.batchID)", "index": "\(claim.index)", "deadline": "\(deadline)"])
+                    metadata: ["batch": "\(claim.batchID)", "index": "\(claim.index)", "deadline": "\(deadline)"]
+                )
                 running.remove(claim)
                 observer(.abandoned(claim))
                 nudges.signal()
@@ -253,7 +270,9 @@ public struct ClusterWorker: Sendable {
                 } catch {
                     // Its lease will end and the rescuer will hand it back.
                     logger.warning(
-                        "handing an item back for a retry failed", metadata: ["batch": "\(claim.batchID)", "index": "\(claim.index)", "error": "\(String(reflecting: error))"])
+                        "handing an item back for a retry failed",
+                        metadata: ["batch": "\(claim.batchID)", "index": "\(claim.index)", "error": "\(String(reflecting: error))"]
+                    )
                     observer(.databaseFailed(operation: "retry"))
                     retried = false
                 }
@@ -274,12 +293,18 @@ public struct ClusterWorker: Sendable {
             }
         } catch {
             // The database away: the lease will end and the item run again.
-            logger.warning("recording an item's end failed", metadata: ["batch": "\(batch)", "index": "\(claim.index)", "error": "\(String(reflecting: error))"])
+            logger.warning(
+                "recording an item's end failed",
+                metadata: ["batch": "\(batch)", "index": "\(claim.index)", "error": "\(String(reflecting: error))"]
+            )
             accepted = false
         }
         observer(.finished(claim, accepted: accepted))
         if !accepted {
-            logger.notice("the lease was lost before the finish; the result is discarded", metadata: ["batch": "\(batch)", "index": "\(claim.index)"])
+            logger.notice(
+                "the lease was lost before the finish; the result is discarded",
+                metadata: ["batch": "\(batch)", "index": "\(claim.index)"]
+            )
         }
     }
 

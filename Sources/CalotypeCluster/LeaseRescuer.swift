@@ -16,7 +16,9 @@ public struct LeaseRescuer: Sendable {
     let observer: @Sendable ([WorkQueue.Expired]) -> Void
 
     public init(
-        queue: WorkQueue, interval: Duration, maxAttempts: Int,
+        queue: WorkQueue,
+        interval: Duration,
+        maxAttempts: Int,
         observer: @escaping @Sendable ([WorkQueue.Expired]) -> Void = { _ in }
     ) {
         self.queue = queue
@@ -31,11 +33,19 @@ public struct LeaseRescuer: Sendable {
         return try await queue.expireLeases(maxAttempts: maxAttempts) { connection, expired in
             for (batch, items) in Dictionary(grouping: expired.filter(\.dead), by: \.batchID) {
                 let ends = items.sorted { $0.index < $1.index }.map { item in
-                    ItemEnd(state: .dead, item: APIBatchItem(
-                        batchID: batch.uuidString.lowercased(), index: item.index, filename: item.name, status: .error,
-                        error: APIErrorDetail(
-                            code: .attemptsExhausted,
-                            message: "no node finished this item in \(item.attempts) attempts (each stopped, stalled or died while it ran)")))
+                    ItemEnd(
+                        state: .dead,
+                        item: APIBatchItem(
+                            batchID: batch.uuidString.lowercased(),
+                            index: item.index,
+                            filename: item.name,
+                            status: .error,
+                            error: APIErrorDetail(
+                                code: .attemptsExhausted,
+                                message: "no node finished this item in \(item.attempts) attempts (each stopped, stalled or died while it ran)"
+                            )
+                        )
+                    )
                 }
                 try await BatchLedger.record(ends, of: batch, on: connection, logger: logger)
             }

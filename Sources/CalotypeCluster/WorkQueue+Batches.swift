@@ -34,18 +34,34 @@ extension WorkQueue {
             SELECT recipe, placement, strict, destination, total, state, succeeded, failed, cancelled, last_event_id, created_at,
                    (extract(epoch FROM finished_at - created_at) * 1000)::float8
             FROM calotype_batches WHERE id = \(id)
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (recipe, placement, strict, destination, total, state, succeeded, failed, cancelled, lastEventID, createdAt, duration)
             in rows.decode((String, String, Bool, String?, Int, String, Int, Int, Int, Int, Date, Double?).self)
         {
             record = BatchRecord(
-                id: id, recipeJSON: recipe, placement: placement, strict: strict, destination: destination, total: total, state: state,
-                succeeded: succeeded, failed: failed, cancelled: cancelled, lastEventID: lastEventID, createdAt: createdAt,
-                durationMs: duration, items: [])
+                id: id,
+                recipeJSON: recipe,
+                placement: placement,
+                strict: strict,
+                destination: destination,
+                total: total,
+                state: state,
+                succeeded: succeeded,
+                failed: failed,
+                cancelled: cancelled,
+                lastEventID: lastEventID,
+                createdAt: createdAt,
+                durationMs: duration,
+                items: []
+            )
         }
         guard var record, withItems else { return record }
         let items = try await client.query(
-            "SELECT outcome FROM calotype_items WHERE batch_id = \(id) AND outcome IS NOT NULL ORDER BY index", logger: logger)
+            "SELECT outcome FROM calotype_items WHERE batch_id = \(id) AND outcome IS NOT NULL ORDER BY index",
+            logger: logger
+        )
         for try await outcome in items.decode(String.self) {
             if let item = try? APIJSON.decode(APIBatchItem.self, from: Data(outcome.utf8)) { record.items.append(item) }
         }
@@ -74,13 +90,24 @@ extension WorkQueue {
                 SET state = 'cancelled', lease_token = NULL, lease_owner = NULL, lease_until = NULL
                 WHERE batch_id = \(batch) AND state IN ('queued', 'running')
                 RETURNING index, name, attempts > 0
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             var ends: [ItemEnd] = []
             for try await (index, name, ran) in cancelled.decode((Int, String, Bool).self) {
                 let message = ran ? "the batch was cancelled while this item ran" : "the batch was cancelled before this item ran"
-                ends.append(ItemEnd(state: .cancelled, item: APIBatchItem(
-                    batchID: batch.uuidString.lowercased(), index: index, filename: name, status: .error,
-                    error: APIErrorDetail(code: .cancelled, message: message))))
+                ends.append(
+                    ItemEnd(
+                        state: .cancelled,
+                        item: APIBatchItem(
+                            batchID: batch.uuidString.lowercased(),
+                            index: index,
+                            filename: name,
+                            status: .error,
+                            error: APIErrorDetail(code: .cancelled, message: message)
+                        )
+                    )
+                )
             }
             try await connection.query("UPDATE calotype_batches SET state = 'cancelled' WHERE id = \(batch) AND state = 'running'", logger: logger)
             try await BatchLedger.record(ends.sorted { $0.item.index < $1.item.index }, of: batch, on: connection, logger: logger)
@@ -99,7 +126,9 @@ extension WorkQueue {
                 queued_at = now()
             WHERE batch_id = \(claim.batchID) AND index = \(claim.index) AND state = 'running' AND lease_token = \(claim.token)
             RETURNING index
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var retried = false
         for try await _ in rows.decode(Int.self) { retried = true }
         return retried
@@ -113,7 +142,9 @@ extension WorkQueue {
             """
             DELETE FROM calotype_batches WHERE finished_at < now() - \(Self.milliseconds(age)) * interval '1 millisecond'
             RETURNING id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var count = 0
         for try await _ in rows.decode(UUID.self) { count += 1 }
         return count

@@ -96,7 +96,9 @@ public struct WorkQueue: Sendable {
                 """
                 INSERT INTO calotype_batches (id, recipe, placement, strict, destination, total)
                 VALUES (\(batch.id), \(batch.recipeJSON), \(batch.placement), \(batch.strict), \(batch.destination), \(items.count))
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             // In chunks: one statement per item would be 10,000 round trips.
             for start in stride(from: 0, to: items.count, by: 1000) {
                 let chunk = items[start..<min(start + 1000, items.count)]
@@ -105,7 +107,9 @@ public struct WorkQueue: Sendable {
                     """
                     INSERT INTO calotype_items (batch_id, index, source, name, pool)
                     SELECT \(batch.id), * FROM unnest(\(indices), \(chunk.map(\.source)), \(chunk.map(\.name)), \(chunk.map(\.pool.rawValue)))
-                    """, logger: logger)
+                    """,
+                    logger: logger
+                )
             }
             let queued = BatchLedger.queuedEvents(of: batch.id, names: items.map(\.name))
             for start in stride(from: 0, to: queued.count, by: 1000) {
@@ -139,14 +143,26 @@ public struct WorkQueue: Sendable {
             WHERE item.batch_id = picked.batch_id AND item.index = picked.index
             RETURNING item.batch_id, item.index, item.source, item.name, item.pool, item.attempts, item.lease_token,
                       batch.total, batch.succeeded + batch.failed + batch.cancelled
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var claims: [Claim] = []
         for try await (batchID, index, source, name, pool, attempts, token, total, ended)
             in rows.decode((UUID, Int, String, String, String, Int, UUID, Int, Int).self)
         {
-            claims.append(Claim(
-                batchID: batchID, index: index, source: source, name: name, pool: Pool(rawValue: pool) ?? .cpu, attempts: attempts,
-                token: token, batchTotal: total, batchEnded: ended))
+            claims.append(
+                Claim(
+                    batchID: batchID,
+                    index: index,
+                    source: source,
+                    name: name,
+                    pool: Pool(rawValue: pool) ?? .cpu,
+                    attempts: attempts,
+                    token: token,
+                    batchTotal: total,
+                    batchEnded: ended
+                )
+            )
         }
         return claims.sorted { ($0.batchID.uuidString, $0.index) < ($1.batchID.uuidString, $1.index) }
     }
@@ -162,7 +178,9 @@ public struct WorkQueue: Sendable {
             UPDATE calotype_items SET lease_until = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
             WHERE state = 'running' AND lease_owner = \(owner) AND lease_token = ANY(\(tokens))
             RETURNING lease_token
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var held = Set<UUID>()
         for try await token in rows.decode(UUID.self) { held.insert(token) }
         return held
@@ -179,7 +197,9 @@ public struct WorkQueue: Sendable {
     /// lost (the item was taken back, and may run elsewhere): the result
     /// must be discarded, never counted.
     public func finish(
-        _ claim: Claim, as ending: Ending, outcome: String,
+        _ claim: Claim,
+        as ending: Ending,
+        outcome: String,
         then: (PostgresConnection) async throws -> Void = { _ in }
     ) async throws -> Bool {
         try await client.withTransaction(logger: logger) { connection in
@@ -189,7 +209,9 @@ public struct WorkQueue: Sendable {
                 SET state = \(ending.rawValue), outcome = \(outcome), lease_token = NULL, lease_owner = NULL, lease_until = NULL
                 WHERE batch_id = \(claim.batchID) AND index = \(claim.index) AND state = 'running' AND lease_token = \(claim.token)
                 RETURNING index
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             var finished = false
             for try await _ in rows.decode(Int.self) { finished = true }
             if finished { try await then(connection) }
@@ -207,7 +229,9 @@ public struct WorkQueue: Sendable {
                 SET state = 'queued', attempts = greatest(attempts - 1, 0), lease_token = NULL, lease_owner = NULL, lease_until = NULL,
                     queued_at = now()
                 WHERE batch_id = \(claim.batchID) AND index = \(claim.index) AND state = 'running' AND lease_token = \(claim.token)
-                """, logger: logger)
+                """,
+                logger: logger
+            )
         }
     }
 
@@ -227,11 +251,14 @@ public struct WorkQueue: Sendable {
     /// or become `dead` after `maxAttempts`; `then` runs in the same
     /// transaction with what was rescued (the dead items' events).
     public func expireLeases(
-        maxAttempts: Int, then: (PostgresConnection, [Expired]) async throws -> Void = { _, _ in }
+        maxAttempts: Int,
+        then: (PostgresConnection, [Expired]) async throws -> Void = { _, _ in }
     ) async throws -> [Expired]? {
         try await client.withTransaction(logger: logger) { connection in
             var leader = false
-            for try await taken in try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.rescueLock))", logger: logger).decode(Bool.self) {
+            for try await taken in try await connection.query("SELECT pg_try_advisory_xact_lock(\(Self.rescueLock))", logger: logger).decode(
+                Bool.self
+            ) {
                 leader = taken
             }
             guard leader else { return nil }
@@ -242,7 +269,9 @@ public struct WorkQueue: Sendable {
                     lease_token = NULL, lease_owner = NULL, lease_until = NULL, queued_at = now()
                 WHERE state = 'running' AND lease_until < now()
                 RETURNING batch_id, index, state, attempts, name
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             var expired: [Expired] = []
             for try await (batchID, index, state, attempts, name) in rows.decode((UUID, Int, String, Int, String).self) {
                 expired.append(Expired(batchID: batchID, index: index, dead: state == "dead", attempts: attempts, name: name))
@@ -262,7 +291,9 @@ public struct WorkQueue: Sendable {
             INSERT INTO calotype_nodes (name, cpu_workers, gpu_workers) VALUES (\(node), \(cpuWorkers), \(gpuWorkers))
             ON CONFLICT (name) DO UPDATE SET cpu_workers = excluded.cpu_workers, gpu_workers = excluded.gpu_workers,
                 started_at = now(), heartbeat_at = now()
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 
     /// A member node, as `GET /cluster` will list it.
@@ -283,7 +314,9 @@ public struct WorkQueue: Sendable {
             SELECT n.name, n.cpu_workers, n.gpu_workers, extract(epoch FROM now() - n.heartbeat_at)::float8,
                    (SELECT count(*)::int FROM calotype_items i WHERE i.state = 'running' AND i.lease_owner = n.name)
             FROM calotype_nodes n ORDER BY n.name
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var nodes: [Node] = []
         for try await (name, cpu, gpu, silent, running) in rows.decode((String, Int, Int, Double, Int).self) {
             nodes.append(Node(name: name, cpuWorkers: cpu, gpuWorkers: gpu, silentSeconds: silent, running: running))

@@ -47,7 +47,9 @@ public struct ImageURL: Sendable, Equatable {
                 extensionFormat = String(plain[plain.index(after: at)...])
                 plain = String(plain[..<at])
             }
-            guard let decoded = plain.removingPercentEncoding, !decoded.isEmpty else { throw .malformed("the plain source is not percent-encoded text") }
+            guard let decoded = plain.removingPercentEncoding, !decoded.isEmpty else {
+                throw .malformed("the plain source is not percent-encoded text")
+            }
             source = decoded
         case "enc":
             throw .unsupported("encrypted source URLs (enc/) are not supported")

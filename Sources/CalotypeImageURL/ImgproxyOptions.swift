@@ -102,7 +102,9 @@ public struct ImgproxyOptions: Sendable, Equatable {
                 }
                 crop = ImageSize(width: cropWidth, height: cropHeight)
             case "rotate", "rot":
-                guard let angle = try integer(0), [0, 90, 180, 270].contains(angle) else { throw .malformed("\(option.name) takes 0, 90, 180 or 270") }
+                guard let angle = try integer(0), [0, 90, 180, 270].contains(angle) else {
+                    throw .malformed("\(option.name) takes 0, 90, 180 or 270")
+                }
                 rotate = angle == 0 ? nil : angle
             case "blur", "bl":
                 blur = try number(0).flatMap { $0 == 0 ? nil : $0 }
@@ -123,7 +125,9 @@ public struct ImgproxyOptions: Sendable, Equatable {
                     expanding.remove(name)
                 }
             default:
-                throw .unsupported("the option '\(option.name)' is not supported (GET /img takes: resize, size, resizing_type, width, height, enlarge, gravity, crop, rotate, blur, sharpen, quality, format, strip_metadata, preset)")
+                throw .unsupported(
+                    "the option '\(option.name)' is not supported (GET /img takes: resize, size, resizing_type, width, height, enlarge, gravity, crop, rotate, blur, sharpen, quality, format, strip_metadata, preset)"
+                )
             }
         }
     }

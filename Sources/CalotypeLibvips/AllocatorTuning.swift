@@ -55,7 +55,8 @@ public struct AllocatorTuning: Sendable, Hashable {
         return AllocatorTuning(
             arenas: setting("MALLOC_ARENA_MAX", default: defaults.arenas),
             mmapThreshold: setting("MALLOC_MMAP_THRESHOLD_", default: defaults.mmapThreshold),
-            trimThreshold: setting("MALLOC_TRIM_THRESHOLD_", default: defaults.trimThreshold))
+            trimThreshold: setting("MALLOC_TRIM_THRESHOLD_", default: defaults.trimThreshold)
+        )
     }
 
     /// Whether glibc's malloc serves this process, so that its settings

@@ -8,7 +8,9 @@ import NIOPosix
 /// afterwards, and cancelling the calling task trips the job's kill switch.
 package enum BlockingJob {
     package static func run(
-        on pool: NIOThreadPool, input: ImageInput, backend: String,
+        on pool: NIOThreadPool,
+        input: ImageInput,
+        backend: String,
         _ body: @escaping @Sendable (UnsafeRawBufferPointer, KillSwitch) throws(ProcessingError) -> ProcessedImage
     ) async throws(ProcessingError) -> ProcessedImage {
         let killSwitch = KillSwitch()
@@ -40,7 +42,11 @@ extension LibvipsSource {
     /// Sniffs and checks `buffer`, and resolves the format `recipe` writes,
     /// refusing one this libvips build cannot encode before any decoding.
     package static func open(
-        _ buffer: UnsafeRawBufferPointer, name: String?, limits: ImageLimits, recipe: Recipe, writableFormats: Set<OutputFormat>
+        _ buffer: UnsafeRawBufferPointer,
+        name: String?,
+        limits: ImageLimits,
+        recipe: Recipe,
+        writableFormats: Set<OutputFormat>
     ) throws(ProcessingError) -> (source: LibvipsSource, format: OutputFormat) {
         let source = try LibvipsSource(buffer, name: name, limits: limits, failOn: recipe.failOn)
         let format = recipe.output.resolvedFormat(for: source.format)

@@ -24,8 +24,10 @@ public struct LibvipsBackend: ImageBackend {
         public var limits: ImageLimits
 
         public init(
-            threadsPerJob: Int = 1, adaptiveThreads: Bool = true,
-            cores: Int = ProcessInfo.processInfo.activeProcessorCount, limits: ImageLimits = ImageLimits()
+            threadsPerJob: Int = 1,
+            adaptiveThreads: Bool = true,
+            cores: Int = ProcessInfo.processInfo.activeProcessorCount,
+            limits: ImageLimits = ImageLimits()
         ) {
             self.threadsPerJob = threadsPerJob
             self.adaptiveThreads = adaptiveThreads
@@ -57,7 +59,10 @@ public struct LibvipsBackend: ImageBackend {
         self.idleThreadExitFix = runtime.idleThreadExitFix
         self.threadPool = threadPool
         self.threadShare = LibvipsThreadShare(
-            cores: configuration.cores, minimum: configuration.threadsPerJob, adaptive: configuration.adaptiveThreads)
+            cores: configuration.cores,
+            minimum: configuration.threadsPerJob,
+            adaptive: configuration.adaptiveThreads
+        )
     }
 
     public func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
@@ -66,8 +71,15 @@ public struct LibvipsBackend: ImageBackend {
             let threads = share.begin()
             defer { share.end() }
             return try LibvipsPipeline.run(
-                buffer, name: input.name, recipe: recipe, limits: limits,
-                writableFormats: writable, backend: name, threads: threads, killSwitch: killSwitch)
+                buffer,
+                name: input.name,
+                recipe: recipe,
+                limits: limits,
+                writableFormats: writable,
+                backend: name,
+                threads: threads,
+                killSwitch: killSwitch
+            )
         }
     }
 }

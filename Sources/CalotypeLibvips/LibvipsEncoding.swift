@@ -11,7 +11,10 @@ package enum LibvipsEncoding {
     /// `threads` overrides libvips' process-wide thread count for this image
     /// (nil keeps it). `killSwitch` can stop the computation from another thread.
     package static func encode(
-        _ image: VipsImageHandle, as format: OutputFormat, output: OutputOptions, threads: Int? = nil,
+        _ image: VipsImageHandle,
+        as format: OutputFormat,
+        output: OutputOptions,
+        threads: Int? = nil,
         killSwitch: KillSwitch = KillSwitch()
     ) throws(ProcessingError) -> [UInt8] {
         var image = image

@@ -23,8 +23,14 @@ package struct LibvipsPipeline {
 
     /// Runs `recipe` on the encoded bytes in `buffer`.
     package static func run(
-        _ buffer: UnsafeRawBufferPointer, name: String?, recipe: Recipe, limits: ImageLimits,
-        writableFormats: Set<OutputFormat>, backend: String, threads: Int? = nil, killSwitch: KillSwitch = KillSwitch()
+        _ buffer: UnsafeRawBufferPointer,
+        name: String?,
+        recipe: Recipe,
+        limits: ImageLimits,
+        writableFormats: Set<OutputFormat>,
+        backend: String,
+        threads: Int? = nil,
+        killSwitch: KillSwitch = KillSwitch()
     ) throws(ProcessingError) -> ProcessedImage {
         try killSwitch.check()
         let clock = ContinuousClock()
@@ -40,9 +46,14 @@ package struct LibvipsPipeline {
         let finished = clock.now
 
         return ProcessedImage(
-            bytes: bytes, format: format, width: pipeline.image.width, height: pipeline.image.height,
-            sourceFormat: source.format, backend: backend,
-            timings: StageTimings(decode: opened - start, process: built - opened, encode: finished - built))
+            bytes: bytes,
+            format: format,
+            width: pipeline.image.width,
+            height: pipeline.image.height,
+            sourceFormat: source.format,
+            backend: backend,
+            timings: StageTimings(decode: opened - start, process: built - opened, encode: finished - built)
+        )
     }
 
     private var remaining: ArraySlice<Operation>
@@ -87,7 +98,10 @@ package struct LibvipsPipeline {
     /// largest power of two that still leaves the target size (about 40 dB,
     /// invisible under JPEG Q 80) and Lanczos does the rest.
     private static func loadResized(
-        _ source: LibvipsSource, resize: Resize, autorotate: Bool, killSwitch: KillSwitch
+        _ source: LibvipsSource,
+        resize: Resize,
+        autorotate: Bool,
+        killSwitch: KillSwitch
     ) throws(ProcessingError) -> VipsImageHandle {
         let display = source.displaySize(autorotate: autorotate)
         let plan = ResizePlan(resize, imageWidth: display.width, imageHeight: display.height)
@@ -101,8 +115,11 @@ package struct LibvipsPipeline {
             var stored = resize
             if swaps { (stored.width, stored.height) = (resize.height, resize.width) }
             var image = try lanczos(
-                decoded, ResizePlan(stored, imageWidth: decoded.width, imageHeight: decoded.height), gravity: resize.gravity,
-                killSwitch: killSwitch)
+                decoded,
+                ResizePlan(stored, imageWidth: decoded.width, imageHeight: decoded.height),
+                gravity: resize.gravity,
+                killSwitch: killSwitch
+            )
             if autorotate && source.header.orientation != 1 {
                 image = try image.copiedToMemory(killSwitch: killSwitch).apply("auto-orientation") { cv_autorot($0, $1) }
             }
@@ -112,7 +129,11 @@ package struct LibvipsPipeline {
     }
 
     private static func thumbnail(
-        _ source: LibvipsSource, resize: Resize, plan: ResizePlan, display: (width: Int, height: Int), autorotate: Bool
+        _ source: LibvipsSource,
+        resize: Resize,
+        plan: ResizePlan,
+        display: (width: Int, height: Int),
+        autorotate: Bool
     ) throws(ProcessingError) -> VipsImageHandle {
         let unbounded = Int(VIPS_MAX_COORD)
         var width = resize.width ?? unbounded
@@ -133,8 +154,17 @@ package struct LibvipsPipeline {
         }
         var output: UnsafeMutablePointer<VipsImage>?
         let status = cv_thumbnail_buffer(
-            UnsafeMutableRawPointer(mutating: source.buffer.baseAddress), source.buffer.count, &output,
-            Int32(width), Int32(height), size, crop, autorotate ? 0 : 1, nil, source.loaderOptions)
+            UnsafeMutableRawPointer(mutating: source.buffer.baseAddress),
+            source.buffer.count,
+            &output,
+            Int32(width),
+            Int32(height),
+            size,
+            crop,
+            autorotate ? 0 : 1,
+            nil,
+            source.loaderOptions
+        )
         guard status == 0, let output else {
             throw ProcessingError(.corrupt, "decoding the \(source.format.rawValue) image failed", detail: LibvipsError.take())
         }
@@ -157,7 +187,8 @@ package struct LibvipsPipeline {
             guard let area = crop.clamped(toWidth: image.width, height: image.height) else {
                 throw ProcessingError(
                     .invalidForImage,
-                    "crop at \(crop.x),\(crop.y) lies outside the \(image.width)x\(image.height) image")
+                    "crop at \(crop.x),\(crop.y) lies outside the \(image.width)x\(image.height) image"
+                )
             }
             image = try image.apply("crop") { cv_extract_area($0, $1, Int32(area.x), Int32(area.y), Int32(area.width), Int32(area.height)) }
         case .resize(let asked):
@@ -167,11 +198,12 @@ package struct LibvipsPipeline {
             try pad(plan, with: resize.background)
         case .rotate(let rotate):
             try renderToMemory()
-            let angle = switch rotate.angle {
-            case 90: VIPS_ANGLE_D90
-            case 180: VIPS_ANGLE_D180
-            default: VIPS_ANGLE_D270
-            }
+            let angle =
+                switch rotate.angle {
+                case 90: VIPS_ANGLE_D90
+                case 180: VIPS_ANGLE_D180
+                default: VIPS_ANGLE_D270
+                }
             image = try image.apply("rotate") { cv_rot($0, $1, angle) }
         case .flip(let flip):
             if flip.direction == .vertical { try renderToMemory() }
@@ -225,7 +257,10 @@ package struct LibvipsPipeline {
 
     /// Lanczos3 to the plan's scale, then `cover`'s crop.
     private static func lanczos(
-        _ image: VipsImageHandle, _ plan: ResizePlan, gravity: Resize.Gravity, killSwitch: KillSwitch
+        _ image: VipsImageHandle,
+        _ plan: ResizePlan,
+        gravity: Resize.Gravity,
+        killSwitch: KillSwitch
     ) throws(ProcessingError) -> VipsImageHandle {
         var result = image
         if plan.horizontalScale != 1 || plan.verticalScale != 1 {

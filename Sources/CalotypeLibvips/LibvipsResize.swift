@@ -49,7 +49,10 @@ package enum LibvipsResize {
     /// `vips_reduceh`'s.
     /// `loop` chooses the C loops; all give the same pixels (tests run each).
     package static func reduce(
-        _ image: VipsImageHandle, horizontalScale: Double, verticalScale: Double, loop: Loop
+        _ image: VipsImageHandle,
+        horizontalScale: Double,
+        verticalScale: Double,
+        loop: Loop
     ) throws(ProcessingError) -> VipsImageHandle {
         let hscale = max(horizontalScale, 1.0 / Double(image.width))
         let vscale = max(verticalScale, 1.0 / Double(image.height))
@@ -66,7 +69,10 @@ package enum LibvipsResize {
     /// One axis: libvips' box pre-shrink where the reduction has one, then
     /// the Lanczos step in `cv_lanczos_reducev`/`cv_lanczos_reduceh`.
     private static func reduce(
-        _ image: VipsImageHandle, _ reduction: LanczosReduction, vertical: Bool, loop: Loop
+        _ image: VipsImageHandle,
+        _ reduction: LanczosReduction,
+        vertical: Bool,
+        loop: Loop
     ) throws(ProcessingError) -> VipsImageHandle {
         var result = image
         if reduction.box > 1 {
@@ -78,8 +84,15 @@ package enum LibvipsResize {
             lanczos.coefficients.withUnsafeBufferPointer { coefficients in
                 let reduce = vertical ? cv_lanczos_reducev : cv_lanczos_reduceh
                 return reduce(
-                    input, output, Int32(reduction.outputLength), lanczos.shrink, lanczos.offset, Int32(lanczos.taps),
-                    coefficients.baseAddress, loop.rawValue)
+                    input,
+                    output,
+                    Int32(reduction.outputLength),
+                    lanczos.shrink,
+                    lanczos.offset,
+                    Int32(lanczos.taps),
+                    coefficients.baseAddress,
+                    loop.rawValue
+                )
             }
         }
     }

@@ -56,8 +56,11 @@ package struct LibvipsRuntime: Sendable {
         let version = String(cString: vips_version_string())
         return .success(
             LibvipsRuntime(
-                version: version, writableFormats: writable,
-                idleThreadExitFix: IdleThreadExitFix.current))
+                version: version,
+                writableFormats: writable,
+                idleThreadExitFix: IdleThreadExitFix.current
+            )
+        )
     }()
 
     /// Sets how many threads libvips uses for one image. Process-wide: a

@@ -35,14 +35,18 @@ package struct LibvipsSource {
             throw ProcessingError(.unsupportedFormat, "\(label) is not an image in an accepted format (JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF)")
         }
         guard let format = Self.format(ofLoader: loaderName) else {
-            throw ProcessingError(.unsupportedFormat, "\(label) is \(Self.describe(loaderName)), which is not an accepted input (JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF)")
+            throw ProcessingError(
+                .unsupportedFormat,
+                "\(label) is \(Self.describe(loaderName)), which is not an accepted input (JPEG, PNG, WebP, GIF, TIFF, HEIF/AVIF)"
+            )
         }
         if format == .jpeg {
             let scans = JPEGScans.count(buffer, stoppingAfter: limits.maxJPEGScans)
             guard scans <= limits.maxJPEGScans else {
                 throw ProcessingError(
                     .tooLarge,
-                    "\(label) is a JPEG of more than \(limits.maxJPEGScans) scans, the limit: each scan is a pass over the whole image")
+                    "\(label) is a JPEG of more than \(limits.maxJPEGScans) scans, the limit: each scan is a pass over the whole image"
+                )
             }
         }
         guard let pointer = cv_image_new_from_buffer(base, buffer.count, loaderOptions, VIPS_ACCESS_SEQUENTIAL) else {

@@ -99,8 +99,14 @@ public struct OpenCLBackend: ImageBackend {
     public init(device: OpenCLDeviceInfo, configuration: Configuration = Configuration(), threadPool: NIOThreadPool) throws(ProcessingError) {
         let libvips = try LibvipsRuntime.shared()
         runtime = try OpenCLDevice(
-            info: device, workers: configuration.workersPerDevice, cacheDirectory: configuration.cacheDirectory,
-            kernelsFile: configuration.kernelsFile, fault: configuration.fault, maxBufferBytes: configuration.maxBufferBytes, pooledBuffers: configuration.pooledBuffers)
+            info: device,
+            workers: configuration.workersPerDevice,
+            cacheDirectory: configuration.cacheDirectory,
+            kernelsFile: configuration.kernelsFile,
+            fault: configuration.fault,
+            maxBufferBytes: configuration.maxBufferBytes,
+            pooledBuffers: configuration.pooledBuffers
+        )
         name = "opencl:\(device.index)"
         self.configuration = configuration
         writableFormats = libvips.writableFormats
@@ -155,8 +161,14 @@ public struct OpenCLBackend: ImageBackend {
         let runtime = self.runtime
         return try await BlockingJob.run(on: threadPool, input: input, backend: name) { buffer, _ throws(ProcessingError) in
             try OpenCLJob.run(
-                buffer, name: input.name, recipe: recipe, limits: limits,
-                writableFormats: writable, device: runtime, backend: name)
+                buffer,
+                name: input.name,
+                recipe: recipe,
+                limits: limits,
+                writableFormats: writable,
+                device: runtime,
+                backend: name
+            )
         }
     }
 

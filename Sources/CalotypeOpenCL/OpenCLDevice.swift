@@ -47,8 +47,13 @@ final class OpenCLDevice: @unchecked Sendable {
     static let doubleKernelNames = ["grey", "sharpen_lightness", "sharpen_apply"]
 
     init(
-        info: OpenCLDeviceInfo, workers workerCount: Int, cacheDirectory: URL?, kernelsFile: URL?, fault: OpenCLFault?,
-        maxBufferBytes: Int?, pooledBuffers: Int
+        info: OpenCLDeviceInfo,
+        workers workerCount: Int,
+        cacheDirectory: URL?,
+        kernelsFile: URL?,
+        fault: OpenCLFault?,
+        maxBufferBytes: Int?,
+        pooledBuffers: Int
     ) throws(ProcessingError) {
         self.info = info
         self.fault = fault
@@ -59,15 +64,22 @@ final class OpenCLDevice: @unchecked Sendable {
         }
         context = CLContext(owning: rawContext)
         let builder = OpenCLProgramBuilder(
-            context: context, device: info, cacheDirectory: cacheDirectory, kernelsFile: kernelsFile,
-            injectBuildFailure: fault == .build)
+            context: context,
+            device: info,
+            cacheDirectory: cacheDirectory,
+            kernelsFile: kernelsFile,
+            injectBuildFailure: fault == .build
+        )
         (program, programOrigin) = try builder.build()
 
         let limit = maxBufferBytes.map { min($0, info.maxAllocation) } ?? info.maxAllocation
         self.maxBufferBytes = limit
         pool = OpenCLBufferPool(
-            context: context, maxBuffers: pooledBuffers, maxBytes: max(limit, info.globalMemory / 4),
-            injectFailure: fault == .alloc)
+            context: context,
+            maxBuffers: pooledBuffers,
+            maxBytes: max(limit, info.globalMemory / 4),
+            injectFailure: fault == .alloc
+        )
 
         var names = Self.kernelNames
         if info.hasDoubles { names += Self.doubleKernelNames }
@@ -87,7 +99,8 @@ final class OpenCLDevice: @unchecked Sendable {
                     sRGBToLinear: try Self.constant(OpenCLTables.sRGBToLinear, context: context),
                     linearToSRGB: try Self.constant(OpenCLTables.linearToSRGB, context: context),
                     cubeRoot: try Self.constant(OpenCLTables.cubeRoot, context: context),
-                    sharpenCurve: try Self.constant(OpenCLTables.sharpenCurve(), context: context))
+                    sharpenCurve: try Self.constant(OpenCLTables.sharpenCurve(), context: context)
+                )
             } catch {
                 throw error.processingError("uploading the colour tables to \(info.name)")
             }
@@ -102,8 +115,12 @@ final class OpenCLDevice: @unchecked Sendable {
         let bytes = values.count * MemoryLayout<T>.stride
         let raw = values.withUnsafeBytes { buffer in
             clCreateBuffer(
-                context.raw, cl_mem_flags(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR), bytes,
-                UnsafeMutableRawPointer(mutating: buffer.baseAddress), &status)
+                context.raw,
+                cl_mem_flags(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR),
+                bytes,
+                UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                &status
+            )
         }
         try clCheck(status, "clCreateBuffer")
         guard let raw else { throw OpenCLFailure(call: "clCreateBuffer", status: CL_MEM_OBJECT_ALLOCATION_FAILURE) }
@@ -147,7 +164,14 @@ final class OpenCLWorker: @unchecked Sendable {
             }
             kernels[name] = CLKernel(owning: raw, name: name)
             var group = 0
-            if clGetKernelWorkGroupInfo(raw, device.handles.device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE), MemoryLayout<Int>.size, &group, nil) == CL_SUCCESS {
+            if clGetKernelWorkGroupInfo(
+                raw,
+                device.handles.device,
+                cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+                MemoryLayout<Int>.size,
+                &group,
+                nil
+            ) == CL_SUCCESS {
                 smallestGroup = min(smallestGroup, group)
             }
         }

@@ -115,25 +115,31 @@ public struct OpenCLDiscovery: Sendable {
             for case let device? in ids {
                 let rawType = CLInfo.value(device, cl_device_info(CL_DEVICE_TYPE), as: cl_device_type.self)
                 let type: OpenCLDeviceInfo.DeviceType =
-                    rawType & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 ? .gpu
-                    : rawType & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 ? .accelerator
-                    : rawType & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? .cpu : .other
+                    rawType & cl_device_type(CL_DEVICE_TYPE_GPU) != 0
+                    ? .gpu
+                    : rawType & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0
+                        ? .accelerator
+                        : rawType & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 ? .cpu : .other
                 let available = CLInfo.value(device, cl_device_info(CL_DEVICE_AVAILABLE), as: cl_bool.self) != 0
                 let extensions = CLInfo.string(device, cl_device_info(CL_DEVICE_EXTENSIONS))
-                devices.append(OpenCLDeviceInfo(
-                    index: devices.count,
-                    platform: platformName,
-                    name: CLInfo.string(device, cl_device_info(CL_DEVICE_NAME)),
-                    vendor: CLInfo.string(device, cl_device_info(CL_DEVICE_VENDOR)),
-                    driverVersion: CLInfo.string(device, cl_device_info(CL_DRIVER_VERSION)),
-                    openCLVersion: CLInfo.string(device, cl_device_info(CL_DEVICE_VERSION)),
-                    type: type,
-                    computeUnits: Int(CLInfo.value(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS), as: cl_uint.self)),
-                    globalMemory: Int(clamping: CLInfo.value(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), as: cl_ulong.self)),
-                    maxAllocation: Int(clamping: CLInfo.value(device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE), as: cl_ulong.self)),
-                    hasDoubles: extensions.split(separator: " ").contains("cl_khr_fp64"),
-                    available: available, admitted: false,
-                    handles: .init(platform: platform, device: device)))
+                devices.append(
+                    OpenCLDeviceInfo(
+                        index: devices.count,
+                        platform: platformName,
+                        name: CLInfo.string(device, cl_device_info(CL_DEVICE_NAME)),
+                        vendor: CLInfo.string(device, cl_device_info(CL_DEVICE_VENDOR)),
+                        driverVersion: CLInfo.string(device, cl_device_info(CL_DRIVER_VERSION)),
+                        openCLVersion: CLInfo.string(device, cl_device_info(CL_DEVICE_VERSION)),
+                        type: type,
+                        computeUnits: Int(CLInfo.value(device, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS), as: cl_uint.self)),
+                        globalMemory: Int(clamping: CLInfo.value(device, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), as: cl_ulong.self)),
+                        maxAllocation: Int(clamping: CLInfo.value(device, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE), as: cl_ulong.self)),
+                        hasDoubles: extensions.split(separator: " ").contains("cl_khr_fp64"),
+                        available: available,
+                        admitted: false,
+                        handles: .init(platform: platform, device: device)
+                    )
+                )
             }
         }
         return OpenCLDiscovery(state: devices.isEmpty ? .noDevice : .devices, devices: devices, allowsCPUDevices: allowCPUDevices)

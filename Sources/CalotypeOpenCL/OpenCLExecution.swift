@@ -13,12 +13,14 @@ extension OpenCLPlan {
         if largest > device.maxBufferBytes {
             throw ProcessingError(
                 .unsupportedByBackend,
-                "the image needs a \(largest)-byte device buffer; \(device.info.name) allows at most \(device.maxBufferBytes)")
+                "the image needs a \(largest)-byte device buffer; \(device.info.name) allows at most \(device.maxBufferBytes)"
+            )
         }
         if deviceBytes > device.info.globalMemory {
             throw ProcessingError(
                 .unsupportedByBackend,
-                "the image needs \(deviceBytes) bytes of device memory; \(device.info.name) has \(device.info.globalMemory)")
+                "the image needs \(deviceBytes) bytes of device memory; \(device.info.name) has \(device.info.globalMemory)"
+            )
         }
     }
 
@@ -57,7 +59,9 @@ extension OpenCLPlan {
             }
 
             let input: UnsafeMutableRawPointer
-            do throws(OpenCLFailure) { input = try worker.map(source, count: self.input.bytes, forWriting: true) } catch { throw error.processingError(stage) }
+            do throws(OpenCLFailure) { input = try worker.map(source, count: self.input.bytes, forWriting: true) } catch {
+                throw error.processingError(stage)
+            }
             var uploaded: ProcessingError?
             do throws(ProcessingError) {
                 try upload(UnsafeMutableRawBufferPointer(start: input, count: self.input.bytes))
@@ -102,7 +106,9 @@ extension OpenCLPlan {
             }
 
             let output: UnsafeMutableRawPointer
-            do throws(OpenCLFailure) { output = try worker.map(source, count: shape.bytes, forWriting: false) } catch { throw error.processingError(stage) }
+            do throws(OpenCLFailure) { output = try worker.map(source, count: shape.bytes, forWriting: false) } catch {
+                throw error.processingError(stage)
+            }
             defer { try? worker.unmap(source, output) }
             return try consume(UnsafeRawBufferPointer(start: output, count: shape.bytes))
         }
@@ -119,7 +125,8 @@ extension OpenCLPlan {
                 }
                 pixels.withUnsafeBytes { buffer.copyMemory(from: $0) }
             },
-            consume: { Array($0) })
+            consume: { Array($0) }
+        )
     }
 }
 

@@ -11,8 +11,13 @@ struct OpenCLJob {
     let source: LibvipsSource
 
     static func run(
-        _ buffer: UnsafeRawBufferPointer, name: String?, recipe: Recipe, limits: ImageLimits,
-        writableFormats: Set<OutputFormat>, device: OpenCLDevice, backend: String
+        _ buffer: UnsafeRawBufferPointer,
+        name: String?,
+        recipe: Recipe,
+        limits: ImageLimits,
+        writableFormats: Set<OutputFormat>,
+        device: OpenCLDevice,
+        backend: String
     ) throws(ProcessingError) -> ProcessedImage {
         let clock = ContinuousClock()
         let start = clock.now
@@ -35,12 +40,18 @@ struct OpenCLJob {
                 processedAt = clock.now
                 let output = try Self.image(wrapping: pixels, shape: plan.shape, like: decoded)
                 return try LibvipsEncoding.encode(output, as: format, output: recipe.output)
-            })
+            }
+        )
         let finished = clock.now
         return ProcessedImage(
-            bytes: bytes, format: format, width: plan.shape.width, height: plan.shape.height,
-            sourceFormat: source.format, backend: backend,
-            timings: StageTimings(decode: decodedAt - start, process: processedAt - decodedAt, encode: finished - processedAt))
+            bytes: bytes,
+            format: format,
+            width: plan.shape.width,
+            height: plan.shape.height,
+            sourceFormat: source.format,
+            backend: backend,
+            timings: StageTimings(decode: decodedAt - start, process: processedAt - decodedAt, encode: finished - processedAt)
+        )
     }
 
     /// Opens the image (on the host, lazily) and plans the device's work.
@@ -84,7 +95,8 @@ struct OpenCLJob {
             guard let area = crop.clamped(toWidth: plan.shape.width, height: plan.shape.height) else {
                 throw ProcessingError(
                     .invalidForImage,
-                    "crop at \(crop.x),\(crop.y) lies outside the \(plan.shape.width)x\(plan.shape.height) image")
+                    "crop at \(crop.x),\(crop.y) lies outside the \(plan.shape.width)x\(plan.shape.height) image"
+                )
             }
             plan.crop(x: area.x, y: area.y, width: area.width, height: area.height)
         case .resize(let asked):
@@ -136,13 +148,20 @@ struct OpenCLJob {
     /// What `vips_thumbnail_buffer` does for the CPU backend: the loader's
     /// shrink-on-load, the processing colour space, `vips_resize` by the
     /// remaining shrink, orientation, then the centre crop of `cover`.
-    private func thumbnail(_ resize: Resize, display: (width: Int, height: Int), hasDoubles: Bool) throws(ProcessingError) -> (VipsImageHandle, OpenCLPlan) {
+    private func thumbnail(
+        _ resize: Resize,
+        display: (width: Int, height: Int),
+        hasDoubles: Bool
+    ) throws(ProcessingError) -> (VipsImageHandle, OpenCLPlan) {
         try Self.checkGravity(resize)
         let unbounded = Int(VIPS_MAX_COORD)
         var target = ThumbnailShrink(
-            width: resize.width ?? unbounded, height: resize.height ?? unbounded,
+            width: resize.width ?? unbounded,
+            height: resize.height ?? unbounded,
             swap: recipe.autorotate && source.header.orientationSwapsAxes,
-            crop: resize.effectiveFit == .cover, force: resize.effectiveFit == .fill)
+            crop: resize.effectiveFit == .cover,
+            force: resize.effectiveFit == .fill
+        )
         if target.force {
             target.width = min(target.width, display.width)
             target.height = min(target.height, display.height)
@@ -214,7 +233,13 @@ struct OpenCLJob {
     static func decode(_ image: VipsImageHandle, into buffer: UnsafeMutableRawBufferPointer) throws(ProcessingError) {
         guard let base = buffer.baseAddress,
             let target = vips_image_new_from_memory(
-                base, buffer.count, Int32(image.width), Int32(image.height), Int32(image.bands), VIPS_FORMAT_UCHAR)
+                base,
+                buffer.count,
+                Int32(image.width),
+                Int32(image.height),
+                Int32(image.bands),
+                VIPS_FORMAT_UCHAR
+            )
         else {
             throw ProcessingError(.internal, "wrapping the device's input buffer failed", detail: LibvipsError.take())
         }
@@ -227,10 +252,20 @@ struct OpenCLJob {
     /// The device's result (mapped memory, not copied) as a libvips image
     /// with the decoded image's resolution, for the shared encoder. It must
     /// not outlive `pixels`.
-    static func image(wrapping pixels: UnsafeRawBufferPointer, shape: OpenCLPlan.Shape, like decoded: VipsImageHandle) throws(ProcessingError) -> VipsImageHandle {
+    static func image(
+        wrapping pixels: UnsafeRawBufferPointer,
+        shape: OpenCLPlan.Shape,
+        like decoded: VipsImageHandle
+    ) throws(ProcessingError) -> VipsImageHandle {
         guard let base = pixels.baseAddress,
             let pointer = vips_image_new_from_memory(
-                base, pixels.count, Int32(shape.width), Int32(shape.height), Int32(shape.bands), VIPS_FORMAT_UCHAR)
+                base,
+                pixels.count,
+                Int32(shape.width),
+                Int32(shape.height),
+                Int32(shape.bands),
+                VIPS_FORMAT_UCHAR
+            )
         else {
             throw ProcessingError(.internal, "wrapping the device's result failed", detail: LibvipsError.take())
         }

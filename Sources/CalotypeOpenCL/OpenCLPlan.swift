@@ -81,11 +81,14 @@ struct OpenCLPlan {
     private mutating func remap(_ name: String, width: Int, height: Int, _ ax: Int, _ bx: Int, _ cx: Int, _ ay: Int, _ by: Int, _ cy: Int) {
         let output = Shape(width: width, height: height, bands: shape.bands)
         let launch = Launch(
-            kernel: "remap", width: width, height: height,
+            kernel: "remap",
+            width: width,
+            height: height,
             arguments: [
                 .buffer(.source), .buffer(.destination), .int(shape.width), .int(width), .int(height), .int(shape.bands),
                 .int(ax), .int(bx), .int(cx), .int(ay), .int(by), .int(cy),
-            ])
+            ]
+        )
         add(name, [launch], output: output)
     }
 
@@ -119,10 +122,16 @@ struct OpenCLPlan {
         switch orientation {
         case 2: flip(horizontal: true)
         case 3: rotate(180)
-        case 4: rotate(180); flip(horizontal: true)
-        case 5: rotate(90); flip(horizontal: true)
+        case 4:
+            rotate(180)
+            flip(horizontal: true)
+        case 5:
+            rotate(90)
+            flip(horizontal: true)
         case 6: rotate(90)
-        case 7: rotate(270); flip(horizontal: true)
+        case 7:
+            rotate(270)
+            flip(horizontal: true)
         case 8: rotate(270)
         default: break
         }
@@ -145,12 +154,15 @@ struct OpenCLPlan {
         let values = LibvipsPipeline.bandValues(of: colour, bands: bands, alpha: alpha).map { Int($0) } + [0, 0, 0, 0]
         let output = Shape(width: width, height: height, bands: bands)
         let launch = Launch(
-            kernel: "embed", width: width, height: height,
+            kernel: "embed",
+            width: width,
+            height: height,
             arguments: [
                 .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(shape.bands),
                 .int(width), .int(height), .int(bands), .int((width - shape.width) / 2), .int((height - shape.height) / 2),
                 .int4(values[0], values[1], values[2], values[3]),
-            ])
+            ]
+        )
         add("contain padding", [launch], output: output)
     }
 
@@ -168,38 +180,82 @@ struct OpenCLPlan {
             let reduction = LanczosReduction(length: shape.height, shrink: 1.0 / vscale, vertical: true)
             if reduction.box > 1 {
                 let output = Shape(width: shape.width, height: reduction.boxedLength, bands: shape.bands)
-                add("box shrink", [Launch(kernel: "box_v", width: Self.runs(output), height: output.height, arguments: [
-                    .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.height),
-                    .int(shape.bands), .int(reduction.box),
-                ])], output: output)
+                add(
+                    "box shrink",
+                    [
+                        Launch(
+                            kernel: "box_v",
+                            width: Self.runs(output),
+                            height: output.height,
+                            arguments: [
+                                .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.height),
+                                .int(shape.bands), .int(reduction.box),
+                            ]
+                        )
+                    ],
+                    output: output
+                )
             }
             if let lanczos = reduction.lanczos {
                 let positions = append(lanczos.positions)
                 let coefficients = append(lanczos.coefficients)
                 let output = Shape(width: shape.width, height: reduction.outputLength, bands: shape.bands)
-                add("lanczos", [Launch(kernel: "reduce_v", width: Self.runs(output), height: output.height, arguments: [
-                    .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.height),
-                    .int(shape.bands), .int(lanczos.taps), .buffer(.table), .int(positions), .int(coefficients),
-                ])], output: output)
+                add(
+                    "lanczos",
+                    [
+                        Launch(
+                            kernel: "reduce_v",
+                            width: Self.runs(output),
+                            height: output.height,
+                            arguments: [
+                                .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.height),
+                                .int(shape.bands), .int(lanczos.taps), .buffer(.table), .int(positions), .int(coefficients),
+                            ]
+                        )
+                    ],
+                    output: output
+                )
             }
         }
         if hscale < 1 {
             let reduction = LanczosReduction(length: shape.width, shrink: 1.0 / hscale, vertical: false)
             if reduction.box > 1 {
                 let output = Shape(width: reduction.boxedLength, height: shape.height, bands: shape.bands)
-                add("box shrink", [Launch(kernel: "box_h", width: output.width, height: output.height, arguments: [
-                    .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.width),
-                    .int(shape.bands), .int(reduction.box),
-                ])], output: output)
+                add(
+                    "box shrink",
+                    [
+                        Launch(
+                            kernel: "box_h",
+                            width: output.width,
+                            height: output.height,
+                            arguments: [
+                                .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.width),
+                                .int(shape.bands), .int(reduction.box),
+                            ]
+                        )
+                    ],
+                    output: output
+                )
             }
             if let lanczos = reduction.lanczos {
                 let positions = append(lanczos.positions)
                 let coefficients = append(lanczos.coefficients)
                 let output = Shape(width: reduction.outputLength, height: shape.height, bands: shape.bands)
-                add("lanczos", [Launch(kernel: "reduce_h", width: output.width, height: output.height, arguments: [
-                    .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.width),
-                    .int(shape.bands), .int(lanczos.taps), .buffer(.table), .int(positions), .int(coefficients),
-                ])], output: output)
+                add(
+                    "lanczos",
+                    [
+                        Launch(
+                            kernel: "reduce_h",
+                            width: output.width,
+                            height: output.height,
+                            arguments: [
+                                .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(output.width),
+                                .int(shape.bands), .int(lanczos.taps), .buffer(.table), .int(positions), .int(coefficients),
+                            ]
+                        )
+                    ],
+                    output: output
+                )
             }
         }
     }
@@ -223,12 +279,20 @@ struct OpenCLPlan {
             switch convolution {
             case .vector(let mantissas, let sexp, let exponent):
                 let offset = append(mantissas.map { Int32($0) })
-                launch = Launch(kernel: "conv_vector", width: samples, height: shape.height,
-                                arguments: common + [.int(offset), .int(sexp), .int(exponent)])
+                launch = Launch(
+                    kernel: "conv_vector",
+                    width: samples,
+                    height: shape.height,
+                    arguments: common + [.int(offset), .int(sexp), .int(exponent)]
+                )
             case .integer(let coefficients, let scale):
                 let offset = append(coefficients.map { Int32($0) })
-                launch = Launch(kernel: "conv_int", width: samples, height: shape.height,
-                                arguments: common + [.int(offset), .int(scale)])
+                launch = Launch(
+                    kernel: "conv_int",
+                    width: samples,
+                    height: shape.height,
+                    arguments: common + [.int(offset), .int(scale)]
+                )
             }
             add("blur", [launch], output: shape)
         }
@@ -247,24 +311,44 @@ struct OpenCLPlan {
         let colourBands = shape.colourBands >= 3 ? 3 : 1
         largestScratch = max(largestScratch, w * h * 2)
         let launches = [
-            Launch(kernel: "sharpen_lightness", width: w, height: h, arguments: [
-                .buffer(.source), .buffer(.scratch(0)), .buffer(.scratch(3)), .buffer(.scratch(4)),
-                .int(w), .int(h), .int(bands), .int(colourBands),
-                .buffer(.sRGBToLinear), .buffer(.cubeRoot),
-            ]),
-            Launch(kernel: "conv_short", width: (w + 15) / 16, height: h, arguments: [
-                .buffer(.scratch(0)), .buffer(.scratch(1)), .int(w), .int(h), .int(mask.count), .int(1),
-                .buffer(.table), .int(coefficients), .int(scale),
-            ]),
-            Launch(kernel: "conv_short", width: (w + 15) / 16, height: h, arguments: [
-                .buffer(.scratch(1)), .buffer(.scratch(2)), .int(w), .int(h), .int(mask.count), .int(0),
-                .buffer(.table), .int(coefficients), .int(scale),
-            ]),
-            Launch(kernel: "sharpen_apply", width: w, height: h, arguments: [
-                .buffer(.source), .buffer(.scratch(0)), .buffer(.scratch(3)), .buffer(.scratch(4)), .buffer(.scratch(2)),
-                .buffer(.destination), .int(w), .int(h), .int(bands), .int(colourBands),
-                .buffer(.linearToSRGB), .buffer(.sharpenCurve),
-            ]),
+            Launch(
+                kernel: "sharpen_lightness",
+                width: w,
+                height: h,
+                arguments: [
+                    .buffer(.source), .buffer(.scratch(0)), .buffer(.scratch(3)), .buffer(.scratch(4)),
+                    .int(w), .int(h), .int(bands), .int(colourBands),
+                    .buffer(.sRGBToLinear), .buffer(.cubeRoot),
+                ]
+            ),
+            Launch(
+                kernel: "conv_short",
+                width: (w + 15) / 16,
+                height: h,
+                arguments: [
+                    .buffer(.scratch(0)), .buffer(.scratch(1)), .int(w), .int(h), .int(mask.count), .int(1),
+                    .buffer(.table), .int(coefficients), .int(scale),
+                ]
+            ),
+            Launch(
+                kernel: "conv_short",
+                width: (w + 15) / 16,
+                height: h,
+                arguments: [
+                    .buffer(.scratch(1)), .buffer(.scratch(2)), .int(w), .int(h), .int(mask.count), .int(0),
+                    .buffer(.table), .int(coefficients), .int(scale),
+                ]
+            ),
+            Launch(
+                kernel: "sharpen_apply",
+                width: w,
+                height: h,
+                arguments: [
+                    .buffer(.source), .buffer(.scratch(0)), .buffer(.scratch(3)), .buffer(.scratch(4)), .buffer(.scratch(2)),
+                    .buffer(.destination), .int(w), .int(h), .int(bands), .int(colourBands),
+                    .buffer(.linearToSRGB), .buffer(.sharpenCurve),
+                ]
+            ),
         ]
         add("sharpen", launches, output: shape)
     }
@@ -279,18 +363,40 @@ struct OpenCLPlan {
             throw ProcessingError(.unsupportedByBackend, "grayscale needs double precision, which this OpenCL device lacks")
         }
         let output = Shape(width: shape.width, height: shape.height, bands: shape.bands - 2)
-        add("grayscale", [Launch(kernel: "grey", width: shape.width, height: shape.height, arguments: [
-            .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(shape.bands),
-            .buffer(.sRGBToLinear), .buffer(.linearToSRGB),
-        ])], output: output)
+        add(
+            "grayscale",
+            [
+                Launch(
+                    kernel: "grey",
+                    width: shape.width,
+                    height: shape.height,
+                    arguments: [
+                        .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(shape.bands),
+                        .buffer(.sRGBToLinear), .buffer(.linearToSRGB),
+                    ]
+                )
+            ],
+            output: output
+        )
     }
 
     /// The adjustment table on the colour bands.
     mutating func adjust(_ lookupTable: [UInt8]) {
         let offset = append(lookupTable.map { Int32($0) })
-        add("adjust", [Launch(kernel: "lookup", width: shape.width, height: shape.height, arguments: [
-            .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(shape.bands),
-            .int(shape.colourBands), .buffer(.table), .int(offset),
-        ])], output: shape)
+        add(
+            "adjust",
+            [
+                Launch(
+                    kernel: "lookup",
+                    width: shape.width,
+                    height: shape.height,
+                    arguments: [
+                        .buffer(.source), .buffer(.destination), .int(shape.width), .int(shape.height), .int(shape.bands),
+                        .int(shape.colourBands), .buffer(.table), .int(offset),
+                    ]
+                )
+            ],
+            output: shape
+        )
     }
 }

@@ -47,8 +47,10 @@ struct OpenCLProgramBuilder {
             }
         }
         throw ProcessingError(
-            .internal, "the OpenCL kernel source (Kernels/calotype.cl) was not found",
-            detail: "looked in " + candidates.map(\.path).joined(separator: ", "))
+            .internal,
+            "the OpenCL kernel source (Kernels/calotype.cl) was not found",
+            detail: "looked in " + candidates.map(\.path).joined(separator: ", ")
+        )
     }
 
     /// The cache folder: `CALOTYPE_CACHE_DIR`, else `$XDG_CACHE_HOME/calotype`,
@@ -60,7 +62,8 @@ struct OpenCLProgramBuilder {
         if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
             return URL(fileURLWithPath: xdg, isDirectory: true).appendingPathComponent("calotype", isDirectory: true)
         }
-        let home = environment["HOME"].map { URL(fileURLWithPath: $0, isDirectory: true) }
+        let home =
+            environment["HOME"].map { URL(fileURLWithPath: $0, isDirectory: true) }
             ?? FileManager.default.homeDirectoryForCurrentUser
         return home.appendingPathComponent(".cache/calotype", isDirectory: true)
     }
@@ -98,7 +101,10 @@ struct OpenCLProgramBuilder {
             program = try buildFromSource(source)
         } catch {
             throw ProcessingError(
-                .backendFault, "building the OpenCL kernels for \(device.name) failed", detail: error.description)
+                .backendFault,
+                "building the OpenCL kernels for \(device.name) failed",
+                detail: error.description
+            )
         }
         if let file, let binary = try? binary(of: program) {
             store(binary, at: file)
@@ -164,13 +170,19 @@ struct OpenCLProgramBuilder {
         var size = 0
         try clCheck(
             clGetProgramInfo(program.raw, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
-            "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)")
+            "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)"
+        )
         guard size > 0 else { return [] }
         var binary = [UInt8](repeating: 0, count: size)
         let status = binary.withUnsafeMutableBufferPointer { bytes in
             var pointer: UnsafeMutablePointer<UInt8>? = bytes.baseAddress
             return clGetProgramInfo(
-                program.raw, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil)
+                program.raw,
+                cl_program_info(CL_PROGRAM_BINARIES),
+                MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
+                &pointer,
+                nil
+            )
         }
         try clCheck(status, "clGetProgramInfo(CL_PROGRAM_BINARIES)")
         return binary

@@ -38,9 +38,11 @@ public enum OpenCLSelfCheck {
             let x = (index / bands) % width
             return UInt8(truncatingIfNeeded: Int(state >> 26) + x * 3)
         }
-        guard let raw = pixels.withUnsafeBytes({
-            vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), Int32(bands), VIPS_FORMAT_UCHAR)
-        }) else {
+        guard
+            let raw = pixels.withUnsafeBytes({
+                vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), Int32(bands), VIPS_FORMAT_UCHAR)
+            })
+        else {
             throw ProcessingError(.internal, "self-check image", detail: LibvipsError.take())
         }
         raw.pointee.Type = VIPS_INTERPRETATION_sRGB
@@ -65,6 +67,7 @@ public enum OpenCLSelfCheck {
             return .failed("sizes differ (\(actual.count) against \(expected.count) bytes)")
         }
         let differing = zip(actual, expected).filter { $0 != $1 }.count
-        return differing == 0 ? .passed : .failed("\(differing) of \(expected.count) samples differ from libvips \(String(cString: vips_version_string()))")
+        return differing == 0
+            ? .passed : .failed("\(differing) of \(expected.count) samples differ from libvips \(String(cString: vips_version_string()))")
     }
 }

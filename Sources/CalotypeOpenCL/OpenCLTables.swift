@@ -79,7 +79,10 @@ enum OpenCLTables {
     /// How many orc programs libvips splits the vector convolution into
     /// (each limited in constants, sources and instructions).
     static func vectorPasses(mantissas: [Int], sexp: Int, exponent: Int, bands: Int, horizontal: Bool) -> Int {
-        struct Constant: Hashable { var value: Int; var size: Int }
+        struct Constant: Hashable {
+            var value: Int
+            var size: Int
+        }
         let n = mantissas.count
         var passes = 0
         var i = 0

@@ -82,8 +82,11 @@ public struct S3Client: Sendable {
             throw Self.transportError(error)
         }
         return Object(
-            bytes: bytes, contentType: response.headers.first(name: "Content-Type"), eTag: response.headers.first(name: "ETag"),
-            lastModified: response.headers.first(name: "Last-Modified"))
+            bytes: bytes,
+            contentType: response.headers.first(name: "Content-Type"),
+            eTag: response.headers.first(name: "ETag"),
+            lastModified: response.headers.first(name: "Last-Modified")
+        )
     }
 
     /// The object's answer, checked (a missing key is `notFound`), its body
@@ -101,15 +104,22 @@ public struct S3Client: Sendable {
         if response.status == .notFound { return nil }
         try await Self.check(response, bucket: bucket, key: key)
         return ObjectInfo(
-            key: key, size: response.headers.first(name: "Content-Length").flatMap(Int.init) ?? 0,
-            eTag: response.headers.first(name: "ETag"))
+            key: key,
+            size: response.headers.first(name: "Content-Length").flatMap(Int.init) ?? 0,
+            eTag: response.headers.first(name: "ETag")
+        )
     }
 
     /// Stores `bytes` at `key` (replacing what was there); returns its ETag.
     @discardableResult
     public func put(bucket: String, key: String, bytes: [UInt8], contentType: String) async throws(S3Error) -> String? {
         let response = try await send(
-            "PUT", bucket: bucket, key: key, headers: [("Content-Type", contentType), ("Content-Length", String(bytes.count))], body: bytes)
+            "PUT",
+            bucket: bucket,
+            key: key,
+            headers: [("Content-Type", contentType), ("Content-Length", String(bytes.count))],
+            body: bytes
+        )
         try await Self.check(response, bucket: bucket, key: key)
         return response.headers.first(name: "ETag")
     }
@@ -139,7 +149,8 @@ public struct S3Client: Sendable {
             ObjectInfo(
                 key: S3XML.value("Key", in: entry) ?? "",
                 size: S3XML.value("Size", in: entry).flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil } ?? 0,
-                eTag: S3XML.value("ETag", in: entry))
+                eTag: S3XML.value("ETag", in: entry)
+            )
         }
         let truncated = S3XML.value("IsTruncated", in: xml) == "true"
         return Page(objects: objects, continuationToken: truncated ? S3XML.value("NextContinuationToken", in: xml) : nil)
@@ -155,8 +166,12 @@ public struct S3Client: Sendable {
     // MARK: Requests
 
     private func send(
-        _ method: String, bucket: String, key: String?, query: [(name: String, value: String)] = [],
-        headers: [(name: String, value: String)] = [], body: [UInt8]? = nil
+        _ method: String,
+        bucket: String,
+        key: String?,
+        query: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil
     ) async throws(S3Error) -> HTTPClientResponse {
         // A name a service could read as another object is refused as the
         // 400 it should be, without a request.
@@ -168,10 +183,13 @@ public struct S3Client: Sendable {
         let path = "/" + bucket + (key.map { "/" + $0 } ?? "")
         let payload = body.map { SigV4Signer.hexSHA256(Data($0)) } ?? SigV4Signer.emptyPayloadSHA256
         let signed = signer.sign(
-            .init(method: method, host: host, path: path, query: query, headers: headers, payloadSHA256: payload), at: now())
+            .init(method: method, host: host, path: path, query: query, headers: headers, payloadSHA256: payload),
+            at: now()
+        )
         let queryString = query.isEmpty ? "" : "?" + SigV4Signer.canonicalQuery(query)
         var request = HTTPClientRequest(
-            url: "\(endpoint.scheme ?? "https")://\(host)\(S3URIEncoding.encode(path, keepingSlashes: true))\(queryString)")
+            url: "\(endpoint.scheme ?? "https")://\(host)\(S3URIEncoding.encode(path, keepingSlashes: true))\(queryString)"
+        )
         request.method = HTTPMethod(rawValue: method)
         for header in signed.headers where header.name != "Host" {
             request.headers.replaceOrAdd(name: header.name, value: header.value)

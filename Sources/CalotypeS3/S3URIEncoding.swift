@@ -46,7 +46,9 @@ enum S3ObjectName {
         guard let key else { return nil }
         let segments = key.split(separator: "/", omittingEmptySubsequences: false)
         if hasOddCharacter(key) || segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
-            return ("InvalidObjectName", "the key '\(escaped(key))' has an empty, . or .. segment, a control character or a backslash; nothing was sent")
+            return (
+                "InvalidObjectName", "the key '\(escaped(key))' has an empty, . or .. segment, a control character or a backslash; nothing was sent"
+            )
         }
         return nil
     }

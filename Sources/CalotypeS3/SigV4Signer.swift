@@ -21,8 +21,12 @@ public struct SigV4Signer: Sendable {
         public var payloadSHA256: String
 
         public init(
-            method: String, host: String, path: String, query: [(name: String, value: String)] = [],
-            headers: [(name: String, value: String)] = [], payloadSHA256: String = SigV4Signer.emptyPayloadSHA256
+            method: String,
+            host: String,
+            path: String,
+            query: [(name: String, value: String)] = [],
+            headers: [(name: String, value: String)] = [],
+            payloadSHA256: String = SigV4Signer.emptyPayloadSHA256
         ) {
             self.method = method
             self.host = host
@@ -64,7 +68,8 @@ public struct SigV4Signer: Sendable {
         if let token = credentials.sessionToken { headers.append(("X-Amz-Security-Token", token)) }
 
         // Lower-case names, trimmed values with runs of spaces folded, sorted by name.
-        let canonicalHeaders = headers
+        let canonicalHeaders =
+            headers
             .map { (name: $0.name.lowercased(), value: Self.foldSpaces($0.value)) }
             .sorted { $0.name < $1.name }
         let signedHeaders = canonicalHeaders.map(\.name).joined(separator: ";")

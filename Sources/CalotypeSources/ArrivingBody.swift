@@ -8,7 +8,8 @@ public enum ArrivingBody {
     /// there is one (refused past `cap` before a byte is read), otherwise a
     /// step each time the buffer must grow (1 MiB, then doubling, at most
     /// `cap`), so that the buffer never holds more than was booked.
-    public static func read(_ response: HTTPClientResponse, source: String, cap: Int, booking: any FetchBooking) async throws(SourceError) -> [UInt8] {
+    public static func read(_ response: HTTPClientResponse, source: String, cap: Int, booking: any FetchBooking) async throws(SourceError) -> [UInt8]
+    {
         var booked = 0
         var bytes: [UInt8] = []
         if let text = response.headers.first(name: "Content-Length") {

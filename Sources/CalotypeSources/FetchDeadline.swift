@@ -14,7 +14,9 @@ public enum FetchDeadline {
     /// that cannot be cancelled (a system DNS lookup in its own timeouts)
     /// ends on its own, on its own threads, while the caller has its answer.
     public static func run<T: Sendable>(
-        until deadline: ContinuousClock.Instant, source: String, _ operation: @escaping @Sendable () async throws(SourceError) -> T
+        until deadline: ContinuousClock.Instant,
+        source: String,
+        _ operation: @escaping @Sendable () async throws(SourceError) -> T
     ) async throws(SourceError) -> T {
         let race = Race<T>()
         let work = Task {

@@ -1,5 +1,5 @@
-import CalotypeCore
 import AsyncHTTPClient
+import CalotypeCore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -33,8 +33,12 @@ public struct FetchLimits: Sendable {
     public var maxConnectionsPerOrigin: Int
 
     public init(
-        maxBytes: Int = 64 << 20, connectTimeout: Duration = .seconds(3), totalTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(5),
-        maxRedirects: Int = 3, maxConnectionsPerOrigin: Int = 64
+        maxBytes: Int = 64 << 20,
+        connectTimeout: Duration = .seconds(3),
+        totalTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = .seconds(5),
+        maxRedirects: Int = 3,
+        maxConnectionsPerOrigin: Int = 64
     ) {
         self.maxBytes = maxBytes
         self.connectTimeout = connectTimeout
@@ -74,7 +78,10 @@ public struct HTTPSourceFetcher: Sendable {
     /// own), booking its bytes with `booking` as they arrive, and ending by
     /// `deadline` (by default the limits' whole timeout from now).
     public func fetch(
-        _ url: URL, maxBytes: Int? = nil, booking: any FetchBooking = UnbookedFetch(), until deadline: ContinuousClock.Instant? = nil
+        _ url: URL,
+        maxBytes: Int? = nil,
+        booking: any FetchBooking = UnbookedFetch(),
+        until deadline: ContinuousClock.Instant? = nil
     ) async throws(SourceError) -> FetchedSource {
         let cap = min(maxBytes ?? limits.maxBytes, limits.maxBytes)
         let deadline = deadline ?? ContinuousClock.now + limits.totalTimeout
@@ -83,7 +90,12 @@ public struct HTTPSourceFetcher: Sendable {
         }
     }
 
-    private func follow(_ url: URL, cap: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant) async throws(SourceError) -> FetchedSource {
+    private func follow(
+        _ url: URL,
+        cap: Int,
+        booking: any FetchBooking,
+        until deadline: ContinuousClock.Instant
+    ) async throws(SourceError) -> FetchedSource {
         var current = url
         for _ in 0...limits.maxRedirects {
             let addresses = try await policy.check(.http(current))
@@ -114,7 +126,11 @@ public struct HTTPSourceFetcher: Sendable {
     /// GET may be sent again); the origin's own answers and the deadline end
     /// it at once.
     private func request(
-        _ url: URL, addresses: [IPAddress], cap: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+        _ url: URL,
+        addresses: [IPAddress],
+        cap: Int,
+        booking: any FetchBooking,
+        until deadline: ContinuousClock.Instant
     ) async throws(SourceError) -> Answer {
         let host = url.host ?? ""
         // The policy refuses a name with no address; never let AHC look one up unchecked.
@@ -122,7 +138,10 @@ public struct HTTPSourceFetcher: Sendable {
         var failure = SourceError.unreachable("\(url) has no address to connect to")
         for address in addresses {
             let hop = try await clients.withClient(
-                host: host, address: address, limits: limits, group: eventLoopGroup
+                host: host,
+                address: address,
+                limits: limits,
+                group: eventLoopGroup
             ) { client throws(SourceError) in
                 try await exchange(url, on: client, cap: cap, booking: booking, until: deadline)
             }
@@ -142,7 +161,11 @@ public struct HTTPSourceFetcher: Sendable {
     }
 
     private func exchange(
-        _ url: URL, on client: HTTPClient, cap: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+        _ url: URL,
+        on client: HTTPClient,
+        cap: Int,
+        booking: any FetchBooking,
+        until deadline: ContinuousClock.Instant
     ) async throws(SourceError) -> Hop {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.headers.add(name: "Accept", value: "image/*")
@@ -170,8 +193,16 @@ public struct HTTPSourceFetcher: Sendable {
             throw .unreachable("\(url) answered \(response.status.code)")
         }
         let bytes = try await ArrivingBody.read(response, source: url.absoluteString, cap: cap, booking: booking)
-        return .answered(.fetched(FetchedSource(
-            bytes: bytes, url: url, eTag: response.headers.first(name: "ETag"), lastModified: response.headers.first(name: "Last-Modified"))))
+        return .answered(
+            .fetched(
+                FetchedSource(
+                    bytes: bytes,
+                    url: url,
+                    eTag: response.headers.first(name: "ETag"),
+                    lastModified: response.headers.first(name: "Last-Modified")
+                )
+            )
+        )
     }
 
     /// No connection could be made to the address (refused, unreachable,

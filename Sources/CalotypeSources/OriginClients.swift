@@ -59,12 +59,20 @@ public final class OriginClients: Sendable {
     /// Runs `body` with the client for `host` pinned to `address`, made
     /// on first use.
     func withClient<T: Sendable>(
-        host: String, address: IPAddress?, limits: FetchLimits, group: any EventLoopGroup,
+        host: String,
+        address: IPAddress?,
+        limits: FetchLimits,
+        group: any EventLoopGroup,
         _ body: (HTTPClient) async throws(SourceError) -> T
     ) async throws(SourceError) -> T {
         let key = Key(
-            host: host, address: address, connectTimeout: limits.connectTimeout.nanoseconds, idleTimeout: limits.idleTimeout.nanoseconds,
-            connections: max(1, limits.maxConnectionsPerOrigin), group: ObjectIdentifier(group as AnyObject))
+            host: host,
+            address: address,
+            connectTimeout: limits.connectTimeout.nanoseconds,
+            idleTimeout: limits.idleTimeout.nanoseconds,
+            connections: max(1, limits.maxConnectionsPerOrigin),
+            group: ObjectIdentifier(group as AnyObject)
+        )
         let client = state.withLockedValue { state -> HTTPClient in
             state.clock += 1
             if var entry = state.entries[key] {

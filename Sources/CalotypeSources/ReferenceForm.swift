@@ -34,7 +34,8 @@ enum ReferenceForm {
         decoded.reserveCapacity(bytes.count)
         var index = 0
         while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+            {
                 decoded.append(high << 4 | low)
                 index += 3
             } else {
@@ -91,7 +92,9 @@ enum ReferenceForm {
     /// No `%`: an escaped host is read differently by different parsers.
     static func isPlainName(_ name: some StringProtocol) -> Bool {
         !name.isEmpty && !name.allSatisfy { $0 == "." }
-            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0)) }
+            && name.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0))
+            }
     }
 
     enum PathProblem: Error, Equatable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import CalotypeCore
+
 /// Whether a source may be fetched: on the allow-list, and for http(s)
 /// sources, every address its host resolves to passes the address guard.
 /// The fetcher asks again for every redirect's target.
@@ -53,7 +54,8 @@ public struct SourcePolicy: Sendable {
             throw .notAllowed(
                 allowList.prefixes.isEmpty
                     ? "no source is allowed on this server (CALOTYPE_ALLOWED_SOURCES is empty)"
-                    : "\(reference) is not under an allowed source (CALOTYPE_ALLOWED_SOURCES)")
+                    : "\(reference) is not under an allowed source (CALOTYPE_ALLOWED_SOURCES)"
+            )
         }
     }
 

@@ -1,7 +1,8 @@
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import NIOPosix
 
 /// The system's resolver (`getaddrinfo`), which blocks, run on threads of
 /// its own: a resolver stuck in its timeouts (5 s a try, by default, times
@@ -51,7 +52,11 @@ public struct SystemResolver: HostResolver {
                 default:
                     break
                 }
-                if let address = IPAddress(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)), !addresses.contains(address) { addresses.append(address) }
+                if let address = IPAddress(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)),
+                    !addresses.contains(address)
+                {
+                    addresses.append(address)
+                }
             }
             entry = current.pointee.ai_next
         }

@@ -1,6 +1,5 @@
 import CalotypeCore
 
-
 /// The order in which a batch's items start when several run at once.
 ///
 /// In input order, a batch of mixed sizes often ends with one worker still

@@ -22,7 +22,9 @@ public struct BatchItem: Sendable {
 
     /// An item read when it starts; a failure to read it fails it alone.
     public init(
-        name: String?, estimatedMegapixels: Double, load: @escaping @Sendable () async throws(SchedulerError) -> LoadedInput
+        name: String?,
+        estimatedMegapixels: Double,
+        load: @escaping @Sendable () async throws(SchedulerError) -> LoadedInput
     ) {
         self.name = name
         self.estimatedMegapixels = estimatedMegapixels
@@ -110,7 +112,8 @@ extension Scheduler {
     /// the calling task. Cancelling the calling task stops the running items
     /// and starts no more; those are in the tally's `neverStarted`.
     public nonisolated func runBatch<Outcome: BatchItemOutcome>(
-        _ items: [BatchItem], plan: BatchPlan,
+        _ items: [BatchItem],
+        plan: BatchPlan,
         started: @escaping @Sendable (_ index: Int, _ lane: String) -> Void = { _, _ in },
         complete: @escaping @Sendable (_ index: Int, _ result: Result<JobResult, SchedulerError>) async -> Outcome,
         finished: (_ index: Int, _ outcome: Outcome) async -> Void
@@ -130,8 +133,14 @@ extension Scheduler {
                         let loaded = try await item.load()
                         defer { loaded.hold?.release() }
                         let request = JobRequest(
-                            input: loaded.input, recipe: plan.recipe, placement: plan.placement, strictPlacement: plan.strictPlacement,
-                            priority: .batch, batch: batch, onStarted: { lane in started(index, lane) })
+                            input: loaded.input,
+                            recipe: plan.recipe,
+                            placement: plan.placement,
+                            strictPlacement: plan.strictPlacement,
+                            priority: .batch,
+                            batch: batch,
+                            onStarted: { lane in started(index, lane) }
+                        )
                         result = .success(try await self.submit(request))
                     } catch {
                         result = .failure(error)
@@ -184,9 +193,11 @@ extension Scheduler {
         let (stream, continuation) = AsyncStream.makeStream(of: BatchItemResult.self)
         let task = Task {
             _ = await runBatch(
-                inputs.map(BatchItem.init), plan: plan,
+                inputs.map(BatchItem.init),
+                plan: plan,
                 complete: { index, result in BatchItemResult(index: index, name: inputs[index].name, outcome: result) },
-                finished: { _, item in continuation.yield(item) })
+                finished: { _, item in continuation.yield(item) }
+            )
             continuation.finish()
         }
         continuation.onTermination = { _ in task.cancel() }

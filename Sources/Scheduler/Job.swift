@@ -1,6 +1,5 @@
 import CalotypeCore
 
-
 /// Where a caller wants a job to run.
 public enum Placement: String, Sendable, Hashable, Codable, CaseIterable {
     /// Wherever it is expected to finish first.
@@ -46,8 +45,13 @@ public struct JobRequest: Sendable {
     public var onStarted: (@Sendable (_ lane: String) -> Void)?
 
     public init(
-        input: ImageInput, recipe: Recipe, placement: Placement = .auto, strictPlacement: Bool = false,
-        priority: Priority = .interactive, batch: BatchID? = nil, deadline: Duration? = nil,
+        input: ImageInput,
+        recipe: Recipe,
+        placement: Placement = .auto,
+        strictPlacement: Bool = false,
+        priority: Priority = .interactive,
+        batch: BatchID? = nil,
+        deadline: Duration? = nil,
         onStarted: (@Sendable (_ lane: String) -> Void)? = nil
     ) {
         self.onStarted = onStarted

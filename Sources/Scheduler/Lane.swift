@@ -1,7 +1,6 @@
 import CalotypeCore
 import CoreMetrics
 
-
 /// One backend instance and the jobs it is running and owes: the unit of
 /// placement and of concurrency (Triton calls it an instance group).
 struct Lane {

@@ -2,7 +2,6 @@ import CalotypeCore
 import CoreMetrics
 import Logging
 
-
 /// Places every job on a backend lane, keeps each lane within its workers,
 /// queues what cannot start yet (bounded), retries device faults on the CPU
 /// and quarantines failing devices.
@@ -33,8 +32,11 @@ public actor Scheduler {
         public var inputLimits: ImageLimits
 
         public init(
-            queueLimit: Int = 256, jobTimeout: Duration = .seconds(10), faultsBeforeQuarantine: Int = 3,
-            quarantineCooldown: Duration = .seconds(30), maximumCooldown: Duration = .seconds(600),
+            queueLimit: Int = 256,
+            jobTimeout: Duration = .seconds(10),
+            faultsBeforeQuarantine: Int = 3,
+            quarantineCooldown: Duration = .seconds(30),
+            maximumCooldown: Duration = .seconds(600),
             inputLimits: ImageLimits = ImageLimits()
         ) {
             self.inputLimits = inputLimits
@@ -103,10 +105,13 @@ public actor Scheduler {
     ///   - logger: where a device fault's retry on the CPU and a lane's
     ///     quarantine are written (each is counted in the metrics too).
     public init(
-        lanes: [LaneSpecification], configuration: Configuration = Configuration(),
+        lanes: [LaneSpecification],
+        configuration: Configuration = Configuration(),
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
-        observer: (@Sendable (Event) -> Void)? = nil, memoryBudget: MemoryBudget = .unlimited,
-        metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger = Logger(label: "calotype.scheduler")
+        observer: (@Sendable (Event) -> Void)? = nil,
+        memoryBudget: MemoryBudget = .unlimited,
+        metrics: any MetricsFactory = MetricsSystem.factory,
+        logger: Logger = Logger(label: "calotype.scheduler")
     ) {
         self.logger = logger
         self.configuration = configuration
@@ -117,9 +122,13 @@ public actor Scheduler {
         self.started = now()
         self.lanes = lanes.enumerated().map { index, lane in
             Lane(
-                index: index, backend: lane.backend, workers: lane.workers, metrics: metrics,
+                index: index,
+                backend: lane.backend,
+                workers: lane.workers,
+                metrics: metrics,
                 prior: CostModel(fixedSeconds: lane.prior.fixedSeconds, secondsPerMegapixel: lane.prior.secondsPerMegapixel),
-                cooldown: configuration.quarantineCooldown)
+                cooldown: configuration.quarantineCooldown
+            )
         }
     }
 
@@ -134,7 +143,10 @@ public actor Scheduler {
         if let size = profile.size {
             do {
                 try configuration.inputLimits.checkDeclared(
-                    width: size.width, height: size.height, label: request.input.name.map { "'\($0)'" } ?? "the input")
+                    width: size.width,
+                    height: size.height,
+                    label: request.input.name.map { "'\($0)'" } ?? "the input"
+                )
             } catch {
                 throw .failed(error)
             }
@@ -183,8 +195,14 @@ public actor Scheduler {
                 let service = now() - start
                 finish(ticket, profile: profile, service: service, outcome: .success)
                 return JobResult(
-                    image: image, lane: backend.name, kind: backend.kind, fallback: ticket.fallback || retried,
-                    retried: retried, queueWait: ticket.queueWait, serviceTime: service)
+                    image: image,
+                    lane: backend.name,
+                    kind: backend.kind,
+                    fallback: ticket.fallback || retried,
+                    retried: retried,
+                    queueWait: ticket.queueWait,
+                    serviceTime: service
+                )
             } catch {
                 let service = now() - start
                 let cancelled = error.code == .cancelled || Task.isCancelled
@@ -196,7 +214,8 @@ public actor Scheduler {
                 lanes[ticket.lane].metrics.count(.retried)
                 logger.warning(
                     "a device fault: the job runs again on the CPU",
-                    metadata: ["lane": "\(backend.name)", "input": "\(request.input.name ?? "")", "error": "\(error)"])
+                    metadata: ["lane": "\(backend.name)", "input": "\(request.input.name ?? "")", "error": "\(error)"]
+                )
                 retried = true
                 excluded.insert(ticket.lane)
                 forceFallback = true
@@ -213,7 +232,12 @@ public actor Scheduler {
     }
 
     /// Chooses a lane and waits for one of its workers.
-    private func admit(_ request: JobRequest, profile: JobProfile, excluding excluded: Set<Int>, fallback: Bool) async throws(SchedulerError) -> Ticket {
+    private func admit(
+        _ request: JobRequest,
+        profile: JobProfile,
+        excluding excluded: Set<Int>,
+        fallback: Bool
+    ) async throws(SchedulerError) -> Ticket {
         let arrived = now()
         while true {
             guard accepting else { throw .shutDown }
@@ -246,7 +270,9 @@ public actor Scheduler {
                     }
                     lanes[index].queue.append(
                         Lane.Waiter(id: id, input: request.input.name, estimate: estimate, resume: continuation),
-                        priority: request.priority, batch: request.batch)
+                        priority: request.priority,
+                        batch: request.batch
+                    )
                     lanes[index].queuedSeconds += estimate
                     notify(.queued, lane: index, job: id, input: request.input.name)
                 }
@@ -346,7 +372,8 @@ public actor Scheduler {
         lanes[index].counters.quarantines += 1
         logger.error(
             "a lane is quarantined after repeated device faults",
-            metadata: ["lane": "\(lanes[index].name)", "seconds": "\(Int(cooldown.seconds))", "waiting_jobs_moved": "\(lanes[index].queue.count)"])
+            metadata: ["lane": "\(lanes[index].name)", "seconds": "\(Int(cooldown.seconds))", "waiting_jobs_moved": "\(lanes[index].queue.count)"]
+        )
         // Its waiting jobs go elsewhere.
         for waiter in lanes[index].queue.removeAll() {
             waiter.resume.resume(returning: .replace)
@@ -409,11 +436,12 @@ public actor Scheduler {
     }
 
     private func explainRefusal(_ request: JobRequest, excluded: Set<Int>, at instant: ContinuousClock.Instant) -> String {
-        let kinds: Set<BackendKind>? = switch request.placement {
-        case .auto: nil
-        case .cpu: [.cpu]
-        case .gpu: [.gpu]
-        }
+        let kinds: Set<BackendKind>? =
+            switch request.placement {
+            case .auto: nil
+            case .cpu: [.cpu]
+            case .gpu: [.gpu]
+            }
         let reasons = lanes.indices.compactMap { index -> String? in
             let lane = lanes[index]
             if let kinds, !kinds.contains(lane.kind) { return nil }

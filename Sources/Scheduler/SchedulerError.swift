@@ -1,6 +1,5 @@
 import CalotypeCore
 
-
 /// Why the scheduler did not return a result. The HTTP layer maps each case
 /// to a status (overloaded: 503 with Retry-After).
 public enum SchedulerError: Error, Sendable, CustomStringConvertible {

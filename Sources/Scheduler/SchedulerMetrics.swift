@@ -20,13 +20,18 @@ struct LaneMetrics: Sendable {
     private let queueWait: Timer
 
     init(lane: String, kind: BackendKind, factory: any MetricsFactory) {
-        jobs = Dictionary(uniqueKeysWithValues: Outcome.allCases.map { outcome in
-            (outcome, Counter(label: SchedulerMetrics.jobs, dimensions: [("lane", lane), ("outcome", outcome.rawValue)], factory: factory))
-        })
+        jobs = Dictionary(
+            uniqueKeysWithValues: Outcome.allCases.map { outcome in
+                (outcome, Counter(label: SchedulerMetrics.jobs, dimensions: [("lane", lane), ("outcome", outcome.rawValue)], factory: factory))
+            }
+        )
         placed = Counter(label: SchedulerMetrics.placements, dimensions: [("lane", lane), ("fallback", "false")], factory: factory)
         placedAsFallback = Counter(label: SchedulerMetrics.placements, dimensions: [("lane", lane), ("fallback", "true")], factory: factory)
         busySeconds = FloatingPointCounter(
-            label: SchedulerMetrics.busySeconds, dimensions: [("lane", lane), ("kind", kind.rawValue)], factory: factory)
+            label: SchedulerMetrics.busySeconds,
+            dimensions: [("lane", lane), ("kind", kind.rawValue)],
+            factory: factory
+        )
         serviceTime = Timer(label: SchedulerMetrics.serviceSeconds, dimensions: [("lane", lane)], factory: factory)
         queueWait = Timer(label: SchedulerMetrics.queueWaitSeconds, dimensions: [("lane", lane)], factory: factory)
     }

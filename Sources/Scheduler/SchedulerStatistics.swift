@@ -65,21 +65,38 @@ extension Scheduler {
             var models = [CostEstimate(recipe: "*", model: lane.overallModel)]
             models += lane.models.sorted { $0.key < $1.key }.map { CostEstimate(recipe: $0.key, model: $0.value) }
             return LaneStatistics(
-                name: lane.name, kind: lane.kind, device: lane.backend.device, workers: lane.workers,
-                queued: lane.queue.count, running: lane.running.count, completed: lane.counters.completed,
-                failed: lane.counters.failed, retried: lane.counters.retried, rejected: lane.counters.rejected,
-                cancelled: lane.counters.cancelled, healthy: quarantine == nil, quarantinedForSeconds: quarantine,
-                quarantines: lane.counters.quarantines, consecutiveFaults: lane.consecutiveFaults,
+                name: lane.name,
+                kind: lane.kind,
+                device: lane.backend.device,
+                workers: lane.workers,
+                queued: lane.queue.count,
+                running: lane.running.count,
+                completed: lane.counters.completed,
+                failed: lane.counters.failed,
+                retried: lane.counters.retried,
+                rejected: lane.counters.rejected,
+                cancelled: lane.counters.cancelled,
+                healthy: quarantine == nil,
+                quarantinedForSeconds: quarantine,
+                quarantines: lane.counters.quarantines,
+                consecutiveFaults: lane.consecutiveFaults,
                 busySeconds: lane.counters.busySeconds,
                 utilisation: min(lane.counters.busySeconds / (elapsed * Double(lane.workers)), 1),
                 queueWaitSeconds: lane.counters.queueWaits.percentiles,
                 serviceSeconds: lane.counters.serviceTimes.percentiles,
-                queueWaitHistogram: lane.counters.queueWaitHistogram, serviceHistogram: lane.counters.serviceHistogram,
-                costModel: models)
+                queueWaitHistogram: lane.counters.queueWaitHistogram,
+                serviceHistogram: lane.counters.serviceHistogram,
+                costModel: models
+            )
         }
         return SchedulerStatistics(
-            accepting: isAccepting, uptimeSeconds: elapsed, queueLimit: configuration.queueLimit,
-            queued: lanes.reduce(0) { $0 + $1.queue.count }, lanes: laneStatistics, placements: placements)
+            accepting: isAccepting,
+            uptimeSeconds: elapsed,
+            queueLimit: configuration.queueLimit,
+            queued: lanes.reduce(0) { $0 + $1.queue.count },
+            lanes: laneStatistics,
+            placements: placements
+        )
     }
 }
 

@@ -38,8 +38,10 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     /// 503 when the memory budget has no room for a request's bytes.
     static func memoryBudgetFull() -> APIError {
         var error = APIError(
-            .serviceUnavailable, .overloaded,
-            "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s")
+            .serviceUnavailable,
+            .overloaded,
+            "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB); retry in 1 s"
+        )
         error.headers[.retryAfter] = "1"
         return error
     }
@@ -51,17 +53,18 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     init(_ error: ProcessingError) {
-        let (status, code): (HTTPResponse.Status, APIErrorCode) = switch error.code {
-        case .unsupportedFormat: (.unsupportedMediaType, .unsupportedFormat)
-        case .tooLarge: (.contentTooLarge, .imageTooLarge)
-        case .corrupt: (.unprocessableContent, .corruptImage)
-        case .invalidRecipe: (.badRequest, .invalidRecipe)
-        case .invalidForImage: (.unprocessableContent, .invalidForImage)
-        case .unsupportedByBackend: (.unprocessableContent, .unsupportedByBackend)
-        case .backendFault: (.internalServerError, .backendFault)
-        case .cancelled: (.serviceUnavailable, .cancelled)
-        case .internal: (.internalServerError, .internal)
-        }
+        let (status, code): (HTTPResponse.Status, APIErrorCode) =
+            switch error.code {
+            case .unsupportedFormat: (.unsupportedMediaType, .unsupportedFormat)
+            case .tooLarge: (.contentTooLarge, .imageTooLarge)
+            case .corrupt: (.unprocessableContent, .corruptImage)
+            case .invalidRecipe: (.badRequest, .invalidRecipe)
+            case .invalidForImage: (.unprocessableContent, .invalidForImage)
+            case .unsupportedByBackend: (.unprocessableContent, .unsupportedByBackend)
+            case .backendFault: (.internalServerError, .backendFault)
+            case .cancelled: (.serviceUnavailable, .cancelled)
+            case .internal: (.internalServerError, .internal)
+            }
         self.init(status, code, error.detail.map { "\(error.message) (\($0))" } ?? error.message)
     }
 
@@ -89,15 +92,16 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     }
 
     init(_ error: SourceError) {
-        let status: HTTPResponse.Status = switch error {
-        case .invalidReference: .badRequest
-        case .notAllowed: .forbidden
-        case .notFound: .notFound
-        case .timeout: .gatewayTimeout
-        case .unreachable: .badGateway
-        case .tooLarge: .contentTooLarge
-        case .overloaded: .serviceUnavailable
-        }
+        let status: HTTPResponse.Status =
+            switch error {
+            case .invalidReference: .badRequest
+            case .notAllowed: .forbidden
+            case .notFound: .notFound
+            case .timeout: .gatewayTimeout
+            case .unreachable: .badGateway
+            case .tooLarge: .contentTooLarge
+            case .overloaded: .serviceUnavailable
+            }
         self.init(status, error.code, error.description)
         if case .overloaded = error { headers[.retryAfter] = "1" }
     }

@@ -48,13 +48,22 @@ public struct CalotypeServer: Sendable {
         self.selfChecks = selfChecks
         self.results = ResultStore(
             storage: configuration.resultStorage ?? FolderResultStorage(directory: configuration.resultsDirectory, io: BlockingPools.files),
-            lifetime: configuration.resultLifetime, maxBytes: configuration.resultsMaxBytes, metrics: telemetry.metrics)
+            lifetime: configuration.resultLifetime,
+            maxBytes: configuration.resultsMaxBytes,
+            metrics: telemetry.metrics
+        )
         self.batches = BatchRegistry(lifetime: configuration.resultLifetime, maxRunning: configuration.maxRunningBatches)
         self.batchHost =
             configuration.batchHost
             ?? LocalBatchHost(
-                registry: batches, scheduler: scheduler, results: results, statistics: statistics,
-                saveTarget: Self.saveTarget(configuration), observer: configuration.batchObserver, lifetime: configuration.resultLifetime)
+                registry: batches,
+                scheduler: scheduler,
+                results: results,
+                statistics: statistics,
+                saveTarget: Self.saveTarget(configuration),
+                observer: configuration.batchObserver,
+                lifetime: configuration.resultLifetime
+            )
     }
 
     /// The server as services for a `ServiceGroup`, in start order; the
@@ -66,7 +75,8 @@ public struct CalotypeServer: Sendable {
     /// Whatever runs the jobs (the engine) goes before these, so that it
     /// stops last.
     public func services(
-        logger: Logger = Logger(label: "calotype"), stoppedFirst: [any Service] = [],
+        logger: Logger = Logger(label: "calotype"),
+        stoppedFirst: [any Service] = [],
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> [any Service] {
         let application = try await makeApplication(logger: logger, onServerRunning: onServerRunning)
@@ -85,7 +95,8 @@ public struct CalotypeServer: Sendable {
 
     /// The application, ready to run; `onServerRunning` learns the bound port.
     public func makeApplication(
-        logger: Logger = Logger(label: "calotype"), onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        logger: Logger = Logger(label: "calotype"),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         try await results.prepare()
         var logger = logger
@@ -108,7 +119,8 @@ public struct CalotypeServer: Sendable {
             server: .conformingHTTP1(configuration: httpConfiguration(), maxBodyBytes: configuration.maxBodyBytes),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "calotype/\(Self.version)"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger)
+            logger: logger
+        )
     }
 
     /// Each connection's limits: its idle time, the time its requests may
@@ -124,12 +136,16 @@ public struct CalotypeServer: Sendable {
                 RequestReadDeadlineHandler(limit: readTimeout),
                 DepartureHandler(departures: departures),
             ],
-            idleTimeout: TimeAmount(configuration.idleTimeout))
+            idleTimeout: TimeAmount(configuration.idleTimeout)
+        )
     }
 
     /// `value` as JSON, through the request context's encoder.
     static func json(
-        _ value: some Encodable, status: HTTPResponse.Status = .ok, for request: Request, context: CalotypeRequestContext
+        _ value: some Encodable,
+        status: HTTPResponse.Status = .ok,
+        for request: Request,
+        context: CalotypeRequestContext
     ) throws -> Response {
         var response = try context.responseEncoder.encode(value, from: request, context: context)
         response.status = status

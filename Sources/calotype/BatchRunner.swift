@@ -41,12 +41,14 @@ struct BatchRunner: Sendable {
             ) { () throws(SchedulerError) in LoadedInput(try await Self.read(item.input)) }
         }
         _ = await scheduler.runBatch(
-            items, plan: plan,
+            items,
+            plan: plan,
             complete: { index, result in await Self.write(result, of: work.items[index], claimed: claimed) },
             finished: { _, outcome in
                 summary.add(outcome)
                 report(outcome)
-            })
+            }
+        )
         return summary
     }
 

@@ -1,10 +1,10 @@
 import ArgumentParser
 import CalotypeApp
+import CalotypeBench
 import CalotypeCore
 import CalotypeLibvips
 import CalotypeOpenCL
 import Foundation
-import CalotypeBench
 import Scheduler
 
 /// `calotype bench`: throughput and latency of Calotype's modes on one set of
@@ -66,7 +66,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("An in-process JSON report to compare a --url run with (adds fast_over_in_process_parallel).", valueName: "file"))
     var against: String?
 
-    @Flag(help: "With --url, also run the in-process parallel mode in the same rounds (a server on this machine only), for fast_over_in_process_parallel.")
+    @Flag(
+        help:
+            "With --url, also run the in-process parallel mode in the same rounds (a server on this machine only), for fast_over_in_process_parallel."
+    )
     var withInProcess = false
 
     @Flag(help: "No progress bar.")
@@ -160,9 +163,16 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let plan = BenchRun(
             source: images.map(BenchRun.Source.folder) ?? .generate(count: generate ?? 1, megapixels: megapixels),
-            recipe: try recipe(), placements: try placements(), sweep: try sweepCounts(), rounds: rounds,
-            url: url.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }, clients: clients,
-            engineConfiguration: configuration, withInProcess: withInProcess, showProgress: !quiet)
+            recipe: try recipe(),
+            placements: try placements(),
+            sweep: try sweepCounts(),
+            rounds: rounds,
+            url: url.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
+            clients: clients,
+            engineConfiguration: configuration,
+            withInProcess: withInProcess,
+            showProgress: !quiet
+        )
         do {
             // Read first: a report that cannot be compared with should not cost a whole run.
             var other: BenchReport?

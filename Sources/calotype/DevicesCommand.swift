@@ -60,7 +60,9 @@ struct DevicesCommand: AsyncParsableCommand {
         case .devices:
             break
         }
-        print("gpu: OpenCL, \(discovery.devices.count) device(s)\(discovery.allowsCPUDevices ? " (CPU devices admitted: CALOTYPE_OPENCL_CPU=1)" : "")")
+        print(
+            "gpu: OpenCL, \(discovery.devices.count) device(s)\(discovery.allowsCPUDevices ? " (CPU devices admitted: CALOTYPE_OPENCL_CPU=1)" : "")"
+        )
         for device in discovery.devices {
             print("  opencl:\(device.index): \(device.name) [\(device.type.rawValue)]")
             print("    platform:        \(device.platform)")
@@ -72,7 +74,8 @@ struct DevicesCommand: AsyncParsableCommand {
             print("    max allocation:  \(Self.bytes(device.maxAllocation))")
             print("    double precision: \(device.hasDoubles ? "yes" : "no (grayscale and sharpen stay on the CPU)")")
             guard device.admitted else {
-                let why = device.type == .cpu
+                let why =
+                    device.type == .cpu
                     ? "a CPU device; set CALOTYPE_OPENCL_CPU=1 to use it" : "not available"
                 print("    serves:          nothing (\(why))")
                 continue
@@ -80,7 +83,9 @@ struct DevicesCommand: AsyncParsableCommand {
             do {
                 let backend = try OpenCLBackend(device: device, configuration: configuration, threadPool: threadPool)
                 print("    serves:          the gpu backend as \(backend.name)")
-                print("    kernels:         \(backend.programOrigin == "cache" ? "loaded from the cache" : "compiled") (\(configuration.cacheDirectory?.path ?? "no cache"))")
+                print(
+                    "    kernels:         \(backend.programOrigin == "cache" ? "loaded from the cache" : "compiled") (\(configuration.cacheDirectory?.path ?? "no cache"))"
+                )
                 print("    self-check:      \(backend.selfCheck.description)")
             } catch {
                 print("    serves:          nothing (\(error))")

@@ -41,7 +41,9 @@ struct MigrateCommand: AsyncParsableCommand {
         if applied.isEmpty {
             print("the schema is current (version \(ClusterSettings.schemaVersion))")
         } else {
-            print("applied version\(applied.count == 1 ? "" : "s") \(applied.map(String.init).joined(separator: ", ")); the schema is at \(ClusterSettings.schemaVersion)")
+            print(
+                "applied version\(applied.count == 1 ? "" : "s") \(applied.map(String.init).joined(separator: ", ")); the schema is at \(ClusterSettings.schemaVersion)"
+            )
         }
     }
 }

@@ -89,7 +89,10 @@ struct ProcessCommand: AsyncParsableCommand {
         // Twice the workers by default: files are read and written while
         // others are processed, so every lane stays fed.
         let plan = BatchPlan(
-            recipe: recipe, placement: backend, parallelism: parallelism ?? 2 * engine.scheduler.workerCount)
+            recipe: recipe,
+            placement: backend,
+            parallelism: parallelism ?? 2 * engine.scheduler.workerCount
+        )
         let runner = BatchRunner(scheduler: engine.scheduler, plan: plan)
         let clock = ContinuousClock()
         let start = clock.now

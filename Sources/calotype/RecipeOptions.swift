@@ -21,7 +21,11 @@ struct RecipeOptions: ParsableArguments {
     @Option(help: "What `cover` keeps: centre, attention or entropy.")
     var gravity: String?
 
-    @Flag(inversion: .prefixedNo, help: "Let JPEG/WebP decoders shrink by the largest power of two that still leaves the target size (default on; --no-fast-shrink matches vipsthumbnail exactly).")
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Let JPEG/WebP decoders shrink by the largest power of two that still leaves the target size (default on; --no-fast-shrink matches vipsthumbnail exactly)."
+    )
     var fastShrink: Bool?
 
     @Flag(help: "Allow scaling up.")
@@ -36,7 +40,9 @@ struct RecipeOptions: ParsableArguments {
     @Option(help: "More operations in the recipe shorthand, e.g. 'blur=2&rotate=90&grayscale=true' (see `calotype operations`).")
     var shorthand: String?
 
-    @Option(help: "A JSON recipe file, e.g. {\"ops\":[{\"op\":\"resize\",\"width\":800}],\"format\":\"webp\"}. Not combined with the other recipe flags.")
+    @Option(
+        help: "A JSON recipe file, e.g. {\"ops\":[{\"op\":\"resize\",\"width\":800}],\"format\":\"webp\"}. Not combined with the other recipe flags."
+    )
     var recipe: String?
 
     /// Whether no recipe flag was given (a command may then use its own default).

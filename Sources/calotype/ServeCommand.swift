@@ -93,8 +93,11 @@ struct ServeCommand: AsyncParsableCommand {
         let clusterSettings: ClusterSettings?
         do {
             settings = try await Settings.load(
-                flags: flags, environment: ProcessInfo.processInfo.environment, envFile: URL(fileURLWithPath: envFile),
-                configFile: config.map { URL(fileURLWithPath: $0) })
+                flags: flags,
+                environment: ProcessInfo.processInfo.environment,
+                envFile: URL(fileURLWithPath: envFile),
+                configFile: config.map { URL(fileURLWithPath: $0) }
+            )
             server = try ServerConfiguration.read(from: settings)
             engineConfiguration = try Engine.Configuration.read(from: settings)
             clusterSettings = try ClusterSettings.read(from: settings)
@@ -110,7 +113,9 @@ struct ServeCommand: AsyncParsableCommand {
         let descriptors = FileDescriptorLimit.raise()
         if server.maxConnections > descriptors / 2 {
             server.maxConnections = max(1, descriptors / 2)
-            FileHandle.standardError.write(Data("note: at most \(server.maxConnections) connections (half of the \(descriptors) open files this process may have)\n".utf8))
+            FileHandle.standardError.write(
+                Data("note: at most \(server.maxConnections) connections (half of the \(descriptors) open files this process may have)\n".utf8)
+            )
         }
 
         var logger = Logger(label: "calotype")
@@ -121,7 +126,9 @@ struct ServeCommand: AsyncParsableCommand {
             do {
                 _ = try await clusterSettings.migrate(logger: logger)
             } catch {
-                throw CleanExit.message("error: joining the cluster at \(clusterSettings.redactedDatabaseURL) failed: \(ClusterSettings.describe(error))")
+                throw CleanExit.message(
+                    "error: joining the cluster at \(clusterSettings.redactedDatabaseURL) failed: \(ClusterSettings.describe(error))"
+                )
             }
         }
 
@@ -160,8 +167,10 @@ struct ServeCommand: AsyncParsableCommand {
         // the engine stops; whatever is still running when the grace period
         // is over is cancelled.
         var group = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
         group.maximumGracefulShutdownDuration = server.shutdownGrace
         try await ServiceGroup(configuration: group).run()
     }

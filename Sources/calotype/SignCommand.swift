@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import CalotypeImageURL
+import Foundation
 
 /// `calotype sign`: a signed `GET /img` path, for operators and tests, made
 /// exactly as imgproxy's libraries make one.

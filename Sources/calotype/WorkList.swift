@@ -63,8 +63,12 @@ struct WorkList {
     /// Regular, non-hidden files below `folder`, sorted, with their paths relative to it.
     private static func files(under folder: URL) -> [(url: URL, relative: String)] {
         let root = folder.standardizedFileURL.path
-        guard let enumerator = FileManager.default.enumerator(
-            at: folder, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        guard
+            let enumerator = FileManager.default.enumerator(
+                at: folder,
+                includingPropertiesForKeys: [.isRegularFileKey],
+                options: [.skipsHiddenFiles]
+            )
         else { return [] }
         var found: [(URL, String)] = []
         for case let url as URL in enumerator {

@@ -21,10 +21,16 @@ package enum OpenCLFixture {
     package static let cacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-cache", isDirectory: true)
 
     package static func configuration(
-        fault: OpenCLFault? = nil, cacheDirectory: URL? = OpenCLFixture.cacheDirectory, maxBufferBytes: Int? = nil
+        fault: OpenCLFault? = nil,
+        cacheDirectory: URL? = OpenCLFixture.cacheDirectory,
+        maxBufferBytes: Int? = nil
     ) -> OpenCLBackend.Configuration {
         OpenCLBackend.Configuration(
-            allowCPUDevices: true, cacheDirectory: cacheDirectory, fault: fault, maxBufferBytes: maxBufferBytes)
+            allowCPUDevices: true,
+            cacheDirectory: cacheDirectory,
+            fault: fault,
+            maxBufferBytes: maxBufferBytes
+        )
     }
 
     /// The shared backend, built once: the first caller starts the build,
@@ -79,7 +85,10 @@ package struct Difference: CustomStringConvertible {
 /// Runs `recipe` (PNG output, lossless) on both backends and compares.
 @discardableResult
 package func compareBackends(
-    _ bytes: [UInt8], _ recipe: Recipe, label: String, exact: Bool = true
+    _ bytes: [UInt8],
+    _ recipe: Recipe,
+    label: String,
+    exact: Bool = true
 ) async throws -> Difference {
     var recipe = recipe
     recipe.output.format = .png
@@ -89,8 +98,10 @@ package func compareBackends(
     let a = try Decoded(cpu.bytes)
     let b = try Decoded(gpu.bytes)
     #expect(gpu.backend.hasPrefix("opencl:"))
-    try #require((a.width, a.height, a.bands) == (b.width, b.height, b.bands),
-                 "\(label): \(a.width)x\(a.height)x\(a.bands) (libvips) against \(b.width)x\(b.height)x\(b.bands) (OpenCL)")
+    try #require(
+        (a.width, a.height, a.bands) == (b.width, b.height, b.bands),
+        "\(label): \(a.width)x\(a.height)x\(a.bands) (libvips) against \(b.width)x\(b.height)x\(b.bands) (OpenCL)"
+    )
     let difference = Difference(a, b)
     print("opencl-equivalence \(label) [\(recipe.shorthandDescription)]: \(a.width)x\(a.height)x\(a.bands): \(difference)")
     if exact {
@@ -102,8 +113,8 @@ package func compareBackends(
     return difference
 }
 
-package extension Recipe {
-    var shorthandDescription: String { json }
+extension Recipe {
+    package var shorthandDescription: String { json }
 }
 
 /// A PNG of deterministic random content (bands 1...4).
@@ -120,9 +131,11 @@ package func randomPNG(width: Int, height: Int, bands: Int = 3, seed: UInt32 = 1
             }
         }
     }
-    let image = try #require(pixels.withUnsafeBytes {
-        vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), Int32(bands), VIPS_FORMAT_UCHAR)
-    })
+    let image = try #require(
+        pixels.withUnsafeBytes {
+            vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), Int32(bands), VIPS_FORMAT_UCHAR)
+        }
+    )
     defer { g_object_unref(image) }
     image.pointee.Type = bands < 3 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB
     var buffer: UnsafeMutableRawPointer?

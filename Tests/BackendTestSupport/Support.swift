@@ -70,8 +70,14 @@ package struct Decoded {
                 let source = try LibvipsSource(buffer, name: "output", limits: ImageLimits())
                 let image = try source.open(access: VIPS_ACCESS_RANDOM)
                 return Decoded(
-                    format: source.format, width: image.width, height: image.height, bands: image.bands,
-                    pixels: try image.pixels(), hasEXIF: image.has("exif-data"), orientation: image.orientation)
+                    format: source.format,
+                    width: image.width,
+                    height: image.height,
+                    bands: image.bands,
+                    pixels: try image.pixels(),
+                    hasEXIF: image.has("exif-data"),
+                    orientation: image.orientation
+                )
             }
         }
         self = try result.get()
@@ -130,14 +136,25 @@ package func vipsThumbnailPixels(_ bytes: [UInt8], width: Int, height: Int) thro
     try bytes.withUnsafeBytes { buffer in
         var output: UnsafeMutablePointer<VipsImage>?
         let status = cv_thumbnail_buffer(
-            UnsafeMutableRawPointer(mutating: buffer.baseAddress), buffer.count, &output,
-            Int32(width), Int32(height), VIPS_SIZE_DOWN, VIPS_INTERESTING_NONE, 0, nil, "")
+            UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+            buffer.count,
+            &output,
+            Int32(width),
+            Int32(height),
+            VIPS_SIZE_DOWN,
+            VIPS_INTERESTING_NONE,
+            0,
+            nil,
+            ""
+        )
         let image = try #require(status == 0 ? output : nil)
         defer { g_object_unref(image) }
         var length = 0
         let memory = try #require(cv_write_to_memory(image, &length))
         defer { g_free(memory) }
-        return (Int(vips_image_get_width(image)), Int(vips_image_get_height(image)),
-                Array(UnsafeRawBufferPointer(start: memory, count: length)))
+        return (
+            Int(vips_image_get_width(image)), Int(vips_image_get_height(image)),
+            Array(UnsafeRawBufferPointer(start: memory, count: length))
+        )
     }
 }

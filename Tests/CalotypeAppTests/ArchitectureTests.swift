@@ -11,16 +11,19 @@ struct ArchitectureTests {
     /// Every Swift file of `module`, with its text.
     static func files(of module: String) throws -> [(name: String, text: String)] {
         let folder = sources.appendingPathComponent(module)
-        let urls = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
+        let urls =
+            FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
         return try urls.map { ($0.lastPathComponent, try String(contentsOf: $0, encoding: .utf8)) }
     }
 
     static func imports(of module: String) throws -> Set<String> {
         let pattern = try Regex(#"(?m)^(?:@testable |public |package )?import (\w+)"#)
-        return Set(try files(of: module).flatMap { file in
-            file.text.matches(of: pattern).compactMap { $0.output[1].substring.map(String.init) }
-        })
+        return Set(
+            try files(of: module).flatMap { file in
+                file.text.matches(of: pattern).compactMap { $0.output[1].substring.map(String.init) }
+            }
+        )
     }
 
     @Test func theVocabularyImportsNothingOfTheProject() throws {
@@ -31,7 +34,9 @@ struct ArchitectureTests {
     @Test(arguments: ["Scheduler", "Server"])
     func theSchedulerAndTheServerKnowNoBackend(_ module: String) throws {
         // Nor the sources and sinks: the composition root plugs them in through the server's protocols.
-        let backends: Set<String> = ["CVips", "CVipsFixes", "CVipsOperations", "COpenCL", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeApp", "CalotypeS3", "CalotypeSources"]
+        let backends: Set<String> = [
+            "CVips", "CVipsFixes", "CVipsOperations", "COpenCL", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeApp", "CalotypeS3", "CalotypeSources",
+        ]
         let imports = try Self.imports(of: module)
         #expect(imports.isDisjoint(with: backends), "\(module) imports \(imports.intersection(backends).sorted())")
     }
@@ -47,7 +52,10 @@ struct ArchitectureTests {
 
     /// Configuration is read once, in the composition root (and the CLI on
     /// top of it); nothing below it reads or sets the environment.
-    @Test(arguments: ["CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeImageURL", "CalotypeCluster", "Scheduler", "Server", "CalotypeBench"])
+    @Test(arguments: [
+        "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeImageURL", "CalotypeCluster", "Scheduler",
+        "Server", "CalotypeBench",
+    ])
     func nothingBelowTheCompositionRootReadsTheEnvironment(_ module: String) throws {
         for file in try Self.files(of: module) {
             for call in ["processInfo.environment", "getenv(", "setenv("] {

@@ -1,14 +1,21 @@
 import CalotypeCluster
 import CalotypeCore
-@testable import CalotypeApp
 import Testing
+
+@testable import CalotypeApp
 
 /// Which of an item's failures a cluster node retries: the decision alone
 /// (the retries themselves run on PostgreSQL in CalotypeClusterTests).
 @Suite("Cluster: what is retried")
 struct ClusterDecisionTests {
     static func item(_ code: APIErrorCode?) -> APIBatchItem {
-        APIBatchItem(batchID: "b", index: 0, filename: "x", status: code == nil ? .ok : .error, error: code.map { APIErrorDetail(code: $0, message: "") })
+        APIBatchItem(
+            batchID: "b",
+            index: 0,
+            filename: "x",
+            status: code == nil ? .ok : .error,
+            error: code.map { APIErrorDetail(code: $0, message: "") }
+        )
     }
 
     static func isRetry(_ ending: ClusterWorker.Finished.Ending, in pool: WorkQueue.Pool?) -> Bool {

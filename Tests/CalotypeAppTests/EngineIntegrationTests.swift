@@ -38,7 +38,10 @@ struct EngineIntegrationTests {
 
     @Test func badImagesInABatchFailAloneWithTheirErrors() async throws {
         let engine = try await Engine.start(.init(cpuWorkers: 2, scheduler: .init(jobTimeout: .seconds(600))))
-        let inputs = [try input("photo.jpg"), try input("document.pdf"), try input("huge-header.png"), ImageInput(bytes: [], name: "empty"), try input("photo.webp")]
+        let inputs = [
+            try input("photo.jpg"), try input("document.pdf"), try input("huge-header.png"), ImageInput(bytes: [], name: "empty"),
+            try input("photo.webp"),
+        ]
         var codes: [Int: String] = [:]
         for await item in engine.scheduler.batch(inputs, plan: BatchPlan(recipe: try Recipe(shorthand: "width=32"), parallelism: 2)) {
             switch item.outcome {
@@ -52,7 +55,9 @@ struct EngineIntegrationTests {
 
     @Test func askingForAGPUOnAMachineWithoutOneRunsOnTheCPUMarkedAsFallback() async throws {
         let engine = try await Engine.start(.init(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600))))
-        let result = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=10"), placement: .gpu))
+        let result = try await engine.scheduler.submit(
+            JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=10"), placement: .gpu)
+        )
         #expect(result.lane == "libvips" && result.fallback)
         await engine.shutdown()
     }
@@ -77,9 +82,14 @@ struct EngineIntegrationTests {
 struct GPUEngineIntegrationTests {
     func engine(fault: OpenCLFault? = nil) async throws -> Engine {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-engine-tests-cache")
-        return try await Engine.start(.init(
-            cpuWorkers: 1, gpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)),
-            openCL: .init(allowCPUDevices: true, cacheDirectory: cache, fault: fault)))
+        return try await Engine.start(
+            .init(
+                cpuWorkers: 1,
+                gpuWorkers: 1,
+                scheduler: .init(jobTimeout: .seconds(600)),
+                openCL: .init(allowCPUDevices: true, cacheDirectory: cache, fault: fault)
+            )
+        )
     }
 
     func input(_ name: String) throws -> ImageInput {
@@ -129,7 +139,9 @@ struct GPUEngineIntegrationTests {
     @Test func gpuPlacementRunsOnTheDeviceAndUnsupportedRecipesStayOnTheCPU() async throws {
         let engine = try await engine()
         let gpuLane = try #require(engine.gpus.first?.name)
-        let onDevice = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu))
+        let onDevice = try await engine.scheduler.submit(
+            JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu)
+        )
         #expect(onDevice.lane == gpuLane && !onDevice.fallback)
         let attention = try Recipe(shorthand: "width=50&height=50&fit=cover&gravity=attention")
         let onCPU = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: attention, placement: .gpu))
@@ -141,12 +153,16 @@ struct GPUEngineIntegrationTests {
         let engine = try await engine(fault: .kernel)
         let gpuLane = try #require(engine.gpus.first?.name)
         for _ in 0..<3 {
-            let result = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu))
+            let result = try await engine.scheduler.submit(
+                JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu)
+            )
             #expect(result.lane == "libvips" && result.fallback && result.retried)
         }
         let lane = try #require(await engine.scheduler.statistics().lanes.first { $0.name == gpuLane })
         #expect(!lane.healthy && lane.quarantines == 1 && lane.retried == 3)
-        let afterwards = try await engine.scheduler.submit(JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu))
+        let afterwards = try await engine.scheduler.submit(
+            JobRequest(input: try input("photo.jpg"), recipe: try Recipe(shorthand: "width=50&blur=1"), placement: .gpu)
+        )
         #expect(afterwards.lane == "libvips" && afterwards.fallback && !afterwards.retried)
         await engine.shutdown()
     }

@@ -1,9 +1,10 @@
-@testable import CalotypeApp
 import NIOConcurrencyHelpers
 import NIOPosix
 import Scheduler
 import ServiceLifecycle
 import Testing
+
+@testable import CalotypeApp
 
 /// The allocator is trimmed once the budget falls idle after work, never
 /// while something is held.
@@ -17,8 +18,12 @@ struct IdleMemoryTrimTests {
         threads.start()
         defer { threads.shutdownGracefully { _ in } }
         let service = IdleMemoryTrimService(
-            budget: budget, interval: .milliseconds(5), trimmable: true,
-            trim: { trimmed.yield(budget.activity) }, threads: threads)
+            budget: budget,
+            interval: .milliseconds(5),
+            trimmable: true,
+            trim: { trimmed.yield(budget.activity) },
+            threads: threads
+        )
         let hold = budget.commit(8 << 20)
         let running = Task { try await service.run() }
         // Held: whatever the ticks, no trim can see this hold's bytes.

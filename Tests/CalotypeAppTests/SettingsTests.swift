@@ -23,8 +23,11 @@ struct SettingsTests {
 
         func load(flags: [String: String] = [:], environment: [String: String] = [:]) async throws -> Settings {
             try await Settings.load(
-                flags: flags, environment: environment.merging(["CALOTYPE_SECRETS_DIR": secrets.path]) { $1 },
-                envFile: envFile, configFile: FileManager.default.fileExists(atPath: configFile.path) ? configFile : nil)
+                flags: flags,
+                environment: environment.merging(["CALOTYPE_SECRETS_DIR": secrets.path]) { $1 },
+                envFile: envFile,
+                configFile: FileManager.default.fileExists(atPath: configFile.path) ? configFile : nil
+            )
         }
 
         func remove() { try? FileManager.default.removeItem(at: folder) }
@@ -57,7 +60,10 @@ struct SettingsTests {
     @Test func aConfigFileTakesNumbersBooleansAndStrings() async throws {
         let sources = try Sources()
         defer { sources.remove() }
-        try sources.write(#"{"CALOTYPE_MAX_FILES": 5, "ENABLE_PARALLEL": false, "CALOTYPE_HOST": "0.0.0.0", "CALOTYPE_LOG_LEVEL": "debug"}"#, to: sources.configFile)
+        try sources.write(
+            #"{"CALOTYPE_MAX_FILES": 5, "ENABLE_PARALLEL": false, "CALOTYPE_HOST": "0.0.0.0", "CALOTYPE_LOG_LEVEL": "debug"}"#,
+            to: sources.configFile
+        )
         let settings = try await sources.load()
         let server = try ServerConfiguration.read(from: settings)
         #expect(server.maxFilesPerBatch == 5 && !server.parallelEnabled && server.host == "0.0.0.0" && server.logLevel == .debug)
@@ -84,13 +90,17 @@ struct SettingsTests {
         #expect { try Engine.Configuration.read(from: fromSecrets) } throws: { ($0 as? ConfigurationError)?.variable == "CALOTYPE_CPU_WORKERS" }
 
         // A preset is read as a URL's options would be, when the server starts.
-        for (presets, valid) in [("thumb=rs:fill:100:100/q:60", true), ("thumb=wm:0.5", false), ("thumb=w:99999", false), ("thumb=w:10/plain/x", false)] {
+        for (presets, valid) in [
+            ("thumb=rs:fill:100:100/q:60", true), ("thumb=wm:0.5", false), ("thumb=w:99999", false), ("thumb=w:10/plain/x", false),
+        ] {
             try sources.write(#"{"CALOTYPE_PRESETS": "\#(presets)"}"#, to: sources.configFile)
             let withPresets = try await sources.load()
             if valid {
                 #expect(try ServerConfiguration.read(from: withPresets).imageURLs.presets == ["thumb": "rs:fill:100:100/q:60"])
             } else {
-                #expect("\(presets)") { try ServerConfiguration.read(from: withPresets) } throws: { ($0 as? ConfigurationError)?.variable == "CALOTYPE_PRESETS" }
+                #expect("\(presets)") { try ServerConfiguration.read(from: withPresets) } throws: {
+                    ($0 as? ConfigurationError)?.variable == "CALOTYPE_PRESETS"
+                }
             }
         }
     }

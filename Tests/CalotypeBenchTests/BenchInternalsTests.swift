@@ -1,10 +1,11 @@
+import BackendTestSupport
 import CalotypeCore
 import CalotypeLibvips
 import Foundation
 import NIOPosix
-import BackendTestSupport
 import TestSupport
 import Testing
+
 @testable import CalotypeBench
 
 /// The pieces of `calotype bench` that can be checked without running it.
@@ -15,7 +16,9 @@ struct BenchInternalsTests {
 
     /// The raw baseline must do the work Calotype does, or the ratio between
     /// them means nothing: same bytes out, fast shrink or not, ICC or not.
-    @Test(arguments: ["width=800&format=jpeg&quality=80", "width=800&fast_shrink=false&format=jpeg&quality=80", "width=300&height=300&format=webp&quality=70"])
+    @Test(arguments: [
+        "width=800&format=jpeg&quality=80", "width=800&fast_shrink=false&format=jpeg&quality=80", "width=300&height=300&format=webp&quality=70",
+    ])
     func theRawBaselineWritesTheSameBytesAsCalotype(_ shorthand: String) async throws {
         let recipe = try Recipe(shorthand: shorthand)
         let plan = try RawLibvipsPlan.make(for: recipe).get()
@@ -46,7 +49,8 @@ struct BenchInternalsTests {
     }
 
     @Test func theEventStreamReaderTakesChunksCutAnywhere() {
-        let stream = ": comment\r\nid: 1\r\nevent: result\r\ndata: {\"index\":0}\r\n\r\nevent: progress\ndata: a\ndata: b\n\nevent: complete\rdata: {}\r\r"
+        let stream =
+            ": comment\r\nid: 1\r\nevent: result\r\ndata: {\"index\":0}\r\n\r\nevent: progress\ndata: a\ndata: b\n\nevent: complete\rdata: {}\r\r"
         let bytes = Array(stream.utf8)
         for size in [1, 2, 3, 7, bytes.count] {
             var reader = EventStreamReader()
@@ -54,11 +58,14 @@ struct BenchInternalsTests {
             for start in stride(from: 0, to: bytes.count, by: size) {
                 events += reader.feed(bytes[start..<min(start + size, bytes.count)])
             }
-            #expect(events == [
-                .init(type: "result", data: "{\"index\":0}", id: "1"),
-                .init(type: "progress", data: "a\nb", id: "1"),
-                .init(type: "complete", data: "{}", id: "1"),
-            ], "chunks of \(size)")
+            #expect(
+                events == [
+                    .init(type: "result", data: "{\"index\":0}", id: "1"),
+                    .init(type: "progress", data: "a\nb", id: "1"),
+                    .init(type: "complete", data: "{}", id: "1"),
+                ],
+                "chunks of \(size)"
+            )
         }
     }
 

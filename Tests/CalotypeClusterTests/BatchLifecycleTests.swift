@@ -13,8 +13,12 @@ import Testing
 struct BatchLifecycleTests {
     static func item(_ claim: WorkQueue.Claim, error: APIErrorCode? = nil) -> APIBatchItem {
         APIBatchItem(
-            batchID: claim.batchID.uuidString.lowercased(), index: claim.index, filename: claim.name, status: error == nil ? .ok : .error,
-            error: error.map { APIErrorDetail(code: $0, message: "test") })
+            batchID: claim.batchID.uuidString.lowercased(),
+            index: claim.index,
+            filename: claim.name,
+            status: error == nil ? .ok : .error,
+            error: error.map { APIErrorDetail(code: $0, message: "test") }
+        )
     }
 
     static func finish(_ queue: WorkQueue, _ claim: WorkQueue.Claim, error: APIErrorCode? = nil) async throws -> Bool {

@@ -13,19 +13,34 @@ import Testing
 @Suite("Cluster: a node's claim loop", .serialized, .timeLimit(.minutes(3)))
 struct ClusterWorkerTests {
     static func worker(
-        _ queue: WorkQueue, _ owner: String, workers: Int = 2, lease: Duration = .seconds(30), heartbeat: Duration? = nil,
+        _ queue: WorkQueue,
+        _ owner: String,
+        workers: Int = 2,
+        lease: Duration = .seconds(30),
+        heartbeat: Duration? = nil,
         observer: @escaping @Sendable (ClusterWorker.Event) -> Void = { _ in },
         process: @escaping @Sendable (WorkQueue.Claim) async -> ClusterWorker.Finished
     ) -> ClusterWorker {
         ClusterWorker(
             queue: queue,
-            configuration: .init(owner: owner, policy: .init(pools: [.cpu]), workers: workers, lease: lease, heartbeat: heartbeat, idlePoll: .milliseconds(20)),
-            observer: observer, process: process)
+            configuration: .init(
+                owner: owner,
+                policy: .init(pools: [.cpu]),
+                workers: workers,
+                lease: lease,
+                heartbeat: heartbeat,
+                idlePoll: .milliseconds(20)
+            ),
+            observer: observer,
+            process: process
+        )
     }
 
     static func succeeded(_ claim: WorkQueue.Claim) -> ClusterWorker.Finished {
         ClusterWorker.Finished(
-            .ended(.succeeded), item: APIBatchItem(batchID: claim.batchID.uuidString.lowercased(), index: claim.index, filename: claim.name, status: .ok))
+            .ended(.succeeded),
+            item: APIBatchItem(batchID: claim.batchID.uuidString.lowercased(), index: claim.index, filename: claim.name, status: .ok)
+        )
     }
 
     @Test func twoNodesFinishEveryItemExactlyOnce() async throws {
@@ -34,9 +49,13 @@ struct ClusterWorkerTests {
             let ran = NIOLockedValueBox<[Int]>([])
             let finished = AsyncStream.makeStream(of: Int.self)
             let nodes = ["a", "b"].map { owner in
-                Self.worker(queue, owner, observer: { event in
-                    if case .finished(let claim, true) = event { finished.continuation.yield(claim.index) }
-                }) { claim in
+                Self.worker(
+                    queue,
+                    owner,
+                    observer: { event in
+                        if case .finished(let claim, true) = event { finished.continuation.yield(claim.index) }
+                    }
+                ) { claim in
                     ran.withLockedValue { $0.append(claim.index) }
                     return Self.succeeded(claim)
                 }
@@ -47,7 +66,7 @@ struct ClusterWorkerTests {
                 ended.insert(index)
                 if ended.count == 40 { break }
             }
-            tasks.forEach { $0.cancel() }
+            for task in tasks { task.cancel() }
             for task in tasks { try await task.value }
             #expect(ran.withLockedValue { $0.sorted() } == Array(0..<40), "each item ran once")
             #expect(try await queue.counts() == ["succeeded": 40])
@@ -71,8 +90,14 @@ struct ClusterWorkerTests {
             let node = ClusterWorker(
                 queue: queue,
                 configuration: .init(
-                    owner: "hanging", policy: .init(pools: [.cpu]), workers: 1, lease: .seconds(1), heartbeat: .milliseconds(50),
-                    idlePoll: .milliseconds(20), itemDeadline: .milliseconds(300)),
+                    owner: "hanging",
+                    policy: .init(pools: [.cpu]),
+                    workers: 1,
+                    lease: .seconds(1),
+                    heartbeat: .milliseconds(50),
+                    idlePoll: .milliseconds(20),
+                    itemDeadline: .milliseconds(300)
+                ),
                 observer: { event in
                     switch event {
                     case .abandoned(let claim): events.continuation.yield("abandoned \(claim.batchID == stuck ? "stuck" : "other")")
@@ -126,9 +151,16 @@ struct ClusterWorkerTests {
             let outcomes = AsyncStream.makeStream(of: (String, Bool).self)
             // One worker: while its item runs it claims nothing more (it must
             // not take the rescued item back itself).
-            let stalled = Self.worker(queue, "stalled", workers: 1, lease: .zero, heartbeat: .seconds(3600), observer: { event in
-                if case .finished(_, let accepted) = event { outcomes.continuation.yield(("stalled", accepted)) }
-            }) { claim in
+            let stalled = Self.worker(
+                queue,
+                "stalled",
+                workers: 1,
+                lease: .zero,
+                heartbeat: .seconds(3600),
+                observer: { event in
+                    if case .finished(_, let accepted) = event { outcomes.continuation.yield(("stalled", accepted)) }
+                }
+            ) { claim in
                 started.continuation.yield()
                 for await _ in wake.stream { break }
                 return Self.succeeded(claim)
@@ -136,9 +168,13 @@ struct ClusterWorkerTests {
             let stalledTask = Task { try await stalled.run() }
             for await _ in started.stream { break }
             #expect(try await queue.expireLeases(maxAttempts: 3)?.count == 1, "the lease ended: the item is queued again")
-            let healthy = Self.worker(queue, "healthy", observer: { event in
-                if case .finished(_, let accepted) = event { outcomes.continuation.yield(("healthy", accepted)) }
-            }) { Self.succeeded($0) }
+            let healthy = Self.worker(
+                queue,
+                "healthy",
+                observer: { event in
+                    if case .finished(_, let accepted) = event { outcomes.continuation.yield(("healthy", accepted)) }
+                }
+            ) { Self.succeeded($0) }
             let healthyTask = Task { try await healthy.run() }
             var iterator = outcomes.stream.makeAsyncIterator()
             let first = await iterator.next()
@@ -163,9 +199,16 @@ struct ClusterWorkerTests {
             let started = AsyncStream.makeStream(of: Void.self)
             let events = AsyncStream.makeStream(of: String.self)
             // One worker: while its item runs it claims nothing more.
-            let node = Self.worker(queue, "slow", workers: 1, lease: .zero, heartbeat: .milliseconds(20), observer: { event in
-                if case .lost = event { events.continuation.yield("lost") }
-            }) { claim in
+            let node = Self.worker(
+                queue,
+                "slow",
+                workers: 1,
+                lease: .zero,
+                heartbeat: .milliseconds(20),
+                observer: { event in
+                    if case .lost = event { events.continuation.yield("lost") }
+                }
+            ) { claim in
                 started.continuation.yield()
                 // Runs until stopped (a sleep that cancellation ends; never a spin).
                 try? await Task.sleep(for: .seconds(3600))
@@ -201,9 +244,13 @@ struct ClusterWorkerTests {
             _ = try await queue.batch(2)
             let started = AsyncStream.makeStream(of: Void.self)
             let released = AsyncStream.makeStream(of: Int.self)
-            let node = Self.worker(queue, "leaving", observer: { event in
-                if case .released(let claims) = event { released.continuation.yield(claims.count) }
-            }) { claim in
+            let node = Self.worker(
+                queue,
+                "leaving",
+                observer: { event in
+                    if case .released(let claims) = event { released.continuation.yield(claims.count) }
+                }
+            ) { claim in
                 started.continuation.yield()
                 try? await Task.sleep(for: .seconds(3600))
                 return Self.succeeded(claim)

@@ -8,7 +8,11 @@ import Testing
 /// `result` or `error` per item, followed by its `done`; one `complete`,
 /// last, with the batch's counts.
 func expectEventContract(
-    _ events: [BatchEventLog.Event], total: Int, succeeded: Int, failed: Int = 0, cancelled: Int = 0,
+    _ events: [BatchEventLog.Event],
+    total: Int,
+    succeeded: Int,
+    failed: Int = 0,
+    cancelled: Int = 0,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
     #expect(events.map(\.id) == Array(1...max(1, events.count)), "ids 1...n", sourceLocation: sourceLocation)

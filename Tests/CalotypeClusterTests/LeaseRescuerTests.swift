@@ -15,7 +15,11 @@ struct LeaseRescuerTests {
             let batch = try await queue.batch(1)
             let rescued = AsyncStream.makeStream(of: [WorkQueue.Expired].self)
             let rescuer = LeaseRescuer(
-                queue: queue, interval: .milliseconds(20), maxAttempts: 2, observer: { rescued.continuation.yield($0) })
+                queue: queue,
+                interval: .milliseconds(20),
+                maxAttempts: 2,
+                observer: { rescued.continuation.yield($0) }
+            )
             let running = Task { await rescuer.run() }
             var iterator = rescued.stream.makeAsyncIterator()
             // Each claim's lease ends at once: the node "dies" holding it.

@@ -9,7 +9,10 @@ import Testing
 /// client running for the length of `body`.
 func withDatabase(_ body: @escaping @Sendable (PostgresClient, WorkQueue) async throws -> Void) async throws {
     let url = try await PostgreSQLServer.shared().newDatabase()
-    let client = PostgresClient(configuration: try ClusterDatabase.configuration(url: url + "?sslmode=disable"), backgroundLogger: Logger(label: "test"))
+    let client = PostgresClient(
+        configuration: try ClusterDatabase.configuration(url: url + "?sslmode=disable"),
+        backgroundLogger: Logger(label: "test")
+    )
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await client.run() }
         try await ClusterSchema.migrate(client, logger: Logger(label: "test"))
@@ -35,7 +38,10 @@ extension WorkQueue {
 struct WorkQueueTests {
     @Test func migrationsApplyOnceWhenNodesStartTogether() async throws {
         let url = try await PostgreSQLServer.shared().newDatabase()
-        let client = PostgresClient(configuration: try ClusterDatabase.configuration(url: url + "?sslmode=disable"), backgroundLogger: Logger(label: "test"))
+        let client = PostgresClient(
+            configuration: try ClusterDatabase.configuration(url: url + "?sslmode=disable"),
+            backgroundLogger: Logger(label: "test")
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             let applied = try await withThrowingTaskGroup(of: [Int].self) { starts in
@@ -218,9 +224,16 @@ struct BatchEventLogTests {
             let log = BatchEventLog(client: client, logger: Logger(label: "test"))
             let claim = try #require(try await queue.claimAll("node").first)
             let logger = Logger(label: "test")
-            #expect(try await queue.finish(claim, as: .succeeded, outcome: "{}") { connection in
-                try await BatchEventLog.append([(name: "result", data: "{}"), (name: "progress", data: "{}")], to: batch, on: connection, logger: logger)
-            })
+            #expect(
+                try await queue.finish(claim, as: .succeeded, outcome: "{}") { connection in
+                    try await BatchEventLog.append(
+                        [(name: "result", data: "{}"), (name: "progress", data: "{}")],
+                        to: batch,
+                        on: connection,
+                        logger: logger
+                    )
+                }
+            )
             // A finish that throws after its events rolls them back with it.
             _ = try await queue.batch(1)
             let other = try #require(try await queue.claimAll("node").first)

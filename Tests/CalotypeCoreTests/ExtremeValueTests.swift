@@ -1,6 +1,7 @@
-@testable import CalotypeCore
 import Foundation
 import Testing
+
+@testable import CalotypeCore
 
 /// Numbers from outside (headers, queries, recipes) at their extremes: each
 /// is read, bounded or refused with a typed error, never turned into a trap.

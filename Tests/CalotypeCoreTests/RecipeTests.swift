@@ -15,19 +15,24 @@ struct RecipeTests {
 
     @Test func readsTheShorthandOfTheIssue() throws {
         let recipe = try Recipe(shorthand: "width=800&height=600&fit=cover&format=webp&quality=80&blur=2&rotate=90&flip=horizontal&grayscale=true")
-        #expect(recipe.operations == [
-            .resize(try Resize(width: 800, height: 600, fit: .cover)),
-            .rotate(try Rotate(angle: 90)),
-            .flip(Flip(direction: .horizontal)),
-            .blur(try Blur(sigma: 2)),
-            .grayscale(Grayscale()),
-        ])
+        #expect(
+            recipe.operations == [
+                .resize(try Resize(width: 800, height: 600, fit: .cover)),
+                .rotate(try Rotate(angle: 90)),
+                .flip(Flip(direction: .horizontal)),
+                .blur(try Blur(sigma: 2)),
+                .grayscale(Grayscale()),
+            ]
+        )
         #expect(recipe.output == (try OutputOptions(format: .webp, quality: 80)))
     }
 
     @Test func defaultsApplyWhenParametersAreAbsent() throws {
         let recipe = try Recipe(json: Data(#"{"ops":[{"op":"resize","height":50},{"op":"sharpen"},{"op":"adjust"}]}"#.utf8))
-        guard case .resize(let resize) = recipe.operations[0] else { Issue.record("not a resize"); return }
+        guard case .resize(let resize) = recipe.operations[0] else {
+            Issue.record("not a resize")
+            return
+        }
         #expect(resize.width == nil && resize.height == 50)
         #expect(resize.fit == .inside && resize.gravity == .centre && !resize.enlarge && resize.fastShrink)
         #expect(resize.background == .white)
@@ -44,7 +49,16 @@ struct RecipeTests {
                 Recipe(
                     [
                         .crop(try Crop(x: 10, y: 20, width: 300, height: 200)),
-                        .resize(try Resize(width: 640, height: 480, fit: .contain, enlarge: true, fastShrink: false, background: Colour(red: 1, green: 2, blue: 3, alpha: 128))),
+                        .resize(
+                            try Resize(
+                                width: 640,
+                                height: 480,
+                                fit: .contain,
+                                enlarge: true,
+                                fastShrink: false,
+                                background: Colour(red: 1, green: 2, blue: 3, alpha: 128)
+                            )
+                        ),
                         .rotate(try Rotate(angle: 270)),
                         .flip(Flip(direction: .vertical)),
                         .blur(try Blur(sigma: 1.5)),
@@ -52,7 +66,9 @@ struct RecipeTests {
                         .adjust(try Adjust(brightness: 0.1, contrast: 1.2, gamma: 2.2)),
                         .grayscale(Grayscale()),
                     ],
-                    output: try OutputOptions(format: .avif, quality: 50, strip: false), autorotate: false),
+                    output: try OutputOptions(format: .avif, quality: 50, strip: false),
+                    autorotate: false
+                ),
                 Recipe([.adjust(try Adjust())]),
                 Recipe([.resize(try Resize(height: 100, fit: .cover, gravity: .attention))], output: try OutputOptions(format: .png)),
             ]
@@ -97,7 +113,10 @@ struct RecipeTests {
 
     @Test func shorthandDecodesPercentEncoding() throws {
         let recipe = try Recipe(shorthand: "?width=10&height=10&fit=contain&background=%23ff000080")
-        guard case .resize(let resize) = recipe.operations.first else { Issue.record("no resize"); return }
+        guard case .resize(let resize) = recipe.operations.first else {
+            Issue.record("no resize")
+            return
+        }
         #expect(resize.background == Colour(red: 255, green: 0, blue: 0, alpha: 128))
     }
 
@@ -110,7 +129,10 @@ struct RecipeTests {
     @Test func aliasesAreAccepted() throws {
         let recipe = try Recipe(shorthand: "width=10&height=10&fit=cover&gravity=center&format=jpg")
         #expect(recipe.output.format == .jpeg)
-        guard case .resize(let resize) = recipe.operations.first else { Issue.record("no resize"); return }
+        guard case .resize(let resize) = recipe.operations.first else {
+            Issue.record("no resize")
+            return
+        }
         #expect(resize.gravity == .centre)
     }
 
@@ -148,7 +170,11 @@ struct RecipeTests {
         .init(json: #"{"ops":{"op":"blur"}}"#, shorthand: nil, message: "ops must be a list of operations"),
         .init(json: #"[1,2]"#, shorthand: nil, message: "recipe is malformed: not a JSON object"),
         .init(json: #"{"ops":[{"op":"crop","width":10}]}"#, shorthand: nil, message: "ops[0].height: is required (1...16384)"),
-        .init(json: nil, shorthand: "width=10&height=10&fit=contain&background=chartreuse", message: "background must be a colour #rgb, #rrggbb or #rrggbbaa, got 'chartreuse'"),
+        .init(
+            json: nil,
+            shorthand: "width=10&height=10&fit=contain&background=chartreuse",
+            message: "background must be a colour #rgb, #rrggbb or #rrggbbaa, got 'chartreuse'"
+        ),
     ]
 
     @Test(arguments: refusals)
@@ -217,7 +243,11 @@ struct ResolvedOperationTests {
         #expect(crop.clamped(toWidth: 101, height: 81)! == (0, 0, 100, 80), "an odd margin: the extra pixel right and below")
         #expect(throws: RecipeError.self, "a centred crop places itself") { try Crop(x: 5, width: 10, height: 10, gravity: .centre) }
         #expect(throws: RecipeError.self) { try Recipe(shorthand: "crop_y=5&crop_width=10&crop_height=10&crop_gravity=center") }
-        #expect(try Recipe(shorthand: "crop_width=10&crop_height=10&crop_gravity=center").operations == [.crop(try Crop(width: 10, height: 10, gravity: .centre))])
+        #expect(
+            try Recipe(shorthand: "crop_width=10&crop_height=10&crop_gravity=center").operations == [
+                .crop(try Crop(width: 10, height: 10, gravity: .centre))
+            ]
+        )
     }
 
     @Test func autoCoversABoxOfTheImagesOrientationAndFitsInsideAnyOther() throws {

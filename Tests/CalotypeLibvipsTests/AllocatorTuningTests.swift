@@ -2,6 +2,7 @@ import BackendTestSupport
 import CalotypeCore
 import CalotypeLibvips
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif

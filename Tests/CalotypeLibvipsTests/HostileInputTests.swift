@@ -145,8 +145,14 @@ struct CancellationTests {
                 Result { () throws(ProcessingError) in
                     try killSwitch.running { () throws(ProcessingError) in
                         try LibvipsPipeline.run(
-                            buffer, name: "deep.jpg", recipe: deep, limits: ImageLimits(), writableFormats: [.png],
-                            backend: "libvips", killSwitch: killSwitch)
+                            buffer,
+                            name: "deep.jpg",
+                            recipe: deep,
+                            limits: ImageLimits(),
+                            writableFormats: [.png],
+                            backend: "libvips",
+                            killSwitch: killSwitch
+                        )
                     }
                 }
             }

@@ -39,12 +39,13 @@ struct LibvipsBackendTests {
         }
         let (result, decoded) = try await run(.photoJPEG, "width=100&format=\(format.rawValue)")
         #expect(result.format == format)
-        let expected: SourceFormat = switch format {
-        case .jpeg: .jpeg
-        case .png: .png
-        case .webp: .webp
-        default: .avif
-        }
+        let expected: SourceFormat =
+            switch format {
+            case .jpeg: .jpeg
+            case .png: .png
+            case .webp: .webp
+            default: .avif
+            }
         #expect(decoded.format == expected)
         #expect((decoded.width, decoded.height) == (100, 75))
         #expect((result.width, result.height) == (100, 75))
@@ -168,7 +169,8 @@ struct LibvipsBackendTests {
         let first = try await run(.photoJPEG, "width=100&fast_shrink=false&format=png").1
         let later = try await libvips.process(
             try Fixture.photoJPEG.input,
-            recipe: Recipe([.adjust(try Adjust()), .resize(try Resize(width: 100, fastShrink: false))], output: try OutputOptions(format: .png)))
+            recipe: Recipe([.adjust(try Adjust()), .resize(try Resize(width: 100, fastShrink: false))], output: try OutputOptions(format: .png))
+        )
         let decoded = try Decoded(later.bytes)
         #expect((decoded.width, decoded.height) == (100, 75))
         #expect(psnr(first.pixels, decoded.pixels) > 35)
@@ -240,7 +242,9 @@ struct LibvipsBackendTests {
     @Test func sharpenAddsDetailAndKeepsSRGB() async throws {
         let source = try await run(.photoTIFF, "blur=1&format=png").1
         let sharpened = try await libvips.process(
-            try Fixture.photoTIFF.input, recipe: Recipe([.blur(try Blur(sigma: 1)), .sharpen(try Sharpen(sigma: 1))], output: try OutputOptions(format: .png)))
+            try Fixture.photoTIFF.input,
+            recipe: Recipe([.blur(try Blur(sigma: 1)), .sharpen(try Sharpen(sigma: 1))], output: try OutputOptions(format: .png))
+        )
         let decoded = try Decoded(sharpened.bytes)
         #expect(decoded.bands == 3)
         #expect(decoded.detail > source.detail * 1.2)
@@ -264,7 +268,10 @@ struct LibvipsBackendTests {
     @Test func adjustAppliesTheTableToColourOnly() async throws {
         let source = try await run(.alphaPNG, "format=png").1
         let adjust = try Adjust(brightness: 0.2, contrast: 1.5, gamma: 1.2)
-        let adjusted = try await libvips.process(try Fixture.alphaPNG.input, recipe: Recipe([.adjust(adjust)], output: try OutputOptions(format: .png)))
+        let adjusted = try await libvips.process(
+            try Fixture.alphaPNG.input,
+            recipe: Recipe([.adjust(adjust)], output: try OutputOptions(format: .png))
+        )
         let decoded = try Decoded(adjusted.bytes)
         let table = adjust.lookupTable
         for (x, y) in [(0, 0), (10, 10), (64, 48), (127, 95)] {

@@ -78,7 +78,11 @@ struct LibvipsResizeTests {
                 var mismatches: [String] = []
                 for (shrink, scale) in [(2, 0.625), (4, 0.8), (1, 0.3)] {
                     func decoded() throws -> VipsImageHandle {
-                        VipsImageHandle(owning: try Self.unwrap(cv_image_new_from_buffer(buffer.baseAddress, buffer.count, "shrink=\(shrink)", VIPS_ACCESS_SEQUENTIAL)))
+                        VipsImageHandle(
+                            owning: try Self.unwrap(
+                                cv_image_new_from_buffer(buffer.baseAddress, buffer.count, "shrink=\(shrink)", VIPS_ACCESS_SEQUENTIAL)
+                            )
+                        )
                     }
                     let expected = try Self.libvips(try decoded(), scale, scale).pixels()
                     let actual = try LibvipsResize.resize(try decoded(), horizontalScale: scale, verticalScale: scale).pixels()

@@ -38,15 +38,21 @@ struct OpenCLEquivalenceTests {
     @Test(arguments: [1500, 1000, 369, 39, 2999, 1])
     func resizeWideImages(_ width: Int) async throws {
         let image = try randomPNG(width: 3000, height: 9, smooth: true)
-        try await compareBackends(image, Recipe([.flip(Flip(direction: .vertical)), .resize(try Resize(width: width, height: 9, fit: .fill))]),
-                                  label: "random 3000x9")
+        try await compareBackends(
+            image,
+            Recipe([.flip(Flip(direction: .vertical)), .resize(try Resize(width: width, height: 9, fit: .fill))]),
+            label: "random 3000x9"
+        )
     }
 
     @Test(arguments: [1500, 1000, 369, 39, 7])
     func resizeTallImages(_ height: Int) async throws {
         let image = try randomPNG(width: 5, height: 3000, bands: 4, seed: 3)
-        try await compareBackends(image, Recipe([.flip(Flip(direction: .horizontal)), .resize(try Resize(width: 5, height: height, fit: .fill))]),
-                                  label: "random 5x3000 rgba")
+        try await compareBackends(
+            image,
+            Recipe([.flip(Flip(direction: .horizontal)), .resize(try Resize(width: 5, height: height, fit: .fill))]),
+            label: "random 5x3000 rgba"
+        )
     }
 
     @Test(arguments: [
@@ -80,8 +86,10 @@ struct OpenCLEquivalenceTests {
     @Test(arguments: 2...8)
     func exifOrientations(_ orientation: Int) async throws {
         let jpeg = try orientedJPEG(width: 400, height: 300, orientation: orientation)
-        for shorthand in ["width=40", "width=40&fast_shrink=false", "width=30&height=50&fit=cover", "width=60&height=20&fit=fill",
-                          "rotate=90", "autorotate=false&width=50"] {
+        for shorthand in [
+            "width=40", "width=40&fast_shrink=false", "width=30&height=50&fit=cover", "width=60&height=20&fit=fill",
+            "rotate=90", "autorotate=false&width=50",
+        ] {
             try await compareBackends(jpeg, try recipe(shorthand), label: "orientation \(orientation)")
         }
     }

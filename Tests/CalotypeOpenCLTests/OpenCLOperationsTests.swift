@@ -1,5 +1,6 @@
 import CalotypeCore
 import Testing
+
 @testable import CalotypeOpenCL
 
 /// GPU support is opt-in per operation: what is not listed as ported runs on the CPU.

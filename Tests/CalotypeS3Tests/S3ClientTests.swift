@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import TestSupport
 import Testing
+
 @testable import CalotypeS3
 
 /// The client against a real S3 server (SeaweedFS on loopback), which
@@ -94,7 +95,9 @@ struct S3ClientTests {
         let port = try SeaweedFS.freePorts(1)[0]
         let credentials = S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret")
         let s3 = S3Client(
-            configuration: .init(endpoint: URL(string: "http://127.0.0.1:\(port)")!, credentials: credentials, timeout: .seconds(2)), http: .shared)
+            configuration: .init(endpoint: URL(string: "http://127.0.0.1:\(port)")!, credentials: credentials, timeout: .seconds(2)),
+            http: .shared
+        )
         await #expect {
             try await s3.head(bucket: "b", key: "k")
         } throws: { error in

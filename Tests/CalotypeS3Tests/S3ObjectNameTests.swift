@@ -33,14 +33,22 @@ struct S3ObjectNameTests {
         let port = try SeaweedFS.freePorts(1)[0]
         let endpoint = try #require(URL(string: "http://127.0.0.1:\(port)"))
         let s3 = S3Client(
-            configuration: .init(endpoint: endpoint, credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"), timeout: .seconds(2)),
-            http: .shared)
+            configuration: .init(
+                endpoint: endpoint,
+                credentials: S3Credentials(accessKeyID: "AKID", secretAccessKey: "secret"),
+                timeout: .seconds(2)
+            ),
+            http: .shared
+        )
         func refused(_ error: S3Error?) -> Bool {
             if case .unexpected(400, let code, _) = error { ["InvalidObjectName", "InvalidBucketName"].contains(code) } else { false }
         }
         for key in Self.refusedKeys {
             #expect(refused(await Self.error { _ = try await s3.get(bucket: "b", key: key, maxBytes: 10) }), "\(key.debugDescription)")
-            #expect(refused(await Self.error { try await s3.put(bucket: "b", key: key, bytes: [1], contentType: "image/jpeg") }), "\(key.debugDescription)")
+            #expect(
+                refused(await Self.error { try await s3.put(bucket: "b", key: key, bytes: [1], contentType: "image/jpeg") }),
+                "\(key.debugDescription)"
+            )
         }
         #expect(refused(await Self.error { _ = try await s3.head(bucket: "..", key: "k.jpg") }))
         #expect(refused(await Self.error { try await s3.delete(bucket: "b", key: "in/../k.jpg") }))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CalotypeS3
 
 /// Signature Version 4 against requests signed by botocore, the signer the
@@ -44,8 +45,13 @@ struct SigV4SignerTests {
             return (name: parts[0], value: parts.count > 1 ? parts[1] : "")
         }
         return SigV4Signer.Request(
-            method: vector.method, host: host, path: try #require(components.percentEncodedPath.removingPercentEncoding),
-            query: query, headers: vector.headers.map { (name: $0.key, value: $0.value) }, payloadSHA256: vector.payload_sha256)
+            method: vector.method,
+            host: host,
+            path: try #require(components.percentEncodedPath.removingPercentEncoding),
+            query: query,
+            headers: vector.headers.map { (name: $0.key, value: $0.value) },
+            payloadSHA256: vector.payload_sha256
+        )
     }
 
     static func date(_ amzDate: String) throws -> Date {
@@ -63,7 +69,10 @@ struct SigV4SignerTests {
     @Test(arguments: vectors)
     func signsAsBotocoreDoes(_ vector: Vector) throws {
         let credentials = S3Credentials(
-            accessKeyID: vector.access_key_id, secretAccessKey: vector.secret_access_key, sessionToken: vector.session_token)
+            accessKeyID: vector.access_key_id,
+            secretAccessKey: vector.secret_access_key,
+            sessionToken: vector.session_token
+        )
         let signer = SigV4Signer(credentials: credentials, region: vector.region)
         let signed = signer.sign(try Self.request(vector), at: try Self.date(vector.amz_date))
         #expect(signed.canonicalRequest == vector.canonical_request)

@@ -56,7 +56,8 @@ func withStallingOrigin(peers: PeerLog = PeerLog(), _ body: @escaping @Sendable 
             body: ResponseBody { writer in
                 for _ in 0..<3 { try await writer.write(ByteBuffer(repeating: 7, count: 400_000)) }
                 try await writer.finish(nil)
-            })
+            }
+        )
     }
     router.get("photo.jpg") { _, context in
         peers.saw(context.peer)
@@ -68,17 +69,23 @@ func withStallingOrigin(peers: PeerLog = PeerLog(), _ body: @escaping @Sendable 
 @Suite("Sources: every fetch ends by its deadline and books its bytes", .timeLimit(.minutes(2)))
 struct FetchDeadlineTests {
     static func fetcher(
-        port: Int, totalTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(30), clients: OriginClients = .shared,
+        port: Int,
+        totalTimeout: Duration = .seconds(30),
+        idleTimeout: Duration = .seconds(30),
+        clients: OriginClients = .shared,
         names: [String: [String]] = [:]
     ) throws -> HTTPSourceFetcher {
         let policy = SourcePolicy(
             allowList: try SourceAllowList("http://origin.test:\(port)/, http://two.test:\(port)/"),
             addressGuard: AddressGuard(allowLoopback: true),
-            resolver: TableResolver(table: ["origin.test": ["127.0.0.1"]].merging(names) { $1 }))
+            resolver: TableResolver(table: ["origin.test": ["127.0.0.1"]].merging(names) { $1 })
+        )
         return HTTPSourceFetcher(
             policy: policy,
             limits: FetchLimits(maxBytes: 4 << 20, connectTimeout: .seconds(1), totalTimeout: totalTimeout, idleTimeout: idleTimeout),
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, clients: clients)
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            clients: clients
+        )
     }
 
     static func url(_ port: Int, _ path: String, host: String = "origin.test") -> URL { URL(string: "http://\(host):\(port)/\(path)")! }
@@ -112,8 +119,15 @@ struct FetchDeadlineTests {
     @Test func aLookupThatNeverAnswersEndsByTheDeadline() async throws {
         let stuck = AsyncStream.makeStream(of: CheckedContinuation<Void, Never>.self)
         let policy = SourcePolicy(
-            allowList: try SourceAllowList("http://stuck.test/"), addressGuard: AddressGuard(), resolver: StuckResolver(waiting: stuck.continuation))
-        let fetcher = HTTPSourceFetcher(policy: policy, limits: FetchLimits(totalTimeout: .milliseconds(300)), eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+            allowList: try SourceAllowList("http://stuck.test/"),
+            addressGuard: AddressGuard(),
+            resolver: StuckResolver(waiting: stuck.continuation)
+        )
+        let fetcher = HTTPSourceFetcher(
+            policy: policy,
+            limits: FetchLimits(totalTimeout: .milliseconds(300)),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton
+        )
         await #expect(throws: SourceError.timeout("http://stuck.test/a.jpg")) {
             try await fetcher.fetch(URL(string: "http://stuck.test/a.jpg")!)
         }

@@ -37,7 +37,8 @@ struct HTTPSourceFetcherTests {
         let policy = SourcePolicy(
             allowList: try SourceAllowList("http://origin.test:\(port)/, http://inside.test/"),
             addressGuard: AddressGuard(allowLoopback: true),
-            resolver: TableResolver(table: ["origin.test": ["127.0.0.1"], "inside.test": ["10.9.8.7"]]))
+            resolver: TableResolver(table: ["origin.test": ["127.0.0.1"], "inside.test": ["10.9.8.7"]])
+        )
         return HTTPSourceFetcher(policy: policy, limits: limits, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
     }
 
@@ -73,9 +74,15 @@ struct HTTPSourceFetcherTests {
     @Test func originErrorsAreTyped() async throws {
         try await withOrigin { port in
             let fetcher = try Self.fetcher(port: port)
-            await #expect(throws: SourceError.notFound(Self.url(port, "missing").absoluteString)) { try await fetcher.fetch(Self.url(port, "missing")) }
-            await #expect(throws: SourceError.unreachable("\(Self.url(port, "broken")) answered 500")) { try await fetcher.fetch(Self.url(port, "broken")) }
-            await #expect(throws: SourceError.tooLarge(Self.url(port, "big").absoluteString, limit: 100_000)) { try await fetcher.fetch(Self.url(port, "big")) }
+            await #expect(throws: SourceError.notFound(Self.url(port, "missing").absoluteString)) {
+                try await fetcher.fetch(Self.url(port, "missing"))
+            }
+            await #expect(throws: SourceError.unreachable("\(Self.url(port, "broken")) answered 500")) {
+                try await fetcher.fetch(Self.url(port, "broken"))
+            }
+            await #expect(throws: SourceError.tooLarge(Self.url(port, "big").absoluteString, limit: 100_000)) {
+                try await fetcher.fetch(Self.url(port, "big"))
+            }
             await #expect(throws: SourceError.timeout(Self.url(port, "slow").absoluteString)) { try await fetcher.fetch(Self.url(port, "slow")) }
         }
     }

@@ -27,11 +27,15 @@ struct SourcePathTests {
     ]
 
     /// Names that look near those and are ordinary files.
-    static let plainPaths = ["photo.jpg", "a.b.jpg", "..photo.jpg", "photo..jpg", ".hidden.jpg", "a%20b.jpg", "caf%C3%A9.jpg", "sub/photo.jpg", "sub/"]
+    static let plainPaths = [
+        "photo.jpg", "a.b.jpg", "..photo.jpg", "photo..jpg", ".hidden.jpg", "a%20b.jpg", "caf%C3%A9.jpg", "sub/photo.jpg", "sub/",
+    ]
 
     @Test(arguments: oddPaths)
     func anOddPathIsRefusedInEveryKindOfSource(_ path: String) {
-        for source in ["http://images.test/photos/\(path)", "https://images.test:8443/photos/\(path)", "s3://photos/in/\(path)", "local:///in/\(path)"] {
+        for source in [
+            "http://images.test/photos/\(path)", "https://images.test:8443/photos/\(path)", "s3://photos/in/\(path)", "local:///in/\(path)",
+        ] {
             #expect(isInvalid(thrown { _ = try SourceReference(source) }), "\(source.debugDescription)")
         }
     }
@@ -49,7 +53,10 @@ struct SourcePathTests {
         for source in ["https://images.test/photos/a.jpg?w=10&path=../x%2f%2e%2e", "https://images.test/photos/a.jpg#frag"] {
             #expect(list.permits(try SourceReference(source)), "\(source)")
         }
-        for source in ["https://images.test/photos/a.jpg?x=%0a", "https://images.test/photos/a.jpg?x=%00", "https://images.test/photos/a.jpg?x=\r", "https://images.test/photos/a.jpg#%0d"] {
+        for source in [
+            "https://images.test/photos/a.jpg?x=%0a", "https://images.test/photos/a.jpg?x=%00", "https://images.test/photos/a.jpg?x=\r",
+            "https://images.test/photos/a.jpg#%0d",
+        ] {
             #expect(isInvalid(thrown { _ = try SourceReference(source) }), "\(source.debugDescription)")
         }
     }
@@ -153,7 +160,12 @@ struct SourcePathTests {
         let policy = SourcePolicy(allowList: list, addressGuard: AddressGuard(), resolver: TableResolver(table: [:]))
         #expect(try await policy.check(try SourceReference("http://[2606:4700::1111]/a.jpg")) == [try #require(IPAddress("2606:4700::1111"))])
         #expect(isNotAllowed(await thrownAsync { try await policy.check(try SourceReference("http://[::1]:8080/a.jpg")) }, saying: "loopback"))
-        #expect(isNotAllowed(await thrownAsync { try await policy.check(try SourceReference("http://[::ffff:169.254.169.254]/latest/")) }, saying: "link-local"))
+        #expect(
+            isNotAllowed(
+                await thrownAsync { try await policy.check(try SourceReference("http://[::ffff:169.254.169.254]/latest/")) },
+                saying: "link-local"
+            )
+        )
     }
 
     // MARK: Local links
@@ -171,7 +183,10 @@ struct SourcePathTests {
         try Data([4, 5, 6]).write(to: root.appendingPathComponent("in/sub/inner.jpg"))
         try Data([7, 8, 9]).write(to: root.appendingPathComponent("private/secret.jpg"))
         try files.createSymbolicLink(atPath: root.appendingPathComponent("in/relative").path, withDestinationPath: "../private")
-        try files.createSymbolicLink(atPath: root.appendingPathComponent("in/absolute").path, withDestinationPath: root.appendingPathComponent("private").path)
+        try files.createSymbolicLink(
+            atPath: root.appendingPathComponent("in/absolute").path,
+            withDestinationPath: root.appendingPathComponent("private").path
+        )
         try files.createSymbolicLink(atPath: root.appendingPathComponent("in/secret.jpg").path, withDestinationPath: "../private/secret.jpg")
         try files.createSymbolicLink(atPath: root.appendingPathComponent("in/inside").path, withDestinationPath: "sub")
 

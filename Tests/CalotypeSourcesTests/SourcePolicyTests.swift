@@ -81,7 +81,8 @@ struct SourcePolicyTests {
             "metadata.example.com": ["169.254.169.254"],
         ])
         let list = try SourceAllowList(
-            "https://images.example.com/, http://localhost/, https://rebind.example.com/, http://metadata.example.com/, http://127.0.0.1/, http://169.254.169.254/, http://[::1]/, http://10.0.0.1/")
+            "https://images.example.com/, http://localhost/, https://rebind.example.com/, http://metadata.example.com/, http://127.0.0.1/, http://169.254.169.254/, http://[::1]/, http://10.0.0.1/"
+        )
         let strict = SourcePolicy(allowList: list, addressGuard: AddressGuard(), resolver: resolver)
         #expect(try await strict.check(try SourceReference("https://images.example.com/a.jpg")) == [try #require(IPAddress("93.184.216.34"))])
         for inside in [
@@ -113,7 +114,10 @@ struct SourcePolicyTests {
 
     @Test func theErrorSaysWhichSettingWouldAllowIt() async throws {
         let policy = SourcePolicy(
-            allowList: try SourceAllowList("http://127.0.0.1/"), addressGuard: AddressGuard(), resolver: TableResolver(table: [:]))
+            allowList: try SourceAllowList("http://127.0.0.1/"),
+            addressGuard: AddressGuard(),
+            resolver: TableResolver(table: [:])
+        )
         do {
             try await policy.check(try SourceReference("http://127.0.0.1/a.jpg"))
             Issue.record("loopback was fetched")

@@ -17,8 +17,14 @@ func fakeImage(_ name: String, width: Int = 1000, height: Int = 1000) -> ImageIn
 
 func fakeResult(_ input: ImageInput, backend: String) -> ProcessedImage {
     ProcessedImage(
-        bytes: Array((input.name ?? "").utf8), format: .png, width: 1, height: 1, sourceFormat: .png,
-        backend: backend, timings: StageTimings())
+        bytes: Array((input.name ?? "").utf8),
+        format: .png,
+        width: 1,
+        height: 1,
+        sourceFormat: .png,
+        backend: backend,
+        timings: StageTimings()
+    )
 }
 
 /// What a gated job does when the test lets it go.
@@ -62,7 +68,7 @@ final class Gate: Sendable {
                     state.startWaiters.removeAll { $0.count <= count }
                     return ready
                 }
-                ready.forEach { $0.resume() }
+                for waiter in ready { waiter.resume() }
             }
         } onCancel: {
             let continuation = state.withLockedValue { state -> CheckedContinuation<GateOutcome?, Never>? in
@@ -157,7 +163,9 @@ final class CountingBackend: ImageBackend {
 
 /// Collects the scheduler's events and waits for the ones a test needs.
 final class EventLog: Sendable {
-    private let state = NIOLockedValueBox((events: [Scheduler.Event](), waiters: [(predicate: @Sendable ([Scheduler.Event]) -> Bool, resume: CheckedContinuation<Void, Never>)]()))
+    private let state = NIOLockedValueBox(
+        (events: [Scheduler.Event](), waiters: [(predicate: @Sendable ([Scheduler.Event]) -> Bool, resume: CheckedContinuation<Void, Never>)]())
+    )
 
     var observer: @Sendable (Scheduler.Event) -> Void {
         { [self] event in
@@ -168,7 +176,7 @@ final class EventLog: Sendable {
                 state.waiters.removeAll { $0.predicate(events) }
                 return ready
             }
-            ready.forEach { $0.resume() }
+            for waiter in ready { waiter.resume() }
         }
     }
 

@@ -21,7 +21,9 @@ struct HostileHeaderTests {
                 .init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1),
                 .init(backend: gpu, workers: 1),
             ],
-            configuration: .init(inputLimits: ImageLimits(maxPixels: 50_000_000)), memoryBudget: budget)
+            configuration: .init(inputLimits: ImageLimits(maxPixels: 50_000_000)),
+            memoryBudget: budget
+        )
     }
 
     @Test func anInputOverThePixelLimitIsRefusedBeforeAnythingIsCounted() async throws {

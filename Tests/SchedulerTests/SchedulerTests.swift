@@ -9,10 +9,23 @@ func start(_ scheduler: Scheduler, _ request: JobRequest) -> Task<JobResult, any
 }
 
 func job(
-    _ name: String, _ placement: Placement = .auto, recipe: Recipe = plainRecipe, width: Int = 1000, height: Int? = nil, priority: Priority = .interactive,
-    batch: BatchID? = nil, strict: Bool = false
+    _ name: String,
+    _ placement: Placement = .auto,
+    recipe: Recipe = plainRecipe,
+    width: Int = 1000,
+    height: Int? = nil,
+    priority: Priority = .interactive,
+    batch: BatchID? = nil,
+    strict: Bool = false
 ) -> JobRequest {
-    JobRequest(input: fakeImage(name, width: width, height: height ?? width), recipe: recipe, placement: placement, strictPlacement: strict, priority: priority, batch: batch)
+    JobRequest(
+        input: fakeImage(name, width: width, height: height ?? width),
+        recipe: recipe,
+        placement: placement,
+        strictPlacement: strict,
+        priority: priority,
+        batch: batch
+    )
 }
 
 @Suite("Scheduler: concurrency limits", .timeLimit(.minutes(1)))
@@ -59,7 +72,9 @@ struct PlacementTests {
                 .init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1, prior: (0.25, 0)),
                 .init(backend: gpu ?? GatedBackend("gpu", kind: .gpu, gate: gate), workers: 1, prior: (0.1, 0)),
             ],
-            now: clock.now, observer: events.observer)
+            now: clock.now,
+            observer: events.observer
+        )
     }
 
     @Test func theFasterLaneIsPreferredAndTheSlowerTakesWorkWhenItIsBackedUp() async throws {
@@ -141,7 +156,9 @@ struct FaultTests {
                 .init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1, prior: (0.25, 0)),
                 .init(backend: GatedBackend("gpu", kind: .gpu, gate: gate), workers: 1, prior: (0.1, 0)),
             ],
-            configuration: .init(quarantineCooldown: .seconds(30)), now: clock.now)
+            configuration: .init(quarantineCooldown: .seconds(30)),
+            now: clock.now
+        )
     }
 
     @Test func aDeviceFaultIsRetriedOnceOnTheCPU() async throws {
@@ -221,7 +238,9 @@ struct BackpressureTests {
         let events = EventLog()
         let scheduler = Scheduler(
             lanes: [.init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1, prior: (2.5, 0))],
-            configuration: .init(queueLimit: 2), observer: events.observer)
+            configuration: .init(queueLimit: 2),
+            observer: events.observer
+        )
         let running = start(scheduler, job("running"))
         await gate.waitUntilStarted(1)
         let queued = [start(scheduler, job("q1")), start(scheduler, job("q2"))]
@@ -371,7 +390,10 @@ struct CostModelTests {
     @Test func serviceTimesTeachTheLanesModel() async throws {
         let gate = Gate()
         let clock = ManualClock()
-        let scheduler = Scheduler(lanes: [.init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1, prior: (0.01, 0.01))], now: clock.now)
+        let scheduler = Scheduler(
+            lanes: [.init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1, prior: (0.01, 0.01))],
+            now: clock.now
+        )
         for (index, megapixels) in [1, 4, 1, 4, 9, 1].enumerated() {
             let side = Int((Double(megapixels) * 1_000_000).squareRoot())
             let task = start(scheduler, job("\(index)", width: side))
@@ -398,7 +420,9 @@ struct CostModelTests {
                 .init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1, prior: (0.25, 0)),
                 .init(backend: GatedBackend("gpu", kind: .gpu, gate: gate), workers: 1, prior: (0.1, 0)),
             ],
-            now: clock.now, observer: events.observer)
+            now: clock.now,
+            observer: events.observer
+        )
         let slow = start(scheduler, job("slow"))
         await gate.waitUntilStarted(1)
         clock.advance(by: .seconds(1))  // the "fast" GPU turns out to take a second
@@ -440,7 +464,10 @@ struct BatchTests {
     @Test func oneBadItemFailsAlone() async throws {
         let gate = Gate()
         let scheduler = Scheduler(lanes: [.init(backend: GatedBackend("cpu", kind: .cpu, gate: gate), workers: 1)])
-        let stream = scheduler.batch([fakeImage("good1"), fakeImage("bad"), fakeImage("good2")], plan: BatchPlan(recipe: plainRecipe, parallelism: 1))
+        let stream = scheduler.batch(
+            [fakeImage("good1"), fakeImage("bad"), fakeImage("good2")],
+            plan: BatchPlan(recipe: plainRecipe, parallelism: 1)
+        )
         let collector = Task {
             var outcomes: [Int: Bool] = [:]
             for await item in stream {
@@ -481,7 +508,8 @@ struct CalibrationTests {
                 .init(backend: GatedBackend("gpu", kind: .gpu, gate: gate, supported: [.grayscale]), workers: 1),
                 .init(backend: GatedBackend("blur-only", kind: .gpu, gate: gate, supported: [.blur]), workers: 1),
             ],
-            now: clock.now)
+            now: clock.now
+        )
         let calibration = Task { await scheduler.calibrate(with: fakeImage("sample"), recipe: plainRecipe, rounds: 2) }
         for run in 1...3 {
             await gate.waitUntilStarted(run)

@@ -35,7 +35,7 @@ final class SharedGate: Sendable {
                 if !state.open { state.held.append(continuation) }
                 return (ready, state.open)
             }
-            ready.forEach { $0.resume() }
+            for waiter in ready { waiter.resume() }
             if passes { continuation.resume() }
         }
         state.withLockedValue { $0.running -= 1 }
@@ -59,7 +59,7 @@ final class SharedGate: Sendable {
             defer { state.held = [] }
             return state.held
         }
-        held.forEach { $0.resume() }
+        for waiter in held { waiter.resume() }
     }
 }
 
@@ -84,10 +84,13 @@ struct BatchParallelismTests {
     /// it ran 2 and this test waited for 5 until its time limit.)
     @Test func processBatchFastRunsAsManyItemsAsAllLanesHaveWorkers() async throws {
         let gate = SharedGate()
-        let scheduler = Scheduler(lanes: [
-            .init(backend: GatedBackend(name: "cpu-fake", kind: .cpu, gate: gate), workers: 2, prior: (1, 0)),
-            .init(backend: GatedBackend(name: "gpu-fake", kind: .gpu, gate: gate), workers: 3, prior: (1, 0)),
-        ], configuration: .init(jobTimeout: .seconds(600)))  // held jobs: a deadline no loaded machine reaches
+        let scheduler = Scheduler(
+            lanes: [
+                .init(backend: GatedBackend(name: "cpu-fake", kind: .cpu, gate: gate), workers: 2, prior: (1, 0)),
+                .init(backend: GatedBackend(name: "gpu-fake", kind: .gpu, gate: gate), workers: 3, prior: (1, 0)),
+            ],
+            configuration: .init(jobTimeout: .seconds(600))
+        )  // held jobs: a deadline no loaded machine reaches
         #expect(scheduler.defaultBatchParallelism == 5)
         var configuration = ServerConfiguration()
         configuration.port = 0
@@ -99,7 +102,10 @@ struct BatchParallelismTests {
         let upload = body
         try await application.test(.live) { client in
             async let answer = client.execute(
-                uri: "/process-batch-fast", method: .post, headers: upload.headers, body: upload.body
+                uri: "/process-batch-fast",
+                method: .post,
+                headers: upload.headers,
+                body: upload.body
             ) { response in (response.status, String(buffer: response.body)) }
             await gate.waitUntilRunning(5)
             gate.open()

@@ -5,9 +5,10 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Scheduler
-@testable import Server
 import TestSupport
 import Testing
+
+@testable import Server
 
 /// A backend whose jobs run until they are cancelled, as a long libvips job
 /// stopped by its kill switch does; it says when each job starts.
@@ -33,7 +34,8 @@ final class StoppableBackend: ImageBackend {
 
 /// A live server over one lane of `backend`, one item of a batch at a time.
 func withFakeServer(
-    _ backend: some ImageBackend, configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ backend: some ImageBackend,
+    configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol, Scheduler) async throws -> Void
 ) async throws {
     // Fake backends hold jobs for as long as a test needs, however slow the
@@ -168,7 +170,10 @@ struct BatchResourceTests {
             parser.feed(await listener.read(until: "event: complete"))
             parser.feed(await listener.read(until: "\n\n"))
             let events = parser.events
-            #expect(events.filter { $0.type == "error" }.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.data.utf8))) as? [String: Any] }.compactMap { $0["index"] as? Int }.sorted() == [0, 1, 2])
+            #expect(
+                events.filter { $0.type == "error" }.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.data.utf8))) as? [String: Any] }
+                    .compactMap { $0["index"] as? Int }.sorted() == [0, 1, 2]
+            )
             #expect(events.last?.type == "complete")
             // Deleted: the batch is forgotten.
             try await client.execute(uri: created.statusURL, method: .get) { #expect($0.status == .notFound) }
@@ -251,7 +256,8 @@ struct BatchResourceTests {
                 let error = try decode(ErrorBody.self, response.body)
                 #expect(error.error.code == "invalid_last_event_id" && error.error.message.contains("99"))
             }
-            try await client.execute(uri: "/batches", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hi")) { response in
+            try await client.execute(uri: "/batches", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "hi")) {
+                response in
                 #expect(response.status == .unsupportedMediaType)
             }
             let body = Self.fakeBody(1)

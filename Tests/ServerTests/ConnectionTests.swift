@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOPosix
 import HummingbirdTesting
+import NIOPosix
 import Server
 import TestSupport
 import Testing
@@ -24,7 +24,7 @@ struct ConnectionTests {
         try await withServer(configure: { $0.idleTimeout = .seconds(1) }) { client, _ in
             let port = try #require(client.port)
             let silent = try (0..<8).map { _ in try TCPConnection(port: port) }
-            defer { silent.forEach { $0.close() } }
+            defer { for connection in silent { connection.close() } }
             // While they sit there, an ordinary request is answered.
             let answer = try await exchange(healthRequest, port: port)
             #expect(answer.hasPrefix("HTTP/1.1 200"))
@@ -43,7 +43,9 @@ struct ConnectionTests {
             // A head and 10 of the 100,000 bytes it announces; then the client keeps
             // the connection busy with a byte now and then, which an idle timeout
             // alone would never cut.
-            await connection.send(Array("POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n0123456789".utf8))
+            await connection.send(
+                Array("POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n0123456789".utf8)
+            )
             let trickle = Task {
                 while !Task.isCancelled {
                     await connection.send([0x30])
@@ -144,7 +146,8 @@ struct ConnectionTests {
                 for _ in 0..<400_000 { body += part }
                 return body + Array("--b--\r\n".utf8)
             }
-            let head = "POST /process-batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            let head =
+                "POST /process-batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
                 + "Content-Length: \(body.count)\r\n\r\n"
             let connection = try TCPConnection(port: port)
             defer { connection.close() }

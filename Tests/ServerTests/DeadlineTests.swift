@@ -61,7 +61,7 @@ final class SchedulerEvents: Sendable {
                 state.waiters.removeAll { $0.matches(event) }
                 return ready.map(\.continuation)
             }
-            ready.forEach { $0.resume(returning: now) }
+            for waiter in ready { waiter.resume(returning: now) }
         }
     }
 
@@ -90,7 +90,12 @@ func postMinutesLongJob(_ photo: [UInt8], name: String, port: Int) async throws 
     body.addField("recipe", minutesLongRecipe)
     let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
     let connection = try TCPConnection(port: port)
-    await connection.send(Array("POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+    await connection.send(
+        Array(
+            "POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n"
+                .utf8
+        ) + payload
+    )
     return connection
 }
 

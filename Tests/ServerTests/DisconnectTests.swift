@@ -8,6 +8,7 @@ import Scheduler
 import Server
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,20 +46,27 @@ struct DisconnectTests {
         let reports = ReportBox()
         let photo = try await offThePool { try SyntheticImage.jpeg(width: 2000, height: 1500, seed: 5) }
         let items = 12
-        try await withServer(configure: { $0.batchObserver = reports.observer }, engine: .init(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), useGPU: false)) { client, engine in
+        try await withServer(
+            configure: { $0.batchObserver = reports.observer },
+            engine: .init(cpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), useGPU: false)
+        ) { client, engine in
             let port = try #require(client.port)
             var body = MultipartBody()
             for index in 0..<items { body.addFile("files", filename: "big\(index).jpg", photo) }
             let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
             let connection = try TCPConnection(port: port)
-            await connection.send(Array("""
-                POST /process-batch-stream?width=1800&blur=3&format=png HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: multipart/form-data; boundary=\(body.boundary)\r
-                Content-Length: \(payload.count)\r
-                \r
+            await connection.send(
+                Array(
+                    """
+                    POST /process-batch-stream?width=1800&blur=3&format=png HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Content-Type: multipart/form-data; boundary=\(body.boundary)\r
+                    Content-Length: \(payload.count)\r
+                    \r
 
-                """.utf8) + payload)
+                    """.utf8
+                ) + payload
+            )
             let seen = await connection.read(until: "event: result")
             #expect(seen.contains("200 OK") && seen.contains("event: result"))
             connection.close()

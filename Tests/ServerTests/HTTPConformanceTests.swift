@@ -5,7 +5,7 @@ import Testing
 @testable import Server
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// HTTP/1.1's rules at the connection (RFC 9110, RFC 9112), spoken over raw
@@ -201,7 +201,8 @@ struct RequestFramingTests {
             5;ext="a b"\r\nhello\r\n000A\r\n0123456789\r\n0\r\nX-Trailer: ffffffff\r\n\r\n\
             \r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n\
             POST /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n
-            """.utf8)
+            """.utf8
+        )
         let stream = before + [UInt8](repeating: 0x66, count: 1000) + Array("\r\n7fffffffffffffff\r\n".utf8)
         // 0x7ff, the third digit of the last size, is the first number over 1000.
         let expected = before.count + 1000 + 2 + 2

@@ -24,7 +24,9 @@ struct HostileFixtureTests {
         let large = try await offThePool { try SyntheticImage.jpeg(width: 1200, height: 900, seed: 5) }
         let scanBomb = try await offThePool { try ProgressiveJPEG.scanBomb(from: large) }
         var samples = HostileImages.all(photo: photo)
-        samples += try ["bomb.png", "huge-header.png", "document.pdf", "matrix.mat"].map { HostileImages.Sample(name: $0, bytes: try Fixtures.bytes($0)) }
+        samples += try ["bomb.png", "huge-header.png", "document.pdf", "matrix.mat"].map {
+            HostileImages.Sample(name: $0, bytes: try Fixtures.bytes($0))
+        }
         samples += [
             HostileImages.Sample(name: "scan-bomb.jpg", bytes: scanBomb),
             HostileImages.Sample(name: "damaged.jpg", bytes: DamagedJPEG.flipped(large)),
@@ -43,8 +45,14 @@ struct HostileFixtureTests {
                 let answers = await Self.post(requests, port: port)
                 for (request, answer) in zip(requests, answers) {
                     let status = statusCode(of: answer)
-                    #expect((400..<500).contains(status), "round \(round): \(request.sample.name) (raw: \(request.raw)) answered \(answer.prefix(300))")
-                    #expect(answer.contains(#"{"error":{"code":""#), "round \(round): \(request.sample.name) without a JSON error: \(answer.prefix(300))")
+                    #expect(
+                        (400..<500).contains(status),
+                        "round \(round): \(request.sample.name) (raw: \(request.raw)) answered \(answer.prefix(300))"
+                    )
+                    #expect(
+                        answer.contains(#"{"error":{"code":""#),
+                        "round \(round): \(request.sample.name) without a JSON error: \(answer.prefix(300))"
+                    )
                 }
             }
             try await client.execute(uri: "/health", method: .get) { response in
@@ -65,7 +73,10 @@ struct HostileFixtureTests {
 
         var request: [UInt8] {
             if raw {
-                return Array("POST /process?width=300 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: image/png\r\nContent-Length: \(sample.bytes.count)\r\n\r\n".utf8)
+                return Array(
+                    "POST /process?width=300 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: image/png\r\nContent-Length: \(sample.bytes.count)\r\n\r\n"
+                        .utf8
+                )
                     + sample.bytes
             }
             var body = MultipartBody()
@@ -73,7 +84,8 @@ struct HostileFixtureTests {
             let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
             return Array(
                 "POST /process?width=300 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n"
-                    .utf8) + payload
+                    .utf8
+            ) + payload
         }
     }
 
@@ -85,7 +97,8 @@ struct HostileFixtureTests {
             var next = 0
             func add() {
                 guard next < uploads.count else { return }
-                let index = next, upload = uploads[index]
+                let index = next
+                let upload = uploads[index]
                 next += 1
                 group.addTask {
                     guard let connection = try? TCPConnection(port: port) else { return (index, "connect failed") }

@@ -61,7 +61,12 @@ struct HostileRequestTests {
         guard let connection = try? TCPConnection(port: port) else { return "connect failed" }
         defer { connection.close() }
         let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
-        await connection.send(Array("POST \(uri) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+        await connection.send(
+            Array(
+                "POST \(uri) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n"
+                    .utf8
+            ) + payload
+        )
         return await connection.read(until: "\u{0}never")
     }
 }

@@ -151,7 +151,8 @@ struct ImageEndpointTests {
     }
 
     @Test func aRotatedKeyStillVerifiesAndUnsignedIsServedOnlyWhenAllowed() async throws {
-        let newKey = "6e65772d6b6579", newSalt = "6e65772d73616c74"
+        let newKey = "6e65772d6b6579"
+        let newSalt = "6e65772d73616c74"
         try await Self.withImageServer({ _ in
             ["CALOTYPE_SIGNING_KEY": "\(newKey),\(Self.key)", "CALOTYPE_SIGNING_SALT": "\(newSalt),\(Self.salt)", "CALOTYPE_ALLOW_UNSIGNED": "true"]
         }) { client, port, _ in
@@ -168,16 +169,21 @@ struct ImageEndpointTests {
     /// Every address the guard refuses, by name or literal, with loopback
     /// and private addresses not allowed: refused before any connection.
     @Test func ssrfTargetsAreRefused() async throws {
-        let names = ["loopy.test": ["127.0.0.1"], "metadata.test": ["169.254.169.254"], "inside.test": ["10.1.2.3"], "localhost": ["127.0.0.1", "::1"]]
-        try await Self.withImageServer({ port in
-            [
-                "CALOTYPE_ALLOW_LOOPBACK_SOURCES": "false",
-                "CALOTYPE_ALLOWED_SOURCES": [
-                    "http://127.0.0.1:\(port)/", "http://localhost:\(port)/", "http://loopy.test:\(port)/", "http://169.254.169.254/",
-                    "http://metadata.test/", "http://10.1.2.3/", "http://inside.test/", "http://[::1]:\(port)/",
-                ].joined(separator: ","),
-            ]
-        }, names: names) { client, port, _ in
+        let names = [
+            "loopy.test": ["127.0.0.1"], "metadata.test": ["169.254.169.254"], "inside.test": ["10.1.2.3"], "localhost": ["127.0.0.1", "::1"],
+        ]
+        try await Self.withImageServer(
+            { port in
+                [
+                    "CALOTYPE_ALLOW_LOOPBACK_SOURCES": "false",
+                    "CALOTYPE_ALLOWED_SOURCES": [
+                        "http://127.0.0.1:\(port)/", "http://localhost:\(port)/", "http://loopy.test:\(port)/", "http://169.254.169.254/",
+                        "http://metadata.test/", "http://10.1.2.3/", "http://inside.test/", "http://[::1]:\(port)/",
+                    ].joined(separator: ","),
+                ]
+            },
+            names: names
+        ) { client, port, _ in
             let sources = [
                 "http://127.0.0.1:\(port)/images/photo.jpg", "http://localhost:\(port)/images/photo.jpg",
                 "http://loopy.test:\(port)/images/photo.jpg", "http://169.254.169.254/latest/meta-data/",
@@ -196,15 +202,23 @@ struct ImageEndpointTests {
     /// An allowed origin that redirects to the metadata service (by a name
     /// that resolves there) or to a loopback address off the allow-list.
     @Test func redirectsAreCheckedOnEveryHop() async throws {
-        try await Self.withImageServer({ port in
-            ["CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/,http://metadata.test/"]
-        }, names: ["metadata.test": ["169.254.169.254"]]) { client, port, _ in
+        try await Self.withImageServer(
+            { port in
+                ["CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/,http://metadata.test/"]
+            },
+            names: ["metadata.test": ["169.254.169.254"]]
+        ) { client, port, _ in
             for hop in ["to-metadata", "to-loopback"] {
                 try await client.execute(uri: Self.signed("/w:50/\(Self.plain("http://origin.test:\(port)/\(hop)"))"), method: .get) { response in
-                    #expect(response.status == .forbidden && (Self.errorCode(response)) == "source_not_allowed", "\(hop): \(String(buffer: response.body))")
+                    #expect(
+                        response.status == .forbidden && (Self.errorCode(response)) == "source_not_allowed",
+                        "\(hop): \(String(buffer: response.body))"
+                    )
                 }
             }
-            let followed = try await client.execute(uri: Self.signed("/w:50/\(Self.plain("http://origin.test:\(port)/to-photo"))"), method: .get) { $0.status }
+            let followed = try await client.execute(uri: Self.signed("/w:50/\(Self.plain("http://origin.test:\(port)/to-photo"))"), method: .get) {
+                $0.status
+            }
             #expect(followed == .ok)
         }
     }
@@ -227,14 +241,17 @@ struct ImageEndpointTests {
         // pool of origin connections would keep one to it open (taking a slot
         // of the connection-cap test's server, for one).
         let dead = 1
-        try await Self.withImageServer({ port in
-            // A refused connection is tried again until the connect timeout,
-            // then answered 502: within the whole fetch's deadline.
-            [
-                "CALOTYPE_SOURCE_TIMEOUT": "3", "CALOTYPE_SOURCE_CONNECT_TIMEOUT": "1",
-                "CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/,http://origin.test:\(dead)/",
-            ]
-        }, configure: { $0.maxImageBytes = 100_000 }) { client, port, _ in
+        try await Self.withImageServer(
+            { port in
+                // A refused connection is tried again until the connect timeout,
+                // then answered 502: within the whole fetch's deadline.
+                [
+                    "CALOTYPE_SOURCE_TIMEOUT": "3", "CALOTYPE_SOURCE_CONNECT_TIMEOUT": "1",
+                    "CALOTYPE_ALLOWED_SOURCES": "http://origin.test:\(port)/,http://origin.test:\(dead)/",
+                ]
+            },
+            configure: { $0.maxImageBytes = 100_000 }
+        ) { client, port, _ in
             let cases: [(String, HTTPResponse.Status, String)] = [
                 ("http://origin.test:\(port)/slow", .gatewayTimeout, "source_timeout"),
                 ("http://origin.test:\(port)/big", .contentTooLarge, "source_too_large"),
@@ -272,7 +289,9 @@ struct ImageEndpointTests {
             #expect(await engine.scheduler.statistics().lanes.map(\.completed).reduce(0, +) == completed, "a 304 runs no job")
             // A stale tag gets the image; other options have another tag.
             #expect(try await client.execute(uri: uri, method: .get, headers: [.ifNoneMatch: "\"stale\""]) { $0.status } == .ok)
-            let other = try await client.execute(uri: Self.signed("/rs:fill:90:90/\(Self.plain(Self.photo(port)))"), method: .get) { $0.headers[.eTag] }
+            let other = try await client.execute(uri: Self.signed("/rs:fill:90:90/\(Self.plain(Self.photo(port)))"), method: .get) {
+                $0.headers[.eTag]
+            }
             #expect(other != nil && other != tag)
             // Another spelling of the same picture has the same tag.
             let respelled = try await client.execute(uri: Self.signed("/resize:fill:100:100:0/\(Self.plain(Self.photo(port)))"), method: .get) {
@@ -308,7 +327,8 @@ struct ImageEndpointTests {
 
     @Test func negotiationCanBeTurnedOff() async throws {
         try await Self.withImageServer({ _ in ["CALOTYPE_IMG_NEGOTIATE": "none", "CALOTYPE_IMG_MAX_AGE": "60"] }) { client, port, _ in
-            try await client.execute(uri: Self.signed("/w:60/\(Self.plain(Self.photo(port)))"), method: .get, headers: [.accept: "image/webp"]) { response in
+            try await client.execute(uri: Self.signed("/w:60/\(Self.plain(Self.photo(port)))"), method: .get, headers: [.accept: "image/webp"]) {
+                response in
                 #expect(response.headers[.contentType] == "image/jpeg" && response.headers[.cacheControl] == "public, max-age=60")
             }
         }
@@ -322,8 +342,14 @@ struct ImageEndpointTests {
         defer { try? FileManager.default.removeItem(at: root) }
         try Data(Fixtures.bytes("photo.jpg")).write(to: root.appendingPathComponent("in/photo.jpg"))
         // A link that points out of the root must not be followed out.
-        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("in/escape.jpg").path, withDestinationPath: Fixtures.folder.appendingPathComponent("alpha.png").path)
-        try await Self.withImageServer({ _ in ["CALOTYPE_ALLOWED_SOURCES": "local:///in/", "CALOTYPE_LOCAL_SOURCES_ROOT": root.path] }) { client, _, _ in
+        try FileManager.default.createSymbolicLink(
+            atPath: root.appendingPathComponent("in/escape.jpg").path,
+            withDestinationPath: Fixtures.folder.appendingPathComponent("alpha.png").path
+        )
+        try await Self.withImageServer({ _ in ["CALOTYPE_ALLOWED_SOURCES": "local:///in/", "CALOTYPE_LOCAL_SOURCES_ROOT": root.path] }) {
+            client,
+            _,
+            _ in
             let cases: [(String, HTTPResponse.Status, String?)] = [
                 ("local:///in/photo.jpg", .ok, nil),
                 ("local:///in/nothing.jpg", .notFound, "source_not_found"),

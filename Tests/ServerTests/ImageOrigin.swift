@@ -1,9 +1,9 @@
 import CalotypeCore
 import Foundation
 import Hummingbird
-import TestSupport
 import NIOConcurrencyHelpers
 import NIOCore
+import TestSupport
 
 /// How many requests an origin is answering at once, and the most it ever
 /// did: a batch by reference must fetch as workers become free, never all
@@ -44,8 +44,10 @@ func withImageOrigin(counter: OriginCounter = OriginCounter(), _ body: @escaping
         guard !name.contains("/"), let bytes = try? Fixtures.bytes(name) else { return Response(status: .notFound) }
         // The origin's content type is wrong on purpose: the engine reads the format from the bytes.
         return Response(
-            status: .ok, headers: [.contentType: "text/plain", .lastModified: "Tue, 01 Dec 2026 10:00:00 GMT"],
-            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            status: .ok,
+            headers: [.contentType: "text/plain", .lastModified: "Tue, 01 Dec 2026 10:00:00 GMT"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+        )
     }
     router.get("big") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: [UInt8](repeating: 1, count: 200_000)))) }
     router.get("slow") { _, _ -> Response in

@@ -87,7 +87,11 @@ struct ImgproxyOptionsTests {
         #expect(throws: ImageURLError.self) { try Self.recipe("pr:nope", presets: presets) }
         // A preset is read by the option parser, not as a made-up URL.
         #expect(throws: ImageURLError.self) { try Self.recipe("pr:odd", presets: ["odd": "w:10/plain/x"]) }
-        #expect(try ImageURL.options("rs:fill:100:100/q:60") == [.init(name: "rs", arguments: ["fill", "100", "100"]), .init(name: "q", arguments: ["60"])])
+        #expect(
+            try ImageURL.options("rs:fill:100:100/q:60") == [
+                .init(name: "rs", arguments: ["fill", "100", "100"]), .init(name: "q", arguments: ["60"]),
+            ]
+        )
     }
 
     /// An option Calotype does not have is refused by name, never ignored.

@@ -3,9 +3,10 @@ import HTTPTypes
 import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore
+import Testing
+
 @testable import Scheduler
 @testable import Server
-import Testing
 
 /// What the memory budget counts beyond a job's decoded pixels: an answer's
 /// encoded bytes until they are written.

@@ -4,9 +4,10 @@ import CalotypeLibvips
 import Foundation
 import NIOCore
 import NIOPosix
-@testable import Server
 import TestSupport
 import Testing
+
+@testable import Server
 
 /// The multipart parser against generated bodies: binary parts full of the
 /// bytes a delimiter is made of must come back exactly, and damaged bodies
@@ -49,7 +50,11 @@ struct MultipartFuzzTests {
             let named = Bool.random(using: &random)
             let filename = named ? "photo \(index) \"quoted\" \\ back.jpg" : nil
             let size = [0, 1, 2, 3, 17, 255, 4096].randomElement(using: &random) ?? 0
-            return Part(name: index.isMultiple(of: 2) ? "files" : "files[]", filename: filename, body: tricky(size, boundary: Array(boundary.utf8), using: &random))
+            return Part(
+                name: index.isMultiple(of: 2) ? "files" : "files[]",
+                filename: filename,
+                body: tricky(size, boundary: Array(boundary.utf8), using: &random)
+            )
         }
     }
 
@@ -65,11 +70,16 @@ struct MultipartFuzzTests {
         var mismatches: [String] = []
         var random = SplitMix64(seed: 0xCA10_7E9E)
         for round in 0..<500 {
-            let boundary = "b" + String((0..<Int.random(in: 1...40, using: &random)).map { _ in "-_.0123456789abcXYZ".randomElement(using: &random) ?? "x" })
+            let boundary =
+                "b" + String((0..<Int.random(in: 1...40, using: &random)).map { _ in "-_.0123456789abcXYZ".randomElement(using: &random) ?? "x" })
             let parts = Self.randomParts(boundary: boundary, using: &random)
             // A client picks a boundary its content does not hold; skip the rare body that does.
             let delimiter = Array("\r\n--\(boundary)".utf8)
-            if parts.contains(where: { ($0.body + Array("\r\n".utf8)).firstRange(of: delimiter) != nil || $0.body.starts(with: delimiter.dropFirst(2)) }) { continue }
+            if parts.contains(where: {
+                ($0.body + Array("\r\n".utf8)).firstRange(of: delimiter) != nil || $0.body.starts(with: delimiter.dropFirst(2))
+            }) {
+                continue
+            }
             let parsed = try Multipart.parse(ByteBuffer(bytes: Self.body(parts, boundary: boundary)), boundary: boundary)
             let back = parsed.map { Part(name: $0.name ?? "", filename: $0.filename, body: $0.body) }
             if back != parts { mismatches.append("round \(round), boundary \(boundary)") }
@@ -94,8 +104,8 @@ struct MultipartFuzzTests {
             for _ in 0..<Int.random(in: 1...4, using: &random) where !bytes.isEmpty {
                 let at = Int.random(in: 0..<bytes.count, using: &random)
                 switch Int.random(in: 0..<5, using: &random) {
-                case 0: bytes.removeSubrange(at...)                                     // truncated
-                case 1: bytes[at] = UInt8.random(in: 0...255, using: &random)          // flipped
+                case 0: bytes.removeSubrange(at...)  // truncated
+                case 1: bytes[at] = UInt8.random(in: 0...255, using: &random)  // flipped
                 case 2: bytes.insert(contentsOf: Array("\r\n--\(boundary)".utf8), at: at)  // a stray delimiter
                 case 3: bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...64, using: &random)))
                 default: bytes.insert(contentsOf: Self.tricky(8, boundary: Array(boundary.utf8), using: &random), at: at)

@@ -15,7 +15,9 @@ final class HeldBackend: ImageBackend {
     let name = "held"
     let kind = BackendKind.cpu
     let supportedOperations = Set(OperationKind.allCases)
-    private let state = NIOLockedValueBox((open: false, started: 0, held: [CheckedContinuation<Void, Never>](), startWaiters: [CheckedContinuation<Void, Never>]()))
+    private let state = NIOLockedValueBox(
+        (open: false, started: 0, held: [CheckedContinuation<Void, Never>](), startWaiters: [CheckedContinuation<Void, Never>]())
+    )
 
     func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
         await withCheckedContinuation { continuation in
@@ -27,7 +29,7 @@ final class HeldBackend: ImageBackend {
                 state.held.append(continuation)
                 return (false, started)
             }
-            started.forEach { $0.resume() }
+            for waiter in started { waiter.resume() }
             if resumeNow { continuation.resume() }
         }
         return ProcessedImage(bytes: [1, 2, 3], format: .png, width: 1, height: 1, sourceFormat: .png, backend: name, timings: StageTimings())
@@ -50,7 +52,7 @@ final class HeldBackend: ImageBackend {
             defer { state.held = [] }
             return state.held
         }
-        held.forEach { $0.resume() }
+        for waiter in held { waiter.resume() }
     }
 }
 
@@ -62,7 +64,9 @@ struct OverloadTests {
         // sanitizer's run beside the cluster suites took over 10 s here):
         // the default 10 s deadline would answer it 504 first.
         let scheduler = Scheduler(
-            lanes: [.init(backend: backend, workers: 1, prior: (1.5, 0))], configuration: .init(queueLimit: 0, jobTimeout: .seconds(600)))
+            lanes: [.init(backend: backend, workers: 1, prior: (1.5, 0))],
+            configuration: .init(queueLimit: 0, jobTimeout: .seconds(600))
+        )
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.logLevel = .warning  // no line per request in the test output
@@ -74,7 +78,12 @@ struct OverloadTests {
             // The first request takes the only worker and is held there.
             let first = try TCPConnection(port: try #require(client.port))
             let payload = Array(body.body.readableBytesView)
-            await first.send(Array("POST /process HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+            await first.send(
+                Array(
+                    "POST /process HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n"
+                        .utf8
+                ) + payload
+            )
             await backend.waitUntilStarted()
 
             try await client.execute(uri: "/process", method: .post, headers: body.headers, body: body.body) { response in

@@ -117,7 +117,8 @@ struct ReferenceBatchTests {
                 (#"{"sources": [""# + String(repeating: " ", count: 17 << 20) + #""]}"#, "", .contentTooLarge, "payload_too_large"),
             ]
             for (body, query, status, code) in cases {
-                try await client.execute(uri: "/batches\(query)", method: .post, headers: Self.jsonHeaders, body: ByteBuffer(string: body)) { response in
+                try await client.execute(uri: "/batches\(query)", method: .post, headers: Self.jsonHeaders, body: ByteBuffer(string: body)) {
+                    response in
                     #expect(response.status == status, "\(body.prefix(80))")
                     #expect(ImageEndpointTests.errorCode(response) == code, "\(body.prefix(80))")
                 }
@@ -125,7 +126,9 @@ struct ReferenceBatchTests {
             #expect(counter.total == 0, "nothing was fetched")
             // The message says which source.
             try await client.execute(
-                uri: "/batches", method: .post, headers: Self.jsonHeaders,
+                uri: "/batches",
+                method: .post,
+                headers: Self.jsonHeaders,
                 body: ByteBuffer(string: try Self.text(["sources": [good, "http://elsewhere.test/a.jpg"]]))
             ) { response in
                 #expect(String(buffer: response.body).contains("sources[1]"))

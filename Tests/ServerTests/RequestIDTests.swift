@@ -62,7 +62,9 @@ struct RequestIDTests {
 
     @Test func errorAnswersCarryTheirIdToo() async throws {
         try await withServer { client, _ in
-            for (path, method, status) in [("/nowhere", HTTPRequest.Method.get, HTTPResponse.Status.notFound), ("/health", .delete, .methodNotAllowed)] {
+            for (path, method, status) in [
+                ("/nowhere", HTTPRequest.Method.get, HTTPResponse.Status.notFound), ("/health", .delete, .methodNotAllowed),
+            ] {
                 let id = try await client.execute(uri: path, method: method, headers: [Self.header: "probe-\(status.code)"]) { response in
                     #expect(response.status == status)
                     return response.headers[Self.header]

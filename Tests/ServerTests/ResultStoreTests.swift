@@ -1,8 +1,9 @@
 import CalotypeApp
 import CalotypeCore
 import Foundation
-@testable import Server
 import Testing
+
+@testable import Server
 
 @Suite("Result store")
 struct ResultStoreTests {
@@ -87,7 +88,9 @@ struct ResultStoreTests {
     /// cannot name another key or file.
     @Test func onlyWellFormedIdsAreRead() {
         #expect(ResultName(id: name(3).id) == name(3))
-        for id in ["../etc/passwd", "a_1_ff.png/../x", "A_1_ff.png", "a_-1_ff.png", "a_1_ff.exe", "a_1_ff", "a_1_ff.png.png", "a__ff.png", "", "a_1_f f.png"] {
+        for id in [
+            "../etc/passwd", "a_1_ff.png/../x", "A_1_ff.png", "a_-1_ff.png", "a_1_ff.exe", "a_1_ff", "a_1_ff.png.png", "a__ff.png", "", "a_1_f f.png",
+        ] {
             #expect(ResultName(id: id) == nil, "\(id)")
         }
     }

@@ -5,9 +5,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-@testable import Server
 import TestSupport
 import Testing
+
+@testable import Server
 
 /// `/process-and-save` into a real S3 server (SeaweedFS, which checks every
 /// signature), configured as an operator would: `CALOTYPE_SAVE_URL=s3://...`
@@ -110,7 +111,10 @@ struct S3SaveTests {
 
     /// A server whose result store is `storage`; its writes to the storage
     /// have finished when it returns, as at a shutdown.
-    func withResults<T: Sendable>(_ storage: (any ResultStorage)?, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+    func withResults<T: Sendable>(
+        _ storage: (any ResultStorage)?,
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+    ) async throws -> T {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.logLevel = .warning
@@ -144,6 +148,8 @@ struct S3SaveTests {
                 try ServerConfiguration.read(from: Settings(environment: credentials.merging([variable: prefix]) { $1 }))
             } throws: { ($0 as? ConfigurationError)?.variable == variable }
         }
-        #expect(throws: Never.self) { try ServerConfiguration.read(from: Settings(environment: credentials.merging([variable: "s3://bucket/results/"]) { $1 })) }
+        #expect(throws: Never.self) {
+            try ServerConfiguration.read(from: Settings(environment: credentials.merging([variable: "s3://bucket/results/"]) { $1 }))
+        }
     }
 }

@@ -22,7 +22,12 @@ final class SinkLog: Sendable {
     var attempts: Int { state.withLockedValue { $0.attempts } }
     var received: [Upload] { state.withLockedValue { $0.received } }
 
-    func attempt() -> Int { state.withLockedValue { $0.attempts += 1; return $0.attempts } }
+    func attempt() -> Int {
+        state.withLockedValue {
+            $0.attempts += 1
+            return $0.attempts
+        }
+    }
     func keep(_ upload: Upload) { state.withLockedValue { $0.received.append(upload) } }
 }
 
@@ -49,7 +54,8 @@ struct SaveSinkTests {
             try await withServer(configure: { $0.saveSink = HTTPResultSink(url: URL(string: "http://127.0.0.1:\(port)/upload")!) }) { client, _ in
                 var body = MultipartBody()
                 body.addFile("file", filename: "holiday photo.jpg", try Fixtures.bytes("photo.jpg"))
-                try await client.execute(uri: "/process-and-save?width=40&format=png", method: .post, headers: body.headers, body: body.body) { response in
+                try await client.execute(uri: "/process-and-save?width=40&format=png", method: .post, headers: body.headers, body: body.body) {
+                    response in
                     #expect(response.status == .ok)
                     let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
                     let result = (json?["results"] as? [[String: Any]])?.first
@@ -59,7 +65,9 @@ struct SaveSinkTests {
         }
         #expect(log.attempts == 3)
         let stored = log.received
-        #expect(stored.count == 1 && stored.first?.name == "holiday_photo.png" && stored.first?.type == "image/png" && (stored.first?.bytes ?? 0) > 100)
+        #expect(
+            stored.count == 1 && stored.first?.name == "holiday_photo.png" && stored.first?.type == "image/png" && (stored.first?.bytes ?? 0) > 100
+        )
     }
 
     @Test func aReceiverThatNeverAcceptsIs502AndTheResultIsKept() async throws {
@@ -68,7 +76,12 @@ struct SaveSinkTests {
             let port = try #require(sink.port)
             try await withServer(configure: { $0.saveSink = HTTPResultSink(url: URL(string: "http://127.0.0.1:\(port)/upload")!) }) { client, _ in
                 let body = try MultipartBody.files(["photo.jpg"])
-                let url = try await client.execute(uri: "/process-and-save?width=40&format=png", method: .post, headers: body.headers, body: body.body) { response in
+                let url = try await client.execute(
+                    uri: "/process-and-save?width=40&format=png",
+                    method: .post,
+                    headers: body.headers,
+                    body: body.body
+                ) { response in
                     #expect(response.status == .badGateway)
                     let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
                     let result = (json?["results"] as? [[String: Any]])?.first

@@ -7,9 +7,10 @@ import Hummingbird
 import HummingbirdTesting
 import NIOPosix
 import Scheduler
-@testable import Server
 import TestSupport
 import Testing
+
+@testable import Server
 
 @Suite("HTTP API on a live server", .timeLimit(.minutes(2)))
 struct ServerTests {
@@ -32,7 +33,8 @@ struct ServerTests {
         try await withServer { client, _ in
             var body = MultipartBody()
             body.addFile("file", filename: "photo.jpg", try Fixtures.bytes("photo.jpg"))
-            try await client.execute(uri: "/process?width=100&format=webp&quality=70", method: .post, headers: body.headers, body: body.body) { response in
+            try await client.execute(uri: "/process?width=100&format=webp&quality=70", method: .post, headers: body.headers, body: body.body) {
+                response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "image/webp")
                 #expect(response.headers[HTTPField.Name("X-Calotype-Backend")!] == "libvips")
@@ -48,7 +50,9 @@ struct ServerTests {
     @Test func processTakesARawImageBodyAndAJSONRecipeField() async throws {
         try await withServer { client, _ in
             try await client.execute(
-                uri: "/process?width=40&format=png", method: .post, headers: [.contentType: "image/jpeg"],
+                uri: "/process?width=40&format=png",
+                method: .post,
+                headers: [.contentType: "image/jpeg"],
                 body: ByteBuffer(bytes: try Fixtures.bytes("photo.jpg"))
             ) { response in
                 #expect(response.status == .ok && response.headers[.contentType] == "image/png")
@@ -84,7 +88,14 @@ struct ServerTests {
         .init(uri: "/process", file: "photo.jpg", field: "upload", contentType: nil, status: .badRequest, code: "no_files"),
         .init(uri: "/process", file: nil, field: "file", contentType: "text/plain", status: .unsupportedMediaType, code: "unsupported_media_type"),
         .init(uri: "/process-batch", file: nil, field: "files", contentType: nil, status: .badRequest, code: "no_files"),
-        .init(uri: "/process?width=10&height=10&fit=cover&gravity=north", file: "photo.jpg", field: "file", contentType: nil, status: .badRequest, code: "invalid_recipe"),
+        .init(
+            uri: "/process?width=10&height=10&fit=cover&gravity=north",
+            file: "photo.jpg",
+            field: "file",
+            contentType: nil,
+            status: .badRequest,
+            code: "invalid_recipe"
+        ),
     ]
 
     @Test(arguments: refusals)
@@ -198,7 +209,12 @@ struct BatchEndpointTests {
     @Test func processBatchAnswersInInputOrderAndABadItemFailsAlone() async throws {
         try await withServer { client, _ in
             let body = try MultipartBody.files(Self.names)
-            let answer = try await client.execute(uri: "/process-batch?width=60&format=png&inline=true", method: .post, headers: body.headers, body: body.body) { response in
+            let answer = try await client.execute(
+                uri: "/process-batch?width=60&format=png&inline=true",
+                method: .post,
+                headers: body.headers,
+                body: body.body
+            ) { response in
                 #expect(response.status == .ok)
                 return try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any] ?? [:]
             }
@@ -271,7 +287,12 @@ struct BatchEndpointTests {
         try await withServer { client, _ in
             var body = MultipartBody()
             for index in 0..<8 { body.addFile("files[]", filename: "synthetic\(index).jpg", photo) }
-            let text = try await client.execute(uri: "/process-batch-fast?width=400&format=jpeg", method: .post, headers: body.headers, body: body.body) { response in
+            let text = try await client.execute(
+                uri: "/process-batch-fast?width=400&format=jpeg",
+                method: .post,
+                headers: body.headers,
+                body: body.body
+            ) { response in
                 String(buffer: response.body)
             }
             let events = EventStreamParser.parse(text).events
@@ -312,7 +333,8 @@ struct BatchEndpointTests {
             var body = MultipartBody()
             body.addFile("files", filename: "../../etc/pass wd.jpg", try Fixtures.bytes("photo.jpg"))
             body.addFile("files", filename: "pass wd.jpg", try Fixtures.bytes("photo.webp"))
-            try await client.execute(uri: "/process-and-save?width=20&format=png", method: .post, headers: body.headers, body: body.body) { response in
+            try await client.execute(uri: "/process-and-save?width=20&format=png", method: .post, headers: body.headers, body: body.body) {
+                response in
                 #expect(response.status == .ok)
                 let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
                 let saved = ((json?["results"] as? [[String: Any]]) ?? []).compactMap { $0["saved_to"] as? String }
@@ -347,10 +369,12 @@ struct WireFormatTests {
         parser.feed(ServerSentEvent(id: "7", event: "result", data: "line one\nline two").encoded)
         parser.feed(ServerSentEvent.comment("keep-alive"))
         parser.feed(ServerSentEvent(id: "8", event: "complete", data: "{}").encoded)
-        #expect(parser.events == [
-            .init(id: "7", type: "result", data: "line one\nline two"),
-            .init(id: "8", type: "complete", data: "{}"),
-        ])
+        #expect(
+            parser.events == [
+                .init(id: "7", type: "result", data: "line one\nline two"),
+                .init(id: "8", type: "complete", data: "{}"),
+            ]
+        )
         #expect(parser.comments == ["keep-alive"])
     }
 
@@ -388,7 +412,12 @@ struct WireFormatTests {
 struct GPUHealthTests {
     @Test func healthListsTheDeviceAndItsSelfCheck() async throws {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-server-tests-cache")
-        let engine = Engine.Configuration(cpuWorkers: 1, gpuWorkers: 1, scheduler: .init(jobTimeout: .seconds(600)), openCL: .init(allowCPUDevices: true, cacheDirectory: cache))
+        let engine = Engine.Configuration(
+            cpuWorkers: 1,
+            gpuWorkers: 1,
+            scheduler: .init(jobTimeout: .seconds(600)),
+            openCL: .init(allowCPUDevices: true, cacheDirectory: cache)
+        )
         try await withServer(engine: engine) { client, engine in
             #expect(engine.gpus.count == 1)
             try await client.execute(uri: "/health", method: .get) { response in
@@ -400,7 +429,8 @@ struct GPUHealthTests {
             }
             var body = MultipartBody()
             body.addFile("file", filename: "photo.jpg", try Fixtures.bytes("photo.jpg"))
-            try await client.execute(uri: "/process?width=100&blur=1&backend=gpu&format=png", method: .post, headers: body.headers, body: body.body) { response in
+            try await client.execute(uri: "/process?width=100&blur=1&backend=gpu&format=png", method: .post, headers: body.headers, body: body.body) {
+                response in
                 #expect(response.status == .ok)
                 #expect(response.headers[HTTPField.Name("X-Calotype-Backend")!] == "opencl:0")
                 #expect(response.headers[HTTPField.Name("X-Calotype-Fallback")!] == "false")
@@ -412,14 +442,16 @@ struct GPUHealthTests {
 @Suite("Configuration")
 struct ConfigurationTests {
     @Test func dotEnvFilesParseLikeShells() {
-        let values = DotEnv.parse("""
+        let values = DotEnv.parse(
+            """
             # a comment
             CALOTYPE_PORT=9000
             export ENABLE_PARALLEL=false
             CALOTYPE_SAVE_DIR="/tmp/with space"
             MAX_WORKERS=3 # trailing comment
             not a line
-            """)
+            """
+        )
         #expect(values == ["CALOTYPE_PORT": "9000", "ENABLE_PARALLEL": "false", "CALOTYPE_SAVE_DIR": "/tmp/with space", "MAX_WORKERS": "3"])
     }
 
@@ -438,7 +470,8 @@ struct ConfigurationTests {
     @Test func sharedStateUsesALockThreadSanitizerSees() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         for folder in ["Sources", "Tests"] {
-            let files = FileManager.default.enumerator(at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)?
+            let files =
+                FileManager.default.enumerator(at: root.appendingPathComponent(folder), includingPropertiesForKeys: nil)?
                 .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
             for file in files {
                 let text = try String(contentsOf: file, encoding: .utf8)
@@ -452,7 +485,8 @@ struct ConfigurationTests {
     @Test func everySettingIsInEnvExample() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let example = try String(contentsOf: root.appendingPathComponent("env.example"), encoding: .utf8)
-        let files = FileManager.default.enumerator(at: root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)?
+        let files =
+            FileManager.default.enumerator(at: root.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
         let sources = try files.map { try String(contentsOf: $0, encoding: .utf8) }.joined()
         let pattern = try Regex(#""((?:CALOTYPE_|ENABLE_|MAX_|MALLOC_|GLIBC_)[A-Z_]+)""#)
@@ -522,11 +556,12 @@ struct MetricsTests {
                 #expect(lines.contains("# TYPE \(family.name) \(family.type)"), "\(family.name) is not a \(family.type)")
                 let sample = family.type == "histogram" ? "\(family.name)_count" : family.name
                 let series = lines.first { $0.hasPrefix(sample + "{") || $0.hasPrefix(sample + " ") }
-                let labels = series.flatMap { line in
-                    line.firstRange(of: "{").map { start in
-                        line[start.upperBound...].prefix { $0 != "}" }.split(separator: ",").map { String($0.prefix { $0 != "=" }) }
-                    }
-                } ?? []
+                let labels =
+                    series.flatMap { line in
+                        line.firstRange(of: "{").map { start in
+                            line[start.upperBound...].prefix { $0 != "}" }.split(separator: ",").map { String($0.prefix { $0 != "=" }) }
+                        }
+                    } ?? []
                 #expect(series != nil && labels == family.labels, "\(family.name): \(series ?? "no series")")
             }
             // Hummingbird's HTTP metrics are recorded into the same registry.
@@ -545,11 +580,13 @@ struct OpenAPITests {
             }
             #expect(document["openapi"] as? String == "3.1.0")
             let paths = try #require(document["paths"] as? [String: [String: Any]])
-            #expect(Set(paths.keys) == [
-                "/health", "/stats", "/metrics", "/process", "/process-batch", "/process-batch-stream", "/process-batch-fast",
-                "/process-and-save", "/results/{id}", "/batches", "/batches/{id}", "/batches/{id}/events", "/openapi.json", "/",
-                "/img/{signature}/{options}/{source}", "/cluster", "/ready",
-            ])
+            #expect(
+                Set(paths.keys) == [
+                    "/health", "/stats", "/metrics", "/process", "/process-batch", "/process-batch-stream", "/process-batch-fast",
+                    "/process-and-save", "/results/{id}", "/batches", "/batches/{id}", "/batches/{id}/events", "/openapi.json", "/",
+                    "/img/{signature}/{options}/{source}", "/cluster", "/ready",
+                ]
+            )
             for (path, operations) in paths {
                 for method in operations.keys {
                     let uri = path.replacingOccurrences(of: "{id}", with: "unknown").replacingOccurrences(of: "{signature}", with: "insecure")

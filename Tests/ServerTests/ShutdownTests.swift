@@ -3,11 +3,12 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import Scheduler
-@testable import Server
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import TestSupport
 import Testing
+
+@testable import Server
 
 /// Stands in for the engine, first in the group so that it stops last: it
 /// notes what it finds when its turn to stop comes.
@@ -90,7 +91,8 @@ struct ShutdownTests {
     /// trigger and the bound port) has triggered their shutdown and they
     /// have all stopped.
     static func run(
-        _ services: [any Service], ports: AsyncStream<Int>,
+        _ services: [any Service],
+        ports: AsyncStream<Int>,
         _ body: @escaping @Sendable (GracefulShutdownTestTrigger, Int) async throws -> Void
     ) async throws {
         try await testGracefulShutdown { trigger in
@@ -122,7 +124,8 @@ struct ShutdownTests {
         let connection = try TCPConnection(port: port)
         defer { connection.close() }
         let bytes = Array(body.body.readableBytesView)
-        let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(body.headers[.contentType] ?? "")\r\n"
+        let head =
+            "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: \(body.headers[.contentType] ?? "")\r\n"
             + "Content-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
         await connection.send(Array(head.utf8) + bytes)
         let answer = await connection.read(until: "\u{0}never")

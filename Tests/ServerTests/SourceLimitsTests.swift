@@ -4,10 +4,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-@testable import Scheduler
-@testable import Server
 import TestSupport
 import Testing
+
+@testable import Scheduler
+@testable import Server
 
 /// What a fetch by reference may cost the server: its time (the whole
 /// fetch, body included, ends by its deadline), its memory (booked against
@@ -106,7 +107,12 @@ struct SourceLimitsTests {
         let release: AsyncStream<Void>
         var timeout: Duration { .seconds(60) }
         func check(_ reference: String) throws(SourceError) {}
-        func fetch(_ reference: String, maxBytes: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant) async throws(SourceError)
+        func fetch(
+            _ reference: String,
+            maxBytes: Int,
+            booking: any FetchBooking,
+            until deadline: ContinuousClock.Instant
+        ) async throws(SourceError)
             -> FetchedImage
         {
             started.yield()

@@ -66,7 +66,10 @@ struct SourcePathRefusalTests {
     /// A server allowed `http://origin.test:PORT/photos/`, `s3://BUCKET/in/`
     /// and to write to `s3://BUCKET/out/`, with `environment` added.
     static func withRefusingServer(
-        log: RequestLog, bucket: String, endpoint: URL, _ environment: [String: String] = [:],
+        log: RequestLog,
+        bucket: String,
+        endpoint: URL,
+        _ environment: [String: String] = [:],
         _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void
     ) async throws {
         try await withRecordingOrigin(log) { port in
@@ -77,7 +80,10 @@ struct SourcePathRefusalTests {
                 "AWS_ACCESS_KEY_ID": SeaweedFS.accessKeyID, "AWS_SECRET_ACCESS_KEY": SeaweedFS.secretAccessKey,
             ]
             settings.merge(environment) { $1 }
-            let read = try ServerConfiguration.read(from: Settings(environment: settings), resolver: TableResolver(table: ["origin.test": ["127.0.0.1"]]))
+            let read = try ServerConfiguration.read(
+                from: Settings(environment: settings),
+                resolver: TableResolver(table: ["origin.test": ["127.0.0.1"]])
+            )
             try await withServer(configure: {
                 $0.sources = read.sources
                 $0.destinations = read.destinations
@@ -85,7 +91,11 @@ struct SourcePathRefusalTests {
         }
     }
 
-    static func post(_ client: any TestClientProtocol, _ uri: String, _ object: [String: Any]) async throws -> (HTTPResponse.Status, String, ByteBuffer) {
+    static func post(
+        _ client: any TestClientProtocol,
+        _ uri: String,
+        _ object: [String: Any]
+    ) async throws -> (HTTPResponse.Status, String, ByteBuffer) {
         let body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object))
         return try await client.execute(uri: uri, method: .post, headers: Self.jsonHeaders, body: body) { response in
             (response.status, ImageEndpointTests.errorCode(response), response.body)
@@ -108,7 +118,8 @@ struct SourcePathRefusalTests {
                 "\(origin)/photos/..%2fprivate/secret.jpg", "\(origin)/photos/..%5cprivate/secret.jpg", "\(origin)/photos/./../private/secret.jpg",
                 "\(origin)/photos/..;/private/secret.jpg", "\(origin)/photos//secret.jpg", "\(origin)/photos/a%0aSet-Cookie:%20x/photo.jpg",
                 "\(origin)/photos/photo.jpg?x=%00", "s3://\(bucket)/in/../private/secret.jpg", "s3://\(bucket)/in//../../private/secret.jpg",
-                "s3://\(bucket)/in/%2e%2e/private/secret.jpg", "s3://\(bucket)/in/..%2f..%2fprivate/secret.jpg", "s3://\(bucket)/in/photo.jpg?versionId=1",
+                "s3://\(bucket)/in/%2e%2e/private/secret.jpg", "s3://\(bucket)/in/..%2f..%2fprivate/secret.jpg",
+                "s3://\(bucket)/in/photo.jpg?versionId=1",
                 "s3://\(bucket)/in//photo.jpg",
             ]
             for source in odd {
@@ -121,7 +132,10 @@ struct SourcePathRefusalTests {
             // The same server does fetch what is allowed, from both: the log
             // and the refusals above are not a server that fetches nothing.
             let (status, _, body) = try await Self.post(
-                client, "/process-batch", ["sources": ["\(origin)/photos/photo.jpg", "s3://\(bucket)/in/photo.jpg"], "options": "width=20"])
+                client,
+                "/process-batch",
+                ["sources": ["\(origin)/photos/photo.jpg", "s3://\(bucket)/in/photo.jpg"], "options": "width=20"]
+            )
             let summary = try decode(APIBatchSummary.self, body)
             #expect(status == .ok && summary.succeeded == 2)
             #expect(log.all == ["/photos/photo.jpg"])
@@ -159,17 +173,26 @@ struct SourcePathRefusalTests {
         try await Self.withRefusingServer(log: log, bucket: bucket, endpoint: endpoint) { client, port in
             let good = "http://origin.test:\(port)/photos/photo.jpg"
             let destinations = [
-                "s3://\(bucket)/out/../other/", "s3://\(bucket)/out/%2e%2e/other/", "s3://\(bucket)/out/..%2fother/", "s3://\(bucket)/out/..%2F..%2Fother/",
+                "s3://\(bucket)/out/../other/", "s3://\(bucket)/out/%2e%2e/other/", "s3://\(bucket)/out/..%2fother/",
+                "s3://\(bucket)/out/..%2F..%2Fother/",
                 "s3://\(bucket)/out//", "s3://\(bucket)/out/thumbs\n", "s3://\(bucket)/out/thumbs%0a/", "s3://\(bucket)/out/?acl=public-read",
                 "s3://\(bucket)/out/thumbs#x", "s3://\(bucket)/out/a%5c..%5c..%5cother/", "s3://\(bucket)/out/./",
             ]
             for destination in destinations {
-                let (status, code, _) = try await Self.post(client, "/batches", ["sources": [good], "options": "width=20", "destination": destination])
+                let (status, code, _) = try await Self.post(
+                    client,
+                    "/batches",
+                    ["sources": [good], "options": "width=20", "destination": destination]
+                )
                 #expect(status == .forbidden && code == "destination_not_allowed", "\(destination.debugDescription)")
             }
             #expect(log.all.isEmpty, "the origin was sent \(log.all)")
             #expect(try await s3.list(bucket: bucket, prefix: "").objects.isEmpty)
-            let (status, _, body) = try await Self.post(client, "/process-batch", ["sources": [good], "options": "width=20", "destination": "s3://\(bucket)/out/thumbs/"])
+            let (status, _, body) = try await Self.post(
+                client,
+                "/process-batch",
+                ["sources": [good], "options": "width=20", "destination": "s3://\(bucket)/out/thumbs/"]
+            )
             let saved = try #require(try decode(APIBatchSummary.self, body).results?.first?.savedTo)
             #expect(status == .ok && saved.hasPrefix("s3://\(bucket)/out/thumbs/"))
             #expect(try await s3.list(bucket: bucket, prefix: "").objects.map(\.key) == [String(saved.dropFirst("s3://\(bucket)/".count))])
@@ -191,7 +214,10 @@ struct SourcePathRefusalTests {
         let environment = ["CALOTYPE_ALLOWED_SOURCES": "local:///in/", "CALOTYPE_LOCAL_SOURCES_ROOT": root.path]
         try await Self.withRefusingServer(log: RequestLog(), bucket: bucket, endpoint: endpoint, environment) { client, _ in
             let (status, _, body) = try await Self.post(
-                client, "/process-batch", ["sources": ["local:///in/photo.jpg", "local:///in/link/secret.jpg"], "options": "width=20"])
+                client,
+                "/process-batch",
+                ["sources": ["local:///in/photo.jpg", "local:///in/link/secret.jpg"], "options": "width=20"]
+            )
             let items = try #require(try decode(APIBatchSummary.self, body).results)
             #expect(status == .ok && items.count == 2)
             #expect(items.first?.status == .ok)
@@ -204,10 +230,12 @@ struct SourcePathRefusalTests {
     /// Every odd destination form, read from the settings as an operator
     /// writes them (no S3 request: a refusal is decided from the text).
     @Test func everyOddDestinationFormIsRefused() throws {
-        let read = try ServerConfiguration.read(from: Settings(environment: [
-            "CALOTYPE_ALLOWED_DESTINATIONS": "s3://out/thumbs/", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:1",
-            "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
-        ]))
+        let read = try ServerConfiguration.read(
+            from: Settings(environment: [
+                "CALOTYPE_ALLOWED_DESTINATIONS": "s3://out/thumbs/", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:1",
+                "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
+            ])
+        )
         let destinations = try #require(read.destinations)
         for path in [
             "../other/", "%2e%2e/other/", "%2E%2E/other/", ".%2e/other/", "%2e./other/", "..%2fother/", "..%2Fother/", "..%5cother/",

@@ -50,7 +50,10 @@ struct MultipartBody {
     private(set) var bytes: [UInt8] = []
 
     mutating func addFile(_ field: String, filename: String, contentType: String = "application/octet-stream", _ data: [UInt8]) {
-        bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n".utf8)
+        bytes += Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: \(contentType)\r\n\r\n"
+                .utf8
+        )
         bytes += data + Array("\r\n".utf8)
     }
 

@@ -71,10 +71,12 @@ struct WebPageBrowserTests {
     func aUserPicksImagesAndSeesEveryResult(mode: String) async throws {
         try await Self.withConsole { browser, _ in
             try await Self.pick(Self.images, in: browser)
-            _ = try await browser.evaluate("""
+            _ = try await browser.evaluate(
+                """
                 set("op-0-width", "120"); set("out-format", "png"); set("mode", "\(mode)");
                 document.getElementById("go").click();
-                """)
+                """
+            )
             let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
             #expect((page["summary"] as? String)?.hasPrefix("4 done, 1 failed, in ") == true, "\(page["summary"] ?? "")")
             #expect((page["status"] as? String)?.isEmpty == true, "no error shown: \(page["status"] ?? "")")
@@ -102,14 +104,17 @@ struct WebPageBrowserTests {
     /// and height); the comparison opens with the original beside the result.
     @Test func aThreeOperationRecipeBuiltWithTheControls() async throws {
         try await Self.withConsole { browser, _ in
-            let recipe = try await browser.evaluate("""
-                set("op-0-width", "100");
-                document.getElementById("add-op").value = "rotate"; document.getElementById("add").click();
-                set("op-1-angle", "90");
-                document.getElementById("add-op").value = "grayscale"; document.getElementById("add").click();
-                set("out-format", "png");
-                document.getElementById("recipe-json").textContent
-                """) as? String
+            let recipe =
+                try await browser.evaluate(
+                    """
+                    set("op-0-width", "100");
+                    document.getElementById("add-op").value = "rotate"; document.getElementById("add").click();
+                    set("op-1-angle", "90");
+                    document.getElementById("add-op").value = "grayscale"; document.getElementById("add").click();
+                    set("out-format", "png");
+                    document.getElementById("recipe-json").textContent
+                    """
+                ) as? String
             let json = try #require(try recipe.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
             let ops = try #require(json["ops"] as? [[String: Any]])
             #expect(ops.map { $0["op"] as? String } == ["resize", "rotate", "grayscale"])
@@ -119,18 +124,27 @@ struct WebPageBrowserTests {
             // Grayscale has no GET option; without it, the command that signs the URL.
             let refused = try await browser.evaluate("document.getElementById('recipe-get').textContent") as? String
             #expect(refused?.contains("does not run grayscale") == true, "\(refused ?? "")")
-            let command = try await browser.evaluate("""
-                [...document.querySelectorAll("#ops li")][2].querySelector("button[aria-label^='Remove']").click();
-                document.getElementById("recipe-get").textContent
-                """) as? String
-            #expect(command == "calotype sign https://images.example.com/photo.jpg --options 'rs:fit:100:0/rot:90' --extension png", "\(command ?? "")")
-            _ = try await browser.evaluate("""
+            let command =
+                try await browser.evaluate(
+                    """
+                    [...document.querySelectorAll("#ops li")][2].querySelector("button[aria-label^='Remove']").click();
+                    document.getElementById("recipe-get").textContent
+                    """
+                ) as? String
+            #expect(
+                command == "calotype sign https://images.example.com/photo.jpg --options 'rs:fit:100:0/rot:90' --extension png",
+                "\(command ?? "")"
+            )
+            _ = try await browser.evaluate(
+                """
                 document.getElementById("add-op").value = "grayscale"; document.getElementById("add").click();
-                """)
+                """
+            )
 
             try await Self.pick(["photo.jpg"], in: browser)
             // What the page sends, seen on its way out.
-            _ = try await browser.evaluate("""
+            _ = try await browser.evaluate(
+                """
                 const send = window.fetch;
                 window.sent = [];
                 window.fetch = (url, init) => {
@@ -138,49 +152,58 @@ struct WebPageBrowserTests {
                   return send(url, init);
                 };
                 document.getElementById('go').click();
-                """)
+                """
+            )
             let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
             let sent = try #require((try await browser.evaluate("window.sent") as? [[String: Any]])?.first)
             #expect((sent["url"] as? String)?.hasPrefix("/process-batch-fast?") == true && sent["files"] as? Int == 1)
-            let sentRecipe = try #require((sent["recipe"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? NSDictionary })
+            let sentRecipe = try #require(
+                (sent["recipe"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? NSDictionary }
+            )
             #expect(sentRecipe.isEqual(NSDictionary(dictionary: json)), "the recipe sent is the one shown: \(sentRecipe)")
             let card = try #require((page["cards"] as? [[String: Any]])?.first)
             // photo.jpg is 320x240: 100x75, then a quarter turn.
             #expect(card["image"] as? Int == 75 && card["height"] as? Int == 100, "\(card)")
 
-            let comparison = try await browser.evaluate("""
-                new Promise((resolve) => {
-                  document.querySelector("#results .card button").click();
-                  const look = () => document.getElementById("after").complete && document.getElementById("before").complete
-                    ? resolve({ open: document.getElementById("compare").open, before: document.getElementById("before").src,
-                                after: document.getElementById("after").src })
-                    : setTimeout(look, 20);
-                  look();
-                })
-                """) as? [String: Any]
+            let comparison =
+                try await browser.evaluate(
+                    """
+                    new Promise((resolve) => {
+                      document.querySelector("#results .card button").click();
+                      const look = () => document.getElementById("after").complete && document.getElementById("before").complete
+                        ? resolve({ open: document.getElementById("compare").open, before: document.getElementById("before").src,
+                                    after: document.getElementById("after").src })
+                        : setTimeout(look, 20);
+                      look();
+                    })
+                    """
+                ) as? [String: Any]
             #expect(comparison?["open"] as? Bool == true)
             #expect((comparison?["before"] as? String)?.hasPrefix("blob:") == true, "the original, from the user's own file")
             #expect((comparison?["after"] as? String)?.contains("/results/") == true)
 
             // Download all: the zip made in the browser holds the result.
-            let archive = try await browser.evaluate("""
-                new Promise((resolve) => {
-                  document.getElementById("compare").close();
-                  const make = URL.createObjectURL;
-                  URL.createObjectURL = (blob) => {
-                    URL.createObjectURL = make;
-                    blob.arrayBuffer().then((buffer) => {
-                      const bytes = new Uint8Array(buffer), view = new DataView(buffer);
-                      const end = bytes.length - 22;
-                      resolve({ type: blob.type, local: view.getUint32(0, true), entries: view.getUint16(end + 10, true),
-                                name: new TextDecoder().decode(bytes.slice(30, 30 + view.getUint16(26, true))),
-                                size: view.getUint32(22, true) });
-                    });
-                    return make(blob);
-                  };
-                  document.getElementById("zip").click();
-                })
-                """) as? [String: Any]
+            let archive =
+                try await browser.evaluate(
+                    """
+                    new Promise((resolve) => {
+                      document.getElementById("compare").close();
+                      const make = URL.createObjectURL;
+                      URL.createObjectURL = (blob) => {
+                        URL.createObjectURL = make;
+                        blob.arrayBuffer().then((buffer) => {
+                          const bytes = new Uint8Array(buffer), view = new DataView(buffer);
+                          const end = bytes.length - 22;
+                          resolve({ type: blob.type, local: view.getUint32(0, true), entries: view.getUint16(end + 10, true),
+                                    name: new TextDecoder().decode(bytes.slice(30, 30 + view.getUint16(26, true))),
+                                    size: view.getUint32(22, true) });
+                        });
+                        return make(blob);
+                      };
+                      document.getElementById("zip").click();
+                    })
+                    """
+                ) as? [String: Any]
             #expect(archive?["type"] as? String == "application/zip" && archive?["local"] as? Int == 0x0403_4B50)
             #expect(archive?["entries"] as? Int == 1 && archive?["name"] as? String == "0-photo.png", "\(archive ?? [:])")
             #expect((archive?["size"] as? Int ?? 0) > 100, "the result's bytes are in it")
@@ -194,7 +217,8 @@ struct WebPageBrowserTests {
             let names = Array(repeating: ["photo.jpg", "alpha.png", "photo.webp"], count: 12).flatMap { $0 }
             try await Self.pick(names, in: browser)
             // Slow enough items that the reload comes in the middle.
-            _ = try await browser.evaluate("""
+            _ = try await browser.evaluate(
+                """
                 set("op-0-width", "64"); set("out-format", "png"); set("mode", "/batches");
                 document.getElementById("add-op").value = "blur"; document.getElementById("add").click(); set("op-1-sigma", "20");
                 document.getElementById("go").click();
@@ -202,7 +226,8 @@ struct WebPageBrowserTests {
                   const look = () => document.querySelectorAll("#results .card").length >= 2 ? resolve(true) : setTimeout(look, 5);
                   look();
                 })
-                """)
+                """
+            )
             let running = try await browser.evaluate("JSON.parse(localStorage.getItem('calotype.batch'))?.lastEventID ?? -1") as? Int
             #expect((running ?? -1) > 0, "reloaded while the batch runs, some of its events seen")
             try await browser.open("http://127.0.0.1:\(port)/")
@@ -219,7 +244,8 @@ struct WebPageBrowserTests {
     @Test func aBatchIsCancelled() async throws {
         try await Self.withConsole { browser, _ in
             try await Self.pick(Array(repeating: "photo.jpg", count: 30), in: browser)
-            _ = try await browser.evaluate("""
+            _ = try await browser.evaluate(
+                """
                 set("op-0-width", "300"); document.getElementById("add-op").value = "blur"; document.getElementById("add").click();
                 set("op-1-sigma", "20"); set("mode", "/batches");
                 document.getElementById("go").click();
@@ -227,7 +253,8 @@ struct WebPageBrowserTests {
                   const look = () => !document.getElementById("cancel").hidden ? resolve(true) : setTimeout(look, 5);
                   look();
                 })
-                """)
+                """
+            )
             _ = try await browser.evaluate("document.getElementById('cancel').click()")
             let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
             let summary = page["summary"] as? String ?? ""
@@ -239,20 +266,25 @@ struct WebPageBrowserTests {
     @Test func theEngineViewShowsTheWork() async throws {
         try await Self.withConsole { browser, _ in
             try await Self.pick(Array(repeating: "photo.jpg", count: 12), in: browser)
-            _ = try await browser.evaluate("""
+            _ = try await browser.evaluate(
+                """
                 set("op-0-width", "200"); document.getElementById("go").click();
-                """)
+                """
+            )
             _ = try await browser.evaluate(Self.finished)
-            let rate = try await browser.evaluate("""
-                new Promise((resolve) => {
-                  const look = () => {
-                    const row = document.querySelector("#lanes tbody tr");
-                    const rate = row ? Number(row.children[5].firstChild.textContent) : 0;
-                    rate > 0 ? resolve({ rate, lane: row.children[0].textContent }) : setTimeout(look, 100);
-                  };
-                  look();
-                })
-                """) as? [String: Any]
+            let rate =
+                try await browser.evaluate(
+                    """
+                    new Promise((resolve) => {
+                      const look = () => {
+                        const row = document.querySelector("#lanes tbody tr");
+                        const rate = row ? Number(row.children[5].firstChild.textContent) : 0;
+                        rate > 0 ? resolve({ rate, lane: row.children[0].textContent }) : setTimeout(look, 100);
+                      };
+                      look();
+                    })
+                    """
+                ) as? [String: Any]
             #expect((rate?["rate"] as? Double ?? 0) > 0)
             #expect((rate?["lane"] as? String)?.isEmpty == false)
         }
@@ -265,38 +297,45 @@ struct WebPageBrowserTests {
     @Test func screenshotsOfEachState() async throws {
         try await Self.withConsole { browser, _ in
             var shots: [(String, Data)] = []
-            _ = try await browser.evaluate("""
+            _ = try await browser.evaluate(
+                """
                 set("op-0-width", "240");
                 document.getElementById("add-op").value = "sharpen"; document.getElementById("add").click(); set("op-1-sigma", "1");
                 document.getElementById("add-op").value = "adjust"; document.getElementById("add").click(); set("op-2-brightness", "0.1");
                 set("out-format", "webp");
-                """)
+                """
+            )
             shots.append(("1-recipe.png", try await browser.screenshot()))
             try await Self.pick(["photo.jpg", "alpha.png", "photo.webp", "exif-rotated.jpg"], in: browser)
             _ = try await browser.evaluate("document.getElementById('go').click()")
             _ = try await browser.evaluate(Self.finished)
             shots.append(("2-results.png", try await browser.screenshot()))
-            _ = try await browser.evaluate("""
+            _ = try await browser.evaluate(
+                """
                 new Promise((resolve) => {
                   document.querySelector("#results .card button").click();
                   const look = () => document.getElementById("after").complete && document.getElementById("before").complete ? resolve(true) : setTimeout(look, 20);
                   look();
                 })
-                """)
+                """
+            )
             shots.append(("3-comparison.png", try await browser.screenshot()))
-            _ = try await browser.evaluate("""
+            _ = try await browser.evaluate(
+                """
                 document.getElementById("compare").close();
                 new Promise((resolve) => {
                   const look = () => Number(document.querySelector("#lanes tbody tr")?.children[5].firstChild.textContent ?? 0) > 0
                     ? resolve(true) : setTimeout(look, 100);
                   look();
                 })
-                """)
+                """
+            )
             _ = try await browser.evaluate("document.getElementById('engine').scrollIntoView()")
             shots.append(("4-engine.png", try await browser.screenshot()))
             // On a phone: one column.
             shots.append(("5-phone.png", try await browser.screenshot(width: 400)))
-            let columns = try await browser.evaluate("getComputedStyle(document.querySelector('.builder')).gridTemplateColumns.split(' ').length") as? Int
+            let columns =
+                try await browser.evaluate("getComputedStyle(document.querySelector('.builder')).gridTemplateColumns.split(' ').length") as? Int
             #expect(columns == 1, "one column at 400 px")
             let width = try await browser.evaluate("document.documentElement.scrollWidth") as? Int
             #expect((width ?? .max) <= 400, "nothing wider than the phone: \(width ?? 0) px")

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,7 @@ public final class HeadlessBrowser: @unchecked Sendable {  // Used by one test t
             "--remote-debugging-pipe", "--user-data-dir=\(profile.path)", "about:blank",
         ]
         var argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, Self.executable, &actions, nil, &argv, environ)
         Glibc.close(toBrowser[0])
@@ -59,7 +60,9 @@ public final class HeadlessBrowser: @unchecked Sendable {  // Used by one test t
         guard status == 0 else {
             Glibc.close(toBrowser[1])
             Glibc.close(fromBrowser[0])
-            throw Failure(description: "cannot start \(Self.executable) (\(String(cString: strerror(status)))); scripts/install-system-packages.sh installs it")
+            throw Failure(
+                description: "cannot start \(Self.executable) (\(String(cString: strerror(status)))); scripts/install-system-packages.sh installs it"
+            )
         }
         process = pid
         commands = toBrowser[1]
@@ -99,7 +102,10 @@ public final class HeadlessBrowser: @unchecked Sendable {  // Used by one test t
     /// The page as a PNG, `width` CSS pixels wide and as tall as its content.
     public func screenshot(width: Int = 1100) async throws -> Data {
         let height = (try await evaluate("Math.ceil(document.documentElement.scrollHeight)") as? Int) ?? 900
-        _ = try await send("Emulation.setDeviceMetricsOverride", ["width": width, "height": min(height, 4000), "deviceScaleFactor": 1, "mobile": false])
+        _ = try await send(
+            "Emulation.setDeviceMetricsOverride",
+            ["width": width, "height": min(height, 4000), "deviceScaleFactor": 1, "mobile": false]
+        )
         let shot = try await send("Page.captureScreenshot", ["format": "png", "captureBeyondViewport": true])
         guard let text = shot["data"] as? String, let png = Data(base64Encoded: text) else { throw Failure(description: "no screenshot: \(shot)") }
         return png

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,7 +68,9 @@ public final class PostgreSQLServer: Sendable {
         let data = folder.appendingPathComponent("data").path
         try Self.run(
             binaries.appendingPathComponent("initdb"),
-            ["-D", data, "-U", Self.user, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"], asPostgres: asPostgres)
+            ["-D", data, "-U", Self.user, "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"],
+            asPostgres: asPostgres
+        )
         port = try SeaweedFS.freePorts(1)[0]
         try startServer()
     }
@@ -86,10 +89,13 @@ public final class PostgreSQLServer: Sendable {
                 "-D", data, "-p", String(port), "-k", folder.path, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                 "-c", "max_connections=200",
             ],
-            asPostgres: asPostgres)
+            asPostgres: asPostgres
+        )
         let logFile = folder.appendingPathComponent("postgres.log")
         if !FileManager.default.fileExists(atPath: logFile.path) {
-            guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else { throw PostgreSQLServerError.failed("cannot write \(logFile.path)") }
+            guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
+                throw PostgreSQLServerError.failed("cannot write \(logFile.path)")
+            }
         }
         let log = try FileHandle(forWritingTo: logFile)
         log.seekToEndOfFile()

@@ -63,7 +63,9 @@ public enum ProgressiveJPEG {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "jpegtran \(all.joined(separator: " ")) exited with \(process.terminationStatus) (install libjpeg-turbo-progs)")
+            throw Failure(
+                description: "jpegtran \(all.joined(separator: " ")) exited with \(process.terminationStatus) (install libjpeg-turbo-progs)"
+            )
         }
         return try [UInt8](Data(contentsOf: output))
     }

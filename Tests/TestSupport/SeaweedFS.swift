@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,7 +44,8 @@ public final class SeaweedFS: Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-seaweedfs-\(UUID().uuidString)")
         self.folder = folder
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let identities = #"{"identities":[{"name":"calotype","credentials":[{"accessKey":"\#(Self.accessKeyID)","secretKey":"\#(Self.secretAccessKey)"}],"actions":["Admin","Read","Write","List","Tagging"]}]}"#
+        let identities =
+            #"{"identities":[{"name":"calotype","credentials":[{"accessKey":"\#(Self.accessKeyID)","secretKey":"\#(Self.secretAccessKey)"}],"actions":["Admin","Read","Write","List","Tagging"]}]}"#
         try Data(identities.utf8).write(to: folder.appendingPathComponent("s3.json"))
         // SeaweedFS also listens on each HTTP port + 10000 (gRPC), so every
         // port is picked below 55535 with its gRPC twin free too.
@@ -62,7 +64,9 @@ public final class SeaweedFS: Sendable {
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
         ]
         let logFile = folder.appendingPathComponent("weed.log")
-        guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else { throw SeaweedFSError.didNotStart("cannot write \(logFile.path)") }
+        guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else {
+            throw SeaweedFSError.didNotStart("cannot write \(logFile.path)")
+        }
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
         process.standardError = log

@@ -2,7 +2,9 @@ import CalotypeCore
 import Foundation
 import NIOPosix
 import Testing
+
 @testable import calotype
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +32,8 @@ struct BenchCommandTests {
         let work = try scratchFolder()
         let outcome = try await CLI.run(
             ["bench", "--generate", "4", "--megapixels", "0.3", "--rounds", "1", "--sweep", "1,2", "--json", "bench.json", "--html", "bench.html"],
-            in: work)
+            in: work
+        )
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stdout.contains("images/s") && outcome.stdout.contains("raw libvips parallel"))
 
@@ -105,14 +108,18 @@ struct BenchCommandTests {
     @Test func anUnreachableServerSaysSoAndFails() async throws {
         let port = try closedLoopbackPort()
         let outcome = try await CLI.run(
-            ["bench", "--generate", "2", "--megapixels", "0.1", "--rounds", "1", "--url", "http://127.0.0.1:\(port)"], in: try scratchFolder())
+            ["bench", "--generate", "2", "--megapixels", "0.1", "--rounds", "1", "--url", "http://127.0.0.1:\(port)"],
+            in: try scratchFolder()
+        )
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("cannot reach the server at http://127.0.0.1:\(port): connection refused"))
     }
 
     @Test func aSweepOverHTTPIsAUsageError() async throws {
         let outcome = try await CLI.run(
-            ["bench", "--generate", "2", "--url", "http://127.0.0.1:8080", "--sweep", "1,2"], in: try scratchFolder())
+            ["bench", "--generate", "2", "--url", "http://127.0.0.1:8080", "--sweep", "1,2"],
+            in: try scratchFolder()
+        )
         #expect(outcome.status == 64)
         #expect(outcome.stderr.contains("--sweep applies to in-process runs"))
     }
@@ -127,9 +134,12 @@ struct BenchCommandTests {
         let work = try scratchFolder()
         let (server, port) = try await ServeCommandTests().startServer(in: work)
         let outcome = try await CLI.run(
-            ["bench", "--generate", "3", "--megapixels", "0.3", "--rounds", "1", "--url", "http://127.0.0.1:\(port)", "--clients", "2",
-             "--with-in-process", "--json", "http.json", "--html", "http.html"],
-            in: work)
+            [
+                "bench", "--generate", "3", "--megapixels", "0.3", "--rounds", "1", "--url", "http://127.0.0.1:\(port)", "--clients", "2",
+                "--with-in-process", "--json", "http.json", "--html", "http.html",
+            ],
+            in: work
+        )
         kill(server.processIdentifier, SIGTERM)
         #expect(outcome.status == 0, "\(outcome.stderr)")
 

@@ -4,6 +4,7 @@ import Foundation
 import NIOPosix
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +33,9 @@ struct ClusterFaultTests {
         defer { Task { await ClusterNodesTests.stop([frozen, healthy]) } }
         // Two long items on two nodes of one worker each: each node takes one.
         let created = try await healthy.postBatch(
-            try await ClusterNodesTests.photos(2, width: 3000, height: 2000), query: "blur=12&format=png")
+            try await ClusterNodesTests.photos(2, width: 3000, height: 2000),
+            query: "blur=12&format=png"
+        )
         let stream = Task { try await healthy.events(of: created.batchID) }
         try await frozen.waitUntilHolding()
         frozen.kill(SIGSTOP)
@@ -46,7 +49,8 @@ struct ClusterFaultTests {
         // Awake again: its stale lease shows as a refused finish or a lost lease.
         var refused = 0.0
         while refused == 0 {
-            refused = try await frozen.metric("calotype_cluster_finishes_total", where: ["accepted": "false"])
+            refused =
+                try await frozen.metric("calotype_cluster_finishes_total", where: ["accepted": "false"])
                 + frozen.metric("calotype_cluster_leases_lost_total")
             if refused == 0 { try await Task.sleep(for: .milliseconds(50)) }
         }

@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -95,7 +96,9 @@ struct NodeProcess: Sendable {
         let boundary = "calotype-\(UUID().uuidString)"
         var payload: [UInt8] = []
         for (index, photo) in photos.enumerated() {
-            payload += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p\(index).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+            payload += Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p\(index).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8
+            )
             payload += photo + Array("\r\n".utf8)
         }
         payload += Array("--\(boundary)--\r\n".utf8)
@@ -120,7 +123,10 @@ struct NodeProcess: Sendable {
     /// `limit` fails the test with what this node says of the cluster,
     /// instead of holding it until the suite's time limit.
     func events(
-        of batch: String, after lastEventID: Int = 0, stopAfter: Int = .max, limit: Duration = .seconds(240)
+        of batch: String,
+        after lastEventID: Int = 0,
+        stopAfter: Int = .max,
+        limit: Duration = .seconds(240)
     ) async throws -> [StreamedEvent] {
         let read = NIOLockedValueBox(0)
         return try await withThrowingTaskGroup(of: [StreamedEvent]?.self) { group in
@@ -135,11 +141,13 @@ struct NodeProcess: Sendable {
             let cluster = (try? await get("/cluster")).map { "\($0.status) \(String(decoding: $0.body, as: UTF8.self))" } ?? "no answer"
             throw HarnessFailure(
                 description: "node \(name): the events of \(batch) after \(lastEventID) did not end within \(limit) "
-                    + "(\(read.withLockedValue { $0 }) read); GET /cluster: \(cluster)")
+                    + "(\(read.withLockedValue { $0 }) read); GET /cluster: \(cluster)"
+            )
         }
     }
 
-    private func streamEvents(of batch: String, after lastEventID: Int, stopAfter: Int, read: NIOLockedValueBox<Int>) async throws -> [StreamedEvent] {
+    private func streamEvents(of batch: String, after lastEventID: Int, stopAfter: Int, read: NIOLockedValueBox<Int>) async throws -> [StreamedEvent]
+    {
         var request = HTTPClientRequest(url: base + "/batches/\(batch)/events")
         if lastEventID > 0 { request.headers.add(name: "Last-Event-ID", value: String(lastEventID)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))

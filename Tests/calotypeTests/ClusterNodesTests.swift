@@ -4,6 +4,7 @@ import Foundation
 import NIOPosix
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -153,10 +154,12 @@ struct DashboardTests {
     @Test func everyMetricTheDashboardNamesIsExported() async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let dashboard = try String(contentsOf: root.appendingPathComponent("deploy/grafana/calotype-dashboard.json"), encoding: .utf8)
-        let named = Set(dashboard.matches(of: /\b((?:calotype|hb|http_server)_[a-z_]+)/).map { match in
-            // A histogram's series are its family's.
-            String(match.output.1).replacing(/_(bucket|sum|count)$/, with: "")
-        })
+        let named = Set(
+            dashboard.matches(of: /\b((?:calotype|hb|http_server)_[a-z_]+)/).map { match in
+                // A histogram's series are its family's.
+                String(match.output.1).replacing(/_(bucket|sum|count)$/, with: "")
+            }
+        )
         #expect(named.count >= 15, "the dashboard names \(named.count) metrics")
 
         // A cluster node after some work: a batch with a bad file, a refused request.
@@ -177,14 +180,17 @@ struct DashboardTests {
         let browser = try HeadlessBrowser()
         do {
             try await browser.open(node.base + "/")
-            let shown = try await browser.evaluate("""
-                new Promise((resolve) => {
-                  const look = () => !document.getElementById("cluster").hidden
-                    ? resolve({ nodes: document.querySelector("#nodes tbody").innerText, items: document.getElementById("cluster-items").textContent })
-                    : setTimeout(look, 50);
-                  look();
-                })
-                """) as? [String: Any]
+            let shown =
+                try await browser.evaluate(
+                    """
+                    new Promise((resolve) => {
+                      const look = () => !document.getElementById("cluster").hidden
+                        ? resolve({ nodes: document.querySelector("#nodes tbody").innerText, items: document.getElementById("cluster-items").textContent })
+                        : setTimeout(look, 50);
+                      look();
+                    })
+                    """
+                ) as? [String: Any]
             #expect((shown?["nodes"] as? String)?.contains("dashboard") == true, "\(shown ?? [:])")
             #expect((shown?["items"] as? String)?.contains("2 succeeded") == true, "\(shown ?? [:])")
         } catch {

@@ -52,7 +52,8 @@ struct CLI {
         return Outcome(
             status: status,
             stdout: try String(contentsOf: out, encoding: .utf8),
-            stderr: try String(contentsOf: err, encoding: .utf8))
+            stderr: try String(contentsOf: err, encoding: .utf8)
+        )
     }
 }
 
@@ -120,8 +121,12 @@ struct ProcessCommandTests {
         let work = try scratchFolder()
         try copyFixture("photo.jpg", to: work)
         let outcome = try await CLI.run(
-            ["process", "photo.jpg", "-o", "thumb.png", "--width", "50", "--height", "50", "--fit", "cover", "--format", "png", "--shorthand", "blur=1&grayscale=true"],
-            in: work)
+            [
+                "process", "photo.jpg", "-o", "thumb.png", "--width", "50", "--height", "50", "--fit", "cover", "--format", "png", "--shorthand",
+                "blur=1&grayscale=true",
+            ],
+            in: work
+        )
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let (width, height, format) = try imageSize(work.appendingPathComponent("thumb.png"))
         #expect((width, height, format) == (50, 50, .png))

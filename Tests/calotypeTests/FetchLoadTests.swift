@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,10 +46,15 @@ struct FetchLoadTests {
 
             let source = "http://127.0.0.1:\(origin)/large.jpg"
             let image = Array(
-                "GET /img/insecure/w:200/plain/\(source.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+                "GET /img/insecure/w:200/plain/\(source.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    .utf8
+            )
             let body = Array(#"{"sources": ["\#(source)", "\#(source)"], "options": "width=200"}"#.utf8)
             let batch =
-                Array("POST /process-batch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+                Array(
+                    "POST /process-batch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+                        .utf8
+                )
                 + body
             for (name, request) in [("GET /img", image), ("a batch of 2", batch)] {
                 let failures = await withTaskGroup(of: String?.self) { group in

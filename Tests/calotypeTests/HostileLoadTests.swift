@@ -3,6 +3,7 @@ import Foundation
 import NIOPosix
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,8 +44,13 @@ struct HostileLoadTests {
         let large = try await offThePool { try SyntheticImage.jpeg(width: 800, height: 600, seed: 31) }
         let scanBomb = try await offThePool { try ProgressiveJPEG.scanBomb(from: large) }
         var hostile = HostileImages.all(photo: photo)
-        hostile += try ["bomb.png", "huge-header.png", "document.pdf", "matrix.mat"].map { HostileImages.Sample(name: $0, bytes: try Self.fixture($0)) }
-        hostile += [HostileImages.Sample(name: "scan-bomb.jpg", bytes: scanBomb), HostileImages.Sample(name: "damaged.jpg", bytes: DamagedJPEG.flipped(large))]
+        hostile += try ["bomb.png", "huge-header.png", "document.pdf", "matrix.mat"].map {
+            HostileImages.Sample(name: $0, bytes: try Self.fixture($0))
+        }
+        hostile += [
+            HostileImages.Sample(name: "scan-bomb.jpg", bytes: scanBomb),
+            HostileImages.Sample(name: "damaged.jpg", bytes: DamagedJPEG.flipped(large)),
+        ]
 
         var requests: [Kind] = []
         for (index, sample) in hostile.enumerated() {
@@ -78,7 +84,8 @@ struct HostileLoadTests {
         #expect(health.hasPrefix("HTTP/1.1 200"), "\(health.prefix(200))")
         // Level: the last round adds less than a quarter of what the server
         // held after the one before, and at most 64 MiB.
-        let settled = residentAfterRound[Self.rounds - 2], last = residentAfterRound[Self.rounds - 1]
+        let settled = residentAfterRound[Self.rounds - 2]
+        let last = residentAfterRound[Self.rounds - 1]
         #expect(last - settled < min(settled / 4, 64 << 20), "resident MiB after each round: \(residentAfterRound.map { $0 >> 20 })")
     }
 
@@ -128,8 +135,13 @@ struct HostileLoadTests {
             return beginning.isEmpty || beginning.hasPrefix("HTTP/1.1 200") || isOverloaded(beginning) ? nil : "stream: \(beginning.prefix(200))"
         case .mixedBatch(let photos, let hostile):
             let answer = await exchange(
-                batch(photos + hostile.map(\.bytes), names: photos.indices.map { "photo\($0).jpg" } + hostile.map(\.name), path: "/process-batch-fast?width=200"),
-                port: port)
+                batch(
+                    photos + hostile.map(\.bytes),
+                    names: photos.indices.map { "photo\($0).jpg" } + hostile.map(\.name),
+                    path: "/process-batch-fast?width=200"
+                ),
+                port: port
+            )
             if isOverloaded(answer) { return nil }
             guard answer.hasPrefix("HTTP/1.1 200"), answer.contains("event: complete") else { return "batch: \(answer.prefix(300))" }
             let results = answer.components(separatedBy: "event: result").count - 1
@@ -148,17 +160,25 @@ struct HostileLoadTests {
         let boundary = "calotype-hostile-load"
         var payload: [UInt8] = []
         for (bytes, name) in zip(files, names) {
-            payload += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(name)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+            payload += Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(name)\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    .utf8
+            )
             payload += bytes + Array("\r\n".utf8)
         }
         payload += Array("--\(boundary)--\r\n".utf8)
         return Array(
-            "POST \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8)
+            "POST \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n"
+                .utf8
+        )
             + payload
     }
 
     static func rawBody(_ bytes: [UInt8]) -> [UInt8] {
-        Array("POST /process?width=200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: image/jpeg\r\nContent-Length: \(bytes.count)\r\n\r\n".utf8) + bytes
+        Array(
+            "POST /process?width=200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: image/jpeg\r\nContent-Length: \(bytes.count)\r\n\r\n"
+                .utf8
+        ) + bytes
     }
 
     /// Sends `request` on a connection of its own and reads until the server closes it.

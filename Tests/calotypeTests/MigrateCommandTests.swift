@@ -26,7 +26,10 @@ struct MigrateCommandTests {
         // A port nothing listens on; the password never appears in the message.
         let port = try #require(SeaweedFS.freePorts(1).first)
         let dead = try await CLI.run(
-            ["migrate"], in: folder, environment: ["CALOTYPE_DATABASE_URL": "postgres://calotype:hunter2@127.0.0.1:\(port)/db?sslmode=disable"])
+            ["migrate"],
+            in: folder,
+            environment: ["CALOTYPE_DATABASE_URL": "postgres://calotype:hunter2@127.0.0.1:\(port)/db?sslmode=disable"]
+        )
         #expect(dead.status == 1 && dead.stderr.contains("127.0.0.1:\(port)") && !dead.stderr.contains("hunter2"))
     }
 }

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOPosix
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,12 @@ struct ServeCommandTests {
         let (process, port) = try await startServer(in: try scratchFolder())
         let (boundary, payload) = try await Self.sixPhotos()
         let connection = try TCPConnection(port: port)
-        await connection.send(Array("POST /process-batch-stream?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+        await connection.send(
+            Array(
+                "POST /process-batch-stream?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n"
+                    .utf8
+            ) + payload
+        )
         let beginning = await connection.read(until: "event: result")
         #expect(beginning.contains("event: result"))
 
@@ -46,7 +52,12 @@ struct ServeCommandTests {
         return await withCheckedContinuation { continuation in
             // Set first, then checked: an exit between the two is seen by one of them, resumed once.
             let resumeOnce = { @Sendable (status: Int32) in
-                if resumed.withLockedValue({ done in defer { done = true }; return !done }) { continuation.resume(returning: status) }
+                if resumed.withLockedValue({ done in
+                    defer { done = true }
+                    return !done
+                }) {
+                    continuation.resume(returning: status)
+                }
             }
             process.terminationHandler = { resumeOnce($0.terminationStatus) }
             if !process.isRunning { resumeOnce(process.terminationStatus) }
@@ -59,7 +70,9 @@ struct ServeCommandTests {
         let boundary = "calotype-\(UUID().uuidString)"
         var payload: [UInt8] = []
         for index in 0..<6 {
-            payload += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p\(index).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+            payload += Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"p\(index).jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8
+            )
             payload += photo + Array("\r\n".utf8)
         }
         payload += Array("--\(boundary)--\r\n".utf8)
@@ -72,7 +85,12 @@ struct ServeCommandTests {
         let (process, port) = try await startServer(in: folder, environment: ["CALOTYPE_RESULTS_DIR": results.path])
         let (boundary, payload) = try await Self.sixPhotos()
         let connection = try TCPConnection(port: port)
-        await connection.send(Array("POST /batches?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n".utf8) + payload)
+        await connection.send(
+            Array(
+                "POST /batches?width=1200&blur=2&format=png HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(payload.count)\r\n\r\n"
+                    .utf8
+            ) + payload
+        )
         let answer = await connection.read(until: "\"total\":6}")
         connection.close()
         #expect(answer.contains("202 Accepted"))

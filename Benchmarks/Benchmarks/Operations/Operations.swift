@@ -1,3 +1,4 @@
+import Benchmark
 // Micro benchmarks of every operation on each backend, one encoded image in,
 // one encoded image out (decode, the operation, encode), through the same
 // `ImageBackend.process` the scheduler calls.
@@ -13,7 +14,6 @@
 import CalotypeCore
 import CalotypeLibvips
 import CalotypeOpenCL
-import Benchmark
 import Foundation
 import NIOPosix
 
@@ -162,7 +162,10 @@ func register(_ benchmarkCase: Case, backendName: String, backend: @escaping @Se
             let output = try await backend.process(Input.jpeg, recipe: recipe)
             let expected = benchmarkCase.size
             guard output.backend.hasPrefix(backendName), (output.width, output.height) == expected else {
-                throw BenchmarkSetupFailure(reason: "\(backendName)/\(benchmarkCase.name): \(output.width)x\(output.height) from \(output.backend), expected \(expected.0)x\(expected.1)")
+                throw BenchmarkSetupFailure(
+                    reason:
+                        "\(backendName)/\(benchmarkCase.name): \(output.width)x\(output.height) from \(output.backend), expected \(expected.0)x\(expected.1)"
+                )
             }
         }
     )

@@ -1,5 +1,6 @@
-@testable import CalotypeCore
 import FuzzSupport
+
+@testable import CalotypeCore
 
 /// `ImageSize.sniff` and `JPEGScans.count`: the header readers that run on
 /// every upload before libvips sees it (the size for placement and the

@@ -1,6 +1,6 @@
 import CalotypeCore
-import FuzzSupport
 import CalotypeImageURL
+import FuzzSupport
 
 /// `GET /img/{signature}/{options}/{source}`: the path after `/img/` read by
 /// `ImageURL(path:)`, its options by `ImgproxyOptions` (presets included),

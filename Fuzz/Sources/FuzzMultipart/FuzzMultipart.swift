@@ -1,5 +1,6 @@
 import FuzzSupport
 import NIOCore
+
 @testable import Server
 
 /// The multipart/form-data parser behind every upload. The input is a

@@ -1,5 +1,6 @@
-@testable import CalotypeS3UnderFuzz
 import FuzzSupport
+
+@testable import CalotypeS3UnderFuzz
 
 /// S3's XML answers as the client reads them: a ListObjectsV2 page
 /// (`S3Client.page(listXML:)`) and an error (`S3Client.errorDetails`), from

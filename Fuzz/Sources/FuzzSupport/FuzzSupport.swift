@@ -17,7 +17,10 @@ public func runLibFuzzer(_ testOneInput: @convention(c) (UnsafePointer<UInt8>?, 
 /// prints why and aborts, which libFuzzer reports as a crash and saves the
 /// input (`crash-<sha1>`) for a regression test.
 public func require(
-    _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line
+    _ condition: @autoclosure () -> Bool,
+    _ message: @autoclosure () -> String,
+    file: StaticString = #fileID,
+    line: UInt = #line
 ) {
     guard !condition() else { return }
     let report = Array("fuzz property broken at \(file):\(line): \(message())\n".utf8)

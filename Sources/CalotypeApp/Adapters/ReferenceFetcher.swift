@@ -38,7 +38,10 @@ struct ReferenceFetcher: SourceFetcher {
     var timeout: Duration { http.limits.totalTimeout }
 
     func fetch(
-        _ reference: String, maxBytes: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+        _ reference: String,
+        maxBytes: Int,
+        booking: any FetchBooking,
+        until deadline: ContinuousClock.Instant
     ) async throws(SourceError) -> FetchedImage {
         let parsed = try checked(reference)
         // http(s) hops are checked again, with their addresses, by the fetcher.

@@ -36,7 +36,10 @@ struct S3ResultStorage: ResultStorage {
             throw error
         }
         return StoredResult(
-            bytes: object.bytes, mediaType: object.contentType ?? name.mediaType, written: object.lastModified.flatMap(Self.httpDate))
+            bytes: object.bytes,
+            mediaType: object.contentType ?? name.mediaType,
+            written: object.lastModified.flatMap(Self.httpDate)
+        )
     }
 
     func delete(_ name: ResultName) async throws {

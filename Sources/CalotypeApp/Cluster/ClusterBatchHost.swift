@@ -20,8 +20,12 @@ struct ClusterBatchHost: BatchHost {
             WorkQueue.NewItem(source: source, name: input.name, pool: pool)
         }
         let batch = WorkQueue.NewBatch(
-            id: id, recipeJSON: submission.recipe.json, placement: submission.placement.rawValue, strict: submission.strictPlacement,
-            destination: submission.destination)
+            id: id,
+            recipeJSON: submission.recipe.json,
+            placement: submission.placement.rawValue,
+            strict: submission.strictPlacement,
+            destination: submission.destination
+        )
         do {
             try await node.queue.enqueue(batch, items: items)
         } catch {
@@ -77,17 +81,28 @@ struct ClusterBatchHost: BatchHost {
 
     func status(of id: String) async throws(APIError) -> APIBatchStatus {
         let record = try await self.record(id, withItems: true)
-        let state: APIBatchStatus.State = switch record.state {
-        case "cancelled": .cancelled
-        case "completed": .completed
-        default: .running
-        }
+        let state: APIBatchStatus.State =
+            switch record.state {
+            case "cancelled": .cancelled
+            case "completed": .completed
+            default: .running
+            }
         let batchID = record.id.uuidString.lowercased()
         return APIBatchStatus(
-            batchID: batchID, status: state, total: record.total, completed: record.succeeded + record.failed + record.cancelled,
-            succeeded: record.succeeded, failed: record.failed, cancelled: record.cancelled, durationMs: record.durationMs,
-            createdAt: record.createdAt.formatted(.iso8601), eventsURL: "/batches/\(batchID)/events", statusURL: "/batches/\(batchID)",
-            lastEventID: record.lastEventID, results: record.items)
+            batchID: batchID,
+            status: state,
+            total: record.total,
+            completed: record.succeeded + record.failed + record.cancelled,
+            succeeded: record.succeeded,
+            failed: record.failed,
+            cancelled: record.cancelled,
+            durationMs: record.durationMs,
+            createdAt: record.createdAt.formatted(.iso8601),
+            eventsURL: "/batches/\(batchID)/events",
+            statusURL: "/batches/\(batchID)",
+            lastEventID: record.lastEventID,
+            results: record.items
+        )
     }
 
     func events(of id: String, after lastEventID: Int) async throws(APIError) -> BatchEventStream {

@@ -18,7 +18,10 @@ struct ClusterMetrics: Sendable {
                 _ = counter("calotype_cluster_finishes_total", [("pool", pool.rawValue), ("accepted", accepted)])
             }
         }
-        for name in ["calotype_cluster_leases_lost_total", "calotype_cluster_retries_total", "calotype_cluster_released_total", "calotype_cluster_abandoned_total"] {
+        for name in [
+            "calotype_cluster_leases_lost_total", "calotype_cluster_retries_total", "calotype_cluster_released_total",
+            "calotype_cluster_abandoned_total",
+        ] {
             _ = counter(name, [])
         }
     }

@@ -4,10 +4,10 @@ import CalotypeOpenCL
 import CoreMetrics
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
 import Scheduler
 import Server
-import NIOConcurrencyHelpers
 import Synchronization
 
 /// This process as one node of a cluster (`CALOTYPE_DATABASE_URL`): its
@@ -32,7 +32,11 @@ public final class ClusterNode: Sendable {
     /// A node of the cluster at `settings`; its results (and staged
     /// uploads) go to `results`, the S3 store every node shares.
     init(
-        settings: ClusterSettings, results: S3ResultStorage, references: (any SourceFetcher)?, metrics: any MetricsFactory, logger: Logger
+        settings: ClusterSettings,
+        results: S3ResultStorage,
+        references: (any SourceFetcher)?,
+        metrics: any MetricsFactory,
+        logger: Logger
     ) throws {
         self.metrics = ClusterMetrics(factory: metrics)
         var logger = logger
@@ -55,7 +59,10 @@ public final class ClusterNode: Sendable {
     /// and the cluster shown. Nil when results are not in S3 (checked by
     /// `ClusterSettings.read` already).
     public static func join(
-        _ settings: ClusterSettings, configuration: inout ServerConfiguration, metrics: any MetricsFactory, logger: Logger
+        _ settings: ClusterSettings,
+        configuration: inout ServerConfiguration,
+        metrics: any MetricsFactory,
+        logger: Logger
     ) throws -> ClusterNode? {
         guard let results = configuration.resultStorage as? S3ResultStorage else { return nil }
         let node = try ClusterNode(settings: settings, results: results, references: configuration.sources, metrics: metrics, logger: logger)
@@ -112,7 +119,11 @@ public final class ClusterNode: Sendable {
             return nil
         }
         let plan = BatchPlan(
-            recipe: recipe, placement: Placement(rawValue: record.placement) ?? .auto, strict: record.strict, destination: record.destination)
+            recipe: recipe,
+            placement: Placement(rawValue: record.placement) ?? .auto,
+            strict: record.strict,
+            destination: record.destination
+        )
         plans.withLockedValue { plans in
             // A node runs items of a few batches at a time; this is not a store.
             if plans.count >= 256 { plans.removeAll() }
@@ -149,7 +160,8 @@ extension ClusterNode: ClusterView {
     /// makes it say so within a second, never hang (the pool would wait for
     /// a connection as long as the database is away).
     public func health() async -> APIClusterHealth {
-        let client = self.client, logger = self.logger
+        let client = self.client
+        let logger = self.logger
         let reachable = (try? await Self.within(.seconds(1)) { try await client.query("SELECT 1", logger: logger).collect() }) != nil
         return APIClusterHealth(node: settings.nodeName, databaseReachable: reachable, claims: claims.load(ordering: .relaxed))
     }
@@ -201,11 +213,20 @@ extension ClusterNode: ClusterView {
 
     private func readOverview() async throws -> APICluster {
         let nodes = try await queue.nodes().map {
-            APICluster.Node(name: $0.name, cpuWorkers: $0.cpuWorkers, gpuWorkers: $0.gpuWorkers, lastHeartbeatS: $0.silentSeconds, running: $0.running)
+            APICluster.Node(
+                name: $0.name,
+                cpuWorkers: $0.cpuWorkers,
+                gpuWorkers: $0.gpuWorkers,
+                lastHeartbeatS: $0.silentSeconds,
+                running: $0.running
+            )
         }
         let queued = try await queue.queued()
         return APICluster(
-            node: settings.nodeName, nodes: nodes, items: try await queue.counts(),
-            queued: Dictionary(uniqueKeysWithValues: WorkQueue.Pool.allCases.map { ($0.rawValue, queued[$0] ?? 0) }))
+            node: settings.nodeName,
+            nodes: nodes,
+            items: try await queue.counts(),
+            queued: Dictionary(uniqueKeysWithValues: WorkQueue.Pool.allCases.map { ($0.rawValue, queued[$0] ?? 0) })
+        )
     }
 }

@@ -54,16 +54,23 @@ struct ClusterNodeService: Service {
         let settings = node.settings
         let queue = node.queue
         try await queue.register(node: settings.nodeName, cpuWorkers: cpuWorkers, gpuWorkers: gpuWorkers)
-        let policy = gpuWorkers > 0
+        let policy =
+            gpuWorkers > 0
             ? WorkQueue.ClaimPolicy(pools: [.gpu, .cpu])
             : WorkQueue.ClaimPolicy(pools: [.cpu], othersAfter: settings.gpuWait)
         let worker = ClusterWorker(
             queue: queue,
             configuration: .init(
-                owner: settings.nodeName, policy: policy, workers: cpuWorkers + gpuWorkers, lease: settings.lease,
-                maxAttempts: settings.maxAttempts, itemDeadline: itemDeadline),
+                owner: settings.nodeName,
+                policy: policy,
+                workers: cpuWorkers + gpuWorkers,
+                lease: settings.lease,
+                maxAttempts: settings.maxAttempts,
+                itemDeadline: itemDeadline
+            ),
             observer: observe,
-            process: process)
+            process: process
+        )
         let rescuer = LeaseRescuer(queue: queue, interval: settings.lease / 3, maxAttempts: settings.maxAttempts) { [logger = node.logger] expired in
             logger.notice("took back expired leases", metadata: ["items": "\(expired.count)", "dead": "\(expired.count(where: \.dead))"])
         }
@@ -89,13 +96,24 @@ struct ClusterNodeService: Service {
         let batchID = claim.batchID.uuidString.lowercased()
         guard let batch = await node.batchPlan(claim.batchID) else {
             let item = APIBatchItem(
-                batchID: batchID, index: claim.index, filename: claim.name, status: .error,
-                error: APIErrorDetail(code: .clusterUnavailable, message: "the batch's recipe could not be read"))
+                batchID: batchID,
+                index: claim.index,
+                filename: claim.name,
+                status: .error,
+                error: APIErrorDetail(code: .clusterUnavailable, message: "the batch's recipe could not be read")
+            )
             return ClusterWorker.Finished(.retry(in: nil), item: item)
         }
         var item = await server.runHandedOutItem(
-            .source(claim.source), index: claim.index, batchID: batchID, recipe: batch.recipe, placement: batch.placement,
-            strictPlacement: batch.strict, destination: batch.destination, fetcher: node.inputs)
+            .source(claim.source),
+            index: claim.index,
+            batchID: batchID,
+            recipe: batch.recipe,
+            placement: batch.placement,
+            strictPlacement: batch.strict,
+            destination: batch.destination,
+            fetcher: node.inputs
+        )
         item.filename = claim.name
         return ClusterWorker.Finished(Self.ending(of: item, staged: claim.source.hasPrefix(StagedInputs.scheme)), item: item)
     }

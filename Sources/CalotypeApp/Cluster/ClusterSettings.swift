@@ -31,8 +31,10 @@ public struct ClusterSettings: Sendable {
         }
         if requireSharedResults, !(settings.string("CALOTYPE_RESULTS_URL") ?? "").lowercased().hasPrefix("s3://") {
             throw ConfigurationError(
-                variable: "CALOTYPE_RESULTS_URL", value: settings.string("CALOTYPE_RESULTS_URL") ?? "",
-                allowed: "s3://bucket/prefix/ in cluster mode (CALOTYPE_DATABASE_URL is set): every node must read every result")
+                variable: "CALOTYPE_RESULTS_URL",
+                value: settings.string("CALOTYPE_RESULTS_URL") ?? "",
+                allowed: "s3://bucket/prefix/ in cluster mode (CALOTYPE_DATABASE_URL is set): every node must read every result"
+            )
         }
         let nodeName = settings.string("CALOTYPE_NODE_NAME") ?? ProcessInfo.processInfo.hostName
         var cluster = ClusterSettings(databaseURL: url, nodeName: nodeName)
@@ -42,7 +44,6 @@ public struct ClusterSettings: Sendable {
         return cluster
     }
 }
-
 
 extension ClusterSettings {
     /// The schema version this build's migrations reach.

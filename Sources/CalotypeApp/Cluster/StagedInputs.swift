@@ -48,7 +48,10 @@ struct StagedInputs: SourceFetcher {
     var timeout: Duration { references?.timeout ?? client.configuration.timeout }
 
     func fetch(
-        _ reference: String, maxBytes: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+        _ reference: String,
+        maxBytes: Int,
+        booking: any FetchBooking,
+        until deadline: ContinuousClock.Instant
     ) async throws(SourceError) -> FetchedImage {
         guard reference.hasPrefix(Self.scheme) else {
             guard let references else { throw .notAllowed("this node fetches no images by reference (CALOTYPE_ALLOWED_SOURCES is empty)") }

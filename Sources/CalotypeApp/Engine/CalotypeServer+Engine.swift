@@ -10,8 +10,10 @@ extension CalotypeServer {
         // Offer only what libvips here can write (AVIF needs libheif with an AV1 encoder).
         configuration.imageURLs.negotiatedFormats.removeAll { !engine.cpu.writableFormats.contains($0) }
         self.init(
-            scheduler: engine.scheduler, configuration: configuration,
+            scheduler: engine.scheduler,
+            configuration: configuration,
             selfChecks: Dictionary(uniqueKeysWithValues: engine.gpus.map { ($0.name, $0.selfCheck.description) }),
-            telemetry: engine.telemetry)
+            telemetry: engine.telemetry
+        )
     }
 }

@@ -39,9 +39,13 @@ public final class Engine: Sendable {
         public var observer: (@Sendable (Scheduler.Event) -> Void)?
 
         public init(
-            cpuWorkers: Int = Configuration.defaultCPUWorkers, gpuWorkers: Int = 1,
-            scheduler: Scheduler.Configuration = .init(), limits: ImageLimits = .init(),
-            adaptiveLibvipsThreads: Bool = true, useGPU: Bool = true, openCL: OpenCLBackend.Configuration = .init(),
+            cpuWorkers: Int = Configuration.defaultCPUWorkers,
+            gpuWorkers: Int = 1,
+            scheduler: Scheduler.Configuration = .init(),
+            limits: ImageLimits = .init(),
+            adaptiveLibvipsThreads: Bool = true,
+            useGPU: Bool = true,
+            openCL: OpenCLBackend.Configuration = .init(),
             observer: (@Sendable (Scheduler.Event) -> Void)? = nil
         ) {
             self.observer = observer
@@ -60,7 +64,9 @@ public final class Engine: Sendable {
 
         /// Reads `environment` alone over the defaults (`calotype process`,
         /// `devices`, tests); a malformed value is an error naming it.
-        public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Configuration {
+        public static func fromEnvironment(
+            _ environment: [String: String] = ProcessInfo.processInfo.environment
+        ) throws(ConfigurationError) -> Configuration {
             try read(from: Settings(environment: environment))
         }
 
@@ -79,7 +85,11 @@ public final class Engine: Sendable {
             if let scans = try integer("CALOTYPE_MAX_JPEG_SCANS", in: 1...10_000) { configuration.limits.maxJPEGScans = scans }
             if let policy = settings.string("CALOTYPE_FAIL_ON") {
                 guard let value = DamagedInput(shorthand: policy) else {
-                    throw ConfigurationError(variable: "CALOTYPE_FAIL_ON", value: policy, allowed: DamagedInput.allCases.map(\.rawValue).joined(separator: ", "))
+                    throw ConfigurationError(
+                        variable: "CALOTYPE_FAIL_ON",
+                        value: policy,
+                        allowed: DamagedInput.allCases.map(\.rawValue).joined(separator: ", ")
+                    )
                 }
                 configuration.limits.failOn = value
             }
@@ -93,8 +103,10 @@ public final class Engine: Sendable {
             if let fault = settings.string("CALOTYPE_OPENCL_FAULT") {
                 guard let value = OpenCLFault(rawValue: fault.lowercased()) else {
                     throw ConfigurationError(
-                        variable: "CALOTYPE_OPENCL_FAULT", value: fault,
-                        allowed: "one of " + OpenCLFault.allCases.map(\.rawValue).joined(separator: ", "))
+                        variable: "CALOTYPE_OPENCL_FAULT",
+                        value: fault,
+                        allowed: "one of " + OpenCLFault.allCases.map(\.rawValue).joined(separator: ", ")
+                    )
                 }
                 configuration.openCL.fault = value
             }
@@ -130,9 +142,12 @@ public final class Engine: Sendable {
         do {
             cpu = try LibvipsBackend(
                 configuration: .init(
-                    threadsPerJob: configuration.libvipsThreadsPerJob, adaptiveThreads: configuration.adaptiveLibvipsThreads,
-                    limits: configuration.limits),
-                threadPool: cpuThreads)
+                    threadsPerJob: configuration.libvipsThreadsPerJob,
+                    adaptiveThreads: configuration.adaptiveLibvipsThreads,
+                    limits: configuration.limits
+                ),
+                threadPool: cpuThreads
+            )
         } catch {
             cpuThreads.shutdownGracefully { _ in }
             throw error
@@ -171,9 +186,12 @@ public final class Engine: Sendable {
         var schedulerConfiguration = configuration.scheduler
         schedulerConfiguration.inputLimits = configuration.limits
         scheduler = Scheduler(
-            lanes: lanes, configuration: schedulerConfiguration, observer: configuration.observer,
+            lanes: lanes,
+            configuration: schedulerConfiguration,
+            observer: configuration.observer,
             memoryBudget: MemoryBudget(limit: configuration.memoryBudget ?? MemoryBudget.defaultLimit(workers: workers)),
-            metrics: telemetry.metrics)
+            metrics: telemetry.metrics
+        )
     }
 
     /// Starts an engine on a thread of its own: starting libvips and the

@@ -1,6 +1,6 @@
 import Logging
-import ServiceLifecycle
 import Server
+import ServiceLifecycle
 
 /// The engine in a shutdown: it goes last, once nothing can submit a job
 /// any more: it refuses new work, lets running jobs finish and stops its
@@ -26,7 +26,9 @@ extension CalotypeServer {
     /// which a shutdown therefore stops first: it stops claiming while the
     /// HTTP server still answers.
     public func services(
-        engine: Engine, cluster: ClusterNode? = nil, logger: Logger = Logger(label: "calotype"),
+        engine: Engine,
+        cluster: ClusterNode? = nil,
+        logger: Logger = Logger(label: "calotype"),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> [any Service] {
         var services: [any Service] = [EngineService(engine: engine), IdleMemoryTrimService(budget: engine.scheduler.memoryBudget)]
@@ -34,9 +36,15 @@ extension CalotypeServer {
         var stoppedFirst: [any Service] = []
         if let cluster {
             let gpuWorkers = engine.gpus.isEmpty ? 0 : engine.configuration.gpuWorkers * engine.gpus.count
-            stoppedFirst.append(ClusterNodeService(
-                node: cluster, server: self, cpuWorkers: engine.configuration.cpuWorkers, gpuWorkers: gpuWorkers,
-                batchLifetime: configuration.resultLifetime))
+            stoppedFirst.append(
+                ClusterNodeService(
+                    node: cluster,
+                    server: self,
+                    cpuWorkers: engine.configuration.cpuWorkers,
+                    gpuWorkers: gpuWorkers,
+                    batchLifetime: configuration.resultLifetime
+                )
+            )
         }
         services += try await self.services(logger: logger, stoppedFirst: stoppedFirst, onServerRunning: onServerRunning)
         return services

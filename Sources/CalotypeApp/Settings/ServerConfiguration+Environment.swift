@@ -9,13 +9,16 @@ import Server
 extension ServerConfiguration {
     /// Reads `environment` alone over the defaults (tests); a malformed
     /// value is an error naming it.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> ServerConfiguration {
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> ServerConfiguration {
         try read(from: Settings(environment: environment))
     }
 
     /// Reads the server's settings over the defaults; a malformed value is an
     /// error naming it. `resolver` looks up source hosts (tests give a table).
-    public static func read(from settings: Settings, resolver: any HostResolver = SystemResolver()) throws(ConfigurationError) -> ServerConfiguration {
+    public static func read(from settings: Settings, resolver: any HostResolver = SystemResolver()) throws(ConfigurationError) -> ServerConfiguration
+    {
         var configuration = ServerConfiguration()
         func integer(_ name: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
             try settings.integer(name, in: range)
@@ -39,7 +42,11 @@ extension ServerConfiguration {
             guard let parsed = URL(string: url), parsed.scheme?.lowercased() == "s3", let bucket = parsed.host, !bucket.isEmpty,
                 Self.isPlainS3Prefix(url)
             else {
-                throw ConfigurationError(variable: "CALOTYPE_RESULTS_URL", value: url, allowed: "s3://bucket/prefix/ (unset: the folder CALOTYPE_RESULTS_DIR)")
+                throw ConfigurationError(
+                    variable: "CALOTYPE_RESULTS_URL",
+                    value: url,
+                    allowed: "s3://bucket/prefix/ (unset: the folder CALOTYPE_RESULTS_DIR)"
+                )
             }
             let client = S3Client(configuration: try S3Client.Configuration.read(from: settings, for: "CALOTYPE_RESULTS_URL"), http: .shared)
             configuration.resultStorage = S3ResultStorage(client: client, bucket: bucket, prefix: Self.folderPrefix(parsed.path))
@@ -64,8 +71,10 @@ extension ServerConfiguration {
         if let level = settings.string("CALOTYPE_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError(
-                    variable: "CALOTYPE_LOG_LEVEL", value: level,
-                    allowed: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+                    variable: "CALOTYPE_LOG_LEVEL",
+                    value: level,
+                    allowed: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                )
             }
             configuration.logLevel = parsed
         }

@@ -18,11 +18,16 @@ extension ServerConfiguration {
         do {
             allowList = try SourceAllowList(allowed)
         } catch {
-            throw ConfigurationError(variable: "CALOTYPE_ALLOWED_SOURCES", value: allowed, allowed: "comma-separated http(s)://host/, s3://bucket/ or local:///folder/ prefixes")
+            throw ConfigurationError(
+                variable: "CALOTYPE_ALLOWED_SOURCES",
+                value: allowed,
+                allowed: "comma-separated http(s)://host/, s3://bucket/ or local:///folder/ prefixes"
+            )
         }
         let addressGuard = AddressGuard(
             allowLoopback: try settings.flag("CALOTYPE_ALLOW_LOOPBACK_SOURCES") ?? false,
-            allowPrivate: try settings.flag("CALOTYPE_ALLOW_PRIVATE_SOURCES") ?? false)
+            allowPrivate: try settings.flag("CALOTYPE_ALLOW_PRIVATE_SOURCES") ?? false
+        )
         var limits = FetchLimits()
         if let maxImageBytes { limits.maxBytes = maxImageBytes }
         if let seconds = try settings.integer("CALOTYPE_SOURCE_TIMEOUT", in: 1...600) { limits.totalTimeout = .seconds(seconds) }
@@ -49,8 +54,11 @@ extension ServerConfiguration {
             local = LocalSourceReader(root: URL(fileURLWithPath: root), allowList: allowList)
         }
         sources = ReferenceFetcher(
-            policy: policy, http: HTTPSourceFetcher(policy: policy, limits: limits, eventLoopGroup: MultiThreadedEventLoopGroup.singleton),
-            s3: s3, local: local)
+            policy: policy,
+            http: HTTPSourceFetcher(policy: policy, limits: limits, eventLoopGroup: MultiThreadedEventLoopGroup.singleton),
+            s3: s3,
+            local: local
+        )
 
         try readDestinations(from: settings)
         try readImageURLs(from: settings)
@@ -64,10 +72,18 @@ extension ServerConfiguration {
         do {
             allowList = try SourceAllowList(allowed)
         } catch {
-            throw ConfigurationError(variable: "CALOTYPE_ALLOWED_DESTINATIONS", value: allowed, allowed: "comma-separated s3://bucket/prefix/ folders")
+            throw ConfigurationError(
+                variable: "CALOTYPE_ALLOWED_DESTINATIONS",
+                value: allowed,
+                allowed: "comma-separated s3://bucket/prefix/ folders"
+            )
         }
         guard allowList.prefixes.allSatisfy({ $0.hasPrefix("s3://") }) else {
-            throw ConfigurationError(variable: "CALOTYPE_ALLOWED_DESTINATIONS", value: allowed, allowed: "comma-separated s3://bucket/prefix/ folders")
+            throw ConfigurationError(
+                variable: "CALOTYPE_ALLOWED_DESTINATIONS",
+                value: allowed,
+                allowed: "comma-separated s3://bucket/prefix/ folders"
+            )
         }
         let client = S3Client(configuration: try S3Client.Configuration.read(from: settings, for: "CALOTYPE_ALLOWED_DESTINATIONS"), http: .shared)
         destinations = S3Destinations(allowList: allowList, client: client)
@@ -98,15 +114,24 @@ extension ServerConfiguration {
                 do {
                     _ = try ImgproxyOptions(ImageURL.options(preset), presets: imageURLs.presets).recipe()
                 } catch {
-                    throw ConfigurationError(variable: "CALOTYPE_PRESETS", value: presets, allowed: "options imgproxy's URLs take (preset \(name): \(error))")
+                    throw ConfigurationError(
+                        variable: "CALOTYPE_PRESETS",
+                        value: presets,
+                        allowed: "options imgproxy's URLs take (preset \(name): \(error))"
+                    )
                 }
             }
         }
         if let formats = settings.string("CALOTYPE_IMG_NEGOTIATE") {
             var chosen: [OutputFormat] = []
-            for name in formats.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !name.isEmpty && name != "none" {
+            for name in formats.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() })
+            where !name.isEmpty && name != "none" {
                 guard let format = OutputFormat(rawValue: name), [.avif, .webp].contains(format) else {
-                    throw ConfigurationError(variable: "CALOTYPE_IMG_NEGOTIATE", value: formats, allowed: "avif and webp in the order preferred, or none")
+                    throw ConfigurationError(
+                        variable: "CALOTYPE_IMG_NEGOTIATE",
+                        value: formats,
+                        allowed: "avif and webp in the order preferred, or none"
+                    )
                 }
                 chosen.append(format)
             }

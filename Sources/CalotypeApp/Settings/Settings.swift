@@ -37,7 +37,10 @@ public final class Settings: Sendable {
 
     /// Settings from every source, `environment` being the process's.
     public static func load(
-        flags: [String: String] = [:], environment: [String: String], envFile: URL? = nil, configFile: URL? = nil
+        flags: [String: String] = [:],
+        environment: [String: String],
+        envFile: URL? = nil,
+        configFile: URL? = nil
     ) async throws -> Settings {
         var dotEnv: [String: String] = [:]
         if let envFile, FileManager.default.fileExists(atPath: envFile.path) {
@@ -104,7 +107,11 @@ enum ConfigFile {
         do {
             return try JSONDecoder().decode([String: Scalar].self, from: Data(contentsOf: file)).mapValues(\.text)
         } catch let error as DecodingError {
-            throw ConfigurationError(variable: file.path, value: "\(error)", allowed: "a JSON object of settings by name, each a string, a number or a boolean")
+            throw ConfigurationError(
+                variable: file.path,
+                value: "\(error)",
+                allowed: "a JSON object of settings by name, each a string, a number or a boolean"
+            )
         }
     }
 

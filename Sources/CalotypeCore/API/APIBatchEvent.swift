@@ -29,12 +29,13 @@ public enum APIBatchEvent: Sendable, Hashable {
 
     /// The payload as one line of JSON with sorted keys.
     public var data: String {
-        let encoded: Data? = switch self {
-        case .progress(let progress): try? APIJSON.encode(progress)
-        case .result(let item): try? APIJSON.encode(item)
-        case .error(let error): try? APIJSON.encode(error)
-        case .complete(let summary): try? APIJSON.encode(summary)
-        }
+        let encoded: Data? =
+            switch self {
+            case .progress(let progress): try? APIJSON.encode(progress)
+            case .result(let item): try? APIJSON.encode(item)
+            case .error(let error): try? APIJSON.encode(error)
+            case .complete(let summary): try? APIJSON.encode(summary)
+            }
         return encoded.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
@@ -74,7 +75,12 @@ public enum APIBatchEvent: Sendable, Hashable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case batchID = "batch_id", index, filename, stage, completed, total
+            case batchID = "batch_id"
+            case index
+            case filename
+            case stage
+            case completed
+            case total
         }
     }
 
@@ -96,7 +102,11 @@ public enum APIBatchEvent: Sendable, Hashable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case batchID = "batch_id", index, filename, code, message
+            case batchID = "batch_id"
+            case index
+            case filename
+            case code
+            case message
         }
     }
 }

@@ -37,8 +37,12 @@ public struct APIBatchItem: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", index, filename, status, backend, fallback, width, height, format, bytes
-        case durationMs = "duration_ms", url, savedTo = "saved_to", error, data
+        case batchID = "batch_id"
+        case index, filename, status, backend, fallback, width, height, format, bytes
+        case durationMs = "duration_ms"
+        case url
+        case savedTo = "saved_to"
+        case error, data
     }
 
     /// The path of the result store's URLs, before the id.
@@ -78,6 +82,9 @@ public struct APIBatchSummary: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", total, succeeded, failed, cancelled, durationMs = "duration_ms", results
+        case batchID = "batch_id"
+        case total, succeeded, failed, cancelled
+        case durationMs = "duration_ms"
+        case results
     }
 }

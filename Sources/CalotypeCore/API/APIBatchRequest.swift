@@ -35,9 +35,13 @@ public struct APIBatchRequest: Codable, Sendable {
     public init(from decoder: any Decoder) throws {
         let known = try decoder.container(keyedBy: DynamicCodingKey.self)
         if let unknown = known.allKeys.first(where: { CodingKeys(stringValue: $0.stringValue) == nil }) {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: [unknown],
-                debugDescription: "unknown key '\(unknown.stringValue)'; a batch by reference has \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: [unknown],
+                    debugDescription:
+                        "unknown key '\(unknown.stringValue)'; a batch by reference has \(CodingKeys.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            )
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         sources = try container.decode([String].self, forKey: .sources)

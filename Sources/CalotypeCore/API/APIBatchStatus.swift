@@ -24,8 +24,19 @@ public struct APIBatchStatus: Codable, Sendable, Hashable {
     public var results: [APIBatchItem]
 
     public init(
-        batchID: String, status: State, total: Int, completed: Int, succeeded: Int, failed: Int, cancelled: Int,
-        durationMs: Double?, createdAt: String, eventsURL: String, statusURL: String, lastEventID: Int, results: [APIBatchItem]
+        batchID: String,
+        status: State,
+        total: Int,
+        completed: Int,
+        succeeded: Int,
+        failed: Int,
+        cancelled: Int,
+        durationMs: Double?,
+        createdAt: String,
+        eventsURL: String,
+        statusURL: String,
+        lastEventID: Int,
+        results: [APIBatchItem]
     ) {
         self.batchID = batchID
         self.status = status
@@ -43,9 +54,14 @@ public struct APIBatchStatus: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", status, total, completed, succeeded, failed, cancelled
-        case durationMs = "duration_ms", createdAt = "created_at", eventsURL = "events_url", statusURL = "status_url"
-        case lastEventID = "last_event_id", results
+        case batchID = "batch_id"
+        case status, total, completed, succeeded, failed, cancelled
+        case durationMs = "duration_ms"
+        case createdAt = "created_at"
+        case eventsURL = "events_url"
+        case statusURL = "status_url"
+        case lastEventID = "last_event_id"
+        case results
     }
 }
 
@@ -66,6 +82,9 @@ public struct APIBatchCreated: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case batchID = "batch_id", status, total, eventsURL = "events_url", statusURL = "status_url"
+        case batchID = "batch_id"
+        case status, total
+        case eventsURL = "events_url"
+        case statusURL = "status_url"
     }
 }

@@ -13,7 +13,9 @@ public struct APIClusterHealth: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case node, databaseReachable = "database_reachable", claims
+        case node
+        case databaseReachable = "database_reachable"
+        case claims
     }
 }
 
@@ -37,7 +39,11 @@ public struct APICluster: Codable, Sendable, Hashable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, cpuWorkers = "cpu_workers", gpuWorkers = "gpu_workers", lastHeartbeatS = "last_heartbeat_s", running
+            case name
+            case cpuWorkers = "cpu_workers"
+            case gpuWorkers = "gpu_workers"
+            case lastHeartbeatS = "last_heartbeat_s"
+            case running
         }
     }
 

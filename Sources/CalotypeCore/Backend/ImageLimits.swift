@@ -40,7 +40,9 @@ public struct ImageLimits: Sendable, Hashable {
     package func checkPlanned(width: Int, height: Int, stage: String) throws(ProcessingError) {
         guard let size = excess(width: width, height: height) else { return }
         throw ProcessingError(
-            .tooLarge, "\(stage) would make a \(width)x\(height) image (\(size) MP); the limit is \(Self.megapixels(maxPixels)) MP")
+            .tooLarge,
+            "\(stage) would make a \(width)x\(height) image (\(size) MP); the limit is \(Self.megapixels(maxPixels)) MP"
+        )
     }
 
     /// The megapixels of `width` x `height` as a message words them, when

@@ -78,8 +78,14 @@ private struct HeaderBytes {
         guard byte(0) == 0xFF, byte(1) == 0xD8 else { return nil }
         var offset = 2
         while let marker = byte(offset + 1), byte(offset) == 0xFF {
-            if marker == 0xFF { offset += 1; continue }  // fill byte
-            if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 { offset += 2; continue }
+            if marker == 0xFF {
+                offset += 1
+                continue
+            }  // fill byte
+            if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 {
+                offset += 2
+                continue
+            }
             guard let length = bigEndian16(offset + 2), length >= 2 else { return nil }
             if (0xC0...0xCF).contains(marker), ![0xC4, 0xC8, 0xCC].contains(marker) {
                 return size(bigEndian16(offset + 7), bigEndian16(offset + 5))

@@ -11,8 +11,13 @@ public struct ProcessedImage: Sendable {
     public var timings: StageTimings
 
     public init(
-        bytes: [UInt8], format: OutputFormat, width: Int, height: Int, sourceFormat: SourceFormat,
-        backend: String, timings: StageTimings
+        bytes: [UInt8],
+        format: OutputFormat,
+        width: Int,
+        height: Int,
+        sourceFormat: SourceFormat,
+        backend: String,
+        timings: StageTimings
     ) {
         self.bytes = bytes
         self.format = format

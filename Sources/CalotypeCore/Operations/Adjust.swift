@@ -9,11 +9,23 @@ public struct Adjust: PipelineOperation {
     public static let summary = "Brightness, contrast and gamma on the colour bands, as one 8-bit lookup table."
 
     public static let brightnessParameter = Parameter<Double>(
-        "brightness", summary: "Added to every value, as a fraction of full scale.", default: 0, range: -1...1)
+        "brightness",
+        summary: "Added to every value, as a fraction of full scale.",
+        default: 0,
+        range: -1...1
+    )
     public static let contrastParameter = Parameter<Double>(
-        "contrast", summary: "Multiplies the distance from mid-grey.", default: 1, range: 0...10)
+        "contrast",
+        summary: "Multiplies the distance from mid-grey.",
+        default: 1,
+        range: 0...10
+    )
     public static let gammaParameter = Parameter<Double>(
-        "gamma", summary: "Values v in 0...1 become v^(1/gamma); above 1 brightens mid-tones.", default: 1, range: 0.1...10)
+        "gamma",
+        summary: "Values v in 0...1 become v^(1/gamma); above 1 brightens mid-tones.",
+        default: 1,
+        range: 0.1...10
+    )
 
     public static let parameters = [brightnessParameter, contrastParameter, gammaParameter].map(\.info)
 

@@ -5,7 +5,11 @@ public struct Blur: PipelineOperation {
     public static let summary = "Gaussian blur of standard deviation sigma (vips_gaussblur)."
 
     public static let sigmaParameter = Parameter<Double>(
-        "sigma", shorthandKey: "blur", summary: "Standard deviation in pixels.", range: 0.2...100)
+        "sigma",
+        shorthandKey: "blur",
+        summary: "Standard deviation in pixels.",
+        range: 0.2...100
+    )
 
     public static let parameters = [sigmaParameter.info]
 

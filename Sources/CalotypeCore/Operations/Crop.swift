@@ -24,17 +24,38 @@ public struct Crop: PipelineOperation {
     public static let summary = "Cut out a rectangle (clamped to the image; an error when it misses the image)."
 
     public static let xParameter = Parameter<Int>(
-        "x", shorthandKey: "crop_x", summary: "Left edge in pixels.", default: 0, range: 0...16383)
+        "x",
+        shorthandKey: "crop_x",
+        summary: "Left edge in pixels.",
+        default: 0,
+        range: 0...16383
+    )
     public static let yParameter = Parameter<Int>(
-        "y", shorthandKey: "crop_y", summary: "Top edge in pixels.", default: 0, range: 0...16383)
+        "y",
+        shorthandKey: "crop_y",
+        summary: "Top edge in pixels.",
+        default: 0,
+        range: 0...16383
+    )
     public static let widthParameter = Parameter<Int>(
-        "width", shorthandKey: "crop_width", summary: "Width in pixels.", range: 1...16384)
+        "width",
+        shorthandKey: "crop_width",
+        summary: "Width in pixels.",
+        range: 1...16384
+    )
     public static let heightParameter = Parameter<Int>(
-        "height", shorthandKey: "crop_height", summary: "Height in pixels.", range: 1...16384)
+        "height",
+        shorthandKey: "crop_height",
+        summary: "Height in pixels.",
+        range: 1...16384
+    )
 
     public static let gravityParameter = Parameter<Gravity>(
-        "gravity", shorthandKey: "crop_gravity", summary: "`centre`: the rectangle in the middle of the image (`center` is accepted too); `none`: at x, y.",
-        default: .atOffset)
+        "gravity",
+        shorthandKey: "crop_gravity",
+        summary: "`centre`: the rectangle in the middle of the image (`center` is accepted too); `none`: at x, y.",
+        default: .atOffset
+    )
 
     public static let parameters = [
         xParameter.info, yParameter.info, widthParameter.info, heightParameter.info, gravityParameter.info,
@@ -76,7 +97,10 @@ public struct Crop: PipelineOperation {
     /// would be ignored, so they are refused.
     private func checkPlacement() throws(RecipeError) {
         if gravity == .centre && (x != 0 || y != 0) {
-            throw RecipeError(field: x != 0 ? Self.xParameter.key : Self.yParameter.key, reason: .malformed("not given with gravity centre, which places the rectangle itself"))
+            throw RecipeError(
+                field: x != 0 ? Self.xParameter.key : Self.yParameter.key,
+                reason: .malformed("not given with gravity centre, which places the rectangle itself")
+            )
         }
     }
 

@@ -11,7 +11,10 @@ public struct Flip: PipelineOperation {
     public static let summary = "Mirror left-right (horizontal) or top-bottom (vertical)."
 
     public static let directionParameter = Parameter<Direction>(
-        "direction", shorthandKey: "flip", summary: "Which way to mirror.")
+        "direction",
+        shorthandKey: "flip",
+        summary: "Which way to mirror."
+    )
 
     public static let parameters = [directionParameter.info]
 

@@ -39,22 +39,44 @@ public struct Resize: PipelineOperation {
     public static let summary = "Scale to fit a box (Lanczos3, as vips_thumbnail), with shrink-on-load when it comes first."
 
     public static let widthParameter = Parameter<Int>(
-        "width", summary: "Target width in pixels; omit to follow the height.", range: 1...16384)
+        "width",
+        summary: "Target width in pixels; omit to follow the height.",
+        range: 1...16384
+    )
     public static let heightParameter = Parameter<Int>(
-        "height", summary: "Target height in pixels; omit to follow the width.", range: 1...16384)
+        "height",
+        summary: "Target height in pixels; omit to follow the width.",
+        range: 1...16384
+    )
     public static let fitParameter = Parameter<Fit>(
-        "fit", summary: "How the image meets the box when both sides are given (`auto`: `cover` when the image and the box have the same orientation, else `inside`).", default: .inside)
+        "fit",
+        summary:
+            "How the image meets the box when both sides are given (`auto`: `cover` when the image and the box have the same orientation, else `inside`).",
+        default: .inside
+    )
     public static let gravityParameter = Parameter<Gravity>(
-        "gravity", summary: "Which part `cover` keeps (`center` is accepted too).", default: .centre)
+        "gravity",
+        summary: "Which part `cover` keeps (`center` is accepted too).",
+        default: .centre
+    )
     public static let enlargeParameter = Parameter<Bool>(
-        "enlarge", summary: "Allow scaling up; by default a smaller image keeps its size.", default: false)
+        "enlarge",
+        summary: "Allow scaling up; by default a smaller image keeps its size.",
+        default: false
+    )
     public static let fastShrinkParameter = Parameter<Bool>(
         "fast_shrink",
-        summary: "Let the JPEG/WebP decoder shrink by the largest power of two that still leaves the target size (faster, about 40 dB against Lanczos instead of 50); false matches vipsthumbnail exactly.",
-        default: true)
+        summary:
+            "Let the JPEG/WebP decoder shrink by the largest power of two that still leaves the target size (faster, about 40 dB against Lanczos instead of 50); false matches vipsthumbnail exactly.",
+        default: true
+    )
     public static let backgroundParameter = Parameter<Colour>(
-        "background", summary: "Padding colour for `contain`, #rrggbb or #rrggbbaa.", default: .white,
-        allowedDescription: "a colour #rgb, #rrggbb or #rrggbbaa", isAllowed: { _ in true })
+        "background",
+        summary: "Padding colour for `contain`, #rrggbb or #rrggbbaa.",
+        default: .white,
+        allowedDescription: "a colour #rgb, #rrggbb or #rrggbbaa",
+        isAllowed: { _ in true }
+    )
 
     /// Width, height or both.
     public static let requiresAnyOf = [[widthParameter.key], [heightParameter.key]]
@@ -73,8 +95,13 @@ public struct Resize: PipelineOperation {
     public var background: Colour
 
     public init(
-        width: Int? = nil, height: Int? = nil, fit: Fit = .inside, gravity: Gravity = .centre,
-        enlarge: Bool = false, fastShrink: Bool = true, background: Colour = .white
+        width: Int? = nil,
+        height: Int? = nil,
+        fit: Fit = .inside,
+        gravity: Gravity = .centre,
+        enlarge: Bool = false,
+        fastShrink: Bool = true,
+        background: Colour = .white
     ) throws(RecipeError) {
         self.width = try width.map { v throws(RecipeError) in try Self.widthParameter.validated(v) }
         self.height = try height.map { v throws(RecipeError) in try Self.heightParameter.validated(v) }

@@ -7,8 +7,12 @@ public struct Rotate: PipelineOperation {
     public static let summary = "Rotate clockwise by 90, 180 or 270 degrees (after EXIF auto-orientation)."
 
     public static let angleParameter = Parameter<Int>(
-        "angle", shorthandKey: "rotate", summary: "Clockwise angle in degrees.",
-        allowedDescription: "one of 90, 180, 270", isAllowed: { [90, 180, 270].contains($0) })
+        "angle",
+        shorthandKey: "rotate",
+        summary: "Clockwise angle in degrees.",
+        allowedDescription: "one of 90, 180, 270",
+        isAllowed: { [90, 180, 270].contains($0) }
+    )
 
     public static let parameters = [angleParameter.info]
 

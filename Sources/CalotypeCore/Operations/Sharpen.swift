@@ -5,8 +5,12 @@ public struct Sharpen: PipelineOperation {
     public static let summary = "Sharpen the lightness channel (vips_sharpen, default curve)."
 
     public static let sigmaParameter = Parameter<Double>(
-        "sigma", shorthandKey: "sharpen", summary: "Radius of the mask's Gaussian, in pixels.",
-        default: 0.5, range: 0.1...10)
+        "sigma",
+        shorthandKey: "sharpen",
+        summary: "Radius of the mask's Gaussian, in pixels.",
+        default: 0.5,
+        range: 0.1...10
+    )
 
     public static let parameters = [sigmaParameter.info]
 

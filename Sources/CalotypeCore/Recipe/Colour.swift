@@ -22,16 +22,20 @@ public struct Colour: ParameterValue {
         guard hex.count == 6 || hex.count == 8, let packed = UInt32(hex, radix: 16) else { return nil }
         let value = hex.count == 6 ? packed << 8 | 0xFF : packed
         self.init(
-            red: UInt8(truncatingIfNeeded: value >> 24), green: UInt8(truncatingIfNeeded: value >> 16),
-            blue: UInt8(truncatingIfNeeded: value >> 8), alpha: UInt8(truncatingIfNeeded: value))
+            red: UInt8(truncatingIfNeeded: value >> 24),
+            green: UInt8(truncatingIfNeeded: value >> 16),
+            blue: UInt8(truncatingIfNeeded: value >> 8),
+            alpha: UInt8(truncatingIfNeeded: value)
+        )
     }
 
     public var shorthand: String {
         let components = alpha == 255 ? [red, green, blue] : [red, green, blue, alpha]
-        return "#" + components.map { byte in
-            let digits = String(byte, radix: 16)
-            return digits.count == 1 ? "0" + digits : digits
-        }.joined()
+        return "#"
+            + components.map { byte in
+                let digits = String(byte, radix: 16)
+                return digits.count == 1 ? "0" + digits : digits
+            }.joined()
     }
 
     public static var typeName: String { "colour" }

@@ -2,11 +2,21 @@
 /// with alpha kept where the format has it.
 public struct OutputOptions: Hashable, Sendable {
     public static let formatParameter = Parameter<OutputFormat>(
-        "format", summary: "Encoded format (`original` keeps the input's where it can; jpg is accepted).", default: .original)
+        "format",
+        summary: "Encoded format (`original` keeps the input's where it can; jpg is accepted).",
+        default: .original
+    )
     public static let qualityParameter = Parameter<Int>(
-        "quality", summary: "Encoder quality for JPEG, WebP and AVIF.", default: 80, range: 1...100)
+        "quality",
+        summary: "Encoder quality for JPEG, WebP and AVIF.",
+        default: 80,
+        range: 1...100
+    )
     public static let stripParameter = Parameter<Bool>(
-        "strip", summary: "Drop metadata (EXIF, XMP, ICC after conversion to sRGB).", default: true)
+        "strip",
+        summary: "Drop metadata (EXIF, XMP, ICC after conversion to sRGB).",
+        default: true
+    )
 
     public static let parameters = [formatParameter.info, qualityParameter.info, stripParameter.info]
 

@@ -102,10 +102,14 @@ extension Parameter where Value: Comparable {
             "maximum": Double(range.upperBound.shorthand).map(JSONValue.number) ?? .null,
         ]
         self.init(
-            key, shorthandKey: shorthandKey, summary: summary, default: defaultValue,
+            key,
+            shorthandKey: shorthandKey,
+            summary: summary,
+            default: defaultValue,
             allowedDescription: "\(range.lowerBound.shorthand)...\(range.upperBound.shorthand)",
             schema: Value.jsonSchema.merging(bounds),
-            isAllowed: { range.contains($0) })
+            isAllowed: { range.contains($0) }
+        )
     }
 }
 
@@ -113,9 +117,13 @@ extension Parameter where Value: CaseIterable & RawRepresentable, Value.RawValue
     /// A parameter that takes one of an enumeration's cases.
     public init(_ key: String, shorthandKey: String? = nil, summary: String, default defaultValue: Value? = nil) {
         self.init(
-            key, shorthandKey: shorthandKey, summary: summary, default: defaultValue,
+            key,
+            shorthandKey: shorthandKey,
+            summary: summary,
+            default: defaultValue,
             allowedDescription: "one of " + Value.allCases.map(\.rawValue).joined(separator: ", "),
-            isAllowed: { _ in true })
+            isAllowed: { _ in true }
+        )
     }
 }
 
@@ -123,8 +131,13 @@ extension Parameter where Value == Bool {
     /// A boolean switch.
     public init(_ key: String, shorthandKey: String? = nil, summary: String, default defaultValue: Bool) {
         self.init(
-            key, shorthandKey: shorthandKey, summary: summary, default: defaultValue,
-            allowedDescription: "true or false", isAllowed: { _ in true })
+            key,
+            shorthandKey: shorthandKey,
+            summary: summary,
+            default: defaultValue,
+            allowedDescription: "true or false",
+            isAllowed: { _ in true }
+        )
     }
 }
 

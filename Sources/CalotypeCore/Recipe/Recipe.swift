@@ -9,11 +9,16 @@ import Foundation
 /// - the flat shorthand of query strings: `width=800&format=webp&quality=80`
 public struct Recipe: Hashable, Sendable {
     public static let autorotateParameter = Parameter<Bool>(
-        "autorotate", summary: "Apply the EXIF orientation before the operations.", default: true)
+        "autorotate",
+        summary: "Apply the EXIF orientation before the operations.",
+        default: true
+    )
 
     public static let failOnParameter = Parameter<DamagedInput>(
         "fail_on",
-        summary: "How damaged an input may be: refuse it on a decoder `warning` (damaged data), an `error`, a `truncated` file, or serve it anyway (`none`). Absent: the server's `CALOTYPE_FAIL_ON` (warning).")
+        summary:
+            "How damaged an input may be: refuse it on a decoder `warning` (damaged data), an `error`, a `truncated` file, or serve it anyway (`none`). Absent: the server's `CALOTYPE_FAIL_ON` (warning)."
+    )
 
     /// Recipe-level parameters (besides `ops`), for the docs.
     public static let parameters = [autorotateParameter.info, failOnParameter.info] + OutputOptions.parameters
@@ -25,7 +30,9 @@ public struct Recipe: Hashable, Sendable {
     public var failOn: DamagedInput?
 
     public init(
-        _ operations: [Operation] = [], output: OutputOptions = OutputOptions.default, autorotate: Bool = true,
+        _ operations: [Operation] = [],
+        output: OutputOptions = OutputOptions.default,
+        autorotate: Bool = true,
         failOn: DamagedInput? = nil
     ) {
         self.operations = operations
@@ -130,7 +137,9 @@ extension Recipe: Codable {
     }
 
     private static func rejectUnknownKeys(
-        in container: KeyedDecodingContainer<DynamicCodingKey>, known: [String], field: String
+        in container: KeyedDecodingContainer<DynamicCodingKey>,
+        known: [String],
+        field: String
     ) throws(RecipeError) {
         if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
             throw RecipeError(field: unknown, reason: .unknownKey(known: known))

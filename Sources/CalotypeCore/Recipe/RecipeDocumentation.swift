@@ -38,12 +38,14 @@ public enum RecipeDocumentation {
     }
 
     private static func table(_ parameters: [ParameterInfo], shorthandColumn: Bool) -> String {
-        var rows = shorthandColumn
+        var rows =
+            shorthandColumn
             ? "| JSON key | shorthand | type | default | allowed | meaning |\n|---|---|---|---|---|---|\n"
             : "| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n"
         for parameter in parameters {
             let defaultValue = parameter.defaultValue.map { "`\($0)`" } ?? "none"
-            let cells = shorthandColumn
+            let cells =
+                shorthandColumn
                 ? ["`\(parameter.key)`", "`\(parameter.shorthandKey)`", parameter.type, defaultValue, parameter.allowed, parameter.summary]
                 : ["`\(parameter.key)`", parameter.type, defaultValue, parameter.allowed, parameter.summary]
             rows += "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n"

@@ -48,10 +48,11 @@ public enum RecipeSchema {
             "type": "object", "additionalProperties": false, "properties": .object(properties), "description": .string(type.summary),
         ]
         let constraint = constraints(of: type, key: \.key)
-        let required = (constraint["required"].flatMap { value -> [JSONValue]? in
-            if case .array(let keys) = value { return keys }
-            return nil
-        } ?? [])
+        let required =
+            (constraint["required"].flatMap { value -> [JSONValue]? in
+                if case .array(let keys) = value { return keys }
+                return nil
+            } ?? [])
         schema["required"] = .array(["op"] + required)
         if let anyOf = constraint["anyOf"] { schema["anyOf"] = anyOf }
         return .object(schema)

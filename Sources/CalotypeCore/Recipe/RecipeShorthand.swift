@@ -43,8 +43,11 @@ extension Recipe {
             }
         }
         self.init(
-            operations, output: try OutputOptions(reading: reader), autorotate: try reader.value(Self.autorotateParameter),
-            failOn: try reader.optional(Self.failOnParameter))
+            operations,
+            output: try OutputOptions(reading: reader),
+            autorotate: try reader.value(Self.autorotateParameter),
+            failOn: try reader.optional(Self.failOnParameter)
+        )
     }
 
     /// Every key the shorthand understands.
@@ -74,7 +77,10 @@ extension Recipe {
             if let previous, operation.kind <= previous {
                 throw RecipeError(
                     field: Self.operationsKey,
-                    reason: .notExpressibleAsShorthand("\(operation.kind.rawValue) after \(previous.rawValue); the shorthand applies operations once each, in the order \(OperationKind.allCases.map(\.rawValue).joined(separator: ", "))"))
+                    reason: .notExpressibleAsShorthand(
+                        "\(operation.kind.rawValue) after \(previous.rawValue); the shorthand applies operations once each, in the order \(OperationKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                )
             }
             previous = operation.kind
             var writer = ParameterWriter()

@@ -21,13 +21,21 @@ extension CalotypeServer {
     /// Reads the request's batch, posts it to the batch host and answers
     /// as `answer` says, whichever host runs it.
     func answerBatch(
-        _ request: Request, context: CalotypeRequestContext, endpoint: String, answer: BatchAnswer, parallelism: Int
+        _ request: Request,
+        context: CalotypeRequestContext,
+        endpoint: String,
+        answer: BatchAnswer,
+        parallelism: Int
     ) async throws -> Response {
         await statistics.request(endpoint)
         let upload = try await readUpload(request, shape: answer == .saved ? .singleOrBatch : .batch, endpoint: endpoint)
         let created = try await post(
-            upload, endpoint: endpoint, lifetime: .request, parallelism: parallelism,
-            destination: answer == .saved ? BatchSubmission.saveTargetDestination : upload.destinationName)
+            upload,
+            endpoint: endpoint,
+            lifetime: .request,
+            parallelism: parallelism,
+            destination: answer == .saved ? BatchSubmission.saveTargetDestination : upload.destinationName
+        )
         let batch = created.batchID
         switch answer {
         case .stream:
@@ -57,10 +65,19 @@ extension CalotypeServer {
 
     /// Hands the upload's batch to the host; a refusal counts against `endpoint`.
     func post(
-        _ upload: Upload, endpoint: String, lifetime: BatchSubmission.Lifetime, parallelism: Int, destination: String?
+        _ upload: Upload,
+        endpoint: String,
+        lifetime: BatchSubmission.Lifetime,
+        parallelism: Int,
+        destination: String?
     ) async throws(APIError) -> APIBatchCreated {
         let submission = BatchSubmission(
-            destination: destination, lifetime: lifetime, upload: upload, endpoint: endpoint, parallelism: parallelism)
+            destination: destination,
+            lifetime: lifetime,
+            upload: upload,
+            endpoint: endpoint,
+            parallelism: parallelism
+        )
         do {
             return try await batchHost.post(submission)
         } catch {
@@ -77,40 +94,46 @@ extension CalotypeServer {
     private func streamed(_ batch: String, context: CalotypeRequestContext) -> Response {
         let (host, departures, keepAlive) = (batchHost, departures, configuration.keepAliveInterval)
         let (channel, logger) = (context.channel, context.logger)
-        return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
-            guard case .events(let events, let keepAliveThisStream) = try await host.events(of: batch, after: 0) else {
+        return Response(
+            status: .ok,
+            headers: Self.eventStreamHeaders,
+            body: ResponseBody { writer in
+                guard case .events(let events, let keepAliveThisStream) = try await host.events(of: batch, after: 0) else {
+                    await host.answered(batch)
+                    try await writer.finish(nil)
+                    return
+                }
+                let complete = await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        // Cancelled with the group when the stream ends; told first when the client leaves.
+                        _ = try? await departures.cancellingOnDeparture(of: channel) { try await Task.sleep(for: .seconds(1 << 30)) }
+                        if !Task.isCancelled { await Self.cancel(batch, on: host, logger: logger) }
+                    }
+                    defer { group.cancelAll() }
+                    do {
+                        return try await Self.relay(events, to: &writer, keepAlive: keepAlive, keepAliveThisStream: keepAliveThisStream)
+                    } catch {
+                        // The client is gone.
+                        return false
+                    }
+                }
+                guard complete else {
+                    await Self.cancel(batch, on: host, logger: logger)
+                    await host.answered(batch)
+                    return
+                }
                 await host.answered(batch)
                 try await writer.finish(nil)
-                return
             }
-            let complete = await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    // Cancelled with the group when the stream ends; told first when the client leaves.
-                    _ = try? await departures.cancellingOnDeparture(of: channel) { try await Task.sleep(for: .seconds(1 << 30)) }
-                    if !Task.isCancelled { await Self.cancel(batch, on: host, logger: logger) }
-                }
-                defer { group.cancelAll() }
-                do {
-                    return try await Self.relay(events, to: &writer, keepAlive: keepAlive, keepAliveThisStream: keepAliveThisStream)
-                } catch {
-                    // The client is gone.
-                    return false
-                }
-            }
-            guard complete else {
-                await Self.cancel(batch, on: host, logger: logger)
-                await host.answered(batch)
-                return
-            }
-            await host.answered(batch)
-            try await writer.finish(nil)
-        })
+        )
     }
 
     /// Writes each event as it comes, with a keep-alive comment every
     /// `keepAlive`; whether the batch's `complete` was written.
     static func relay(
-        _ events: AsyncStream<String>, to writer: inout any ResponseBodyWriter, keepAlive: Duration,
+        _ events: AsyncStream<String>,
+        to writer: inout any ResponseBodyWriter,
+        keepAlive: Duration,
         keepAliveThisStream: @escaping @Sendable () -> Void
     ) async throws -> Bool {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -172,8 +195,14 @@ extension CalotypeServer {
             }
         }
         return APIBatchSummary(
-            batchID: status.batchID, total: status.total, succeeded: status.succeeded, failed: status.failed, cancelled: status.cancelled,
-            durationMs: status.durationMs ?? 0, results: items)
+            batchID: status.batchID,
+            total: status.total,
+            succeeded: status.succeeded,
+            failed: status.failed,
+            cancelled: status.cancelled,
+            durationMs: status.durationMs ?? 0,
+            results: items
+        )
     }
 
     static let eventStreamHeaders: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]

@@ -9,7 +9,9 @@ extension BatchRun {
     /// never ran (so every item gets exactly one `result` or `error`); and
     /// `complete` last. `ended` is told each item, whole, before its event.
     func runEmittingEvents(
-        parallelism: Int, ended: @escaping @Sendable (APIBatchItem) -> Void, emit: @escaping @Sendable (APIBatchEvent) -> Void
+        parallelism: Int,
+        ended: @escaping @Sendable (APIBatchItem) -> Void,
+        emit: @escaping @Sendable (APIBatchEvent) -> Void
     ) async -> APIBatchSummary {
         let total = upload.items.count
         let names = upload.items.map(\.name)
@@ -32,7 +34,8 @@ extension BatchRun {
                 }
                 let done = completed.increment()
                 emit(.progress(.init(batchID: id, index: item.index, filename: item.filename, stage: .done, completed: done, total: total)))
-            })
+            }
+        )
         for index in neverStarted {
             let error = APIErrorDetail(code: .cancelled, message: "the batch was cancelled before this item ran")
             ended(APIBatchItem(batchID: id, index: index, filename: names[index], status: .error, error: error))
@@ -49,5 +52,10 @@ extension BatchRun {
 final class EndedItems: Sendable {
     private let count = NIOLockedValueBox(0)
     var value: Int { count.withLockedValue { $0 } }
-    func increment() -> Int { count.withLockedValue { $0 += 1; return $0 } }
+    func increment() -> Int {
+        count.withLockedValue {
+            $0 += 1
+            return $0
+        }
+    }
 }

@@ -26,7 +26,11 @@ actor BatchRegistry {
         evictExpired()
         let running = batches.values.count { $0.lifetime == .resource && $0.finishedAt == nil }
         guard batch.lifetime == .request || running < maxRunning else {
-            var error = APIError(.serviceUnavailable, .overloaded, "\(running) batches are running, the limit (CALOTYPE_MAX_BATCHES); retry when one ends")
+            var error = APIError(
+                .serviceUnavailable,
+                .overloaded,
+                "\(running) batches are running, the limit (CALOTYPE_MAX_BATCHES); retry when one ends"
+            )
             error.headers[.retryAfter] = "5"
             throw error
         }

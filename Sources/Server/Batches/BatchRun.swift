@@ -45,8 +45,13 @@ struct BatchRun: Sendable {
     var durableResults = false
 
     init(
-        upload: Upload, scheduler: Scheduler, results: ResultStore, statistics: EndpointStatistics, endpoint: String,
-        saver: (any ResultSink)? = nil, id: String = UUID().uuidString.lowercased()
+        upload: Upload,
+        scheduler: Scheduler,
+        results: ResultStore,
+        statistics: EndpointStatistics,
+        endpoint: String,
+        saver: (any ResultSink)? = nil,
+        id: String = UUID().uuidString.lowercased()
     ) {
         self.id = id
         self.recipeHash = SavedItem.hash(of: upload.recipe)
@@ -71,19 +76,35 @@ struct BatchRun: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let plan = BatchPlan(
-            recipe: upload.recipe, placement: upload.placement, strictPlacement: upload.strictPlacement, parallelism: parallelism)
+            recipe: upload.recipe,
+            placement: upload.placement,
+            strictPlacement: upload.strictPlacement,
+            parallelism: parallelism
+        )
         let tally = await scheduler.runBatch(
-            upload.items.map(batchItem), plan: plan,
+            upload.items.map(batchItem),
+            plan: plan,
             started: { index, _ in started(index) },
             complete: { index, result in await item(index, result) },
-            finished: { _, item in await finished(item) })
+            finished: { _, item in await finished(item) }
+        )
         let report = BatchReport(
-            endpoint: endpoint, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled)
+            endpoint: endpoint,
+            total: tally.total,
+            succeeded: tally.succeeded,
+            failed: tally.failed,
+            cancelled: tally.cancelled
+        )
         await statistics.record(report)
         observer?(report)
         let summary = APIBatchSummary(
-            batchID: id, total: tally.total, succeeded: tally.succeeded, failed: tally.failed, cancelled: tally.cancelled,
-            durationMs: (clock.now - start).seconds * 1000)
+            batchID: id,
+            total: tally.total,
+            succeeded: tally.succeeded,
+            failed: tally.failed,
+            cancelled: tally.cancelled,
+            durationMs: (clock.now - start).seconds * 1000
+        )
         return (summary, tally.neverStarted)
     }
 
@@ -142,15 +163,20 @@ struct BatchRun: Sendable {
             item.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
             let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe, recipeHash: recipeHash)
             let resultName = ResultName(batchID: id, index: index, recipeHash: saved.recipeHash, fileExtension: result.image.format.fileExtension)
-            let stored = durableResults
+            let stored =
+                durableResults
                 ? await results.putWritten(result.image.bytes, as: resultName, format: result.image.format)
                 : await results.put(result.image.bytes, as: resultName, format: result.image.format)
             if let stored {
                 item.url = APIBatchItem.resultsPath + stored
             } else if durableResults {
                 return APIBatchItem(
-                    batchID: id, index: index, filename: name, status: .error,
-                    error: APIErrorDetail(code: .clusterUnavailable, message: "the result could not be stored where every node reads it"))
+                    batchID: id,
+                    index: index,
+                    filename: name,
+                    status: .error,
+                    error: APIErrorDetail(code: .clusterUnavailable, message: "the result could not be stored where every node reads it")
+                )
             }
             if upload.inline { item.data = Data(result.image.bytes).base64EncodedString() }
             if let saver {

@@ -12,8 +12,14 @@ extension CalotypeServer {
     /// - Parameter fetcher: who fetches `source` inputs: the composition
     ///   root's, which also reads the uploads a cluster staged.
     public func runHandedOutItem(
-        _ input: BatchInput, index: Int, batchID: String, recipe: Recipe, placement: Placement, strictPlacement: Bool,
-        destination: String?, fetcher: (any SourceFetcher)?
+        _ input: BatchInput,
+        index: Int,
+        batchID: String,
+        recipe: Recipe,
+        placement: Placement,
+        strictPlacement: Bool,
+        destination: String?,
+        fetcher: (any SourceFetcher)?
     ) async -> APIBatchItem {
         var upload = Upload(items: [input], recipe: recipe, placement: placement, strictPlacement: strictPlacement, inline: false)
         upload.fetcher = fetcher
@@ -29,8 +35,12 @@ extension CalotypeServer {
                 upload.destinationName = destination
             } catch {
                 return APIBatchItem(
-                    batchID: batchID, index: index, filename: input.name, status: .error,
-                    error: APIErrorDetail(code: .destinationNotAllowed, message: error.description))
+                    batchID: batchID,
+                    index: index,
+                    filename: input.name,
+                    status: .error,
+                    error: APIErrorDetail(code: .destinationNotAllowed, message: error.description)
+                )
             }
         }
         var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: "/batches", id: batchID)
@@ -39,7 +49,11 @@ extension CalotypeServer {
         let summary = await run.collected(parallelism: 1)
         return summary.results?.first
             ?? APIBatchItem(
-                batchID: batchID, index: index, filename: input.name, status: .error,
-                error: APIErrorDetail(code: .cancelled, message: "the item was stopped before it ran"))
+                batchID: batchID,
+                index: index,
+                filename: input.name,
+                status: .error,
+                error: APIErrorDetail(code: .cancelled, message: "the item was stopped before it ran")
+            )
     }
 }

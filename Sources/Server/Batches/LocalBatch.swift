@@ -51,7 +51,10 @@ final class LocalBatch: Sendable {
     func start(_ run: BatchRun, parallelism: Int) {
         let task = Task {
             let summary = await run.runEmittingEvents(
-                parallelism: parallelism, ended: { [self] item in record(item) }, emit: { [self] event in append(event) })
+                parallelism: parallelism,
+                ended: { [self] item in record(item) },
+                emit: { [self] event in append(event) }
+            )
             finish(summary)
             // Results stored early in a long batch would expire before it does.
             await run.results.renew(state.withLockedValue { $0.items.values.compactMap(\.resultID) })
@@ -83,20 +86,29 @@ final class LocalBatch: Sendable {
         state.withLockedValue { state in
             let items = state.items.values.sorted { $0.index < $1.index }
             return APIBatchStatus(
-                batchID: id, status: state.status, total: total, completed: items.count,
+                batchID: id,
+                status: state.status,
+                total: total,
+                completed: items.count,
                 succeeded: items.count { $0.end == .succeeded },
                 failed: items.count { $0.end == .failed },
                 cancelled: state.summary?.cancelled ?? items.count { $0.end == .cancelled },
-                durationMs: state.summary?.durationMs, createdAt: createdAt.formatted(.iso8601),
-                eventsURL: paths.events, statusURL: paths.status, lastEventID: state.lastEventID,
-                results: items)
+                durationMs: state.summary?.durationMs,
+                createdAt: createdAt.formatted(.iso8601),
+                eventsURL: paths.events,
+                statusURL: paths.status,
+                lastEventID: state.lastEventID,
+                results: items
+            )
         }
     }
 
     /// The stream of encoded events after event `lastEventID` (0: from the start).
     func subscribe(after lastEventID: Int) -> BatchEventStream {
         enum Registration {
-            case unknown(Int), nothingLeft, replayedToTheEnd, listening(Int)
+            case unknown(Int)
+            case nothingLeft, replayedToTheEnd
+            case listening(Int)
         }
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
         let registration = state.withLockedValue { state -> Registration in

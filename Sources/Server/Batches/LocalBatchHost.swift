@@ -20,8 +20,13 @@ struct LocalBatchHost: BatchHost {
     func post(_ submission: BatchSubmission) async throws(APIError) -> APIBatchCreated {
         let saver = submission.destination == BatchSubmission.saveTargetDestination ? saveTarget : nil
         var run = BatchRun(
-            upload: submission.upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: submission.endpoint,
-            saver: saver)
+            upload: submission.upload,
+            scheduler: scheduler,
+            results: results,
+            statistics: statistics,
+            endpoint: submission.endpoint,
+            saver: saver
+        )
         run.observer = observer
         let batch = LocalBatch(id: run.id, total: submission.items.count, lifetime: submission.lifetime)
         try await registry.admit(batch)

@@ -56,8 +56,10 @@ struct APIResponder<Router: HTTPResponder>: HTTPResponder where Router.Context =
     private static func methodNotAllowed(_ request: Request, allowed: Set<HTTPRequest.Method>) -> APIError {
         let names = allowed.map(\.rawValue).sorted()
         var error = APIError(
-            .methodNotAllowed, .methodNotAllowed,
-            "\(request.uri.path) takes \(names.joined(separator: ", ")), not \(request.method.rawValue)")
+            .methodNotAllowed,
+            .methodNotAllowed,
+            "\(request.uri.path) takes \(names.joined(separator: ", ")), not \(request.method.rawValue)"
+        )
         error.headers[.allow] = names.joined(separator: ", ")
         return error
     }

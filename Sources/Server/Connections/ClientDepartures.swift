@@ -29,7 +29,8 @@ final class ClientDepartures: Sendable {
     /// Runs `operation` in a task of its own that is cancelled as soon as
     /// `channel` closes (or when the calling task is cancelled).
     func cancellingOnDeparture<T: Sendable>(
-        of channel: any Channel, _ operation: @escaping @Sendable () async throws -> T
+        of channel: any Channel,
+        _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let task = Task { try await operation() }
         let connection = ObjectIdentifier(channel)
@@ -46,7 +47,11 @@ final class ClientDepartures: Sendable {
         }
         // Gone before the registration: the handler's report came too early to reach it.
         if alreadyGone || !channel.isActive { task.cancel() }
-        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
     }
 
     /// A connection opened: whatever was noted of an earlier connection

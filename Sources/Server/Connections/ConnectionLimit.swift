@@ -78,8 +78,10 @@ final class ConnectionLimitHandler: ChannelDuplexHandler, RemovableChannelHandle
         refusalTimer = nil
         state = .released
         var error = APIError(
-            .serviceUnavailable, .tooManyConnections,
-            "the server has \(counter.limit) connections open, its limit; retry shortly")
+            .serviceUnavailable,
+            .tooManyConnections,
+            "the server has \(counter.limit) connections open, its limit; retry shortly"
+        )
         error.headers[.retryAfter] = "1"
         error.writeAndClose(to: context)
     }

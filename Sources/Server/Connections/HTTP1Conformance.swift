@@ -79,7 +79,10 @@ final class HTTP1ConformanceHandler: ChannelDuplexHandler, RemovableChannelHandl
             let clientRequestID = head.headers[RequestID.headerName].first
             if let refusal = Self.refusal(of: head) {
                 let answer = Answer(
-                    error: refusal, pastTheEncoder: head.method == .CONNECT, requestID: RequestID.forRequest(carrying: clientRequestID))
+                    error: refusal,
+                    pastTheEncoder: head.method == .CONNECT,
+                    requestID: RequestID.forRequest(carrying: clientRequestID)
+                )
                 exchanges.append(Exchange(version: head.version, closeAfter: true, answer: answer))
                 stopReading()
                 writeAnswerIfDue(context: context)

@@ -254,8 +254,10 @@ struct RequestFraming {
             size = shifted | UInt64(digit)
         }
         return APIError(
-            .contentTooLarge, .payloadTooLarge,
-            "a chunk of the body announces \(size)\(exact ? "" : " or more") bytes; the limit is \(maxChunkSize) (CALOTYPE_MAX_BODY_BYTES)")
+            .contentTooLarge,
+            .payloadTooLarge,
+            "a chunk of the body announces \(size)\(exact ? "" : " or more") bytes; the limit is \(maxChunkSize) (CALOTYPE_MAX_BODY_BYTES)"
+        )
     }
 
     private static let whitespace = CharacterSet(charactersIn: " \t")

@@ -51,7 +51,8 @@ final class BudgetBooking: FetchBooking {
         guard let hold = await budget.admit(missing, besides: booked, waitingAtMost: min(patience, untilDeadline)) else {
             if Task.isCancelled || ContinuousClock.now >= deadline { throw .timeout(source) }
             throw .overloaded(
-                "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB) and had no room for \(source)'s bytes; retry in 1 s")
+                "the server holds as much work as its memory budget allows (CALOTYPE_MEMORY_BUDGET_MB) and had no room for \(source)'s bytes; retry in 1 s"
+            )
         }
         let kept = state.withLockedValue { state -> Bool in
             guard !state.closed else { return false }

@@ -32,7 +32,10 @@ struct SlottedSourceFetcher: SourceFetcher {
     }
 
     func fetch(
-        _ reference: String, maxBytes: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+        _ reference: String,
+        maxBytes: Int,
+        booking: any FetchBooking,
+        until deadline: ContinuousClock.Instant
     ) async throws(SourceError) -> FetchedImage {
         guard let slot = await slots.admit(1, waitingAtMost: deadline - ContinuousClock.now) else {
             if Task.isCancelled { throw .timeout(reference) }

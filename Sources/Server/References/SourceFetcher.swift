@@ -20,7 +20,10 @@ public protocol SourceFetcher: Sendable {
     /// `booking` while they arrive, or `SourceError.timeout` at `deadline`
     /// whatever the origin is doing.
     func fetch(
-        _ reference: String, maxBytes: Int, booking: any FetchBooking, until deadline: ContinuousClock.Instant
+        _ reference: String,
+        maxBytes: Int,
+        booking: any FetchBooking,
+        until deadline: ContinuousClock.Instant
     ) async throws(SourceError) -> FetchedImage
 }
 

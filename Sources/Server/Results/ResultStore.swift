@@ -1,7 +1,7 @@
 import CalotypeCore
+import CoreMetrics
 import Foundation
 import Logging
-import CoreMetrics
 import NIOPosix
 
 /// Finished results kept for `GET /results/{id}`: for a limited time and up
@@ -170,7 +170,9 @@ actor ResultStore {
 
     private nonisolated func storageFailed(_ operation: String, _ name: ResultName, _ error: any Error) {
         Self.logger.warning(
-            "result storage \(operation) failed", metadata: ["result": "\(name.id)", "batch": "\(name.batchID)", "error": "\(error)"])
+            "result storage \(operation) failed",
+            metadata: ["result": "\(name.id)", "batch": "\(name.batchID)", "error": "\(error)"]
+        )
         Counter(label: "calotype_result_storage_errors_total", dimensions: [("operation", operation)], factory: metrics).increment()
     }
 

@@ -22,8 +22,12 @@ extension CalotypeServer {
                 throw APIError(.badRequest, .inlineUnavailable, "inline=true is not available on /batches: each result is at its url")
             }
             let created = try await post(
-                upload, endpoint: endpoint, lifetime: .resource, parallelism: configuration.parallelEnabled ? parallelism : 1,
-                destination: upload.destinationName)
+                upload,
+                endpoint: endpoint,
+                lifetime: .resource,
+                parallelism: configuration.parallelEnabled ? parallelism : 1,
+                destination: upload.destinationName
+            )
             var response = try Self.json(created, status: .accepted, for: request, context: context)
             response.headers[.location] = created.statusURL
             return response
@@ -48,13 +52,17 @@ extension CalotypeServer {
                 throw APIError(.conflict, .invalidLastEventID, "event \(lastEventID) was not sent by this batch; its latest is \(latest)")
             }
             let keepAlive = configuration.keepAliveInterval
-            return Response(status: .ok, headers: Self.eventStreamHeaders, body: ResponseBody { writer in
-                // How soon a browser reconnects after the connection drops.
-                try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-                // The batch runs on whether this reader stays or not.
-                _ = try await Self.relay(events, to: &writer, keepAlive: keepAlive, keepAliveThisStream: keepAliveThisStream)
-                try await writer.finish(nil)
-            })
+            return Response(
+                status: .ok,
+                headers: Self.eventStreamHeaders,
+                body: ResponseBody { writer in
+                    // How soon a browser reconnects after the connection drops.
+                    try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                    // The batch runs on whether this reader stays or not.
+                    _ = try await Self.relay(events, to: &writer, keepAlive: keepAlive, keepAliveThisStream: keepAliveThisStream)
+                    try await writer.finish(nil)
+                }
+            )
         }
 
         router.delete("batches/{id}") { request, context -> Response in

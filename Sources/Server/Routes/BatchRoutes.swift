@@ -17,7 +17,11 @@ extension CalotypeServer {
         router.post("process-batch-fast") { request, context -> Response in
             guard configuration.parallelEnabled else {
                 await statistics.rejected("/process-batch-fast")
-                throw APIError(.forbidden, .parallelDisabled, "parallel processing is disabled on this server (ENABLE_PARALLEL=false); use /process-batch-stream")
+                throw APIError(
+                    .forbidden,
+                    .parallelDisabled,
+                    "parallel processing is disabled on this server (ENABLE_PARALLEL=false); use /process-batch-stream"
+                )
             }
             return try await answerBatch(request, context: context, endpoint: "/process-batch-fast", answer: .stream, parallelism: parallelism)
         }

@@ -16,7 +16,9 @@ extension CalotypeServer {
             let selfCheck: String?
 
             enum CodingKeys: String, CodingKey {
-                case name, kind, device, workers, healthy, quarantinedUntil = "quarantined_until", selfCheck = "self_check"
+                case name, kind, device, workers, healthy
+                case quarantinedUntil = "quarantined_until"
+                case selfCheck = "self_check"
             }
 
             /// `quarantined_until` is always present: null when the lane is healthy.
@@ -41,7 +43,10 @@ extension CalotypeServer {
         let cluster: APIClusterHealth?
 
         enum CodingKeys: String, CodingKey {
-            case status, version, uptimeSeconds = "uptime_s", parallelEnabled = "parallel_enabled", backends, cluster
+            case status, version
+            case uptimeSeconds = "uptime_s"
+            case parallelEnabled = "parallel_enabled"
+            case backends, cluster
         }
     }
 
@@ -53,15 +58,24 @@ extension CalotypeServer {
             let formatter = ISO8601DateFormatter()
             let backends = statistics.lanes.map { lane in
                 Health.Backend(
-                    name: lane.name, kind: lane.kind.rawValue, device: lane.device, workers: lane.workers, healthy: lane.healthy,
+                    name: lane.name,
+                    kind: lane.kind.rawValue,
+                    device: lane.device,
+                    workers: lane.workers,
+                    healthy: lane.healthy,
                     quarantinedUntil: lane.quarantinedForSeconds.map { formatter.string(from: Date().addingTimeInterval($0)) },
-                    selfCheck: selfChecks[lane.name])
+                    selfCheck: selfChecks[lane.name]
+                )
             }
             let cluster = await configuration.cluster?.health()
             let health = Health(
-                status: cluster?.databaseReachable == false && status == "ok" ? "degraded" : status, version: Self.version,
-                uptimeSeconds: (ContinuousClock.now - started).seconds, parallelEnabled: configuration.parallelEnabled, backends: backends,
-                cluster: cluster)
+                status: cluster?.databaseReachable == false && status == "ok" ? "degraded" : status,
+                version: Self.version,
+                uptimeSeconds: (ContinuousClock.now - started).seconds,
+                parallelEnabled: configuration.parallelEnabled,
+                backends: backends,
+                cluster: cluster
+            )
             return try Self.json(health, status: status == "unavailable" ? .serviceUnavailable : .ok, for: request, context: context)
         }
 
@@ -75,10 +89,17 @@ extension CalotypeServer {
             }
             let statistics = await scheduler.statistics()
             let reason: String? =
-                readiness.isDraining ? "draining"
-                : !statistics.accepting ? "not accepting jobs"
-                : statistics.lanes.allSatisfy({ !$0.healthy }) ? "no healthy backend" : nil
-            return try Self.json(Ready(ready: reason == nil, reason: reason), status: reason == nil ? .ok : .serviceUnavailable, for: request, context: context)
+                readiness.isDraining
+                ? "draining"
+                : !statistics.accepting
+                    ? "not accepting jobs"
+                    : statistics.lanes.allSatisfy({ !$0.healthy }) ? "no healthy backend" : nil
+            return try Self.json(
+                Ready(ready: reason == nil, reason: reason),
+                status: reason == nil ? .ok : .serviceUnavailable,
+                for: request,
+                context: context
+            )
         }
 
         router.get("stats") { request, context -> Response in

@@ -125,7 +125,11 @@ extension CalotypeServer {
     private static func checkSignature(_ url: ImageURL, settings: ImageURLConfiguration) throws(APIError) {
         if ImageURLConfiguration.unsignedMarkers.contains(url.signature) {
             guard settings.allowUnsigned else {
-                throw APIError(.forbidden, .invalidSignature, "unsigned image URLs are not served here (CALOTYPE_ALLOW_UNSIGNED is false); sign it with `calotype sign`")
+                throw APIError(
+                    .forbidden,
+                    .invalidSignature,
+                    "unsigned image URLs are not served here (CALOTYPE_ALLOW_UNSIGNED is false); sign it with `calotype sign`"
+                )
             }
             return
         }

@@ -17,13 +17,19 @@ extension CalotypeServer {
             Self.asset(ConsoleScript.javascript, type: "text/javascript; charset=utf-8")
         }
         router.get("openapi.json") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json(maxOperations: configuration.maxOperations))))
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json(maxOperations: configuration.maxOperations)))
+            )
         }
         router.get("metrics") { _, _ -> Response in
             telemetry.sample(await scheduler.statistics(), memoryBudget: scheduler.memoryBudget)
             return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: telemetry.render())))
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: telemetry.render()))
+            )
         }
     }
 
@@ -31,7 +37,9 @@ extension CalotypeServer {
     /// browser only for a minute (a new version is seen soon after).
     static func asset(_ text: String, type: String) -> Response {
         Response(
-            status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=60"],
-            body: .init(byteBuffer: ByteBuffer(string: text)))
+            status: .ok,
+            headers: [.contentType: type, .cacheControl: "public, max-age=60"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
     }
 }

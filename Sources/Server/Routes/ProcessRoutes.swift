@@ -19,8 +19,12 @@ extension CalotypeServer {
             await statistics.request(endpoint)
             let upload = try await readUpload(request, shape: .single(allowRawBody: true), endpoint: endpoint)
             let job = JobRequest(
-                input: upload.files[0], recipe: upload.recipe, placement: upload.placement,
-                strictPlacement: upload.strictPlacement, priority: .interactive)
+                input: upload.files[0],
+                recipe: upload.recipe,
+                placement: upload.placement,
+                strictPlacement: upload.strictPlacement,
+                priority: .interactive
+            )
             let result: JobResult
             do {
                 // A client that goes away stops its job: nobody would read the answer.
@@ -59,12 +63,14 @@ extension CalotypeServer {
         let buffer = ByteBuffer(bytes: result.image.bytes)
         let hold = budget.commit(buffer.readableBytes)
         return Response(
-            status: .ok, headers: headers,
+            status: .ok,
+            headers: headers,
             body: ResponseBody(contentLength: buffer.readableBytes) { writer in
                 try await writer.write(buffer)
                 try await writer.finish(nil)
                 hold.release()
-            })
+            }
+        )
     }
 
     /// Reads an upload, counting refusals against the endpoint.

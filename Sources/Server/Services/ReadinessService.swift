@@ -1,5 +1,5 @@
-import Synchronization
 import ServiceLifecycle
+import Synchronization
 
 /// Whether the server takes new work: `GET /ready` answers 503 from the
 /// moment a shutdown begins, so that a load balancer (a Kubernetes

@@ -1,8 +1,9 @@
+import Foundation
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import NIOCore
 
 /// One part of a `multipart/form-data` body.
 struct MultipartPart: Sendable {

@@ -70,7 +70,10 @@ struct Upload: Sendable {
     static let budgetWait: Duration = .seconds(1)
 
     static func read(
-        _ request: Request, shape: Shape, configuration: ServerConfiguration, budget: MemoryBudget = .unlimited
+        _ request: Request,
+        shape: Shape,
+        configuration: ServerConfiguration,
+        budget: MemoryBudget = .unlimited
     ) async throws(APIError) -> Upload {
         let query = request.uri.queryParameters.map { (key: String($0.key), value: String($0.value)) }
         var options = [String: String]()
@@ -103,10 +106,11 @@ struct Upload: Sendable {
         var recipeJSON: [UInt8]?
         if let boundary = Multipart.boundary(of: contentType) {
             let parts = try await parseMultipart(body, boundary: boundary, maxParts: configuration.maxParts)
-            let accepted: Set<String> = switch shape {
-            case .single: ["file"]
-            case .batch, .singleOrBatch: ["file", "files", "files[]"]
-            }
+            let accepted: Set<String> =
+                switch shape {
+                case .single: ["file"]
+                case .batch, .singleOrBatch: ["file", "files", "files[]"]
+                }
             for part in parts {
                 if part.name == "recipe" && part.filename == nil {
                     recipeJSON = part.body
@@ -115,8 +119,10 @@ struct Upload: Sendable {
                     // is a mistake to report, not bytes to try as an image.
                     guard let filename = part.filename else {
                         throw APIError(
-                            .badRequest, .notAFile,
-                            "the part '\(name)' is a form field, not a file (no filename): send it as a file, e.g. curl -F \(name)=@photo.jpg")
+                            .badRequest,
+                            .notAFile,
+                            "the part '\(name)' is a form field, not a file (no filename): send it as a file, e.g. curl -F \(name)=@photo.jpg"
+                        )
                     }
                     files.append(ImageInput(bytes: part.body, name: filename))
                 }
@@ -124,11 +130,12 @@ struct Upload: Sendable {
         } else if case .single(allowRawBody: true) = shape, contentType.lowercased().hasPrefix("image/") {
             files.append(ImageInput(bytes: Array(buffer: body), name: "upload"))
         } else {
-            let expected = switch shape {
-            case .single(allowRawBody: true): "multipart/form-data with a part named 'file', or an image/* body"
-            case .single: "multipart/form-data"
-            case .batch, .singleOrBatch: "multipart/form-data, or application/json naming sources"
-            }
+            let expected =
+                switch shape {
+                case .single(allowRawBody: true): "multipart/form-data with a part named 'file', or an image/* body"
+                case .single: "multipart/form-data"
+                case .batch, .singleOrBatch: "multipart/form-data, or application/json naming sources"
+                }
             throw APIError(.unsupportedMediaType, .unsupportedMediaType, "expected \(expected), got '\(contentType)'")
         }
 
@@ -164,8 +171,13 @@ struct Upload: Sendable {
         }
 
         return Upload(
-            items: files.map(Item.uploaded), recipe: recipe, placement: try placement(options),
-            strictPlacement: try flag("strict", options), inline: try flag("inline", options), hold: hold)
+            items: files.map(Item.uploaded),
+            recipe: recipe,
+            placement: try placement(options),
+            strictPlacement: try flag("strict", options),
+            inline: try flag("inline", options),
+            hold: hold
+        )
     }
 
     /// `backend=auto|cpu|gpu`.
@@ -181,7 +193,9 @@ struct Upload: Sendable {
     /// admitted against the memory budget before a byte of it is read; the
     /// hold is the body's share of the budget.
     private static func collectBody(
-        _ request: Request, limit: Int, budget: MemoryBudget
+        _ request: Request,
+        limit: Int,
+        budget: MemoryBudget
     ) async throws(APIError) -> (ByteBuffer, MemoryBudget.Hold) {
         let declared = request.headers[.contentLength].flatMap(Int.init)
         if let declared, declared < 0 {
@@ -236,7 +250,11 @@ struct Upload: Sendable {
         case .success(let parts):
             return parts
         case .failure(.tooManyParts(let limit)):
-            throw APIError(.contentTooLarge, .tooManyParts, "the multipart body has more than \(limit) parts, the limit (CALOTYPE_MAX_FILES + \(ServerConfiguration.extraParts))")
+            throw APIError(
+                .contentTooLarge,
+                .tooManyParts,
+                "the multipart body has more than \(limit) parts, the limit (CALOTYPE_MAX_FILES + \(ServerConfiguration.extraParts))"
+            )
         case .failure(let error):
             throw APIError(.badRequest, .malformedMultipart, "the multipart body is malformed: \(error)")
         }

@@ -16,16 +16,27 @@ extension Upload {
     /// batch of 10,000 with one source nobody allowed is refused whole, at
     /// once, rather than failing item by item.
     static func readReferences(
-        _ body: ByteBuffer, query: [(key: String, value: String)], options: [String: String],
-        configuration: ServerConfiguration, hold: MemoryBudget.Hold
+        _ body: ByteBuffer,
+        query: [(key: String, value: String)],
+        options: [String: String],
+        configuration: ServerConfiguration,
+        hold: MemoryBudget.Hold
     ) async throws(APIError) -> Upload {
         if let key = query.first(where: { !reservedKeys.contains($0.key) })?.key {
-            throw APIError(.badRequest, .invalidRecipe, "'\(key)' in the query: a batch by reference gives its recipe in the body ('recipe' or 'options')")
+            throw APIError(
+                .badRequest,
+                .invalidRecipe,
+                "'\(key)' in the query: a batch by reference gives its recipe in the body ('recipe' or 'options')"
+            )
         }
         // Counted before it is parsed: 10,000 sources of a few hundred bytes
         // are a few megabytes, never the 100 MiB a body of uploads may be.
         guard body.readableBytes <= maxReferenceBody else {
-            throw APIError(.contentTooLarge, .payloadTooLarge, "a batch by reference is at most \(maxReferenceBody) bytes of JSON; this one is \(body.readableBytes)")
+            throw APIError(
+                .contentTooLarge,
+                .payloadTooLarge,
+                "a batch by reference is at most \(maxReferenceBody) bytes of JSON; this one is \(body.readableBytes)"
+            )
         }
         let request = try await decode(body, maxOperations: configuration.maxOperations)
         guard !request.sources.isEmpty else {
@@ -39,7 +50,11 @@ extension Upload {
         }
         for (index, source) in request.sources.enumerated() {
             guard source.utf8.count <= maxSourceLength else {
-                throw APIError(.badRequest, .invalidSource, "sources[\(index)] is \(source.utf8.count) bytes long; a source is at most \(maxSourceLength)")
+                throw APIError(
+                    .badRequest,
+                    .invalidSource,
+                    "sources[\(index)] is \(source.utf8.count) bytes long; a source is at most \(maxSourceLength)"
+                )
             }
             do {
                 try fetcher.check(source)
@@ -62,8 +77,13 @@ extension Upload {
             }
         }
         var upload = Upload(
-            items: request.sources.map(Item.source), recipe: recipe, placement: try placement(options),
-            strictPlacement: try flag("strict", options), inline: try flag("inline", options), hold: hold)
+            items: request.sources.map(Item.source),
+            recipe: recipe,
+            placement: try placement(options),
+            strictPlacement: try flag("strict", options),
+            inline: try flag("inline", options),
+            hold: hold
+        )
         upload.fetcher = fetcher
         upload.maxSourceBytes = configuration.maxImageBytes ?? ImageLimits().maxBytes
         upload.destination = destination
