@@ -39,6 +39,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Megapixels of each generated image.")
     var megapixels: Double = 2
 
+    @OptionGroup(title: "Settings") var settingsOptions: SettingsOptions
+
     @OptionGroup(title: "Recipe (default: --width 800 --format jpeg --quality 80)")
     var recipeOptions: RecipeOptions
 
@@ -154,10 +156,11 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        AllocatorSetUp.apply()
+        let settings = try await settingsOptions.load()
+        AllocatorSetUp.apply(settings: settings)
         let configuration: Engine.Configuration
         do {
-            configuration = try Engine.Configuration.fromEnvironment()
+            configuration = try Engine.Configuration.read(from: settings)
         } catch {
             throw ValidationError("\(error)")
         }

@@ -17,10 +17,14 @@ struct DevicesCommand: AsyncParsableCommand {
             """
     )
 
+    @OptionGroup(title: "Settings") var settingsOptions: SettingsOptions
+
     func run() async throws {
         let engine: Engine.Configuration
         do {
-            engine = try Engine.Configuration.fromEnvironment()
+            engine = try Engine.Configuration.read(from: try await settingsOptions.load())
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(error)")
         }

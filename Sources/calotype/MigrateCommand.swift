@@ -17,13 +17,12 @@ struct MigrateCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A .env file of settings (variables already set win over it).")
-    var envFile = ".env"
+    @OptionGroup(title: "Settings") var settingsOptions: SettingsOptions
 
     func run() async throws {
         let cluster: ClusterSettings
         do {
-            let settings = try await Settings.load(environment: ProcessInfo.processInfo.environment, envFile: URL(fileURLWithPath: envFile))
+            let settings = try await settingsOptions.load()
             guard let read = try ClusterSettings.read(from: settings, requireSharedResults: false) else {
                 throw ValidationError("set CALOTYPE_DATABASE_URL (postgres://user@host:port/database) to migrate")
             }

@@ -31,6 +31,8 @@ struct ProcessCommand: AsyncParsableCommand {
 
     @OptionGroup var recipeOptions: RecipeOptions
 
+    @OptionGroup(title: "Settings") var settingsOptions: SettingsOptions
+
     @Option(help: "Where jobs run: auto (wherever they finish first), cpu or gpu (falls back to the CPU, marked, when no GPU can take a job).")
     var backend: Placement = .auto
 
@@ -67,10 +69,11 @@ struct ProcessCommand: AsyncParsableCommand {
             throw ValidationError("no files found in \(inputs.joined(separator: ", "))")
         }
 
-        AllocatorSetUp.apply()
+        let settings = try await settingsOptions.load()
+        AllocatorSetUp.apply(settings: settings)
         var configuration: Engine.Configuration
         do {
-            configuration = try Engine.Configuration.fromEnvironment()
+            configuration = try Engine.Configuration.read(from: settings)
         } catch {
             throw ValidationError("\(error)")
         }

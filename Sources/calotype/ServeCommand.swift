@@ -73,11 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Jobs the CPU runs at once.")
     var workers: Int?
 
-    @Option(help: "A .env file of settings (variables already set win over it).")
-    var envFile = ".env"
-
-    @Option(help: "A JSON file of settings by name ({\"CALOTYPE_PORT\": 9000}); the environment and .env win over it.")
-    var config: String?
+    @OptionGroup(title: "Settings") var settingsOptions: SettingsOptions
 
     func run() async throws {
         // Logs go to standard error, as structured lines (`request_id=...`);
@@ -92,21 +88,14 @@ struct ServeCommand: AsyncParsableCommand {
         let engineConfiguration: Engine.Configuration
         let clusterSettings: ClusterSettings?
         do {
-            settings = try await Settings.load(
-                flags: flags,
-                environment: ProcessInfo.processInfo.environment,
-                envFile: URL(fileURLWithPath: envFile),
-                configFile: config.map { URL(fileURLWithPath: $0) }
-            )
+            settings = try await SettingsFiles(envFile: settingsOptions.envFile, configFile: settingsOptions.config).load(flags: flags)
             server = try ServerConfiguration.read(from: settings)
             engineConfiguration = try Engine.Configuration.read(from: settings)
             clusterSettings = try ClusterSettings.read(from: settings)
             AllocatorSetUp.apply(settings: settings)
             try settings.checkConfigFileNames()
-        } catch let error as ConfigurationError {
-            throw ValidationError("\(error)")
         } catch {
-            throw ValidationError("cannot read the settings: \(error)")
+            throw ValidationError("\(error)")
         }
         // Half the descriptors for connections leaves the rest for result
         // files, the GPU driver and libvips.

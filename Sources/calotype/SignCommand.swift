@@ -1,15 +1,17 @@
 import ArgumentParser
+import CalotypeApp
 import CalotypeImageURL
 import Foundation
 
 /// `calotype sign`: a signed `GET /img` path, for operators and tests, made
 /// exactly as imgproxy's libraries make one.
-struct SignCommand: ParsableCommand {
+struct SignCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sign",
         abstract: "Print a signed GET /img path for a source URL and imgproxy-style options.",
         discussion: """
-            Signs with CALOTYPE_SIGNING_KEY and CALOTYPE_SIGNING_SALT (hex; with several pairs, the first).
+            Signs with CALOTYPE_SIGNING_KEY and CALOTYPE_SIGNING_SALT (hex; with several pairs, the first), read as \
+            serve reads them: the environment, .env, --config or the secrets folder (CALOTYPE_SECRETS_DIR).
             Example: calotype sign https://images.example.com/a.jpg --options rs:fill:300:300/q:80 --extension webp
             """
     )
@@ -23,11 +25,14 @@ struct SignCommand: ParsableCommand {
     @Option(help: "The output format's extension (webp, jpg, png, avif).")
     var `extension`: String?
 
-    func run() throws {
-        let environment = ProcessInfo.processInfo.environment
+    @OptionGroup(title: "Settings") var settingsOptions: SettingsOptions
+
+    func run() async throws {
         let keys: URLSigningKeys
         do {
-            keys = try URLSigningKeys(keys: environment["CALOTYPE_SIGNING_KEY"] ?? "", salts: environment["CALOTYPE_SIGNING_SALT"] ?? "")
+            keys = try URLSigningKeys.read(from: try await settingsOptions.load()) ?? URLSigningKeys(keys: "", salts: "")
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(error)")
         }

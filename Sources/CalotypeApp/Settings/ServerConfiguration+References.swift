@@ -90,14 +90,7 @@ extension ServerConfiguration {
     }
 
     private mutating func readImageURLs(from settings: Settings) throws(ConfigurationError) {
-        if let keys = settings.secret("CALOTYPE_SIGNING_KEY") {
-            let salts = settings.secret("CALOTYPE_SIGNING_SALT") ?? ""
-            do {
-                imageURLs.signingKeys = try URLSigningKeys(keys: keys, salts: salts)
-            } catch {
-                throw ConfigurationError(variable: "CALOTYPE_SIGNING_KEY", value: "(secret)", allowed: error.description)
-            }
-        }
+        if let keys = try URLSigningKeys.read(from: settings) { imageURLs.signingKeys = keys }
         if let unsigned = try settings.flag("CALOTYPE_ALLOW_UNSIGNED") { imageURLs.allowUnsigned = unsigned }
         if let seconds = try settings.integer("CALOTYPE_IMG_MAX_AGE", in: 0...31_536_000) { imageURLs.cacheMaxAge = seconds }
         if let presets = settings.string("CALOTYPE_PRESETS") {
@@ -136,6 +129,21 @@ extension ServerConfiguration {
                 chosen.append(format)
             }
             imageURLs.negotiatedFormats = chosen
+        }
+    }
+}
+
+extension URLSigningKeys {
+    /// `CALOTYPE_SIGNING_KEY` and `CALOTYPE_SIGNING_SALT` (hex, comma
+    /// separated pairs), as `serve` checks signatures and `sign` makes them;
+    /// nil when no key is set.
+    public static func read(from settings: Settings) throws(ConfigurationError) -> URLSigningKeys? {
+        guard let keys = settings.secret("CALOTYPE_SIGNING_KEY") else { return nil }
+        let salts = settings.secret("CALOTYPE_SIGNING_SALT") ?? ""
+        do {
+            return try URLSigningKeys(keys: keys, salts: salts)
+        } catch {
+            throw ConfigurationError(variable: "CALOTYPE_SIGNING_KEY", value: "(secret)", allowed: error.description)
         }
     }
 }
