@@ -97,7 +97,6 @@ let package = Package(
             dependencies: [
                 "CalotypeCore", "CalotypeLibvips", "COpenCL", "CVips",
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             // The OpenCL kernels, built per device at start.
             resources: [.copy("Kernels")]
@@ -198,10 +197,8 @@ let package = Package(
                 "CalotypeImageURL",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -228,11 +225,11 @@ let package = Package(
         .executableTarget(
             name: "calotype",
             dependencies: [
-                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "Scheduler", "Server", "CalotypeApp", "CalotypeBench", "CalotypeImageURL",
+                // No backend and no server: the composition root builds them.
+                "CalotypeCore", "Scheduler", "CalotypeApp", "CalotypeBench", "CalotypeImageURL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -265,9 +262,8 @@ let package = Package(
         .testTarget(
             name: "CalotypeOpenCLTests",
             dependencies: [
-                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CVips", "BackendTestSupport",
+                "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "BackendTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -289,9 +285,11 @@ let package = Package(
         .testTarget(
             name: "CalotypeAppTests",
             dependencies: [
-                "CalotypeApp", "CalotypeCluster", "CalotypeCore", "CalotypeOpenCL", "Scheduler", "Server",
+                "CalotypeApp", "CalotypeCluster", "CalotypeCore", "CalotypeOpenCL", "Scheduler", "Server", "TestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -2,8 +2,6 @@ import ArgumentParser
 import CalotypeApp
 import CalotypeBench
 import CalotypeCore
-import CalotypeLibvips
-import CalotypeOpenCL
 import Foundation
 import Scheduler
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import CalotypeApp
 import CalotypeCore
-import CalotypeLibvips
-import CalotypeOpenCL
 
 /// `calotype operations`: the recipe vocabulary, generated from the
 /// operations' own declarations so it cannot drift from the code.

@@ -1,8 +1,6 @@
 import ArgumentParser
 import CalotypeApp
 import CalotypeCore
-import CalotypeLibvips
-import CalotypeOpenCL
 import Foundation
 import Scheduler
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import CalotypeApp
 import CalotypeCore
-import CalotypeLibvips
-import CalotypeOpenCL
 import Foundation
 
 /// The recipe flags shared by the commands that process images. Every flag

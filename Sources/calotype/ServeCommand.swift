@@ -1,14 +1,7 @@
 import ArgumentParser
 import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
-import CalotypeOpenCL
 import Foundation
-import Hummingbird
 import Logging
-import Scheduler
-import Server
-import ServiceLifecycle
 
 /// `calotype serve`: the HTTP API.
 struct ServeCommand: AsyncParsableCommand {
@@ -83,84 +76,21 @@ struct ServeCommand: AsyncParsableCommand {
         flags["CALOTYPE_HOST"] = host
         flags["CALOTYPE_PORT"] = port.map(String.init)
         flags["CALOTYPE_CPU_WORKERS"] = workers.map(String.init)
-        let settings: Settings
-        var server: ServerConfiguration
-        let engineConfiguration: Engine.Configuration
-        let clusterSettings: ClusterSettings?
+        let serve: Serve
         do {
-            settings = try await SettingsFiles(envFile: settingsOptions.envFile, configFile: settingsOptions.config).load(flags: flags)
-            server = try ServerConfiguration.read(from: settings)
-            engineConfiguration = try Engine.Configuration.read(from: settings)
-            clusterSettings = try ClusterSettings.read(from: settings)
-            AllocatorSetUp.apply(settings: settings)
-            try settings.checkConfigFileNames()
+            serve = try Serve(settings: try await settingsOptions.load(flags: flags))
         } catch {
             throw ValidationError("\(error)")
         }
-        // Half the descriptors for connections leaves the rest for result
-        // files, the GPU driver and libvips.
-        let descriptors = FileDescriptorLimit.raise()
-        if server.maxConnections > descriptors / 2 {
-            server.maxConnections = max(1, descriptors / 2)
-            FileHandle.standardError.write(
-                Data("note: at most \(server.maxConnections) connections (half of the \(descriptors) open files this process may have)\n".utf8)
-            )
-        }
-
         var logger = Logger(label: "calotype")
-        logger.logLevel = server.logLevel
-        // Cluster mode: the schema is applied (or found current) before the
-        // node takes any request.
-        if let clusterSettings {
-            do {
-                _ = try await clusterSettings.migrate(logger: logger)
-            } catch {
-                throw CleanExit.message(
-                    "error: joining the cluster at \(clusterSettings.redactedDatabaseURL) failed: \(ClusterSettings.describe(error))"
-                )
-            }
-        }
-
-        let engine: Engine
+        logger.logLevel = serve.server.logLevel
         do {
-            engine = try await Engine.start(engineConfiguration)
-        } catch {
-            throw CleanExit.message("error: \(error)")
-        }
-        if engine.cpu.idleThreadExitFix == .missing {
-            FileHandle.standardError.write(Data("warning: libvips idle-thread exit fix: \(engine.cpu.idleThreadExitFix)\n".utf8))
-        }
-        for problem in engine.gpuProblems {
-            FileHandle.standardError.write(Data("warning: GPU left out: \(problem)\n".utf8))
-        }
-        await engine.calibrate()
-        let host = server.host
-        var cluster: ClusterNode?
-        // Before the node takes the sources: its items share the fetch slots.
-        server.boundFetches(budget: engine.scheduler.memoryBudget.limit)
-        if let clusterSettings {
-            do {
-                cluster = try ClusterNode.join(clusterSettings, configuration: &server, metrics: engine.telemetry.metrics, logger: logger)
-            } catch {
-                throw CleanExit.message("error: joining the cluster failed: \(ClusterSettings.describe(error))")
+            try await serve.run(logger: logger, notes: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }) { host, port in
+                // Unbuffered, so whoever started the server sees it at once.
+                FileHandle.standardOutput.write(Data("calotype \(Serve.version) listening on http://\(host):\(port)\n".utf8))
             }
+        } catch let failure as Serve.Failure {
+            throw CleanExit.message(failure.description)
         }
-        let calotype = CalotypeServer(engine: engine, configuration: server)
-        let services = try await calotype.services(engine: engine, cluster: cluster, logger: logger) { port in
-            // Unbuffered, so whoever started the server sees it at once.
-            FileHandle.standardOutput.write(Data("calotype \(CalotypeServer.version) listening on http://\(host):\(port)\n".utf8))
-        }
-        // SIGTERM and SIGINT stop the services in reverse order: the HTTP
-        // server stops accepting and lets requests in flight (streams run to
-        // their `complete`) end, posted batches drain, result writes finish,
-        // the engine stops; whatever is still running when the grace period
-        // is over is cancelled.
-        var group = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        )
-        group.maximumGracefulShutdownDuration = server.shutdownGrace
-        try await ServiceGroup(configuration: group).run()
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import CalotypeApp
 import CalotypeCore
-import CalotypeLibvips
-import CalotypeOpenCL
 import Foundation
 
 /// The files a `process` run reads and where each result goes.

@@ -41,6 +41,36 @@ struct ArchitectureTests {
         #expect(imports.isDisjoint(with: backends), "\(module) imports \(imports.intersection(backends).sorted())")
     }
 
+    /// The parts of images by reference and of cluster mode depend on the
+    /// vocabulary, never on the scheduler or the server (which speak to them
+    /// only through the protocols the composition root plugs them into).
+    @Test(arguments: ["CalotypeCluster", "CalotypeSources", "CalotypeS3"])
+    func referencesAndTheClusterStayOffTheSchedulerAndTheServer(_ module: String) throws {
+        let forbidden: Set<String> = ["Scheduler", "Server", "CalotypeApp", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeBench"]
+        let imports = try Self.imports(of: module)
+        #expect(imports.isDisjoint(with: forbidden), "\(module) imports \(imports.intersection(forbidden).sorted())")
+    }
+
+    /// The command line parses arguments and calls the composition root: it
+    /// builds no backend and no server itself.
+    @Test func theCommandLineImportsNoBackendAndNoServer() throws {
+        let forbidden: Set<String> = [
+            "CVips", "CVipsFixes", "CVipsOperations", "COpenCL", "CalotypeLibvips", "CalotypeOpenCL", "Server", "Hummingbird", "ServiceLifecycle",
+        ]
+        let imports = try Self.imports(of: "calotype")
+        #expect(imports.isDisjoint(with: forbidden), "calotype imports \(imports.intersection(forbidden).sorted())")
+    }
+
+    /// The scheduler knows the vocabulary and no other module of the project.
+    @Test func theSchedulerKnowsOnlyTheVocabulary() throws {
+        let project: Set<String> = [
+            "Server", "CalotypeApp", "CalotypeLibvips", "CalotypeOpenCL", "CalotypeS3", "CalotypeSources", "CalotypeCluster",
+            "CalotypeImageURL", "CalotypeBench",
+        ]
+        let imports = try Self.imports(of: "Scheduler")
+        #expect(imports.isDisjoint(with: project), "Scheduler imports \(imports.intersection(project).sorted())")
+    }
+
     /// imgproxy's URL format needs no HTTP server: `calotype sign` makes
     /// URLs without importing the server.
     @Test func theImageURLFormatStandsWithoutTheServer() throws {
