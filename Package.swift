@@ -184,8 +184,17 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            // The console's page, style and script and the OpenAPI document:
+            // real files, built into the binary by the EmbedAssets plugin.
+            exclude: ["Assets"],
+            plugins: ["EmbedAssets"]
         ),
+
+        // Writes a target's Assets/ files into a Swift source at build time
+        // (the tool, and the build plugin that runs it).
+        .executableTarget(name: "AssetEmbedder"),
+        .plugin(name: "EmbedAssets", capability: .buildTool(), dependencies: ["AssetEmbedder"]),
 
         // The composition root: reads the configuration once and builds the
         // backends, their threads, the scheduler and the server from it.

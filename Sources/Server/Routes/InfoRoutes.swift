@@ -8,13 +8,13 @@ extension CalotypeServer {
     /// with its style and script.
     func addInfoRoutes(to router: Router<CalotypeRequestContext>) {
         router.get("/") { _, _ -> Response in
-            Self.asset(ConsolePage.html, type: "text/html; charset=utf-8")
+            Self.asset(Assets.consolePage, type: "text/html; charset=utf-8")
         }
         router.get("console.css") { _, _ -> Response in
-            Self.asset(ConsoleStyle.css, type: "text/css; charset=utf-8")
+            Self.asset(Assets.consoleStyle, type: "text/css; charset=utf-8")
         }
         router.get("console.js") { _, _ -> Response in
-            Self.asset(ConsoleScript.javascript, type: "text/javascript; charset=utf-8")
+            Self.asset(Assets.consoleScript, type: "text/javascript; charset=utf-8")
         }
         router.get("openapi.json") { _, _ -> Response in
             Response(
