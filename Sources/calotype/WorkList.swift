@@ -58,23 +58,34 @@ struct WorkList {
         return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
-    /// Regular, non-hidden files below `folder`, sorted, with their paths relative to it.
+    /// Regular, non-hidden files below `folder`, and symbolic links there
+    /// to regular files (a folder of links to photos elsewhere is a folder
+    /// of photos; links to folders are not followed, so no cycle is walked),
+    /// sorted, with their paths relative to it.
     private static func files(under folder: URL) -> [(url: URL, relative: String)] {
         let root = folder.standardizedFileURL.path
         guard
             let enumerator = FileManager.default.enumerator(
                 at: folder,
-                includingPropertiesForKeys: [.isRegularFileKey],
+                includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey],
                 options: [.skipsHiddenFiles]
             )
         else { return [] }
         var found: [(URL, String)] = []
         for case let url as URL in enumerator {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+            guard isRegularFile(url) else { continue }
             let path = url.standardizedFileURL.path
             let relative = path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : url.lastPathComponent
             found.append((url, relative))
         }
         return found.sorted { $0.1 < $1.1 }
+    }
+
+    /// A regular file, or a symbolic link to one.
+    private static func isRegularFile(_ url: URL) -> Bool {
+        guard let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey]) else { return false }
+        if values.isRegularFile == true { return true }
+        guard values.isSymbolicLink == true else { return false }
+        return (try? url.resolvingSymlinksInPath().resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true
     }
 }

@@ -117,6 +117,25 @@ struct ProcessCommandTests {
         #expect((width, height, format) == (64, 48, .webp))
     }
 
+    /// A folder of links to photos elsewhere is a folder of photos; a link
+    /// to a folder is not followed (no cycle can be walked).
+    @Test func aFolderOfSymbolicLinksIsAFolderOfTheirFiles() async throws {
+        let work = try scratchFolder()
+        try copyFixture("photo.jpg", to: work.appendingPathComponent("elsewhere"))
+        let links = work.appendingPathComponent("links")
+        try FileManager.default.createDirectory(at: links, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: links.appendingPathComponent("linked.jpg"),
+            withDestinationURL: work.appendingPathComponent("elsewhere/photo.jpg")
+        )
+        try FileManager.default.createSymbolicLink(at: links.appendingPathComponent("loop"), withDestinationURL: links)
+        let outcome = try await CLI.run(["process", "links", "-o", "out", "--width", "50", "--format", "png"], in: work)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("1 image"), "\(outcome.stdout)")
+        let (width, _, format) = try imageSize(work.appendingPathComponent("out/linked.png"))
+        #expect(width == 50 && format == .png)
+    }
+
     @Test func oneFileToANamedFile() async throws {
         let work = try scratchFolder()
         try copyFixture("photo.jpg", to: work)
