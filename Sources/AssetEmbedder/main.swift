@@ -33,3 +33,10 @@ do {
     FileHandle.standardError.write(Data("AssetEmbedder: cannot write \(output): \(error)\n".utf8))
     exit(1)
 }
+
+/// The fuzzing build (`scripts/fuzz.sh`) compiles every target of the
+/// package, this tool included, with `-sanitize=fuzzer`, which links
+/// libFuzzer: its objects need the fuzz target's entry point. The tool never
+/// fuzzes anything; this entry point only lets it link there.
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzerEntryPointForTheFuzzingBuild(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 { 0 }

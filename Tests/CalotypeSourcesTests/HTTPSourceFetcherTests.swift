@@ -15,13 +15,7 @@ func withOrigin(_ body: @escaping @Sendable (Int) async throws -> Void) async th
     router.get("photo.jpg") { _, _ in
         Response(status: .ok, headers: [.contentType: "text/plain", .eTag: "\"v1\""], body: .init(byteBuffer: ByteBuffer(bytes: image)))
     }
-    router.get("big") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: [UInt8](repeating: 1, count: 200_000)))) }
-    router.get("slow") { _, _ -> Response in
-        try await Task.sleep(for: .seconds(30))
-        return Response(status: .ok)
-    }
-    router.get("missing") { _, _ in Response(status: .notFound) }
-    router.get("broken") { _, _ in Response(status: .internalServerError) }
+    addFailingRoutes(to: router)
     router.get("to-photo") { _, _ in Response(status: .found, headers: [.location: "/photo.jpg"]) }
     router.get("to-unlisted") { _, _ in Response(status: .found, headers: [.location: "http://127.0.0.1:1/photo.jpg"]) }
     router.get("to-private") { _, _ in Response(status: .temporaryRedirect, headers: [.location: "http://inside.test/photo.jpg"]) }

@@ -49,14 +49,7 @@ func withImageOrigin(counter: OriginCounter = OriginCounter(), _ body: @escaping
             body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }
-    router.get("big") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: [UInt8](repeating: 1, count: 200_000)))) }
-    router.get("slow") { _, _ -> Response in
-        try await Task.sleep(for: .seconds(30))
-        return Response(status: .ok)
-    }
-    router.get("stall") { _, _ in stalledResponse() }
-    router.get("missing") { _, _ in Response(status: .notFound) }
-    router.get("broken") { _, _ in Response(status: .internalServerError) }
+    addFailingRoutes(to: router)
     router.get("to-metadata") { _, _ in Response(status: .found, headers: [.location: "http://metadata.test/latest/meta-data/"]) }
     // Loopback, off the allow-list (refused before any connection, so the port does not matter).
     router.get("to-loopback") { _, _ in Response(status: .found, headers: [.location: "http://127.0.0.1:1/images/photo.jpg"]) }

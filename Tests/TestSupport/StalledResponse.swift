@@ -14,3 +14,17 @@ public func stalledResponse() -> Response {
         }
     )
 }
+
+/// The answers every test origin has for a fetcher's failures: `/big`
+/// (200,000 bytes, over the tests' caps), `/slow` (after 30 s), `/stall`
+/// (`stalledResponse`), `/missing` (404) and `/broken` (500).
+public func addFailingRoutes(to router: Router<BasicRequestContext>) {
+    router.get("big") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: [UInt8](repeating: 1, count: 200_000)))) }
+    router.get("slow") { _, _ -> Response in
+        try await Task.sleep(for: .seconds(30))
+        return Response(status: .ok)
+    }
+    router.get("stall") { _, _ in stalledResponse() }
+    router.get("missing") { _, _ in Response(status: .notFound) }
+    router.get("broken") { _, _ in Response(status: .internalServerError) }
+}
