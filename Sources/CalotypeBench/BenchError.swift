@@ -1,9 +1,3 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
-import Scheduler
-import Server
-
 /// Why a benchmark could not run, worded for the person who started it.
 /// Usage mistakes (a missing folder, `--rounds 0`) are caught earlier as
 /// validation errors; these are the failures found while preparing or running.

@@ -1,9 +1,4 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Foundation
-import Scheduler
-import Server
 
 /// The report as one self-contained HTML page: the table, throughput by
 /// mode, throughput against workers per backend (with `--sweep`), and the

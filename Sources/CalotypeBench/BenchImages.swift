@@ -1,10 +1,7 @@
-import CalotypeApp
 import CalotypeCore
 import CalotypeLibvips
 import Foundation
 import NIOPosix
-import Scheduler
-import Server
 
 /// The images a benchmark runs on, held in memory so that reading files is
 /// no part of what is measured.

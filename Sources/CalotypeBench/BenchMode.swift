@@ -1,8 +1,4 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Scheduler
-import Server
 
 /// One way of running the images through, as the report names it.
 struct BenchMode: Sendable, Hashable {

@@ -1,9 +1,4 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Foundation
-import Scheduler
-import Server
 
 /// What `calotype bench` found, as `--json` writes it (schema
 /// `calotype-bench/1`, documented in docs/BENCHMARKING.md). Keys are written

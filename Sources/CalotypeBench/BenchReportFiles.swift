@@ -1,10 +1,5 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Foundation
 import NIOPosix
-import Scheduler
-import Server
 
 /// Reading and writing reports. Files block, so both run on NIO's blocking pool.
 extension BenchReport {

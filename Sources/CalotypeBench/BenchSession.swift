@@ -1,9 +1,5 @@
 import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Foundation
-import Scheduler
-import Server
 
 /// Runs every mode once per round, interleaved (round 1: every mode, round 2:
 /// every mode, ...), so that a slow spell of the machine touches every mode

@@ -1,9 +1,4 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Foundation
-import Scheduler
-import Server
 
 /// A figure measured once per round, summarised as its median and its range
 /// over the rounds: the median resists a round disturbed by other work on

@@ -1,9 +1,4 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Foundation
-import Scheduler
-import Server
 
 /// The report as a table for the terminal: one row per mode, each figure the
 /// median over the rounds with its range where the range says something.

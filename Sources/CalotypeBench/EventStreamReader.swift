@@ -1,9 +1,3 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
-import Scheduler
-import Server
-
 /// Reads a `text/event-stream` as it arrives, in chunks cut anywhere, the way
 /// the WHATWG HTML standard's event stream interpretation does: lines end in
 /// CRLF, LF or CR; `event`, `data` (one line each, joined by newlines) and

@@ -1,11 +1,8 @@
 import AsyncHTTPClient
-import CalotypeApp
 import CalotypeCore
-import CalotypeLibvips
 import Foundation
 import NIOCore
 import Scheduler
-import Server
 
 /// The end-to-end modes, against a running `calotype serve`: the three batch
 /// endpoints with every image in one request (multipart `files` parts, at

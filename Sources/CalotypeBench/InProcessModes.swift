@@ -3,7 +3,6 @@ import CalotypeCore
 import CalotypeLibvips
 import Foundation
 import Scheduler
-import Server
 
 /// The engines the in-process modes run on, one per configuration (backend
 /// and workers), started once and reused every round.

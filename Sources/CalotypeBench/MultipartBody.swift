@@ -1,9 +1,4 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Foundation
-import Scheduler
-import Server
 
 /// A `multipart/form-data` body of image files, as a browser sends it.
 struct MultipartBody: Sendable {

@@ -1,11 +1,8 @@
 import CVips
-import CalotypeApp
 import CalotypeCore
 import CalotypeLibvips
 import Foundation
 import NIOConcurrencyHelpers
-import Scheduler
-import Server
 
 /// The same images and the same thumbnail made by libvips' C API directly,
 /// on plain threads, with no Calotype code between the image and libvips:

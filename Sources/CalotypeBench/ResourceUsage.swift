@@ -1,9 +1,4 @@
-import CalotypeApp
-import CalotypeCore
-import CalotypeLibvips
 import Foundation
-import Scheduler
-import Server
 
 #if canImport(Glibc)
 import Glibc
