@@ -91,44 +91,43 @@ struct HTTPModes {
             let clock = ContinuousClock()
             let start = clock.now
             var sample = RoundSample()
-            try await withThrowingTaskGroup(of: (Int, Result<(String?, Bool), BenchError>, Double).self) { group in
-                var next = 0
-                func startNext() {
-                    guard next < images.count else { return }
-                    let index = next
-                    next += 1
-                    group.addTask {
-                        let sent = clock.now
-                        let response = try await Self.post(buffers[index], contentType: bodies[index].contentType, to: address, client: client)
-                        let body = try await response.body.collect(upTo: 256 << 20)
-                        let latency = (clock.now - sent).secondsValue
-                        guard response.status.code == 200 else {
-                            return (
-                                index,
-                                .failure(.badResponse(endpoint: "POST /process", status: Int(response.status.code), body: String(buffer: body))),
-                                latency
-                            )
-                        }
-                        let lane = response.headers.first(name: "X-Calotype-Backend")
-                        let fallback = response.headers.first(name: "X-Calotype-Fallback") == "true"
-                        return (index, .success((lane, fallback)), latency)
+            // A request that could not be made at all (the server gone) ends the round.
+            var thrown: (any Error)?
+            _ = await runSlidingWindow(over: Array(images.indices), width: clients) {
+                index -> Result<(Result<(String?, Bool), BenchError>, Double), BenchError> in
+                let sent = clock.now
+                do {
+                    let response = try await Self.post(buffers[index], contentType: bodies[index].contentType, to: address, client: client)
+                    let body = try await response.body.collect(upTo: 256 << 20)
+                    let latency = (clock.now - sent).secondsValue
+                    guard response.status.code == 200 else {
+                        let error = BenchError.badResponse(endpoint: "POST /process", status: Int(response.status.code), body: String(buffer: body))
+                        return .success((.failure(error), latency))
                     }
+                    let lane = response.headers.first(name: "X-Calotype-Backend")
+                    let fallback = response.headers.first(name: "X-Calotype-Fallback") == "true"
+                    return .success((.success((lane, fallback)), latency))
+                } catch {
+                    return .failure(.unreachable(url: address, reason: "\(error)"))
                 }
-                for _ in 0..<clients { startNext() }
-                while let (index, outcome, latency) = try await group.next() {
-                    switch outcome {
-                    case .success(let (lane, fallback)):
-                        sample.recordSuccess(latency: latency, megapixels: images[index].megapixels, backend: lane, fallback: fallback)
-                        sample.recordFirstResult(at: (clock.now - start).secondsValue)
-                        tick(nil)
-                    case .failure(let error):
-                        let message = "\(images[index].name): \(error)"
-                        sample.recordFailure(message)
-                        tick(message)
-                    }
-                    startNext()
+            } finished: { index, answer in
+                guard case .success(let (outcome, latency)) = answer else {
+                    if case .failure(let error) = answer { thrown = error }
+                    return false
                 }
+                switch outcome {
+                case .success(let (lane, fallback)):
+                    sample.recordSuccess(latency: latency, megapixels: images[index].megapixels, backend: lane, fallback: fallback)
+                    sample.recordFirstResult(at: (clock.now - start).secondsValue)
+                    tick(nil)
+                case .failure(let error):
+                    let message = "\(images[index].name): \(error)"
+                    sample.recordFailure(message)
+                    tick(message)
+                }
+                return true
             }
+            if let thrown { throw thrown }
             sample.seconds = (clock.now - start).secondsValue
             return sample
         }

@@ -121,45 +121,37 @@ extension Scheduler {
         let parallelism = max(1, plan.parallelism ?? defaultBatchParallelism)
         let batch = await makeBatchID()
         var tally = BatchTally(total: items.count)
-        var pending = BatchOrder.indices(costs: items.map(\.estimatedMegapixels), parallelism: parallelism)[...]
-        await withTaskGroup(of: (Int, Outcome).self) { group in
-            func startNext() {
-                // A cancelled batch starts nothing more.
-                guard !Task.isCancelled, let index = pending.popFirst() else { return }
-                let item = items[index]
-                group.addTask {
-                    let result: Result<JobResult, SchedulerError>
-                    do throws(SchedulerError) {
-                        let loaded = try await item.load()
-                        defer { loaded.hold?.release() }
-                        let request = JobRequest(
-                            input: loaded.input,
-                            recipe: plan.recipe,
-                            placement: plan.placement,
-                            strictPlacement: plan.strictPlacement,
-                            priority: .batch,
-                            batch: batch,
-                            onStarted: { lane in started(index, lane) }
-                        )
-                        result = .success(try await self.submit(request))
-                    } catch {
-                        result = .failure(error)
-                    }
-                    return (index, await complete(index, result))
-                }
+        let order = BatchOrder.indices(costs: items.map(\.estimatedMegapixels), parallelism: parallelism)
+        // A cancelled batch starts nothing more: those are `neverStarted`.
+        tally.neverStarted = await runSlidingWindow(over: order, width: parallelism) { index in
+            let item = items[index]
+            let result: Result<JobResult, SchedulerError>
+            do throws(SchedulerError) {
+                let loaded = try await item.load()
+                defer { loaded.hold?.release() }
+                let request = JobRequest(
+                    input: loaded.input,
+                    recipe: plan.recipe,
+                    placement: plan.placement,
+                    strictPlacement: plan.strictPlacement,
+                    priority: .batch,
+                    batch: batch,
+                    onStarted: { lane in started(index, lane) }
+                )
+                result = .success(try await self.submit(request))
+            } catch {
+                result = .failure(error)
             }
-            for _ in 0..<parallelism { startNext() }
-            while let (index, outcome) = await group.next() {
-                switch outcome.end {
-                case .succeeded: tally.succeeded += 1
-                case .failed: tally.failed += 1
-                case .cancelled: break
-                }
-                await finished(index, outcome)
-                startNext()
+            return await complete(index, result)
+        } finished: { index, outcome in
+            switch outcome.end {
+            case .succeeded: tally.succeeded += 1
+            case .failed: tally.failed += 1
+            case .cancelled: break
             }
-        }
-        tally.neverStarted = pending.sorted()
+            await finished(index, outcome)
+            return true
+        }.sorted()
         return tally
     }
 }

@@ -44,32 +44,22 @@ struct ClusterBatchHost: BatchHost {
     /// removed and the batch is refused.
     private func stage(_ inputs: [BatchInput], batch: String) async throws(APIError) -> [String] {
         let staging = node.inputs
-        let sources: [Int: String?] = await withTaskGroup(of: (Int, String?).self) { group in
-            var sources: [Int: String?] = [:]
-            var next = 0
-            func addNext() {
-                guard next < inputs.count else { return }
-                let index = next
-                next += 1
-                group.addTask {
-                    switch inputs[index] {
-                    case .source(let reference): return (index, reference)
-                    case .uploaded(let image):
-                        do {
-                            return (index, try await staging.stage(image.bytes, batch: batch, index: index))
-                        } catch {
-                            node.failed("stage an upload", error, ["batch": "\(batch)", "index": "\(index)"])
-                            return (index, nil)
-                        }
-                    }
+        var sources: [Int: String?] = [:]
+        _ = await runSlidingWindow(over: Array(inputs.indices), width: Self.stagingConcurrency) { [node] index -> String? in
+            switch inputs[index] {
+            case .source(let reference): return reference
+            case .uploaded(let image):
+                do {
+                    return try await staging.stage(image.bytes, batch: batch, index: index)
+                } catch {
+                    node.failed("stage an upload", error, ["batch": "\(batch)", "index": "\(index)"])
+                    return nil
                 }
             }
-            for _ in 0..<Self.stagingConcurrency { addNext() }
-            while let (index, source) = await group.next() {
-                sources[index] = source
-                if source != nil { addNext() }
-            }
-            return sources
+        } finished: { index, source in
+            sources[index] = source
+            // One that cannot be stored refuses the batch: stage no more.
+            return source != nil
         }
         let stored = (0..<inputs.count).compactMap { sources[$0] ?? nil }
         guard stored.count == inputs.count else {
