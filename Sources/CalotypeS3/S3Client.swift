@@ -157,7 +157,7 @@ public struct S3Client: Sendable {
     }
 
     /// Creates `bucket` (an existing one of the same owner is fine).
-    public func createBucket(_ bucket: String) async throws(S3Error) {
+    package func createBucket(_ bucket: String) async throws(S3Error) {
         let response = try await send("PUT", bucket: bucket, key: nil, headers: [("Content-Length", "0")])
         if response.status == .conflict { return }  // BucketAlreadyOwnedByYou
         try await Self.check(response, bucket: bucket, key: "")

@@ -180,8 +180,9 @@ public struct BatchItemResult: BatchItemOutcome {
 extension Scheduler {
     /// Runs `inputs` through `runBatch` and yields each result as it
     /// finishes, in completion order; ending the iteration early cancels the
-    /// rest. For tests and tools that read a batch as a sequence.
-    public nonisolated func batch(_ inputs: [ImageInput], plan: BatchPlan) -> AsyncStream<BatchItemResult> {
+    /// rest. For tests that read a batch as a sequence (package: no part of
+    /// the API).
+    package nonisolated func batch(_ inputs: [ImageInput], plan: BatchPlan) -> AsyncStream<BatchItemResult> {
         let (stream, continuation) = AsyncStream.makeStream(of: BatchItemResult.self)
         let task = Task {
             _ = await runBatch(

@@ -64,7 +64,7 @@ public final class Engine: Sendable {
 
         /// Reads `environment` alone over the defaults (`calotype process`,
         /// `devices`, tests); a malformed value is an error naming it.
-        public static func fromEnvironment(
+        package static func fromEnvironment(
             _ environment: [String: String] = ProcessInfo.processInfo.environment
         ) throws(ConfigurationError) -> Configuration {
             try read(from: Settings(environment: environment))

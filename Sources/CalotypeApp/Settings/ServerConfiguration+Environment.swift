@@ -9,7 +9,7 @@ import Server
 extension ServerConfiguration {
     /// Reads `environment` alone over the defaults (tests); a malformed
     /// value is an error naming it.
-    public static func fromEnvironment(
+    package static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationError) -> ServerConfiguration {
         try read(from: Settings(environment: environment))
