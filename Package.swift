@@ -97,6 +97,7 @@ let package = Package(
             dependencies: [
                 "CalotypeCore", "CalotypeLibvips", "COpenCL", "CVips",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             // The OpenCL kernels, built per device at start.
             resources: [.copy("Kernels")]

@@ -58,48 +58,64 @@ func clCheck(_ status: cl_int, _ call: String) throws(OpenCLFailure) {
 
 // MARK: - Owners: one Swift object per OpenCL object, released exactly once
 
-/// Owns a `cl_context`. OpenCL contexts may be used from any thread.
-final class CLContext: @unchecked Sendable {
-    let raw: cl_context
-    init(owning raw: cl_context) { self.raw = raw }
-    deinit { clReleaseContext(raw) }
-}
+/// Owns one OpenCL object (every OpenCL handle is an opaque pointer) and
+/// releases it exactly once, with its own release call, when the last
+/// reference goes. Retaining and releasing are thread-safe in OpenCL; what
+/// each kind may be used for from several threads is said on its type.
+final class CLOwned: @unchecked Sendable {
+    let raw: OpaquePointer
+    private let release: @Sendable (OpaquePointer) -> cl_int
 
-/// Owns a `cl_command_queue`. A queue belongs to one worker at a time.
-final class CLCommandQueue: @unchecked Sendable {
-    let raw: cl_command_queue
-    init(owning raw: cl_command_queue) { self.raw = raw }
-    deinit { clReleaseCommandQueue(raw) }
-}
-
-/// Owns a built `cl_program`. Programs may be shared between threads.
-final class CLProgram: @unchecked Sendable {
-    let raw: cl_program
-    init(owning raw: cl_program) { self.raw = raw }
-    deinit { clReleaseProgram(raw) }
-}
-
-/// Owns a `cl_kernel`. `clSetKernelArg` is not thread-safe, so each worker
-/// has kernels of its own and uses them from one thread at a time.
-final class CLKernel: @unchecked Sendable {
-    let raw: cl_kernel
-    let name: String
-    init(owning raw: cl_kernel, name: String) {
+    init(_ raw: OpaquePointer, release: @escaping @Sendable (OpaquePointer) -> cl_int) {
         self.raw = raw
+        self.release = release
+    }
+
+    deinit { _ = release(raw) }
+}
+
+/// A `cl_context`. OpenCL contexts may be used from any thread.
+struct CLContext: Sendable {
+    let owned: CLOwned
+    var raw: cl_context { owned.raw }
+    init(owning raw: cl_context) { owned = CLOwned(raw) { clReleaseContext($0) } }
+}
+
+/// A `cl_command_queue`. A queue belongs to one worker at a time.
+struct CLCommandQueue: Sendable {
+    let owned: CLOwned
+    var raw: cl_command_queue { owned.raw }
+    init(owning raw: cl_command_queue) { owned = CLOwned(raw) { clReleaseCommandQueue($0) } }
+}
+
+/// A built `cl_program`. Programs may be shared between threads.
+struct CLProgram: Sendable {
+    let owned: CLOwned
+    var raw: cl_program { owned.raw }
+    init(owning raw: cl_program) { owned = CLOwned(raw) { clReleaseProgram($0) } }
+}
+
+/// A `cl_kernel`. `clSetKernelArg` is not thread-safe, so each worker has
+/// kernels of its own and uses them from one thread at a time.
+struct CLKernel: Sendable {
+    let owned: CLOwned
+    let name: String
+    var raw: cl_kernel { owned.raw }
+    init(owning raw: cl_kernel, name: String) {
+        owned = CLOwned(raw) { clReleaseKernel($0) }
         self.name = name
     }
-    deinit { clReleaseKernel(raw) }
 }
 
-/// Owns a device buffer (`cl_mem`) of `capacity` bytes.
-final class CLBuffer: @unchecked Sendable {
-    let raw: cl_mem
+/// A device buffer (`cl_mem`) of `capacity` bytes.
+struct CLBuffer: Sendable {
+    let owned: CLOwned
     let capacity: Int
+    var raw: cl_mem { owned.raw }
     init(owning raw: cl_mem, capacity: Int) {
-        self.raw = raw
+        owned = CLOwned(raw) { clReleaseMemObject($0) }
         self.capacity = capacity
     }
-    deinit { clReleaseMemObject(raw) }
 }
 
 // MARK: - Info queries

@@ -2,6 +2,7 @@ import COpenCL
 import CalotypeCore
 import CalotypeLibvips
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Ways to make the device fail on purpose, for the scheduler's fallback
 /// tests: `CALOTYPE_OPENCL_FAULT=build|alloc|kernel|readback`.
@@ -261,31 +262,37 @@ private func roundUp(_ value: Int, _ multiple: Int) -> Int {
 }
 
 /// The workers of one device, handed out one job at a time.
+/// NIO's condition lock (pthreads, which ThreadSanitizer sees), whose value
+/// says whether a worker is idle; `idle` is touched only while it is held.
 final class OpenCLWorkerSet: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition: ConditionLock<Bool>
     private var idle: [OpenCLWorker]
 
-    init(_ workers: [OpenCLWorker]) { idle = workers }
+    init(_ workers: [OpenCLWorker]) {
+        idle = workers
+        condition = ConditionLock(value: !workers.isEmpty)
+    }
 
+    /// Blocks the calling thread (a job thread of the GPU lane) until a worker is idle.
     func acquire() -> OpenCLWorker {
-        condition.lock()
-        defer { condition.unlock() }
-        while idle.isEmpty { condition.wait() }
-        return idle.removeLast()
+        condition.lock(whenValue: true)
+        let worker = idle.removeLast()
+        condition.unlock(withValue: !idle.isEmpty)
+        return worker
     }
 
     func release(_ worker: OpenCLWorker) {
         condition.lock()
         idle.append(worker)
-        condition.signal()
-        condition.unlock()
+        condition.unlock(withValue: true)
     }
 }
 
 /// A small, bounded pool of device buffers reused across jobs: a job takes
 /// the smallest free buffer that is large enough and gives it back after.
 final class OpenCLBufferPool: @unchecked Sendable {
-    private let lock = NSLock()
+    /// NIO's lock (pthreads, which ThreadSanitizer sees) over `free` and `allocations`.
+    private let lock = NIOLock()
     private var free: [CLBuffer] = []
     private let context: CLContext
     let maxBuffers: Int
