@@ -101,6 +101,21 @@ public struct CalotypeServer: Sendable {
         try await results.prepare()
         var logger = logger
         logger.logLevel = configuration.logLevel
+        let router = makeRouter()
+        let routes = RouteTable(router.routes.map { (path: $0.path.description, method: $0.method) })
+        return Application(
+            responder: APIResponder(router: router.buildResponder(), routes: routes),
+            server: .conformingHTTP1(configuration: httpConfiguration(), maxBodyBytes: configuration.maxBodyBytes),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "calotype/\(Self.version)"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    /// Every route, with the middleware that logs and measures each request;
+    /// its routes are what the OpenAPI document must describe (a test
+    /// compares them).
+    func makeRouter() -> Router<CalotypeRequestContext> {
         let router = Router(context: CalotypeRequestContext.self, options: .autoGenerateHeadEndpoints)
         // One log line per request (with its request id), and the HTTP
         // metrics per route, method and status (hb_requests,
@@ -113,14 +128,7 @@ public struct CalotypeServer: Sendable {
         addBatchResourceRoutes(to: router)
         addInfoRoutes(to: router)
         addImageRoutes(to: router)
-        let routes = RouteTable(router.routes.map { (path: $0.path.description, method: $0.method) })
-        return Application(
-            responder: APIResponder(router: router.buildResponder(), routes: routes),
-            server: .conformingHTTP1(configuration: httpConfiguration(), maxBodyBytes: configuration.maxBodyBytes),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "calotype/\(Self.version)"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
+        return router
     }
 
     /// Each connection's limits: its idle time, the time its requests may
