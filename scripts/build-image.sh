@@ -33,7 +33,7 @@ done
 if $setup; then
   [ "$(id -u)" -eq 0 ] || { echo "--setup installs packages: run it as root" >&2; exit 1; }
   apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman buildah debootstrap runc file >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman buildah debootstrap runc file curl python3 >/dev/null
   mkdir -p /etc/containers
   if [ ! -f /etc/containers/containers.conf ]; then
     cat >/etc/containers/containers.conf <<'CONF'
@@ -84,7 +84,7 @@ if $offline; then
   volumes=(-v "$toolchain:/opt/swift:ro")
   # No GitHub either: the dependencies as this checkout resolved them
   # (swift build here first), lent to the build, so SwiftPM fetches nothing.
-  if [ -d .build/checkouts ] && [ -f Package.resolved ]; then
+  if [ -d .build/checkouts ] && [ -d .build/repositories ] && [ -f .build/workspace-state.json ] && [ -f Package.resolved ]; then
     deps=$(mktemp -d)
     cp -a .build/checkouts .build/repositories .build/workspace-state.json Package.resolved "$deps/"
     volumes+=(-v "$deps/checkouts:/src/.build/checkouts" -v "$deps/repositories:/src/.build/repositories"
@@ -104,8 +104,8 @@ podman image inspect "$image" --format 'size: {{.Size}} bytes, user {{.Config.Us
 echo "running it"
 name=calotype-check-$$
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-podman run -d --name "$name" -p "127.0.0.1:$port:8080" "$image" >/dev/null
 trap 'podman rm -f "$name" >/dev/null 2>&1 || true; cleanup' EXIT
+podman run -d --name "$name" -p "127.0.0.1:$port:8080" "$image" >/dev/null
 # The image's HEALTHCHECK runs only where podman has systemd timers (or
 # under Docker); here, as in Kubernetes, /health is asked directly.
 for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.2; done

@@ -311,6 +311,8 @@ public struct ClusterWorker: Sendable {
     /// Extends the leases of the running items every `heartbeat`; an item
     /// whose lease is gone (taken back while this node stalled) is stopped.
     private func keepLeases(_ running: RunningItems) async {
+        // An outage is said once, when it starts and when it ends; each failed beat is counted.
+        var failing = false
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: configuration.heartbeat)
@@ -323,10 +325,19 @@ public struct ClusterWorker: Sendable {
             do {
                 held = try await queue.heartbeat(owner: configuration.owner, tokens: tokens, lease: configuration.lease)
             } catch {
+                // Stopping (shutdown) is not an outage.
+                if Task.isCancelled || error is CancellationError { return }
                 // The next beat tries again; leases not extended end on their own.
-                queue.logger.warning("the heartbeat failed", metadata: ["error": "\(String(reflecting: error))"])
+                if !failing {
+                    queue.logger.warning("the heartbeat failed; trying every beat", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                failing = true
                 observer(.databaseFailed(operation: "heartbeat"))
                 continue
+            }
+            if failing {
+                queue.logger.notice("the heartbeat is written again")
+                failing = false
             }
             for token in tokens where !held.contains(token) {
                 running.lose(token)

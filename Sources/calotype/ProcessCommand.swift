@@ -82,7 +82,8 @@ struct ProcessCommand: AsyncParsableCommand {
         do {
             engine = try await Engine.start(configuration)
         } catch {
-            throw CleanExit.message("error: \(error)")
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode.failure
         }
 
         await engine.calibrate()

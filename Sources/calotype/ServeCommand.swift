@@ -90,7 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("calotype \(Serve.version) listening on http://\(host):\(port)\n".utf8))
             }
         } catch let failure as Serve.Failure {
-            throw CleanExit.message(failure.description)
+            // A start that failed is a failure to service managers (exit 1), said on standard error.
+            FileHandle.standardError.write(Data("\(failure)\n".utf8))
+            throw ExitCode.failure
         }
     }
 }

@@ -231,6 +231,25 @@ struct BatchResourceTests {
         }
     }
 
+    /// A streamed answer with `inline=true` carries each result's bytes in
+    /// its `result` event (its log keeps them only until they are sent).
+    @Test func aStreamedInlineAnswerCarriesEachResult() async throws {
+        let backend = HeldBackend()
+        backend.open()
+        try await withFakeServer(backend) { client, _ in
+            let body = Self.fakeBody(3)
+            let events = try await client.execute(uri: "/process-batch-stream?inline=true", method: .post, headers: body.headers, body: body.body) {
+                response in
+                #expect(response.status == .ok)
+                return EventStreamParser.parse(String(buffer: response.body)).events
+            }
+            let results = events.filter { $0.type == "result" }
+            #expect(results.count == 3)
+            #expect(results.allSatisfy { $0.json["data"] as? String == Data([1, 2, 3]).base64EncodedString() }, "\(results)")
+            #expect(events.last?.type == "complete")
+        }
+    }
+
     @Test func unknownBatchesAndBadLastEventIDsAreClearErrors() async throws {
         let backend = HeldBackend()
         try await withFakeServer(backend) { client, _ in

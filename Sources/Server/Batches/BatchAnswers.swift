@@ -39,7 +39,17 @@ extension CalotypeServer {
         let batch = created.batchID
         switch answer {
         case .stream:
-            return streamed(batch, context: context)
+            // Until the answer's body starts, a client that leaves cancels
+            // the batch from here: the body never runs when its head
+            // cannot be written.
+            let (host, departures, channel, logger) = (batchHost, departures, context.channel, context.logger)
+            let beforeTheBody = Task {
+                _ = try? await departures.cancellingOnDeparture(of: channel) { try await Task.sleep(for: .seconds(1 << 30)) }
+                guard !Task.isCancelled else { return }
+                await Self.cancel(batch, on: host, logger: logger)
+                await host.answered(batch)
+            }
+            return streamed(batch, context: context, disarming: beforeTheBody)
         case .collected:
             let status: APIBatchStatus
             do {
@@ -56,7 +66,13 @@ extension CalotypeServer {
             return try Self.json(await summary(status, inline: upload.inline), for: request, context: context)
         case .saved:
             // Saving runs to its end even if the client leaves: it is a side effect asked for.
-            let status = try await waitForEnd(of: batch)
+            let status: APIBatchStatus
+            do {
+                status = try await waitForEnd(of: batch)
+            } catch {
+                await batchHost.answered(batch)
+                throw error
+            }
             await batchHost.answered(batch)
             let saveFailed = status.results.contains { $0.error?.code == .saveFailed }
             return try Self.json(await summary(status, inline: false), status: saveFailed ? .badGateway : .ok, for: request, context: context)
@@ -91,14 +107,23 @@ extension CalotypeServer {
     /// as it happens; a comment keeps an idle stream open. A client that
     /// goes away (its connection closes, or a write fails) cancels the
     /// items not yet ended, running ones included.
-    private func streamed(_ batch: String, context: CalotypeRequestContext) -> Response {
+    private func streamed(_ batch: String, context: CalotypeRequestContext, disarming beforeTheBody: Task<Void, Never>) -> Response {
         let (host, departures, keepAlive) = (batchHost, departures, configuration.keepAliveInterval)
         let (channel, logger) = (context.channel, context.logger)
         return Response(
             status: .ok,
             headers: Self.eventStreamHeaders,
             body: ResponseBody { writer in
-                guard case .events(let events, let keepAliveThisStream) = try await host.events(of: batch, after: 0) else {
+                // The body watches the client from here on.
+                beforeTheBody.cancel()
+                let subscription: BatchEventStream
+                do {
+                    subscription = try await host.events(of: batch, after: 0)
+                } catch {
+                    await host.answered(batch)
+                    throw error
+                }
+                guard case .events(let events, let keepAliveThisStream) = subscription else {
                     await host.answered(batch)
                     try await writer.finish(nil)
                     return

@@ -73,15 +73,19 @@ actor BatchRegistry {
         }
     }
 
+    /// Finished resources go past their lifetime or past `maxKept`; a
+    /// request's own batch goes when answered (`remove`), or past its
+    /// lifetime if its answer never came to an end, never to make room.
     private func evictExpired() {
         let now = ContinuousClock.now
-        var finished = order.count { batches[$0]?.finishedAt != nil }
+        var finished = order.count { batches[$0]?.finishedAt != nil && batches[$0]?.lifetime == .resource }
         order.removeAll { id in
             guard let batch = batches[id] else { return true }
             guard let finishedAt = batch.finishedAt else { return false }
-            if finishedAt + lifetime <= now || finished > maxKept {
+            let crowded = batch.lifetime == .resource && finished > maxKept
+            if finishedAt + lifetime <= now || crowded {
                 batches[id] = nil
-                finished -= 1
+                if batch.lifetime == .resource { finished -= 1 }
                 return true
             }
             return false

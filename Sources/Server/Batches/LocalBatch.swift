@@ -15,7 +15,12 @@ final class LocalBatch: Sendable {
     struct LoggedEvent: Sendable {
         let id: Int
         /// The event as it goes on the wire, encoded once.
-        let encoded: String
+        var encoded: String
+        /// A `result` carrying its bytes (`inline=true`, a request's own
+        /// batch): the same event without them, which replaces it in the
+        /// log once a listener has had it, so that the log does not keep
+        /// every result's base64 copy.
+        var slim: String?
     }
 
     private struct State {
@@ -115,8 +120,13 @@ final class LocalBatch: Sendable {
             let over = state.summary != nil
             if lastEventID > state.lastEventID { return .unknown(state.lastEventID) }
             if over, lastEventID == state.lastEventID { return .nothingLeft }
-            for logged in state.events where logged.id > lastEventID {
-                continuation.yield(logged.encoded)
+            for index in state.events.indices where state.events[index].id > lastEventID {
+                continuation.yield(state.events[index].encoded)
+                // Delivered: its inline bytes need not be kept.
+                if let slim = state.events[index].slim {
+                    state.events[index].encoded = slim
+                    state.events[index].slim = nil
+                }
             }
             if over {
                 continuation.finish()
@@ -149,17 +159,33 @@ final class LocalBatch: Sendable {
         // Encoded outside the lock (the scheduler's progress callbacks land
         // here); the id line goes in front once the lock has numbered it.
         let body = ServerSentEvent(event: event.name.rawValue, data: event.data).encoded
+        var slimBody: String?
+        if case .result(var item) = event, item.data != nil {
+            item.data = nil
+            slimBody = ServerSentEvent(event: event.name.rawValue, data: APIBatchEvent.result(item).data).encoded
+        }
         state.withLockedValue { state in
             let id = state.events.count + 1
             let encoded = "id: \(id)\n" + body
-            state.events.append(LoggedEvent(id: id, encoded: encoded))
+            let slim = slimBody.map { "id: \(id)\n" + $0 }
+            // With a listener it goes out at once, and only its slim form is kept.
+            let delivered = !state.listeners.isEmpty
+            state.events.append(LoggedEvent(id: id, encoded: delivered ? (slim ?? encoded) : encoded, slim: delivered ? nil : slim))
+            if case .complete(let summary) = event {
+                // Ended as of its last event: whoever reads the status on `complete` sees it so.
+                state.summary = summary
+                state.finishedAt = .now
+            }
             for listener in state.listeners.values { listener.yield(encoded) }
         }
     }
 
     /// An item as it ended, whole (a result that could not be saved keeps
-    /// its url beside its error), for the status.
+    /// its url beside its error), for the status; without its inline bytes,
+    /// which the answer reads from the result store.
     private func record(_ item: APIBatchItem) {
+        var item = item
+        item.data = nil
         state.withLockedValue { $0.items[item.index] = item }
     }
 
