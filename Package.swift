@@ -247,7 +247,10 @@ let package = Package(
         // Helpers the test targets share (a raw TCP client, hostile inputs).
         .target(
             name: "TestSupport",
-            dependencies: ["CalotypeSources", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "CalotypeSources", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Tests/TestSupport"
         ),
         // The committed fixtures (Tests/Fixtures) and libvips-based checks of
@@ -257,6 +260,7 @@ let package = Package(
             dependencies: [
                 "CalotypeCore", "CalotypeLibvips", "CalotypeOpenCL", "CVips",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Tests/BackendTestSupport"
         ),

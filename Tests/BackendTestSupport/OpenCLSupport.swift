@@ -3,6 +3,7 @@ import CalotypeCore
 import CalotypeLibvips
 import CalotypeOpenCL
 import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
 import Testing
 
@@ -52,10 +53,15 @@ package enum OpenCLFixture {
 
 /// Runs blocking work (an OpenCL build, a device discovery) on a new
 /// thread, and resumes the caller with its outcome.
+/// The work runs holding a lock the caller takes once resumed, so that
+/// ThreadSanitizer sees what the thread wrote as written before it is read.
 package func onThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
+    let handOver = NIOLock()
+    let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>, Never>) in
+        Thread { continuation.resume(returning: handOver.withLock { Result { try body() } }) }.start()
     }
+    handOver.withLock {}
+    return try result.get()
 }
 
 /// Where two decoded images differ: the count of differing samples and the

@@ -11,9 +11,7 @@ import NIOPosix
 public enum DeviceReport {
     /// The report's lines; `available` is false when libvips cannot start.
     public static func make(_ engine: Engine.Configuration) async -> (lines: [String], available: Bool) {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: lines(engine)) }.start()
-        }
+        await onAThreadOfItsOwn { lines(engine) }
     }
 
     private static func lines(_ engine: Engine.Configuration) -> (lines: [String], available: Bool) {

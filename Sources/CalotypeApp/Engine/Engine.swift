@@ -201,9 +201,7 @@ public final class Engine: Sendable {
     /// nor `NIOThreadPool.singleton`, which the server parses uploads on
     /// (engines started side by side there stalled other servers' uploads).
     public static func start(_ configuration: Configuration) async throws(ProcessingError) -> Engine {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Engine, ProcessingError>, Never>) in
-            Thread { continuation.resume(returning: Result { () throws(ProcessingError) in try Engine(configuration) }) }.start()
-        }
+        let result = await onAThreadOfItsOwn { Result { () throws(ProcessingError) in try Engine(configuration) } }
         return try result.get()
     }
 
