@@ -27,7 +27,12 @@ func withOrigin(_ body: @escaping @Sendable (Int) async throws -> Void) async th
 struct HTTPSourceFetcherTests {
     /// `origin.test` is the loopback origin (so loopback is allowed here);
     /// `inside.test` is a private address that must never be connected to.
-    static func fetcher(port: Int, limits: FetchLimits = FetchLimits(maxBytes: 100_000, totalTimeout: .seconds(2))) throws -> HTTPSourceFetcher {
+    /// A deadline no answer reaches on a loaded machine (2 s did, at the
+    /// start of a full run); the timeout case sets its own.
+    static func fetcher(
+        port: Int,
+        limits: FetchLimits = FetchLimits(maxBytes: 100_000, connectTimeout: .seconds(60), totalTimeout: .seconds(60), idleTimeout: .seconds(60))
+    ) throws -> HTTPSourceFetcher {
         let policy = SourcePolicy(
             allowList: try SourceAllowList("http://origin.test:\(port)/, http://inside.test/"),
             addressGuard: AddressGuard(allowLoopback: true),
@@ -77,7 +82,9 @@ struct HTTPSourceFetcherTests {
             await #expect(throws: SourceError.tooLarge(Self.url(port, "big").absoluteString, limit: 100_000)) {
                 try await fetcher.fetch(Self.url(port, "big"))
             }
-            await #expect(throws: SourceError.timeout(Self.url(port, "slow").absoluteString)) { try await fetcher.fetch(Self.url(port, "slow")) }
+            // The origin answers after 30 s; the deadline is 2 s.
+            let impatient = try Self.fetcher(port: port, limits: FetchLimits(maxBytes: 100_000, totalTimeout: .seconds(2)))
+            await #expect(throws: SourceError.timeout(Self.url(port, "slow").absoluteString)) { try await impatient.fetch(Self.url(port, "slow")) }
         }
     }
 }
