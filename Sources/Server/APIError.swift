@@ -11,6 +11,10 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     public var message: String
     /// Extra headers (`Retry-After` for overload).
     public var headers: HTTPFields = [:]
+    /// The image was attempted and failed (its job, or its source), as
+    /// opposed to a request refused before any work: the statistics count
+    /// the one as a failed image, the other as a rejection.
+    var imageFailed = false
 
     public init(_ status: HTTPResponse.Status, _ code: APIErrorCode, _ message: String) {
         self.status = status
@@ -89,6 +93,10 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         case .sourceFailed(let failure):
             self.init(failure)
         }
+        switch error {
+        case .overloaded, .cancelled, .shutDown: break
+        default: imageFailed = true
+        }
     }
 
     init(_ error: SourceError) {
@@ -104,5 +112,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
             }
         self.init(status, error.code, error.description)
         if case .overloaded = error { headers[.retryAfter] = "1" }
+        // The origin failed (not a refusal of the request's own).
+        imageFailed = status.code >= 500 && status != .serviceUnavailable
     }
 }

@@ -40,7 +40,7 @@ public struct CalotypeServer: Sendable {
     ///     scheduler records into, so that `/metrics` has its lanes too.
     public init(scheduler: Scheduler, configuration: ServerConfiguration, selfChecks: [String: String] = [:], telemetry: Telemetry = Telemetry()) {
         self.telemetry = telemetry
-        self.statistics = EndpointStatistics(metrics: telemetry.metrics)
+        self.statistics = EndpointStatistics(telemetry: telemetry)
         self.scheduler = scheduler
         var configuration = configuration
         configuration.boundFetches(budget: scheduler.memoryBudget.limit)

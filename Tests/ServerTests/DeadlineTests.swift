@@ -119,6 +119,32 @@ struct DepartureTests {
     }
 }
 
+extension DepartureTests {
+    /// Watching for a client's departure leaves its connection as it was:
+    /// a kept-alive client's next request on it is answered. (Hummingbird's
+    /// own `consumeWithCancellationOnInboundClose` closes the connection once
+    /// the answer is written, unannounced: the second request got nothing.)
+    @Test func aKeptAliveConnectionIsAnsweredRequestAfterRequest() async throws {
+        let photo = try Fixtures.bytes("photo.jpg")
+        try await withServer { client, _ in
+            var body = MultipartBody()
+            body.addFile("file", filename: "photo.jpg", photo)
+            let payload = body.bytes + Array("--\(body.boundary)--\r\n".utf8)
+            let head =
+                "POST /process?width=8&format=png HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=\(body.boundary)\r\nContent-Length: \(payload.count)\r\n\r\n"
+            let connection = try TCPConnection(port: try #require(client.port))
+            defer { connection.close() }
+            for round in 1...3 {
+                await connection.send(Array(head.utf8) + payload)
+                // Each read ends at the PNG's last chunk: the next one starts
+                // with that chunk's checksum, before its own status line.
+                let answer = await connection.read(until: "IEND")
+                #expect(answer.contains("HTTP/1.1 200 OK\r\n"), "request \(round) on one connection")
+            }
+        }
+    }
+}
+
 @Suite("Memory budget at the door", .timeLimit(.minutes(2)))
 struct MemoryBudgetAdmissionTests {
     /// While admitted work holds the budget, a new request is answered 503

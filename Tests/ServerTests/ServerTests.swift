@@ -347,6 +347,45 @@ struct BatchEndpointTests {
         #expect(written == ["pass_wd-1.png", "pass_wd.png"])
     }
 
+    /// Each request is counted once, by the route it matched and its
+    /// answer, and `/stats` reads the very counters `/metrics` renders.
+    @Test func statsReadWhatMetricsRender() async throws {
+        try await withServer { client, _ in
+            let photo = try Fixtures.bytes("photo.jpg")
+            for (query, bytes, status) in [
+                ("width=20", photo, HTTPResponse.Status.ok),
+                ("width=0", photo, .badRequest),
+                ("width=50", Array(photo.prefix(photo.count / 2)), .unprocessableContent),
+            ] {
+                var body = MultipartBody()
+                body.addFile("file", filename: "photo.jpg", bytes)
+                try await client.execute(uri: "/process?\(query)", method: .post, headers: body.headers, body: body.body) { response in
+                    #expect(response.status == status)
+                }
+            }
+            let batch = try MultipartBody.files(Self.names)
+            try await client.execute(uri: "/process-batch?width=10", method: .post, headers: batch.headers, body: batch.body) { _ in }
+            let stats = try await client.execute(uri: "/stats", method: .get) { response in
+                let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                return (json?["endpoints"] as? [String: [String: Int]]) ?? [:]
+            }
+            #expect(stats["/process"] == ["requests": 3, "images": 2, "failures": 1, "rejections": 1, "cancelled": 0])
+            #expect(stats["/process-batch"] == ["requests": 1, "images": 5, "failures": 1, "rejections": 0, "cancelled": 0])
+            let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            let lines = Set(metrics.split(separator: "\n").map(String.init))
+            let names = [
+                "requests": "calotype_http_requests_total", "images": "calotype_images_total", "failures": "calotype_image_failures_total",
+                "rejections": "calotype_rejections_total", "cancelled": "calotype_batch_items_cancelled_total",
+            ]
+            for (endpoint, counts) in stats {
+                for (field, value) in counts where value > 0 {
+                    let name = try #require(names[field])
+                    #expect(lines.contains("\(name){endpoint=\"\(endpoint)\"} \(value)"), "\(field) of \(endpoint)")
+                }
+            }
+        }
+    }
+
     @Test func statsCountRequestsImagesAndFailuresPerEndpoint() async throws {
         try await withServer { client, _ in
             let body = try MultipartBody.files(Self.names)

@@ -27,8 +27,7 @@ extension CalotypeServer {
         answer: BatchAnswer,
         parallelism: Int
     ) async throws -> Response {
-        await statistics.request(endpoint)
-        let upload = try await readUpload(request, shape: answer == .saved ? .singleOrBatch : .batch, endpoint: endpoint)
+        let upload = try await readUpload(request, shape: answer == .saved ? .singleOrBatch : .batch)
         let created = try await post(
             upload,
             endpoint: endpoint,
@@ -41,10 +40,12 @@ extension CalotypeServer {
         case .stream:
             // Until the answer's body starts, a client that leaves cancels
             // the batch from here: the body never runs when its head
-            // cannot be written.
+            // cannot be written. The one task here not a child of the
+            // request's: it spans the route's return and the body's start,
+            // which Hummingbird runs apart.
             let (host, departures, channel, logger) = (batchHost, departures, context.channel, context.logger)
             let beforeTheBody = Task {
-                _ = try? await departures.cancellingOnDeparture(of: channel) { try await Task.sleep(for: .seconds(1 << 30)) }
+                await departures.departure(of: channel)
                 guard !Task.isCancelled else { return }
                 await Self.cancel(batch, on: host, logger: logger)
                 await host.answered(batch)
@@ -79,7 +80,7 @@ extension CalotypeServer {
         }
     }
 
-    /// Hands the upload's batch to the host; a refusal counts against `endpoint`.
+    /// Hands the upload's batch to the host, which may refuse it (no room).
     func post(
         _ upload: Upload,
         endpoint: String,
@@ -94,12 +95,7 @@ extension CalotypeServer {
             endpoint: endpoint,
             parallelism: parallelism
         )
-        do {
-            return try await batchHost.post(submission)
-        } catch {
-            await statistics.rejected(endpoint)
-            throw error
-        }
+        return try await batchHost.post(submission)
     }
 
     /// The batch as `text/event-stream`: `progress` (queued, started, done),
@@ -131,7 +127,7 @@ extension CalotypeServer {
                 let complete = await withTaskGroup(of: Void.self) { group in
                     group.addTask {
                         // Cancelled with the group when the stream ends; told first when the client leaves.
-                        _ = try? await departures.cancellingOnDeparture(of: channel) { try await Task.sleep(for: .seconds(1 << 30)) }
+                        await departures.departure(of: channel)
                         if !Task.isCancelled { await Self.cancel(batch, on: host, logger: logger) }
                     }
                     defer { group.cancelAll() }

@@ -95,7 +95,7 @@ struct BatchRun: Sendable {
             failed: tally.failed,
             cancelled: tally.cancelled
         )
-        await statistics.record(report)
+        statistics.record(report)
         observer?(report)
         let summary = APIBatchSummary(
             batchID: id,

@@ -1,23 +1,27 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Who is waiting on which connection to close, so that work done for a
-/// client stops when the client goes away (it would otherwise run to its
-/// end, or to its deadline, for nobody).
+/// Who is waiting on which connection's client to leave, so that work done
+/// for a client stops when the client goes away (it would otherwise run to
+/// its end, or to its deadline, for nobody).
 ///
-/// `DepartureHandler` reports each connection's close; routes run their work
-/// through `cancellingOnDeparture(of:_:)`. A registration lasts for one
-/// request, so a kept-alive connection serving thousands of requests holds
-/// none of them.
+/// `DepartureHandler` reports each connection's close; work waits through
+/// `departure(of:)`, or runs through `cancellingOnDeparture(of:_:)`, both
+/// structured (the waiter is a child of the work's task group). A wait
+/// lasts for one request, so a kept-alive connection serving thousands of
+/// requests holds none of them.
+///
+/// Why not Hummingbird's `RequestBody.consumeWithCancellationOnInboundClose`:
+/// it reads the connection's request parts itself and stops reading when
+/// the answer ends, which closes the connection. A kept-alive client's next
+/// request then finds it closed, unannounced (tried on Hummingbird 2.28: the
+/// second `POST` on a connection got no answer). `/process` and `/img` live
+/// on kept-alive connections (CDNs, proxies), so departures are seen here,
+/// beside the connection, without consuming it.
 final class ClientDepartures: Sendable {
-    private struct Waiter: Sendable {
-        let token: UInt64
-        let onDeparture: @Sendable () -> Void
-    }
-
     private struct State {
         var next: UInt64 = 0
-        var byConnection: [ObjectIdentifier: [Waiter]] = [:]
+        var waiting: [ObjectIdentifier: [UInt64: CheckedContinuation<Void, Never>]] = [:]
         /// Connections whose client has stopped sending (closed its side)
         /// while the connection is still open for the answer.
         var silenced: Set<ObjectIdentifier> = []
@@ -26,31 +30,50 @@ final class ClientDepartures: Sendable {
     /// NIO's lock (a pthread mutex), which ThreadSanitizer understands.
     private let state = NIOLockedValueBox(State())
 
-    /// Runs `operation` in a task of its own that is cancelled as soon as
-    /// `channel` closes (or when the calling task is cancelled).
+    /// Returns once the client of `channel` has gone (at once if it has
+    /// already), or once the calling task is cancelled.
+    func departure(of channel: any Channel) async {
+        let connection = ObjectIdentifier(channel)
+        let token = state.withLockedValue { state in
+            state.next += 1
+            return state.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                // Under the lock: a departure or a cancellation reported
+                // before this registration is seen here, one after finds it.
+                let gone = state.withLockedValue { state in
+                    if Task.isCancelled || state.silenced.contains(connection) || !channel.isActive { return true }
+                    state.waiting[connection, default: [:]][token] = continuation
+                    return false
+                }
+                if gone { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLockedValue { state in
+                defer { if state.waiting[connection]?.isEmpty == true { state.waiting[connection] = nil } }
+                return state.waiting[connection]?.removeValue(forKey: token)
+            }
+            waiter?.resume()
+        }
+    }
+
+    /// Runs `operation`, cancelled as soon as the client of `channel` goes
+    /// (`CancellationError`), or when the calling task is cancelled.
     func cancellingOnDeparture<T: Sendable>(
         of channel: any Channel,
         _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let task = Task { try await operation() }
-        let connection = ObjectIdentifier(channel)
-        let (token, alreadyGone) = state.withLockedValue { state in
-            state.next += 1
-            state.byConnection[connection, default: []].append(Waiter(token: state.next, onDeparture: { task.cancel() }))
-            return (state.next, state.silenced.contains(connection))
-        }
-        defer {
-            state.withLockedValue { state in
-                state.byConnection[connection]?.removeAll { $0.token == token }
-                if state.byConnection[connection]?.isEmpty == true { state.byConnection[connection] = nil }
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                await self.departure(of: channel)
+                return nil
             }
-        }
-        // Gone before the registration: the handler's report came too early to reach it.
-        if alreadyGone || !channel.isActive { task.cancel() }
-        return try await withTaskCancellationHandler {
-            try await task.value
-        } onCancel: {
-            task.cancel()
+            defer { group.cancelAll() }
+            // The first to end: the operation's value or error, or the departure.
+            guard case .some(.some(let value)) = try await group.next() else { throw CancellationError() }
+            return value
         }
     }
 
@@ -61,14 +84,15 @@ final class ClientDepartures: Sendable {
     /// job at once (503 `cancelled` under a crowd with hang-ups).
     func arrived(_ channel: any Channel) {
         let connection = ObjectIdentifier(channel)
-        state.withLockedValue { state in
+        let stale = state.withLockedValue { state in
             state.silenced.remove(connection)
-            state.byConnection[connection] = nil
+            return state.waiting.removeValue(forKey: connection) ?? [:]
         }
+        for waiter in stale.values { waiter.resume() }
     }
 
     /// The client closed its side of `channel` (`silenced`), or the
-    /// connection closed: cancels the work registered on it.
+    /// connection closed: wakes whoever waits on it.
     func departed(_ channel: any Channel, silenced: Bool) {
         let connection = ObjectIdentifier(channel)
         let leaving = state.withLockedValue { state in
@@ -76,9 +100,9 @@ final class ClientDepartures: Sendable {
             // end of input after the close, when the server had shut its
             // output first) leaves nothing to note.
             if silenced && channel.isActive { state.silenced.insert(connection) } else { state.silenced.remove(connection) }
-            return state.byConnection.removeValue(forKey: connection) ?? []
+            return state.waiting.removeValue(forKey: connection) ?? [:]
         }
-        for waiter in leaving { waiter.onDeparture() }
+        for waiter in leaving.values { waiter.resume() }
     }
 }
 

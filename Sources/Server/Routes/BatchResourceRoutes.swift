@@ -12,26 +12,26 @@ extension CalotypeServer {
     /// events over `GET` (so a browser's `EventSource` works and resumes after
     /// a reconnect), or cancel it. The batch runs whether anyone listens or not.
     func addBatchResourceRoutes(to router: Router<CalotypeRequestContext>) {
-        router.post("batches") { request, context -> Response in
-            let endpoint = "/batches"
-            await statistics.request(endpoint)
-            let upload = try await readUpload(request, shape: .batch, endpoint: endpoint)
-            guard !upload.inline else {
-                // Its events are kept for replay: base64 copies of every result would pile up there.
-                await statistics.rejected(endpoint)
-                throw APIError(.badRequest, .inlineUnavailable, "inline=true is not available on /batches: each result is at its url")
+        router.group()
+            .add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .batch))
+            .post("batches") { request, context -> Response in
+                let endpoint = "/batches"
+                let upload = try await readUpload(request, shape: .batch)
+                guard !upload.inline else {
+                    // Its events are kept for replay: base64 copies of every result would pile up there.
+                    throw APIError(.badRequest, .inlineUnavailable, "inline=true is not available on /batches: each result is at its url")
+                }
+                let created = try await post(
+                    upload,
+                    endpoint: endpoint,
+                    lifetime: .resource,
+                    parallelism: configuration.parallelEnabled ? parallelism : 1,
+                    destination: upload.destinationName
+                )
+                var response = try Self.json(created, status: .accepted, for: request, context: context)
+                response.headers[.location] = created.statusURL
+                return response
             }
-            let created = try await post(
-                upload,
-                endpoint: endpoint,
-                lifetime: .resource,
-                parallelism: configuration.parallelEnabled ? parallelism : 1,
-                destination: upload.destinationName
-            )
-            var response = try Self.json(created, status: .accepted, for: request, context: context)
-            response.headers[.location] = created.statusURL
-            return response
-        }
 
         router.get("batches/{id}") { request, context -> Response in
             try Self.json(try await batchHost.status(of: context.parameters.get("id") ?? ""), for: request, context: context)

@@ -6,6 +6,7 @@ extension CalotypeServer {
     /// `BatchAnswers.swift` shapes each answer from the batch host's events
     /// and status, whichever host runs the batch.
     func addBatchRoutes(to router: Router<CalotypeRequestContext>) {
+        let router = router.group().add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .batch))
         router.post("process-batch") { request, context -> Response in
             try await answerBatch(request, context: context, endpoint: "/process-batch", answer: .collected, parallelism: 1)
         }
@@ -16,7 +17,6 @@ extension CalotypeServer {
 
         router.post("process-batch-fast") { request, context -> Response in
             guard configuration.parallelEnabled else {
-                await statistics.rejected("/process-batch-fast")
                 throw APIError(
                     .forbidden,
                     .parallelDisabled,

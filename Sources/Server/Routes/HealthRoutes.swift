@@ -116,7 +116,7 @@ extension CalotypeServer {
                 context.logger.warning("/stats without the cluster: its database did not answer", metadata: ["error": "\(error)"])
                 cluster = nil
             }
-            let stats = Stats(scheduler: await scheduler.statistics(), endpoints: await statistics.endpoints, cluster: cluster)
+            let stats = Stats(scheduler: await scheduler.statistics(), endpoints: statistics.counts, cluster: cluster)
             return try APIResponseEncoder(snakeCase: true).encode(stats, from: request, context: context)
         }
 

@@ -14,32 +14,19 @@ extension CalotypeServer {
     /// `GET /img/{signature}/{options}/{source}`: imgproxy's URL format over
     /// Calotype's engine, for CDNs and browsers.
     func addImageRoutes(to router: Router<CalotypeRequestContext>) {
-        router.get("img/**") { request, context -> Response in
-            let endpoint = "/img"
-            await statistics.request(endpoint)
-            do {
-                return try await departures.cancellingOnDeparture(of: context.channel) {
-                    try await serveImage(request, endpoint: endpoint)
-                }
-            } catch let error as APIError {
-                // Refused (a 4xx, or no room) before or instead of running; or failed.
-                if error.status.code < 500 || error.code == .overloaded || error.code == .shuttingDown {
-                    await statistics.rejected(endpoint)
-                } else {
-                    await statistics.record(endpoint, images: 1, failures: 1)
-                }
-                throw error
-            } catch {
-                // Only a departure cancels: nobody reads the answer.
-                throw APIError(SchedulerError.cancelled)
+        // A client that goes away stops its work: nobody would read the answer.
+        router.group()
+            .add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .image))
+            .add(middleware: CancelOnDepartureMiddleware(departures: departures))
+            .get("img/**") { request, _ -> Response in
+                try await serveImage(request)
             }
-        }
     }
 
     /// Checks the signature, reads the options, fetches the source, answers
     /// 304 when the client has these bytes already, and otherwise runs the
     /// recipe through the scheduler like `POST /process`.
-    private func serveImage(_ request: Request, endpoint: String) async throws(APIError) -> Response {
+    private func serveImage(_ request: Request) async throws(APIError) -> Response {
         let settings = configuration.imageURLs
         let url = try Self.imageURL(request.uri.path)
         try Self.checkSignature(url, settings: settings)
@@ -78,7 +65,6 @@ extension CalotypeServer {
         if let ifNoneMatch = request.headers[.ifNoneMatch] {
             let tag = try Self.madeTag(await hashedTag)
             if ContentNegotiation.matches(ifNoneMatch: ifNoneMatch, tag: tag) {
-                await statistics.record(endpoint, images: 0, failures: 0)
                 return Response(status: .notModified, headers: headers(tag))
             }
         }
@@ -93,7 +79,6 @@ extension CalotypeServer {
             throw APIError(error)
         }
         let headers = headers(try Self.madeTag(await hashedTag))
-        await statistics.record(endpoint, images: 1, failures: 0)
         return Self.imageResponse(result, headers: headers, budget: scheduler.memoryBudget)
     }
 

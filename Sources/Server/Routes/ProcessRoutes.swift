@@ -14,30 +14,27 @@ extension HTTPField.Name {
 
 extension CalotypeServer {
     func addProcessRoutes(to router: Router<CalotypeRequestContext>) {
-        router.post("process") { request, context -> Response in
-            let endpoint = "/process"
-            await statistics.request(endpoint)
-            let upload = try await readUpload(request, shape: .single(allowRawBody: true), endpoint: endpoint)
-            let job = JobRequest(
-                input: upload.files[0],
-                recipe: upload.recipe,
-                placement: upload.placement,
-                strictPlacement: upload.strictPlacement,
-                priority: .interactive
-            )
-            let result: JobResult
-            do {
-                // A client that goes away stops its job: nobody would read the answer.
-                result = try await departures.cancellingOnDeparture(of: context.channel) { [scheduler] in try await scheduler.submit(job) }
-            } catch {
-                let error = error as? SchedulerError ?? .cancelled
-                if case .overloaded = error { await statistics.rejected(endpoint) }
-                await statistics.record(endpoint, images: 1, failures: 1)
-                throw APIError(error)
+        // A client that goes away stops its job: nobody would read the answer.
+        router.group()
+            .add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .image))
+            .add(middleware: CancelOnDepartureMiddleware(departures: departures))
+            .post("process") { request, _ -> Response in
+                let upload = try await readUpload(request, shape: .single(allowRawBody: true))
+                let job = JobRequest(
+                    input: upload.files[0],
+                    recipe: upload.recipe,
+                    placement: upload.placement,
+                    strictPlacement: upload.strictPlacement,
+                    priority: .interactive
+                )
+                let result: JobResult
+                do {
+                    result = try await scheduler.submit(job)
+                } catch {
+                    throw APIError(error as? SchedulerError ?? .cancelled)
+                }
+                return Self.imageResponse(result, budget: scheduler.memoryBudget)
             }
-            await statistics.record(endpoint, images: 1, failures: 0)
-            return Self.imageResponse(result, budget: scheduler.memoryBudget)
-        }
 
         router.get("results/{id}") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
@@ -73,13 +70,8 @@ extension CalotypeServer {
         )
     }
 
-    /// Reads an upload, counting refusals against the endpoint.
-    func readUpload(_ request: Request, shape: Upload.Shape, endpoint: String) async throws(APIError) -> Upload {
-        do {
-            return try await Upload.read(request, shape: shape, configuration: configuration, budget: scheduler.memoryBudget)
-        } catch {
-            await statistics.rejected(endpoint)
-            throw error
-        }
+    /// Reads an upload within this server's limits and memory budget.
+    func readUpload(_ request: Request, shape: Upload.Shape) async throws(APIError) -> Upload {
+        try await Upload.read(request, shape: shape, configuration: configuration, budget: scheduler.memoryBudget)
     }
 }

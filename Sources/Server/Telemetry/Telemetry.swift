@@ -10,18 +10,22 @@ import Scheduler
 /// several servers in one process without their counts mixing.
 public struct Telemetry: Sendable {
     public let registry: PrometheusCollectorRegistry
-    /// The swift-metrics factory that records into `registry`.
-    public let metrics: PrometheusMetricsFactory
+    /// The counters' values, for `/stats`: the same increments as `registry`'s.
+    let readings: CounterReadings
+    /// The swift-metrics factory that records into `registry` and `readings`.
+    public let metrics: any MetricsFactory
 
     public init() {
         let registry = PrometheusCollectorRegistry()
-        var metrics = PrometheusMetricsFactory(registry: registry)
-        metrics.durationHistogramBuckets = [
+        var prometheus = PrometheusMetricsFactory(registry: registry)
+        prometheus.durationHistogramBuckets = [
             SchedulerMetrics.serviceSeconds: SchedulerMetrics.histogramBuckets,
             SchedulerMetrics.queueWaitSeconds: SchedulerMetrics.histogramBuckets,
         ]
+        let readings = CounterReadings()
         self.registry = registry
-        self.metrics = metrics
+        self.readings = readings
+        self.metrics = MultiplexMetricsHandler(factories: [prometheus, readings])
     }
 
     /// Sets the gauges that are read off the scheduler rather than counted
