@@ -27,29 +27,23 @@ public struct Adjust: PipelineOperation {
         range: 0.1...10
     )
 
-    public static let parameters = [brightnessParameter, contrastParameter, gammaParameter].map(\.info)
+    public static let bound = [
+        brightnessParameter.bound(to: \Self.brightness),
+        contrastParameter.bound(to: \Self.contrast),
+        gammaParameter.bound(to: \Self.gamma),
+    ]
 
-    public var brightness: Double
-    public var contrast: Double
-    public var gamma: Double
+    public var brightness = 0.0
+    public var contrast = 1.0
+    public var gamma = 1.0
 
     public init(brightness: Double = 0, contrast: Double = 1, gamma: Double = 1) throws(RecipeError) {
-        self.brightness = try Self.brightnessParameter.validated(brightness)
-        self.contrast = try Self.contrastParameter.validated(contrast)
-        self.gamma = try Self.gammaParameter.validated(gamma)
+        (self.brightness, self.contrast, self.gamma) = (brightness, contrast, gamma)
+        self = try validated()
     }
 
-    public init(reading parameters: ParameterReader) throws(RecipeError) {
-        brightness = try parameters.value(Self.brightnessParameter)
-        contrast = try parameters.value(Self.contrastParameter)
-        gamma = try parameters.value(Self.gammaParameter)
-    }
-
-    public func write(to parameters: inout ParameterWriter) {
-        parameters.write(Self.brightnessParameter, brightness)
-        parameters.write(Self.contrastParameter, contrast)
-        parameters.write(Self.gammaParameter, gamma)
-    }
+    public static let unread = Self(unread: ())
+    private init(unread: Void) {}
 
     public var asOperation: Operation { .adjust(self) }
 

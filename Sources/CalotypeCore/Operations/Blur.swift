@@ -11,21 +11,17 @@ public struct Blur: PipelineOperation {
         range: 0.2...100
     )
 
-    public static let parameters = [sigmaParameter.info]
+    public static let bound = [sigmaParameter.bound(to: \Self.sigma)]
 
-    public var sigma: Double
+    public var sigma = 0.0
 
     public init(sigma: Double) throws(RecipeError) {
-        self.sigma = try Self.sigmaParameter.validated(sigma)
+        self.sigma = sigma
+        self = try validated()
     }
 
-    public init(reading parameters: ParameterReader) throws(RecipeError) {
-        sigma = try parameters.value(Self.sigmaParameter)
-    }
-
-    public func write(to parameters: inout ParameterWriter) {
-        parameters.write(Self.sigmaParameter, sigma)
-    }
+    public static let unread = Self(unread: ())
+    private init(unread: Void) {}
 
     public var asOperation: Operation { .blur(self) }
 }

@@ -57,45 +57,31 @@ public struct Crop: PipelineOperation {
         default: .atOffset
     )
 
-    public static let parameters = [
-        xParameter.info, yParameter.info, widthParameter.info, heightParameter.info, gravityParameter.info,
+    public static let bound = [
+        xParameter.bound(to: \Self.x),
+        yParameter.bound(to: \Self.y),
+        widthParameter.bound(to: \Self.width),
+        heightParameter.bound(to: \Self.height),
+        gravityParameter.bound(to: \Self.gravity),
     ]
 
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-    public var gravity: Gravity
+    public var x = 0
+    public var y = 0
+    public var width = 1
+    public var height = 1
+    public var gravity = Gravity.atOffset
 
     public init(x: Int = 0, y: Int = 0, width: Int, height: Int, gravity: Gravity = .atOffset) throws(RecipeError) {
-        self.x = try Self.xParameter.validated(x)
-        self.y = try Self.yParameter.validated(y)
-        self.width = try Self.widthParameter.validated(width)
-        self.height = try Self.heightParameter.validated(height)
-        self.gravity = gravity
-        try checkPlacement()
+        (self.x, self.y, self.width, self.height, self.gravity) = (x, y, width, height, gravity)
+        self = try validated()
     }
 
-    public init(reading parameters: ParameterReader) throws(RecipeError) {
-        x = try parameters.value(Self.xParameter)
-        y = try parameters.value(Self.yParameter)
-        width = try parameters.value(Self.widthParameter)
-        height = try parameters.value(Self.heightParameter)
-        gravity = try parameters.value(Self.gravityParameter)
-        try checkPlacement()
-    }
-
-    public func write(to parameters: inout ParameterWriter) {
-        parameters.write(Self.xParameter, x)
-        parameters.write(Self.yParameter, y)
-        parameters.write(Self.widthParameter, width)
-        parameters.write(Self.heightParameter, height)
-        parameters.write(Self.gravityParameter, gravity)
-    }
+    public static let unread = Self(unread: ())
+    private init(unread: Void) {}
 
     /// A centred rectangle has no corner of its own: `x` and `y` with it
     /// would be ignored, so they are refused.
-    private func checkPlacement() throws(RecipeError) {
+    public func checkCombination() throws(RecipeError) {
         if gravity == .centre && (x != 0 || y != 0) {
             throw RecipeError(
                 field: x != 0 ? Self.xParameter.key : Self.yParameter.key,

@@ -16,7 +16,7 @@ public struct Flip: PipelineOperation {
         summary: "Which way to mirror."
     )
 
-    public static let parameters = [directionParameter.info]
+    public static let bound = [directionParameter.bound(to: \Self.direction)]
 
     public var direction: Direction
 
@@ -24,13 +24,7 @@ public struct Flip: PipelineOperation {
         self.direction = direction
     }
 
-    public init(reading parameters: ParameterReader) throws(RecipeError) {
-        direction = try parameters.value(Self.directionParameter)
-    }
-
-    public func write(to parameters: inout ParameterWriter) {
-        parameters.write(Self.directionParameter, direction)
-    }
+    public static var unread: Self { Self(direction: .horizontal) }
 
     public var asOperation: Operation { .flip(self) }
 }

@@ -81,18 +81,23 @@ public struct Resize: PipelineOperation {
     /// Width, height or both.
     public static let requiresAnyOf = [[widthParameter.key], [heightParameter.key]]
 
-    public static let parameters = [
-        widthParameter.info, heightParameter.info, fitParameter.info, gravityParameter.info,
-        enlargeParameter.info, fastShrinkParameter.info, backgroundParameter.info,
+    public static let bound = [
+        widthParameter.bound(to: \Self.width),
+        heightParameter.bound(to: \Self.height),
+        fitParameter.bound(to: \Self.fit),
+        gravityParameter.bound(to: \Self.gravity),
+        enlargeParameter.bound(to: \Self.enlarge),
+        fastShrinkParameter.bound(to: \Self.fastShrink),
+        backgroundParameter.bound(to: \Self.background),
     ]
 
     public var width: Int?
     public var height: Int?
-    public var fit: Fit
-    public var gravity: Gravity
-    public var enlarge: Bool
-    public var fastShrink: Bool
-    public var background: Colour
+    public var fit = Fit.inside
+    public var gravity = Gravity.centre
+    public var enlarge = false
+    public var fastShrink = true
+    public var background = Colour.white
 
     public init(
         width: Int? = nil,
@@ -103,35 +108,19 @@ public struct Resize: PipelineOperation {
         fastShrink: Bool = true,
         background: Colour = .white
     ) throws(RecipeError) {
-        self.width = try width.map { v throws(RecipeError) in try Self.widthParameter.validated(v) }
-        self.height = try height.map { v throws(RecipeError) in try Self.heightParameter.validated(v) }
-        self.fit = fit
-        self.gravity = gravity
-        self.enlarge = enlarge
-        self.fastShrink = fastShrink
-        self.background = background
-        try checkHasTarget()
+        (self.width, self.height, self.fit, self.gravity) = (width, height, fit, gravity)
+        (self.enlarge, self.fastShrink, self.background) = (enlarge, fastShrink, background)
+        self = try validated()
     }
 
-    public init(reading parameters: ParameterReader) throws(RecipeError) {
-        width = try parameters.optional(Self.widthParameter)
-        height = try parameters.optional(Self.heightParameter)
-        fit = try parameters.value(Self.fitParameter)
-        gravity = try parameters.value(Self.gravityParameter)
-        enlarge = try parameters.value(Self.enlargeParameter)
-        fastShrink = try parameters.value(Self.fastShrinkParameter)
-        background = try parameters.value(Self.backgroundParameter)
-        try checkHasTarget()
-    }
+    public static let unread = Self(unread: ())
+    private init(unread: Void) {}
 
-    public func write(to parameters: inout ParameterWriter) {
-        parameters.write(Self.widthParameter, width)
-        parameters.write(Self.heightParameter, height)
-        parameters.write(Self.fitParameter, fit)
-        parameters.write(Self.gravityParameter, gravity)
-        parameters.write(Self.enlargeParameter, enlarge)
-        parameters.write(Self.fastShrinkParameter, fastShrink)
-        parameters.write(Self.backgroundParameter, background)
+    /// Width, height or both.
+    public func checkCombination() throws(RecipeError) {
+        if width == nil && height == nil {
+            throw RecipeError(field: "width", reason: .missing("resize needs width, height or both"))
+        }
     }
 
     public var asOperation: Operation { .resize(self) }
@@ -158,9 +147,4 @@ public struct Resize: PipelineOperation {
         return resolved
     }
 
-    private func checkHasTarget() throws(RecipeError) {
-        if width == nil && height == nil {
-            throw RecipeError(field: "width", reason: .missing("resize needs width, height or both"))
-        }
-    }
 }

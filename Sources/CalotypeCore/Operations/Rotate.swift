@@ -14,21 +14,17 @@ public struct Rotate: PipelineOperation {
         isAllowed: { [90, 180, 270].contains($0) }
     )
 
-    public static let parameters = [angleParameter.info]
+    public static let bound = [angleParameter.bound(to: \Self.angle)]
 
-    public var angle: Int
+    public var angle = 90
 
     public init(angle: Int) throws(RecipeError) {
-        self.angle = try Self.angleParameter.validated(angle)
+        self.angle = angle
+        self = try validated()
     }
 
-    public init(reading parameters: ParameterReader) throws(RecipeError) {
-        angle = try parameters.value(Self.angleParameter)
-    }
-
-    public func write(to parameters: inout ParameterWriter) {
-        parameters.write(Self.angleParameter, angle)
-    }
+    public static let unread = Self(unread: ())
+    private init(unread: Void) {}
 
     public var asOperation: Operation { .rotate(self) }
 }

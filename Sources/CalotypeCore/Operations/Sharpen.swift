@@ -12,22 +12,18 @@ public struct Sharpen: PipelineOperation {
         range: 0.1...10
     )
 
-    public static let parameters = [sigmaParameter.info]
+    /// The sigma is always written: in the shorthand it is what says "sharpen".
+    public static let bound = [sigmaParameter.bound(to: \Self.sigma, alwaysWritten: true)]
 
-    public var sigma: Double
+    public var sigma = 0.5
 
     public init(sigma: Double = 0.5) throws(RecipeError) {
-        self.sigma = try Self.sigmaParameter.validated(sigma)
+        self.sigma = sigma
+        self = try validated()
     }
 
-    public init(reading parameters: ParameterReader) throws(RecipeError) {
-        sigma = try parameters.value(Self.sigmaParameter)
-    }
-
-    /// The sigma is always written: in the shorthand it is what says "sharpen".
-    public func write(to parameters: inout ParameterWriter) {
-        parameters.write(Self.sigmaParameter, sigma, evenIfDefault: true)
-    }
+    public static let unread = Self(unread: ())
+    private init(unread: Void) {}
 
     public var asOperation: Operation { .sharpen(self) }
 }

@@ -1,6 +1,6 @@
 /// How the result is encoded. Output is always 8-bit sRGB (or 8-bit grey),
 /// with alpha kept where the format has it.
-public struct OutputOptions: Hashable, Sendable {
+public struct OutputOptions: ParameterBound, Hashable, Sendable {
     public static let formatParameter = Parameter<OutputFormat>(
         "format",
         summary: "Encoded format (`original` keeps the input's where it can; jpg is accepted).",
@@ -18,29 +18,23 @@ public struct OutputOptions: Hashable, Sendable {
         default: true
     )
 
-    public static let parameters = [formatParameter.info, qualityParameter.info, stripParameter.info]
+    public static let bound = [
+        formatParameter.bound(to: \Self.format),
+        qualityParameter.bound(to: \Self.quality),
+        stripParameter.bound(to: \Self.strip),
+    ]
 
-    public var format: OutputFormat
-    public var quality: Int
-    public var strip: Bool
+    public var format = OutputFormat.original
+    public var quality = 80
+    public var strip = true
 
     public init(format: OutputFormat = .original, quality: Int = 80, strip: Bool = true) throws(RecipeError) {
-        self.format = format
-        self.quality = try Self.qualityParameter.validated(quality)
-        self.strip = strip
+        (self.format, self.quality, self.strip) = (format, quality, strip)
+        self = try validated()
     }
 
-    init(reading parameters: ParameterReader) throws(RecipeError) {
-        format = try parameters.value(Self.formatParameter)
-        quality = try parameters.value(Self.qualityParameter)
-        strip = try parameters.value(Self.stripParameter)
-    }
-
-    func write(to parameters: inout ParameterWriter) {
-        parameters.write(Self.formatParameter, format)
-        parameters.write(Self.qualityParameter, quality)
-        parameters.write(Self.stripParameter, strip)
-    }
+    public static let unread = Self(unread: ())
+    private init(unread: Void) {}
 
     /// The format to write for an input decoded from `source`.
     public func resolvedFormat(for source: SourceFormat) -> OutputFormat {

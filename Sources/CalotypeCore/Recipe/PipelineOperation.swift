@@ -1,10 +1,12 @@
-/// One step of a pipeline: a value type that declares its parameters once and
-/// is understood by every backend, both recipe spellings and the docs.
+/// One step of a pipeline: a value type that declares its parameters once,
+/// each bound to the property that holds it, and is understood by every
+/// backend, both recipe spellings and the docs.
 ///
 /// To add an operation: write its type in `Operations/`, add it to
-/// `OperationKind` and `Operation`, and teach each backend to run it (or to
-/// declare it unsupported, so the scheduler sends it elsewhere).
-public protocol PipelineOperation: Hashable, Sendable {
+/// `OperationKind` and `Operation`, and teach the libvips backend to run it
+/// (the GPU takes only what `OpenCLOperations.ported` lists). See "Where to
+/// add" in docs/ARCHITECTURE.md.
+public protocol PipelineOperation: ParameterBound, Hashable, Sendable {
     static var kind: OperationKind { get }
     /// One line for `--help` and the API docs.
     static var summary: String { get }
