@@ -216,6 +216,9 @@ package struct LibvipsPipeline {
             try stageBeforeAreaOperation()
             image = try image.apply("sharpen") { cv_sharpen($0, $1, sharpen.sigma) }
             try normaliseColour()
+        case .pixelate(let pixelate):
+            try stageBeforeAreaOperation()
+            image = try image.apply("pixelate") { cv_pixelate($0, $1, Int32(pixelate.size)) }
         case .adjust(let adjust):
             let lut = try lookupTableImage(adjust.lookupTable, bands: image.bands, alpha: image.hasAlpha)
             image = try image.apply("adjust") { cv_maplut($0, $1, lut.pointer) }

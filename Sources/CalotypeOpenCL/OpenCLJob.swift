@@ -117,6 +117,9 @@ struct OpenCLJob {
             plan.adjust(adjust.lookupTable)
         case .grayscale:
             try plan.grayscale()
+        case .pixelate:
+            // Not in `OpenCLOperations.ported`: the scheduler never sends it here.
+            throw ProcessingError(.unsupportedByBackend, "the OpenCL backend has no pixelate kernels")
         }
     }
 

@@ -63,6 +63,7 @@ struct RecipeTests {
                         .flip(Flip(direction: .vertical)),
                         .blur(try Blur(sigma: 1.5)),
                         .sharpen(try Sharpen()),
+                        .pixelate(try Pixelate(size: 12)),
                         .adjust(try Adjust(brightness: 0.1, contrast: 1.2, gamma: 2.2)),
                         .grayscale(Grayscale()),
                     ],
@@ -76,6 +77,18 @@ struct RecipeTests {
             return []
         }
     }()
+
+    /// A value made in code is checked as a read one is: each bound
+    /// parameter's range, then the checks across them.
+    @Test func valuesMadeInCodeAreValidatedAsReadOnesAre() throws {
+        #expect(throws: RecipeError.self) { try Pixelate(size: 0) }
+        #expect(throws: RecipeError.self) { try Blur(sigma: 101) }
+        #expect(throws: RecipeError.self) { try Resize() }
+        #expect(throws: RecipeError.self) { try Crop(x: 5, width: 10, height: 10, gravity: .centre) }
+        #expect(throws: RecipeError.self) { try OutputOptions(quality: 0) }
+        #expect(throws: RecipeError.self) { try Recipe(shorthand: "pixelate=0") }
+        #expect(try Recipe(shorthand: "pixelate=16").operations == [.pixelate(try Pixelate(size: 16))])
+    }
 
     @Test(arguments: roundTripRecipes)
     func roundTripsThroughJSON(_ recipe: Recipe) throws {

@@ -186,6 +186,37 @@ struct LibvipsBackendTests {
         #expect(cut.pixel(29, 39) == whole.pixel(39, 59))
     }
 
+    /// Each 10 x 10 block from the top left corner is its mean, rounded; the
+    /// blocks cut by the right edge (8 columns) average the image extended
+    /// by copying its last column.
+    @Test func pixelateMakesEachBlockItsMean() async throws {
+        let whole = try await run(.alphaPNG, "format=png").1
+        let blocks = try await run(.alphaPNG, "pixelate=10&format=png").1
+        #expect((blocks.width, blocks.height) == (128, 96) && blocks.bands == whole.bands)
+        for (left, top) in [(0, 0), (40, 30), (120, 90)] {
+            var sums = [Int](repeating: 0, count: whole.bands)
+            for y in top..<(top + 10) {
+                for x in left..<(left + 10) {
+                    for (band, value) in whole.pixel(min(x, 127), min(y, 95)).enumerated() { sums[band] += Int(value) }
+                }
+            }
+            let means = sums.map { ($0 + 50) / 100 }
+            for y in top..<min(top + 10, 96) {
+                for x in left..<min(left + 10, 128) {
+                    let pixel = blocks.pixel(x, y).map(Int.init)
+                    #expect(zip(pixel, means).allSatisfy { abs($0 - $1) <= 1 }, "\(x),\(y): \(pixel) against \(means)")
+                }
+            }
+        }
+    }
+
+    /// First in the recipe, pixelate reads the decoder's stream (the
+    /// bottom blocks read its last rows again).
+    @Test func pixelateReadsAStreamedDecode() async throws {
+        let (result, decoded) = try await run(.photoJPEG, "pixelate=16&format=png")
+        #expect(result.format == .png && decoded.pixel(0, 0) == decoded.pixel(15, 15))
+    }
+
     @Test func cropIsClampedToTheImage() async throws {
         let cut = try await run(.alphaPNG, "crop_x=100&crop_y=90&crop_width=300&crop_height=300&format=png").1
         #expect((cut.width, cut.height) == (28, 6))

@@ -26,9 +26,11 @@ struct CLI {
         let process = Process()
         process.executableURL = try binary
         process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
+        // A job deadline no loaded machine reaches (under ASan, beside every
+        // other suite, jobs of the default 10 s ran out): these tests check
+        // what the commands do, not their speed. A test may set its own.
+        let deadline = ["CALOTYPE_JOB_TIMEOUT": "600"]
+        process.environment = ProcessInfo.processInfo.environment.merging(deadline.merging(environment) { $1 }) { $1 }
         process.currentDirectoryURL = folder
         let out = folder.appendingPathComponent(".stdout-\(UUID().uuidString)")
         let err = folder.appendingPathComponent(".stderr-\(UUID().uuidString)")

@@ -13,6 +13,8 @@ enum ServerProcess {
         process.arguments = ["serve", "--port", "0"]
         process.currentDirectoryURL = folder
         var environment = ProcessInfo.processInfo.environment
+        // A job deadline no loaded machine reaches, unless the test sets one.
+        environment["CALOTYPE_JOB_TIMEOUT"] = "600"
         environment.merge(extra) { $1 }
         process.environment = environment
         let output = Pipe()

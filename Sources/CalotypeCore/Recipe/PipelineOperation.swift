@@ -32,7 +32,7 @@ extension PipelineOperation {
 
 /// The operations Calotype knows, in the order the flat shorthand applies them.
 public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
-    case crop, resize, rotate, flip, blur, sharpen, adjust, grayscale
+    case crop, resize, rotate, flip, blur, sharpen, pixelate, adjust, grayscale
 
     public var type: any PipelineOperation.Type {
         switch self {
@@ -42,6 +42,7 @@ public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
         case .flip: Flip.self
         case .blur: Blur.self
         case .sharpen: Sharpen.self
+        case .pixelate: Pixelate.self
         case .adjust: Adjust.self
         case .grayscale: Grayscale.self
         }
@@ -62,6 +63,7 @@ public enum Operation: Hashable, Sendable {
     case flip(Flip)
     case blur(Blur)
     case sharpen(Sharpen)
+    case pixelate(Pixelate)
     case adjust(Adjust)
     case grayscale(Grayscale)
 
@@ -74,6 +76,7 @@ public enum Operation: Hashable, Sendable {
         case .flip(let op): op
         case .blur(let op): op
         case .sharpen(let op): op
+        case .pixelate(let op): op
         case .adjust(let op): op
         case .grayscale(let op): op
         }
