@@ -33,8 +33,10 @@ struct Lane {
     var quarantinedUntil: ContinuousClock.Instant?
     var nextCooldown: Duration
 
-    var counters = LaneCounters()
-    let metrics: LaneMetrics
+    /// What `/stats` shows of the lane's past, and `metrics` what
+    /// `/metrics` does: both fed by `record` and `ran`, one call per event.
+    private(set) var counters = LaneCounters()
+    private let metrics: LaneMetrics
 
     init(index: Int, backend: any ImageBackend, workers: Int, metrics: any MetricsFactory, prior: CostModel, cooldown: Duration) {
         self.metrics = LaneMetrics(lane: backend.name, kind: backend.kind, factory: metrics)
@@ -44,6 +46,37 @@ struct Lane {
         self.overallModel = prior
         self.nextCooldown = cooldown
     }
+
+    /// A job's outcome on this lane, counted once for both.
+    mutating func record(_ outcome: LaneMetrics.Outcome) {
+        switch outcome {
+        case .completed: counters.completed += 1
+        case .failed: counters.failed += 1
+        case .retried: counters.retried += 1
+        case .rejected: counters.rejected += 1
+        case .cancelled: counters.cancelled += 1
+        }
+        metrics.count(outcome)
+    }
+
+    /// A job that ran: its wait for a worker and the worker's time on it
+    /// (service times are kept for completed jobs only).
+    mutating func ran(queueWait: Duration, service: Duration, completed: Bool) {
+        counters.busySeconds += service.seconds
+        counters.queueWaits.record(queueWait.seconds)
+        counters.queueWaitHistogram.record(queueWait.seconds)
+        if completed {
+            counters.serviceTimes.record(service.seconds)
+            counters.serviceHistogram.record(service.seconds)
+        }
+        metrics.ran(queueWait: queueWait, service: service, completed: completed)
+    }
+
+    mutating func recordQuarantine() { counters.quarantines += 1 }
+
+    /// A job placed here, as asked or as a fallback (only `/metrics`
+    /// counts these by lane; `/stats` by placement asked).
+    func recordPlacement(fallback: Bool) { metrics.placed(fallback: fallback) }
 
     var name: String { backend.name }
     var kind: BackendKind { backend.kind }

@@ -210,8 +210,7 @@ public actor Scheduler {
                 if cancelled { throw .cancelled }
                 let canRetry = error.blame == .backend && backend.kind == .gpu && !retried && !request.strictPlacement
                 guard canRetry else { throw .failed(error) }
-                lanes[ticket.lane].counters.retried += 1
-                lanes[ticket.lane].metrics.count(.retried)
+                lanes[ticket.lane].record(.retried)
                 logger.warning(
                     "a device fault: the job runs again on the CPU",
                     metadata: ["lane": "\(backend.name)", "input": "\(request.input.name ?? "")", "error": "\(error)"]
@@ -256,8 +255,7 @@ public actor Scheduler {
             }
             let queued = lanes.reduce(0) { $0 + $1.queue.count }
             guard queued < configuration.queueLimit else {
-                lanes[index].counters.rejected += 1
-                lanes[index].metrics.count(.rejected)
+                lanes[index].record(.rejected)
                 notify(.refused, lane: index, job: id, input: request.input.name)
                 throw .overloaded(retryAfter: retryDelay(for: index))
             }
@@ -286,8 +284,7 @@ public actor Scheduler {
             case .replace:
                 continue
             case .cancelled:
-                lanes[index].counters.cancelled += 1
-                lanes[index].metrics.count(.cancelled)
+                lanes[index].record(.cancelled)
                 throw .cancelled
             case .shutDown:
                 throw .shutDown
@@ -318,22 +315,15 @@ public actor Scheduler {
     private func finish(_ ticket: Ticket, profile: JobProfile, service: Duration, outcome: Outcome) {
         let index = ticket.lane
         lanes[index].running[ticket.id] = nil
-        lanes[index].metrics.ran(queueWait: ticket.queueWait, service: service, completed: outcome.isSuccess)
-        lanes[index].counters.busySeconds += service.seconds
-        lanes[index].counters.queueWaits.record(ticket.queueWait.seconds)
-        lanes[index].counters.queueWaitHistogram.record(ticket.queueWait.seconds)
+        lanes[index].ran(queueWait: ticket.queueWait, service: service, completed: outcome.isSuccess)
         switch outcome {
         case .success:
-            lanes[index].counters.completed += 1
-            lanes[index].metrics.count(.completed)
-            lanes[index].counters.serviceTimes.record(service.seconds)
-            lanes[index].counters.serviceHistogram.record(service.seconds)
+            lanes[index].record(.completed)
             lanes[index].learn(profile, seconds: service.seconds)
             lanes[index].consecutiveFaults = 0
             lanes[index].nextCooldown = configuration.quarantineCooldown
         case .failure(let error):
-            lanes[index].counters.failed += 1
-            lanes[index].metrics.count(.failed)
+            lanes[index].record(.failed)
             if error.code == .backendFault || error.code == .internal {
                 recordFault(on: index)
             } else if error.blame == .input {
@@ -341,8 +331,7 @@ public actor Scheduler {
                 lanes[index].consecutiveFaults = 0
             }
         case .cancelled:
-            lanes[index].counters.cancelled += 1
-            lanes[index].metrics.count(.cancelled)
+            lanes[index].record(.cancelled)
         }
         dispatch(index)
     }
@@ -369,7 +358,7 @@ public actor Scheduler {
         lanes[index].quarantinedUntil = now() + cooldown
         lanes[index].nextCooldown = min(cooldown * 2, configuration.maximumCooldown)
         lanes[index].consecutiveFaults = 0
-        lanes[index].counters.quarantines += 1
+        lanes[index].recordQuarantine()
         logger.error(
             "a lane is quarantined after repeated device faults",
             metadata: ["lane": "\(lanes[index].name)", "seconds": "\(Int(cooldown.seconds))", "waiting_jobs_moved": "\(lanes[index].queue.count)"]
@@ -391,7 +380,7 @@ public actor Scheduler {
 
     private func recordPlacement(_ placement: Placement, lane: Int, fallback: Bool) {
         placements["\(placement.rawValue)->\(lanes[lane].name)\(fallback ? " (fallback)" : "")", default: 0] += 1
-        lanes[lane].metrics.placed(fallback: fallback)
+        lanes[lane].recordPlacement(fallback: fallback)
     }
 
     // MARK: Placement
