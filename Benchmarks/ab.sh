@@ -11,12 +11,15 @@ set -euo pipefail
 a=$(realpath "$1"); b=$(realpath "$2"); photos=$(realpath "$3"); rounds=${4:-5}
 shift $(( $# > 4 ? 4 : $# )) || true
 out=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$out"' EXIT
+# The servers run in command substitutions, not as this shell's jobs: each
+# writes its pid to a file, and the trap stops them by it.
+trap 'for f in "$out"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done; wait 2>/dev/null || true; rm -rf "$out"' EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
 
 start_server() {  # binary label -> prints the port
   local log="$out/$2.serve.log"
-  (cd "$out" && exec env -u CALOTYPE_OPENCL_CPU "$1" serve --port 0 --env-file "$out/none.env" >"$log" 2>"$out/$2.serve.err") &
+  (cd "$out" && exec env -u CALOTYPE_OPENCL_CPU "$1" serve --port 0 >"$log" 2>"$out/$2.serve.err") &
+  echo $! > "$out/$2.pid"
   for _ in $(seq 300); do
     port=$(sed -nE 's|.*listening on http://[0-9.]+:([0-9]+).*|\1|p' "$log" | head -1)
     [ -n "$port" ] && { echo "$port"; return; }
