@@ -45,7 +45,10 @@ func withFakeServer(
     var configuration = ServerConfiguration()
     configuration.port = 0
     configuration.logLevel = .warning  // no line per request in the test output
-    configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-batches-\(UUID().uuidString)")
+    let results = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-batches-\(UUID().uuidString)")
+    configuration.resultsDirectory = results
+    // Removed after the server is gone, whatever the test did.
+    defer { try? FileManager.default.removeItem(at: results) }
     configure(&configuration)
     let application = try await CalotypeServer(scheduler: scheduler, configuration: configuration).makeApplication()
     try await application.test(.live) { client in try await body(client, scheduler) }

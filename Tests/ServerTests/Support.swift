@@ -27,8 +27,14 @@ func withServer(
     var configuration = ServerConfiguration()
     configuration.port = 0
     configuration.logLevel = .warning  // no line per request in the test output
-    configuration.resultsDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-results-\(UUID().uuidString)")
-    configuration.saveDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-saved-\(UUID().uuidString)")
+    let (results, saved) = (
+        FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-results-\(UUID().uuidString)"),
+        FileManager.default.temporaryDirectory.appendingPathComponent("calotype-test-saved-\(UUID().uuidString)")
+    )
+    (configuration.resultsDirectory, configuration.saveDirectory) = (results, saved)
+    // Removed once the server is gone, whatever the test did (a test that
+    // configures its own folders removes those).
+    defer { for folder in [results, saved] { try? FileManager.default.removeItem(at: folder) } }
     configure(&configuration)
     let engine = try await Engine.start(engineConfiguration)
     let application = try await CalotypeServer(engine: engine, configuration: configuration).makeApplication()
