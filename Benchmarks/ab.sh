@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interleaved A/B of two calotype binaries on one photo set, in-process
-# (`calotype bench`) and over HTTP (`calotype bench --url` against each
-# binary's own server on loopback), alternating which goes first round by
+# (`calotype bench`) and over HTTP (`calotype bench --url`, A's, against each
+# binary's own server on loopback: the same client for both), alternating which goes first round by
 # round, so that a slow spell of the machine touches both alike. Each
 # invocation runs its own warm-up round, then one counted round; the table
 # gives each mode's median images/s over the rounds, and B/A.
@@ -35,7 +35,8 @@ for round in $(seq "$rounds"); do
   for side in $order; do
     bin=$a; port=$port_a; [ "$side" = B ] && { bin=$b; port=$port_b; }
     env -u CALOTYPE_OPENCL_CPU "$bin" bench --images "$photos" --rounds 1 --quiet --json "$out/$side.inproc.$round.json" "$@" >/dev/null
-    "$bin" bench --images "$photos" --rounds 1 --quiet --url "http://127.0.0.1:$port" --json "$out/$side.http.$round.json" "$@" >/dev/null
+    # Over HTTP the server is what is compared: A's binary is the client of both.
+    "$a" bench --images "$photos" --rounds 1 --quiet --url "http://127.0.0.1:$port" --json "$out/$side.http.$round.json" "$@" >/dev/null
   done
   echo "round $round of $rounds done" >&2
 done
