@@ -58,17 +58,26 @@ final class Gate: Sendable {
         let id = UUID()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let ready = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                let (ready, cancelledFirst) = state.withLockedValue { state -> ([CheckedContinuation<Void, Never>], Bool) in
                     state.started.append(name)
                     state.inFlight[backend, default: 0] += 1
                     state.maxInFlight[backend] = max(state.maxInFlight[backend] ?? 0, state.inFlight[backend] ?? 0)
-                    state.waiting.append(("\(id)|\(name)", continuation))
+                    // Cancelled before this registration (a 50 ms deadline
+                    // under ThreadSanitizer passed before the job got here):
+                    // `onCancel` found nothing to resume, so nothing would.
+                    let cancelledFirst = Task.isCancelled
+                    if cancelledFirst {
+                        state.cancelled.append(name)
+                    } else {
+                        state.waiting.append(("\(id)|\(name)", continuation))
+                    }
                     let count = state.started.count
                     let ready = state.startWaiters.filter { $0.count <= count }.map(\.resume)
                     state.startWaiters.removeAll { $0.count <= count }
-                    return ready
+                    return (ready, cancelledFirst)
                 }
                 for waiter in ready { waiter.resume() }
+                if cancelledFirst { continuation.resume(returning: nil) }
             }
         } onCancel: {
             let continuation = state.withLockedValue { state -> CheckedContinuation<GateOutcome?, Never>? in
