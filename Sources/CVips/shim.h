@@ -146,15 +146,19 @@ static inline int cv_sharpen(VipsImage *in, VipsImage **out, double sigma) {
 
 /* Pixelate: each size x size block from the top left corner becomes its
  * mean (vips_shrink's box average over the image extended, by copying its
- * edge, to whole blocks), replicated back (vips_zoom) and cut to the image. */
+ * edge, to whole blocks), replicated back (vips_zoom) and cut to the image.
+ * A block is cut to the image on each side it exceeds: the extended image
+ * is then under twice each side, so pixelate=16384 on a 100 x 10 image
+ * averages 100 x 10 pixels, not 268 million copies of them. */
 static inline int cv_pixelate(VipsImage *in, VipsImage **out, int size) {
     VipsImage *base = vips_image_new();
     VipsImage **t = (VipsImage **) vips_object_local_array(VIPS_OBJECT(base), 3);
     int width = in->Xsize, height = in->Ysize;
-    int across = (width + size - 1) / size * size, down = (height + size - 1) / size * size;
+    int wide = size < width ? size : width, tall = size < height ? size : height;
+    int across = (width + wide - 1) / wide * wide, down = (height + tall - 1) / tall * tall;
     int failed = vips_embed(in, &t[0], 0, 0, across, down, "extend", VIPS_EXTEND_COPY, NULL) ||
-                 vips_shrink(t[0], &t[1], (double) size, (double) size, NULL) ||
-                 vips_zoom(t[1], &t[2], size, size, NULL) ||
+                 vips_shrink(t[0], &t[1], (double) wide, (double) tall, NULL) ||
+                 vips_zoom(t[1], &t[2], wide, tall, NULL) ||
                  vips_extract_area(t[2], out, 0, 0, width, height, NULL);
     g_object_unref(base);
     return failed ? -1 : 0;

@@ -210,6 +210,20 @@ struct LibvipsBackendTests {
         }
     }
 
+    /// A block larger than the image is cut to it: the whole image is one
+    /// block, its mean, at no more cost than the image's own pixels.
+    @Test func aPixelateBlockLargerThanTheImageIsTheImagesMean() async throws {
+        let whole = try await run(.alphaPNG, "format=png").1
+        let one = try await run(.alphaPNG, "pixelate=16384&format=png").1
+        #expect((one.width, one.height) == (128, 96))
+        var sums = [Int](repeating: 0, count: whole.bands)
+        for y in 0..<96 { for x in 0..<128 { for (band, value) in whole.pixel(x, y).enumerated() { sums[band] += Int(value) } } }
+        let means = sums.map { ($0 + 128 * 96 / 2) / (128 * 96) }
+        for (x, y) in [(0, 0), (127, 95), (64, 48)] {
+            #expect(zip(one.pixel(x, y).map(Int.init), means).allSatisfy { abs($0 - $1) <= 1 }, "\(x),\(y): \(one.pixel(x, y)) against \(means)")
+        }
+    }
+
     /// First in the recipe, pixelate reads the decoder's stream (the
     /// bottom blocks read its last rows again).
     @Test func pixelateReadsAStreamedDecode() async throws {

@@ -22,7 +22,9 @@ struct EndpointStatisticsMiddleware: RouterMiddleware {
         context: CalotypeRequestContext,
         next: (Request, CalotypeRequestContext) async throws -> Response
     ) async throws -> Response {
-        let endpoint = Self.endpoint(context.endpointPath ?? request.uri.path)
+        // The route's own path, never the request's (which a client chooses:
+        // one counter per path sent would grow without bound).
+        let endpoint = Self.endpoint(context.endpointPath ?? "unmatched")
         statistics.count(.requests, endpoint)
         do {
             let response = try await next(request, context)
