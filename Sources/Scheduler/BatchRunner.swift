@@ -54,8 +54,17 @@ public struct BatchPlan: Sendable {
     /// (`Scheduler.workerCount`), so that a GPU lane's workers count too.
     /// 1: one after another, in input order.
     public var parallelism: Int?
+    /// Whom its items are for.
+    public var tenant: JobTenant
 
-    public init(recipe: Recipe, placement: Placement = .auto, strictPlacement: Bool = false, parallelism: Int? = nil) {
+    public init(
+        recipe: Recipe,
+        placement: Placement = .auto,
+        strictPlacement: Bool = false,
+        parallelism: Int? = nil,
+        tenant: JobTenant = .shared
+    ) {
+        self.tenant = tenant
         self.recipe = recipe
         self.placement = placement
         self.strictPlacement = strictPlacement
@@ -136,6 +145,7 @@ extension Scheduler {
                     strictPlacement: plan.strictPlacement,
                     priority: .batch,
                     batch: batch,
+                    tenant: plan.tenant,
                     onStarted: { lane in started(index, lane) }
                 )
                 result = .success(try await self.submit(request))

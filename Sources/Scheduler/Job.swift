@@ -28,6 +28,23 @@ public struct BatchID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "batch-\(rawValue)" }
 }
 
+/// Whom a job is for: tenants take turns for each lane's workers before
+/// batches do within a tenant, and a tenant runs at most `maxInFlight` jobs
+/// at once, across every lane.
+public struct JobTenant: Hashable, Sendable {
+    /// The tenant's name (an API key's `name`); jobs without a tenant share one.
+    public var name: String
+    public var maxInFlight: Int?
+
+    public init(name: String, maxInFlight: Int? = nil) {
+        self.name = name
+        self.maxInFlight = maxInFlight
+    }
+
+    /// Jobs submitted without a tenant: one open server's callers.
+    public static let shared = JobTenant(name: "")
+}
+
 /// One image to process and how the caller wants it scheduled.
 public struct JobRequest: Sendable {
     public var input: ImageInput
@@ -38,6 +55,8 @@ public struct JobRequest: Sendable {
     public var priority: Priority
     /// The batch this job belongs to (batch priority only).
     public var batch: BatchID?
+    /// Whom it is for.
+    public var tenant: JobTenant
     /// Overrides the scheduler's default deadline.
     public var deadline: Duration?
     /// Called when a worker first takes the job (for progress streams), once:
@@ -51,9 +70,11 @@ public struct JobRequest: Sendable {
         strictPlacement: Bool = false,
         priority: Priority = .interactive,
         batch: BatchID? = nil,
+        tenant: JobTenant = .shared,
         deadline: Duration? = nil,
         onStarted: (@Sendable (_ lane: String) -> Void)? = nil
     ) {
+        self.tenant = tenant
         self.onStarted = onStarted
         self.input = input
         self.recipe = recipe

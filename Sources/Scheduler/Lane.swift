@@ -9,6 +9,7 @@ struct Lane {
         let id: UInt64
         let input: String?
         let estimate: Double
+        let tenant: String
         let resume: CheckedContinuation<Admission, Never>
     }
 
@@ -16,6 +17,7 @@ struct Lane {
     struct Running {
         let estimate: Double
         let started: ContinuousClock.Instant
+        let tenant: String
     }
 
     let index: Int

@@ -89,6 +89,12 @@ public actor Scheduler {
     private let started: ContinuousClock.Instant
     private var nextJobID: UInt64 = 1
     private var nextBatchID: UInt64 = 1
+    /// Capped tenants' jobs at once, and the jobs waiting past their caps.
+    private var tenantAdmission = TenantAdmission()
+    /// Jobs started so far, and each tenant's count when its last one
+    /// started: the tenant whose turn is longest past goes next.
+    private var startCount: UInt64 = 0
+    private var tenantLastStart: [String: UInt64] = [:]
     private var accepting = true
     var placements: [String: Int] = [:]
 
@@ -181,6 +187,9 @@ public actor Scheduler {
 
     /// Places, waits for a worker, runs; retries once on the CPU after a device fault.
     private func execute(_ request: JobRequest, profile: JobProfile) async throws(SchedulerError) -> JobResult {
+        try await enterTenant(request)
+        // Whatever the end (a retry on the CPU is the same job).
+        defer { tenantAdmission.leave(request.tenant) }
         var excluded: Set<Int> = []
         var retried = false
         var forceFallback = false
@@ -246,14 +255,16 @@ public actor Scheduler {
             let estimate = lanes[index].estimate(profile)
             let id = nextJobID
             nextJobID += 1
+            let tenant = request.tenant.name
 
             if lanes[index].hasFreeWorker && lanes[index].queue.isEmpty {
-                lanes[index].running[id] = Lane.Running(estimate: estimate, started: now())
+                lanes[index].running[id] = Lane.Running(estimate: estimate, started: now(), tenant: tenant)
+                countStart(of: tenant)
                 notify(.started, lane: index, job: id, input: request.input.name)
                 recordPlacement(request.placement, lane: index, fallback: decision.fallback || fallback)
                 return Ticket(id: id, lane: index, fallback: decision.fallback || fallback, queueWait: now() - arrived)
             }
-            let queued = lanes.reduce(0) { $0 + $1.queue.count }
+            let queued = lanes.reduce(0) { $0 + $1.queue.count } + tenantAdmission.waitingCount
             guard queued < configuration.queueLimit else {
                 lanes[index].record(.rejected)
                 notify(.refused, lane: index, job: id, input: request.input.name)
@@ -267,9 +278,10 @@ public actor Scheduler {
                         return
                     }
                     lanes[index].queue.append(
-                        Lane.Waiter(id: id, input: request.input.name, estimate: estimate, resume: continuation),
+                        Lane.Waiter(id: id, input: request.input.name, estimate: estimate, tenant: tenant, resume: continuation),
                         priority: request.priority,
-                        batch: request.batch
+                        batch: request.batch,
+                        tenant: tenant
                     )
                     lanes[index].queuedSeconds += estimate
                     notify(.queued, lane: index, job: id, input: request.input.name)
@@ -290,6 +302,33 @@ public actor Scheduler {
                 throw .shutDown
             }
         }
+    }
+
+    /// Waits while the job's tenant has its `maxInFlight` jobs admitted; the
+    /// wait counts toward the queue limit, and leaves at once on cancellation.
+    private func enterTenant(_ request: JobRequest) async throws(SchedulerError) {
+        guard !tenantAdmission.enter(request.tenant) else { return }
+        let queued = lanes.reduce(0) { $0 + $1.queue.count } + tenantAdmission.waitingCount
+        guard queued < configuration.queueLimit else { throw .overloaded(retryAfter: .seconds(1)) }
+        let id = nextJobID
+        nextJobID += 1
+        let tenant = request.tenant
+        let admitted = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                if Task.isCancelled {
+                    continuation.resume(returning: false)
+                    return
+                }
+                tenantAdmission.wait(tenant, id: id, resume: continuation)
+            }
+        } onCancel: {
+            Task { await self.withdrawFromTenant(id, of: tenant) }
+        }
+        guard admitted else { throw accepting ? .cancelled : .shutDown }
+    }
+
+    private func withdrawFromTenant(_ id: UInt64, of tenant: JobTenant) {
+        tenantAdmission.withdraw(id, of: tenant)
     }
 
     /// Takes a cancelled job out of its lane's queue, if it is still there.
@@ -336,11 +375,20 @@ public actor Scheduler {
         dispatch(index)
     }
 
-    /// Gives free workers of lane `index` to its waiting jobs, in queue order.
+    private func countStart(of tenant: String) {
+        startCount += 1
+        tenantLastStart[tenant] = startCount
+    }
+
+    /// Gives free workers of lane `index` to its waiting jobs: the tenant
+    /// whose turn is longest past first, then in its queue's order.
     private func dispatch(_ index: Int) {
-        while lanes[index].hasFreeWorker, let waiter = lanes[index].queue.popFirst() {
+        while lanes[index].hasFreeWorker,
+            let waiter = lanes[index].queue.popFirst(lastStart: { self.tenantLastStart[$0] ?? 0 })
+        {
             lanes[index].queuedSeconds -= waiter.estimate
-            lanes[index].running[waiter.id] = Lane.Running(estimate: waiter.estimate, started: now())
+            lanes[index].running[waiter.id] = Lane.Running(estimate: waiter.estimate, started: now(), tenant: waiter.tenant)
+            countStart(of: waiter.tenant)
             notify(.started, lane: index, job: waiter.id, input: waiter.input)
             waiter.resume.resume(returning: .granted)
         }
@@ -457,7 +505,7 @@ public actor Scheduler {
                 guard lanes[index].hasFreeWorker else { return }
                 let id = nextJobID
                 nextJobID += 1
-                lanes[index].running[id] = Lane.Running(estimate: lanes[index].estimate(profile), started: now())
+                lanes[index].running[id] = Lane.Running(estimate: lanes[index].estimate(profile), started: now(), tenant: "")
                 let start = now()
                 let succeeded = (try? await lanes[index].backend.process(sample, recipe: recipe)) != nil
                 let elapsed = now() - start
@@ -482,6 +530,7 @@ public actor Scheduler {
     /// running jobs finish.
     public func stopAccepting() {
         accepting = false
+        tenantAdmission.releaseAll()
         for index in lanes.indices {
             for waiter in lanes[index].queue.removeAll() {
                 waiter.resume.resume(returning: .shutDown)

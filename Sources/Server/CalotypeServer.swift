@@ -26,6 +26,8 @@ public struct CalotypeServer: Sendable {
     let statistics: EndpointStatistics
     /// The metrics `/metrics` renders.
     let telemetry: Telemetry
+    /// The keys requests carry, and each tenant's rate.
+    let access: AccessControl
     /// Connections whose clients went away, for the routes that stop their work then.
     let departures = ClientDepartures()
     /// Draining once a shutdown has begun (`GET /ready`).
@@ -46,6 +48,7 @@ public struct CalotypeServer: Sendable {
         configuration.boundFetches(budget: scheduler.memoryBudget.limit)
         self.configuration = configuration
         self.selfChecks = selfChecks
+        self.access = AccessControl(keys: configuration.apiKeys)
         self.results = ResultStore(
             storage: configuration.resultStorage ?? FolderResultStorage(directory: configuration.resultsDirectory, io: BlockingPools.files),
             lifetime: configuration.resultLifetime,

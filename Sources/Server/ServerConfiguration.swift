@@ -60,6 +60,9 @@ public struct ServerConfiguration: Sendable {
     /// Where a batch by reference may write its results (`destination`):
     /// the composition root's allow-listed S3 sinks; nil: nowhere.
     public var destinations: (any ResultDestinations)?
+    /// The API keys requests must carry (`CALOTYPE_API_KEYS_FILE`); nil:
+    /// the server is open, and anyone who reaches it may do anything.
+    public var apiKeys: APIKeys?
     /// `GET /img`: signing keys, presets, caching, format negotiation.
     public var imageURLs = ImageURLConfiguration()
     /// How long a connection may stay open sending nothing: before its first

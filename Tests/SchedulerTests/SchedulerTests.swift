@@ -16,7 +16,8 @@ func job(
     height: Int? = nil,
     priority: Priority = .interactive,
     batch: BatchID? = nil,
-    strict: Bool = false
+    strict: Bool = false,
+    tenant: JobTenant = .shared
 ) -> JobRequest {
     JobRequest(
         input: fakeImage(name, width: width, height: height ?? width),
@@ -24,7 +25,8 @@ func job(
         placement: placement,
         strictPlacement: strict,
         priority: priority,
-        batch: batch
+        batch: batch,
+        tenant: tenant
     )
 }
 

@@ -54,6 +54,15 @@ public struct Serve: Sendable {
             server.maxConnections = max(1, descriptors / 2)
             notes.append("note: at most \(server.maxConnections) connections (half of the \(descriptors) open files this process may have)")
         }
+        if let keys = server.apiKeys {
+            notes.append(
+                "note: requests need an API key (\(keys.tenantNames.count) tenants: \(keys.tenantNames.prefix(8).joined(separator: ", "))\(keys.tenantNames.count > 8 ? ", ..." : ""))"
+            )
+        } else {
+            notes.append(
+                "note: the server is open: no API keys (CALOTYPE_API_KEYS_FILE), so anyone who reaches its port on \(server.host) may use every endpoint; the README's Trust model says when to turn keys on"
+            )
+        }
     }
 
     /// Starts everything and serves until a shutdown signal; `onListening`

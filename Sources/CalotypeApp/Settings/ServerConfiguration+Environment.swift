@@ -67,6 +67,7 @@ extension ServerConfiguration {
             }
         }
         try configuration.readReferences(from: settings, resolver: resolver)
+        try configuration.readAccess(from: settings)
         if let parallel = try settings.flag("ENABLE_PARALLEL") { configuration.parallelEnabled = parallel }
         if let level = settings.string("CALOTYPE_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {

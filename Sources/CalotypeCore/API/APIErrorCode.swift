@@ -25,6 +25,14 @@ public enum APIErrorCode: String, Codable, Sendable, Hashable, CaseIterable {
     case invalidSource = "invalid_source"
     case invalidBatch = "invalid_batch"
     case destinationNotAllowed = "destination_not_allowed"
+    // Who asks
+    /// No API key, or one this server does not know (401).
+    case unauthorized
+    /// The key lacks the endpoint's scope, or the request came from
+    /// another site (403).
+    case forbidden
+    /// The key's requests a second are spent (429, with `Retry-After`).
+    case rateLimited = "rate_limited"
     // The image
     case imageTooLarge = "image_too_large"
     case unsupportedFormat = "unsupported_format"

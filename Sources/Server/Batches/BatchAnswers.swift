@@ -30,6 +30,7 @@ extension CalotypeServer {
         let upload = try await readUpload(request, shape: answer == .saved ? .singleOrBatch : .batch)
         let created = try await post(
             upload,
+            owner: context.identity ?? .open,
             endpoint: endpoint,
             lifetime: .request,
             parallelism: parallelism,
@@ -83,6 +84,7 @@ extension CalotypeServer {
     /// Hands the upload's batch to the host, which may refuse it (no room).
     func post(
         _ upload: Upload,
+        owner: Tenant,
         endpoint: String,
         lifetime: BatchSubmission.Lifetime,
         parallelism: Int,
@@ -91,6 +93,7 @@ extension CalotypeServer {
         let submission = BatchSubmission(
             destination: destination,
             lifetime: lifetime,
+            owner: owner,
             upload: upload,
             endpoint: endpoint,
             parallelism: parallelism

@@ -51,6 +51,8 @@ public struct BatchSubmission: Sendable {
     /// or `saveTargetDestination` (`/process-and-save`).
     public let destination: String?
     public let lifetime: Lifetime
+    /// The tenant that posted it (`Tenant.open` on an open server).
+    public let owner: Tenant
 
     /// What this process read: the bytes and their share of the memory
     /// budget, the source fetcher, the destination's sink. The local host

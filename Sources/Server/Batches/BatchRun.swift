@@ -35,6 +35,8 @@ struct BatchRun: Sendable {
     var saver: (any ResultSink)?
     /// Told when the batch ends.
     var observer: (@Sendable (BatchReport) -> Void)?
+    /// Whom its items run for: the tenant's turns and cap in the scheduler.
+    var tenant: JobTenant = .shared
     /// The recipe's hash, in every result's name.
     let recipeHash: String
     /// The batch's index of the upload's first item: a cluster node runs
@@ -79,7 +81,8 @@ struct BatchRun: Sendable {
             recipe: upload.recipe,
             placement: upload.placement,
             strictPlacement: upload.strictPlacement,
-            parallelism: parallelism
+            parallelism: parallelism,
+            tenant: tenant
         )
         let tally = await scheduler.runBatch(
             upload.items.map(batchItem),

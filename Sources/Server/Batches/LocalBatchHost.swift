@@ -28,6 +28,7 @@ struct LocalBatchHost: BatchHost {
             saver: saver
         )
         run.observer = observer
+        run.tenant = submission.owner.jobTenant
         let batch = LocalBatch(id: run.id, total: submission.items.count, lifetime: submission.lifetime)
         try await registry.admit(batch)
         batch.start(run, parallelism: submission.parallelism)

@@ -14,6 +14,7 @@ extension CalotypeServer {
     func addBatchResourceRoutes(to router: Router<CalotypeRequestContext>) {
         router.group()
             .add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .batch))
+            .requiring(.batches, access)
             .post("batches") { request, context -> Response in
                 let endpoint = "/batches"
                 let upload = try await readUpload(request, shape: .batch)
@@ -23,6 +24,7 @@ extension CalotypeServer {
                 }
                 let created = try await post(
                     upload,
+                    owner: context.identity ?? .open,
                     endpoint: endpoint,
                     lifetime: .resource,
                     parallelism: configuration.parallelEnabled ? parallelism : 1,
@@ -33,6 +35,7 @@ extension CalotypeServer {
                 return response
             }
 
+        let router = router.requiring(.batches, access)
         router.get("batches/{id}") { request, context -> Response in
             try Self.json(try await batchHost.status(of: context.parameters.get("id") ?? ""), for: request, context: context)
         }

@@ -6,7 +6,9 @@ extension CalotypeServer {
     /// `BatchAnswers.swift` shapes each answer from the batch host's events
     /// and status, whichever host runs the batch.
     func addBatchRoutes(to router: Router<CalotypeRequestContext>) {
-        let router = router.group().add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .batch))
+        let router = router.group()
+            .add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .batch))
+            .requiring(.batches, access)
         router.post("process-batch") { request, context -> Response in
             try await answerBatch(request, context: context, endpoint: "/process-batch", answer: .collected, parallelism: 1)
         }

@@ -39,6 +39,9 @@ extension CalotypeServer {
         let uptimeSeconds: Double
         let parallelEnabled: Bool
         let backends: [Backend]
+        /// `open` (no keys file: anyone who reaches the port may use every
+        /// endpoint) or `api_keys`.
+        let access: String
         /// In cluster mode: this node's name, its database, its claims.
         let cluster: APIClusterHealth?
 
@@ -46,7 +49,7 @@ extension CalotypeServer {
             case status, version
             case uptimeSeconds = "uptime_s"
             case parallelEnabled = "parallel_enabled"
-            case backends, cluster
+            case backends, access, cluster
         }
     }
 
@@ -74,6 +77,7 @@ extension CalotypeServer {
                 uptimeSeconds: (ContinuousClock.now - started).seconds,
                 parallelEnabled: configuration.parallelEnabled,
                 backends: backends,
+                access: configuration.apiKeys == nil ? "open" : "api_keys",
                 cluster: cluster
             )
             return try Self.json(health, status: status == "unavailable" ? .serviceUnavailable : .ok, for: request, context: context)
@@ -102,7 +106,8 @@ extension CalotypeServer {
             )
         }
 
-        router.get("stats") { request, context -> Response in
+        let metrics = router.requiring(.metrics, access)
+        metrics.get("stats") { request, context -> Response in
             struct Stats: Encodable {
                 let scheduler: SchedulerStatistics
                 let endpoints: [String: EndpointStatistics.Counts]
@@ -120,7 +125,7 @@ extension CalotypeServer {
             return try APIResponseEncoder(snakeCase: true).encode(stats, from: request, context: context)
         }
 
-        router.get("cluster") { request, context -> Response in
+        metrics.get("cluster") { request, context -> Response in
             guard let cluster = configuration.cluster else {
                 throw APIError(.notFound, .notFound, "this server is not a cluster node (CALOTYPE_DATABASE_URL is not set)")
             }

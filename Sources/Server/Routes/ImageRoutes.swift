@@ -17,19 +17,21 @@ extension CalotypeServer {
         // A client that goes away stops its work: nobody would read the answer.
         router.group()
             .add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .image))
+            // A signed URL needs no key: its signature is the credential.
+            .add(middleware: APIKeyAuthenticator(access: access, required: false))
             .add(middleware: CancelOnDepartureMiddleware(departures: departures))
-            .get("img/**") { request, _ -> Response in
-                try await serveImage(request)
+            .get("img/**") { request, context -> Response in
+                try await serveImage(request, tenant: context.identity)
             }
     }
 
     /// Checks the signature, reads the options, fetches the source, answers
     /// 304 when the client has these bytes already, and otherwise runs the
     /// recipe through the scheduler like `POST /process`.
-    private func serveImage(_ request: Request) async throws(APIError) -> Response {
+    private func serveImage(_ request: Request, tenant: Tenant?) async throws(APIError) -> Response {
         let settings = configuration.imageURLs
         let url = try Self.imageURL(request.uri.path)
-        try Self.checkSignature(url, settings: settings)
+        try Self.checkSignature(url, settings: settings, tenant: tenant)
         let options: ImgproxyOptions
         do {
             options = try ImgproxyOptions(url.options, presets: settings.presets, extensionFormat: url.extensionFormat)
@@ -71,7 +73,15 @@ extension CalotypeServer {
 
         let input = ImageInput(bytes: source.bytes, name: url.source)
         if let negotiated { recipe.output.format = negotiated }
-        let job = JobRequest(input: input, recipe: recipe, placement: .auto, strictPlacement: false, priority: .interactive)
+        // A signed URL without a key runs as the open server's one tenant.
+        let job = JobRequest(
+            input: input,
+            recipe: recipe,
+            placement: .auto,
+            strictPlacement: false,
+            priority: .interactive,
+            tenant: (tenant ?? .open).jobTenant
+        )
         let result: JobResult
         do {
             result = try await scheduler.submit(job)
@@ -107,7 +117,9 @@ extension CalotypeServer {
 
     /// A signature made with one of the keys, or an unsigned URL where the
     /// operator allows them; anything else is 403 before the source is touched.
-    private static func checkSignature(_ url: ImageURL, settings: ImageURLConfiguration) throws(APIError) {
+    /// An unsigned URL, where they are allowed, needs the `process` scope
+    /// (`tenant` is nil when no key came, and `Tenant.open` on an open server).
+    private static func checkSignature(_ url: ImageURL, settings: ImageURLConfiguration, tenant: Tenant?) throws(APIError) {
         if ImageURLConfiguration.unsignedMarkers.contains(url.signature) {
             guard settings.allowUnsigned else {
                 throw APIError(
@@ -116,6 +128,8 @@ extension CalotypeServer {
                     "unsigned image URLs are not served here (CALOTYPE_ALLOW_UNSIGNED is false); sign it with `calotype sign`"
                 )
             }
+            guard let tenant else { throw AccessRefusal.missingKey }
+            guard tenant.permissions.contains(.process) else { throw AccessRefusal.lacking(.process) }
             return
         }
         guard let keys = settings.signingKeys, !keys.pairs.isEmpty else {

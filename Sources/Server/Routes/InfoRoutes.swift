@@ -23,7 +23,7 @@ extension CalotypeServer {
                 body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json(maxOperations: configuration.maxOperations)))
             )
         }
-        router.get("metrics") { _, _ -> Response in
+        router.requiring(.metrics, access).get("metrics") { _, _ -> Response in
             telemetry.sample(await scheduler.statistics(), memoryBudget: scheduler.memoryBudget)
             return Response(
                 status: .ok,

@@ -17,15 +17,17 @@ extension CalotypeServer {
         // A client that goes away stops its job: nobody would read the answer.
         router.group()
             .add(middleware: EndpointStatisticsMiddleware(statistics: statistics, answer: .image))
+            .requiring(.process, access)
             .add(middleware: CancelOnDepartureMiddleware(departures: departures))
-            .post("process") { request, _ -> Response in
+            .post("process") { request, context -> Response in
                 let upload = try await readUpload(request, shape: .single(allowRawBody: true))
                 let job = JobRequest(
                     input: upload.files[0],
                     recipe: upload.recipe,
                     placement: upload.placement,
                     strictPlacement: upload.strictPlacement,
-                    priority: .interactive
+                    priority: .interactive,
+                    tenant: (context.identity ?? .open).jobTenant
                 )
                 let result: JobResult
                 do {
@@ -36,7 +38,7 @@ extension CalotypeServer {
                 return Self.imageResponse(result, budget: scheduler.memoryBudget)
             }
 
-        router.get("results/{id}") { _, context -> Response in
+        router.requiring(.batches, access).get("results/{id}") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
             guard let stored = await results.get(id) else {
                 throw APIError(.notFound, .notFound, "no result '\(id)' (results are kept for \(Int(configuration.resultLifetime.seconds)) s)")
