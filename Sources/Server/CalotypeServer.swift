@@ -125,6 +125,7 @@ public struct CalotypeServer: Sendable {
         // http_server_request_duration, ...), beside Calotype's own.
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: CrossSiteMiddleware(policy: configuration.crossSite))
         addHealthRoutes(to: router)
         addProcessRoutes(to: router)
         addBatchRoutes(to: router)

@@ -63,6 +63,9 @@ public struct ServerConfiguration: Sendable {
     /// The API keys requests must carry (`CALOTYPE_API_KEYS_FILE`); nil:
     /// the server is open, and anyone who reaches it may do anything.
     public var apiKeys: APIKeys?
+    /// Origins whose pages may call the API (`CALOTYPE_CORS_ORIGINS`), and
+    /// the host names it answers to (`CALOTYPE_ALLOWED_HOSTS`).
+    public var crossSite = CrossSitePolicy()
     /// `GET /img`: signing keys, presets, caching, format negotiation.
     public var imageURLs = ImageURLConfiguration()
     /// How long a connection may stay open sending nothing: before its first

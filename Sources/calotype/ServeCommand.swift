@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_MAX_OPERATIONS               most operations in one recipe (16, at most 64)
               CALOTYPE_MAX_BATCHES                  batches posted to /batches that run at once (16)
               CALOTYPE_API_KEYS_FILE                the API keys requests must carry (unset: the server is open)
+              CALOTYPE_CORS_ORIGINS                 origins whose pages may call the API (others' state changes: 403)
+              CALOTYPE_ALLOWED_HOSTS                the host names answered (others: 421; unset: any)
               CALOTYPE_MAX_CONNECTIONS              connections open at once; more get 503 (512)
               CALOTYPE_IDLE_TIMEOUT                 seconds a connection may send nothing (30)
               CALOTYPE_READ_TIMEOUT                 seconds a request may take to arrive, body included (60)

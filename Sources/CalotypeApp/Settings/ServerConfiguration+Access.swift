@@ -7,6 +7,44 @@ extension ServerConfiguration {
     /// file's JSON itself (a file of that name in the secrets folder, as a
     /// Kubernetes Secret mounts it). Neither: the server is open.
     mutating func readAccess(from settings: Settings) throws(ConfigurationError) {
+        try readKeys(from: settings)
+        var origins: Set<String> = []
+        if let list = settings.string("CALOTYPE_CORS_ORIGINS") {
+            for origin in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !origin.isEmpty {
+                guard Self.isOrigin(origin) else {
+                    throw ConfigurationError(
+                        variable: "CALOTYPE_CORS_ORIGINS",
+                        value: list,
+                        allowed: "comma-separated origins as browsers send them: https://app.example.com (a scheme and a host, no path)"
+                    )
+                }
+                origins.insert(origin)
+            }
+        }
+        var hosts: Set<String>?
+        if let list = settings.string("CALOTYPE_ALLOWED_HOSTS") {
+            let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !names.isEmpty, names.allSatisfy({ !$0.contains("/") && !$0.contains(" ") }) else {
+                throw ConfigurationError(
+                    variable: "CALOTYPE_ALLOWED_HOSTS",
+                    value: list,
+                    allowed: "comma-separated host names, each with or without a port: images.example.com,localhost:8080"
+                )
+            }
+            hosts = Set(names)
+        }
+        crossSite = CrossSitePolicy(allowedOrigins: origins, allowedHosts: hosts)
+    }
+
+    /// `scheme://host[:port]`, nothing after.
+    static func isOrigin(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = url.host,
+            !host.isEmpty
+        else { return false }
+        return url.path.isEmpty && url.query == nil && url.fragment == nil && url.user == nil && !text.hasSuffix("/")
+    }
+
+    private mutating func readKeys(from settings: Settings) throws(ConfigurationError) {
         let path = settings.string("CALOTYPE_API_KEYS_FILE")
         let inline = settings.secret("CALOTYPE_API_KEYS")
         switch (path, inline) {

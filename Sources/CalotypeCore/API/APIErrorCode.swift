@@ -33,6 +33,10 @@ public enum APIErrorCode: String, Codable, Sendable, Hashable, CaseIterable {
     case forbidden
     /// The key's requests a second are spent (429, with `Retry-After`).
     case rateLimited = "rate_limited"
+    /// A state-changing request from another site's page (403).
+    case crossSite = "cross_site"
+    /// A `Host` that `CALOTYPE_ALLOWED_HOSTS` does not list (421).
+    case hostNotAllowed = "host_not_allowed"
     // The image
     case imageTooLarge = "image_too_large"
     case unsupportedFormat = "unsupported_format"

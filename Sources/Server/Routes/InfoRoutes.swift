@@ -8,7 +8,10 @@ extension CalotypeServer {
     /// with its style and script.
     func addInfoRoutes(to router: Router<CalotypeRequestContext>) {
         router.get("/") { _, _ -> Response in
-            Self.asset(Assets.consolePage, type: "text/html; charset=utf-8")
+            var page = Self.asset(Assets.consolePage, type: "text/html; charset=utf-8")
+            page.headers[.contentSecurityPolicy] = Self.consolePolicy
+            page.headers[.xFrameOptions] = "DENY"
+            return page
         }
         router.get("console.css") { _, _ -> Response in
             Self.asset(Assets.consoleStyle, type: "text/css; charset=utf-8")
@@ -34,12 +37,20 @@ extension CalotypeServer {
     }
 
     /// One of the console's files: built into the binary, so cached by the
-    /// browser only for a minute (a new version is seen soon after).
+    /// browser only for a minute (a new version is seen soon after), and
+    /// never read as another type than it says.
     static func asset(_ text: String, type: String) -> Response {
         Response(
             status: .ok,
-            headers: [.contentType: type, .cacheControl: "public, max-age=60"],
+            headers: [.contentType: type, .cacheControl: "public, max-age=60", .xContentTypeOptions: "nosniff"],
             body: .init(byteBuffer: ByteBuffer(string: text))
         )
     }
+
+    /// The console's page runs its own script and style only (no inline
+    /// script, nothing from elsewhere), shows images of this server and of
+    /// the files chosen (`blob:`), and is framed by no page (clickjacking).
+    static let consolePolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+        + "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 }
