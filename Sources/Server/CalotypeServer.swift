@@ -48,7 +48,7 @@ public struct CalotypeServer: Sendable {
         configuration.boundFetches(budget: scheduler.memoryBudget.limit)
         self.configuration = configuration
         self.selfChecks = selfChecks
-        self.access = AccessControl(keys: configuration.apiKeys)
+        self.access = AccessControl(keys: configuration.apiKeys, metrics: TenantMetrics(factory: telemetry.metrics))
         self.results = ResultStore(
             storage: configuration.resultStorage ?? FolderResultStorage(directory: configuration.resultsDirectory, io: BlockingPools.files),
             lifetime: configuration.resultLifetime,

@@ -203,4 +203,23 @@ struct AccessTests {
             #expect(try await client.execute(uri: "/stats", method: .get, headers: Self.bearer(other.key)) { $0.status } == .ok)
         }
     }
+
+    /// Each tenant's requests in /metrics, labelled by its configured name.
+    @Test func everyTenantsRequestsAreCountedByWhatBecameOfThem() async throws {
+        try await Self.withKeyedServer { client, _, keys in
+            _ = try await client.execute(uri: "/stats", method: .get, headers: Self.bearer(keys.metrics)) { $0.status }
+            _ = try await client.execute(uri: "/stats", method: .get, headers: Self.bearer(keys.process)) { $0.status }
+            _ = try await client.execute(uri: "/stats", method: .get, headers: Self.bearer("cal_wrong")) { $0.status }
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: Self.bearer(keys.metrics)) { String(buffer: $0.body) }
+            let lines = metrics.split(separator: "\n").filter { $0.hasPrefix("calotype_tenant_requests_total{") }
+            func count(_ tenant: String, _ outcome: String) -> String? {
+                lines.first { $0.contains(#"tenant="\#(tenant)""#) && $0.contains(#"outcome="\#(outcome)""#) }?.split(separator: " ").last.map(
+                    String.init
+                )
+            }
+            #expect(count("ops", "admitted") == "2", "\(lines)")  // /stats, and this /metrics
+            #expect(count("worker", "forbidden") == "1", "\(lines)")
+            #expect(count("unknown", "unauthorized") == "1", "\(lines)")
+        }
+    }
 }

@@ -20,8 +20,14 @@ struct APIKeyAuthenticator: AuthenticatorMiddleware {
             if required { throw AccessRefusal.missingKey }
             return nil
         }
-        guard let tenant = keys.tenant(forKey: presented.token) else { throw AccessRefusal.unknownKey }
-        if let wait = access.rates.take(for: tenant) { throw AccessRefusal.rateLimited(tenant, retryAfter: wait) }
+        guard let tenant = keys.tenant(forKey: presented.token) else {
+            access.metrics.count("unknown", .unauthorized)
+            throw AccessRefusal.unknownKey
+        }
+        if let wait = access.rates.take(for: tenant) {
+            access.metrics.count(tenant.name, .rateLimited)
+            throw AccessRefusal.rateLimited(tenant, retryAfter: wait)
+        }
         return tenant
     }
 }
@@ -61,11 +67,29 @@ enum AccessRefusal {
     }
 }
 
+/// Counts the request as admitted or forbidden for its tenant, once the
+/// scope has been checked (keys on; an open server counts nothing here).
+struct TenantCountingPolicy: AuthorizationPolicy {
+    let scope: APIScope
+    let metrics: TenantMetrics
+
+    func isAuthorized(identity: Tenant, request: Request) async throws -> Bool {
+        let allowed = try await PermissionPolicy<Tenant>(scope).isAuthorized(identity: identity, request: request)
+        if identity != .open { metrics.count(identity.name, allowed ? .admitted : .forbidden) }
+        return allowed
+    }
+}
+
 extension RouterMethods where Context == CalotypeRequestContext {
     /// A group of routes that only a key with `scope` (or `admin`) may use.
     func requiring(_ scope: APIScope, _ access: AccessControl) -> RouterGroup<Context> {
         group()
             .add(middleware: APIKeyAuthenticator(access: access, required: true))
-            .add(middleware: AuthorizationPolicyMiddleware(PermissionPolicy<Tenant>(scope), deniedError: AccessRefusal.lacking(scope)))
+            .add(
+                middleware: AuthorizationPolicyMiddleware(
+                    TenantCountingPolicy(scope: scope, metrics: access.metrics),
+                    deniedError: AccessRefusal.lacking(scope)
+                )
+            )
     }
 }
