@@ -1,4 +1,6 @@
+import CalotypeApp
 import Foundation
+import Server
 import TestSupport
 import Testing
 
@@ -31,7 +33,8 @@ struct WebPageBrowserTests {
           const read = () => {
             const images = [...document.querySelectorAll("#results img")];
             const done = document.getElementById("summary").textContent && !document.getElementById("go").disabled;
-            if (!done || !images.every((image) => image.complete)) return setTimeout(read, 20);
+            // With a key, a result's image is fetched first and its src set after.
+            if (!done || !images.every((image) => image.getAttribute("src") && image.complete)) return setTimeout(read, 20);
             resolve({
               summary: document.getElementById("summary").textContent,
               status: document.getElementById("status").textContent,
@@ -46,8 +49,11 @@ struct WebPageBrowserTests {
         })
         """
 
-    static func withConsole(_ body: @escaping @Sendable (HeadlessBrowser, Int) async throws -> Void) async throws {
-        try await withServer { client, _ in
+    static func withConsole(
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: @escaping @Sendable (HeadlessBrowser, Int) async throws -> Void
+    ) async throws {
+        try await withServer(configure: configure) { client, _ in
             let port = try #require(client.port)
             let browser = try HeadlessBrowser()
             do {
@@ -96,6 +102,49 @@ struct WebPageBrowserTests {
                     #expect(card["image"] as? Int == 120, "the thumbnail loaded from its url")
                 }
             }
+        }
+    }
+
+    /// With API keys on, the user types a key once: every request the page
+    /// makes carries it, the batch's events are read with it, and each
+    /// result's image is fetched with it; without it the page says why.
+    @Test(arguments: ["/process-batch-stream", "/batches"])
+    func withAKeyTheConsoleRunsAndShowsEveryResult(mode: String) async throws {
+        let made = try NewAPIKey(name: "console", scopes: ["batches", "metrics"])
+        let keys = try APIKeys(json: Data(#"{"keys": [\#(made.entry)]}"#.utf8))
+        try await Self.withConsole(configure: { $0.apiKeys = keys }) { browser, _ in
+            try await Self.pick(["photo.jpg", "alpha.png"], in: browser)
+            _ = try await browser.evaluate(
+                #"set("op-0-width", "120"); set("out-format", "png"); set("mode", "\#(mode)"); document.getElementById("go").click();"#
+            )
+            let refused = try #require(
+                try await browser.evaluate(
+                    """
+                    new Promise((resolve) => {
+                      const read = () => document.getElementById("go").disabled ? setTimeout(read, 20) : resolve(document.getElementById("status").textContent);
+                      read();
+                    })
+                    """
+                ) as? String
+            )
+            #expect(refused.contains("unauthorized"), "\(refused)")
+            _ = try await browser.evaluate(
+                """
+                (() => {
+                  const input = document.getElementById("api-key");
+                  input.value = "\(made.key)"; input.dispatchEvent(new Event("change"));
+                  document.getElementById("go").click();
+                })();
+                """
+            )
+            let page = try #require(try await browser.evaluate(Self.finished) as? [String: Any])
+            #expect((page["summary"] as? String)?.hasPrefix("2 done, 0 failed") == true, "\(page["summary"] ?? "") \(page["status"] ?? "")")
+            let cards = try #require(page["cards"] as? [[String: Any]])
+            #expect(cards.count == 2 && cards.allSatisfy { $0["image"] as? Int == 120 }, "every result's image loaded with the key: \(cards)")
+            let stored = try await browser.evaluate(
+                "sessionStorage.getItem('calotype.key') === '\(made.key)' && localStorage.getItem('calotype.key') === null"
+            )
+            #expect(stored as? Bool == true, "the key is kept for this tab only")
         }
     }
 

@@ -2,6 +2,32 @@
 const $ = (id) => document.getElementById(id);
 const state = { operations: [], outputs: [], ops: [], output: {}, originals: new Map(), results: [] };
 
+// --- The API key -------------------------------------------------------------
+
+// Kept in this tab's sessionStorage (gone with the tab, never in the page's
+// URL or the server's logs) and sent as `Authorization: Bearer` on every
+// request the page makes.
+const keyStore = "calotype.key";
+const apiKey = () => sessionStorage.getItem(keyStore) ?? "";
+function api(url, options = {}) {
+  const headers = new Headers(options.headers ?? {});
+  if (apiKey()) headers.set("Authorization", `Bearer ${apiKey()}`);
+  return fetch(url, { ...options, headers });
+}
+// A result for an <img> or a link, which cannot send the key: with a key,
+// its bytes fetched with it, as a blob: URL of this page.
+async function resultSource(url) {
+  if (!apiKey()) return url;
+  const response = await api(url);
+  return response.ok ? URL.createObjectURL(await response.blob()) : "";
+}
+$("api-key").value = apiKey();
+$("api-key").addEventListener("change", () => {
+  const key = $("api-key").value.trim();
+  if (key) sessionStorage.setItem(keyStore, key); else sessionStorage.removeItem(keyStore);
+  refreshEngine();
+});
+
 // --- The recipe builder, from /openapi.json's Recipe schema -----------------
 
 async function loadSchema() {
@@ -201,9 +227,9 @@ drop.addEventListener("drop", (e) => {
 async function readEventStream(response, onEvent) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder("utf-8");
-  let buffer = "", event = { event: "message", data: [] };
+  let buffer = "", event = { event: "message", data: [] }, lastEventId = "";
   const dispatch = () => {
-    if (event.data.length) onEvent({ event: event.event, data: event.data.join("\n") });
+    if (event.data.length) onEvent({ event: event.event, data: event.data.join("\n"), lastEventId });
     event = { event: "message", data: [] };
   };
   for (;;) {
@@ -218,7 +244,7 @@ async function readEventStream(response, onEvent) {
       const field = colon < 0 ? line : line.slice(0, colon);
       let text = colon < 0 ? "" : line.slice(colon + 1);
       if (text.startsWith(" ")) text = text.slice(1);
-      if (field === "data") event.data.push(text); else if (field === "event") event.event = text;
+      if (field === "data") event.data.push(text); else if (field === "event") event.event = text; else if (field === "id") lastEventId = text;
     }
     if (done) { dispatch(); return; }
   }
@@ -229,9 +255,27 @@ const stored = "calotype.batch";
 // Follows a posted batch from after `lastEventID` with EventSource (which
 // reconnects by itself, sending Last-Event-ID); the last event seen is
 // kept in the browser's storage, so a reload picks the batch up again.
+// With an API key, which EventSource cannot send, the stream is read with
+// fetch instead; a reload resumes it all the same.
 function followBatch(batch, lastEventID, onEvent) {
+  const url = `/batches/${batch.id}/events?last_event_id=${lastEventID}`;
+  const seen = (name, data, id) => {
+    onEvent({ event: name, data });
+    localStorage.setItem(stored, JSON.stringify({ ...batch, lastEventID: Number(id) }));
+    if (name === "complete") localStorage.removeItem(stored);
+  };
+  if (apiKey()) {
+    return (async () => {
+      const response = await api(url);
+      if (response.status === 204) return;
+      if (!response.ok) throw await refusal(response);
+      let completed = false;
+      await readEventStream(response, ({ event, data, lastEventId }) => { seen(event, data, lastEventId); completed ||= event === "complete"; });
+      if (!completed) throw new Error("the event stream ended early; reload to resume");
+    })();
+  }
   return new Promise((resolve, reject) => {
-    const source = new EventSource(`/batches/${batch.id}/events?last_event_id=${lastEventID}`);
+    const source = new EventSource(url);
     state.source = source;
     for (const name of ["progress", "result", "error", "complete"]) {
       source.addEventListener(name, (e) => {
@@ -239,9 +283,8 @@ function followBatch(batch, lastEventID, onEvent) {
           if (source.readyState === EventSource.CLOSED) reject(new Error("the event stream was refused"));
           return;
         }
-        onEvent({ event: name, data: e.data });
-        localStorage.setItem(stored, JSON.stringify({ ...batch, lastEventID: Number(e.lastEventId) }));
-        if (name === "complete") { source.close(); localStorage.removeItem(stored); resolve(); }
+        seen(name, e.data, e.lastEventId);
+        if (name === "complete") { source.close(); resolve(); }
       });
     }
   });
@@ -255,7 +298,7 @@ function card(item) {
     div.innerHTML = `<button type="button" class="open"><img alt=""></button><div class="name"></div>` +
       `<div>${item.width}×${item.height} ${item.format}, ${(item.bytes / 1024).toFixed(1)} KiB</div>` +
       `<div>${item.backend}${item.fallback ? " (fallback)" : ""}, ${item.duration_ms.toFixed(0)} ms</div>`;
-    div.querySelector("img").src = item.url;
+    resultSource(item.url).then((source) => { div.querySelector("img").src = source; });
     div.querySelector("img").alt = `The result for ${item.filename}`;
     div.querySelector("button").addEventListener("click", () => openComparison(item));
   } else {
@@ -314,7 +357,7 @@ $("form").addEventListener("submit", async (e) => {
   begin(files.length);
   try {
     if ($("mode").value === "/batches") {
-      const response = await fetch(`/batches?${query}`, { method: "POST", body: form });
+      const response = await api(`/batches?${query}`, { method: "POST", body: form });
       if (!response.ok) throw await refusal(response);
       const { batch_id: id, total } = await response.json();
       const batch = { id, total, lastEventID: 0 };
@@ -322,7 +365,7 @@ $("form").addEventListener("submit", async (e) => {
       $("cancel").hidden = false;
       await followBatch(batch, 0, show);
     } else {
-      const response = await fetch(`${$("mode").value}?${query}`, { method: "POST", body: form });
+      const response = await api(`${$("mode").value}?${query}`, { method: "POST", body: form });
       if (!response.ok) throw await refusal(response);
       await readEventStream(response, show);
     }
@@ -335,7 +378,7 @@ $("form").addEventListener("submit", async (e) => {
 $("cancel").addEventListener("click", async () => {
   const batch = JSON.parse(localStorage.getItem(stored) ?? "null");
   if (!batch) return;
-  const response = await fetch(`/batches/${batch.id}`, { method: "DELETE" });
+  const response = await api(`/batches/${batch.id}`, { method: "DELETE" });
   if (!response.ok) $("status").textContent = (await refusal(response)).message;
 });
 
@@ -348,7 +391,7 @@ async function resume() {
   begin(batch.total);
   $("status").textContent = "resuming…"; $("cancel").hidden = false;
   const showStatus = async () => {
-    const response = await fetch(`/batches/${batch.id}`);
+    const response = await api(`/batches/${batch.id}`);
     if (!response.ok) return null;
     const status = await response.json();
     for (const item of status.results) {
@@ -379,10 +422,15 @@ async function resume() {
 
 function openComparison(item) {
   const original = state.originals.get(item.index);
-  $("before").src = original ?? item.url;
+  const showResult = (result) => {
+    if (!original) $("before").src = result;
+    $("after").src = result;
+    $("download-one").href = result;
+  };
+  if (original) $("before").src = original;
   $("before").alt = original ? `The original ${item.filename}` : "The original is not in this page (the batch was resumed)";
-  $("after").src = item.url;
-  $("download-one").href = item.url;
+  // With a key, the result's bytes come fetched with it, once it is open.
+  if (apiKey()) resultSource(item.url).then(showResult); else showResult(item.url);
   $("download-one").download = `${item.filename.replace(/\.[^.]*$/, "")}.${item.format}`;
   $("compare").showModal();
 }
@@ -431,7 +479,7 @@ function zip(files) {
 $("zip").addEventListener("click", async () => {
   const files = [];
   for (const item of state.results.filter((result) => result.status === "ok")) {
-    const bytes = new Uint8Array(await (await fetch(item.url)).arrayBuffer());
+    const bytes = new Uint8Array(await (await api(item.url)).arrayBuffer());
     files.push({ name: `${item.index}-${item.filename.replace(/\.[^.]*$/, "")}.${item.format}`, bytes });
   }
   const link = document.createElement("a");
@@ -455,7 +503,7 @@ function sparkline(values, label) {
 }
 async function refreshEngine() {
   try {
-    const [stats, health] = await Promise.all([(await fetch("/stats")).json(), (await fetch("/health")).json()]);
+    const [stats, health] = await Promise.all([(await api("/stats")).json(), (await api("/health")).json()]);
     const now = Date.now() / 1000, rows = [];
     for (const lane of stats.scheduler.lanes) {
       const samples = history.get(lane.name) ?? [];
