@@ -82,6 +82,12 @@ public enum ClusterSchema {
             "ALTER TABLE calotype_batches ADD COLUMN cancelled integer NOT NULL DEFAULT 0",
             "CREATE INDEX calotype_batches_finished ON calotype_batches (finished_at) WHERE finished_at IS NOT NULL",
         ],
+        [
+            // The tenant that posted the batch: any node answers its status,
+            // events and cancel to that tenant (or an admin) only. Batches
+            // from before keys were known were posted to open servers.
+            "ALTER TABLE calotype_batches ADD COLUMN owner text NOT NULL DEFAULT 'open'"
+        ],
     ]
 
     /// The version this build's migrations reach.

@@ -49,8 +49,18 @@ public struct WorkQueue: Sendable {
         public var placement: String
         public var strict: Bool
         public var destination: String?
+        /// The tenant that posted it (an API key's name; `open` without keys).
+        public var owner: String
 
-        public init(id: UUID = UUID(), recipeJSON: String, placement: String = "auto", strict: Bool = false, destination: String? = nil) {
+        public init(
+            id: UUID = UUID(),
+            recipeJSON: String,
+            placement: String = "auto",
+            strict: Bool = false,
+            destination: String? = nil,
+            owner: String = "open"
+        ) {
+            self.owner = owner
             self.id = id
             self.recipeJSON = recipeJSON
             self.placement = placement
@@ -94,8 +104,8 @@ public struct WorkQueue: Sendable {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query(
                 """
-                INSERT INTO calotype_batches (id, recipe, placement, strict, destination, total)
-                VALUES (\(batch.id), \(batch.recipeJSON), \(batch.placement), \(batch.strict), \(batch.destination), \(items.count))
+                INSERT INTO calotype_batches (id, recipe, placement, strict, destination, total, owner)
+                VALUES (\(batch.id), \(batch.recipeJSON), \(batch.placement), \(batch.strict), \(batch.destination), \(items.count), \(batch.owner))
                 """,
                 logger: logger
             )

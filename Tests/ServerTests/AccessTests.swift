@@ -19,6 +19,8 @@ struct AccessTests {
         let batches: String
         let metrics: String
         let admin: String
+        /// A second tenant with the batches scope.
+        let otherBatches: String
         let file: URL
 
         init() throws {
@@ -32,6 +34,7 @@ struct AccessTests {
             batches = try make("batcher", ["batches"])
             metrics = try make("ops", ["metrics"])
             admin = try make("root", ["admin"])
+            otherBatches = try make("neighbour", ["batches"])
             file = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-keys-\(UUID().uuidString).json")
             try Data(#"{"keys": [\#(entries.joined(separator: ",\n"))]}"#.utf8).write(to: file)
         }
@@ -60,7 +63,7 @@ struct AccessTests {
         defer { try? FileManager.default.removeItem(at: keys.file) }
         let read = try ServerConfiguration.read(from: Settings(environment: ["CALOTYPE_API_KEYS_FILE": keys.file.path]))
         let apiKeys = try #require(read.apiKeys)
-        #expect(apiKeys.tenantNames == ["worker", "batcher", "ops", "root"])
+        #expect(apiKeys.tenantNames == ["worker", "batcher", "ops", "root", "neighbour"])
         try await ImageEndpointTests.withImageServer(
             { _ in ["CALOTYPE_ALLOW_UNSIGNED": "true"] },
             configure: { $0.apiKeys = apiKeys }
@@ -118,7 +121,7 @@ struct AccessTests {
 
     @Test func everyProtectedEndpointNeedsTheRightKey() async throws {
         try await Self.withKeyedServer { client, _, keys in
-            let batch = try await Self.postBatch(key: keys.admin, client: client)
+            let batch = try await Self.postBatch(key: keys.batches, client: client)
             for call in try Self.calls(batchID: batch.batchID) {
                 let missing = try await send(call, key: nil, client: client)
                 #expect(missing.status == .unauthorized && code(missing) == "unauthorized", "\(call) without a key")
@@ -220,6 +223,26 @@ struct AccessTests {
             #expect(count("ops", "admitted") == "2", "\(lines)")  // /stats, and this /metrics
             #expect(count("worker", "forbidden") == "1", "\(lines)")
             #expect(count("unknown", "unauthorized") == "1", "\(lines)")
+        }
+    }
+
+    /// A batch is its tenant's: another tenant's status, events and cancel
+    /// are 404, as for a batch never posted; an admin's are not.
+    @Test func anotherTenantsBatchIsNotFoundButAnAdminSeesIt() async throws {
+        try await Self.withKeyedServer { client, _, keys in
+            let created = try await Self.postBatch(key: keys.batches, client: client)
+            for (method, uri) in [(HTTPRequest.Method.get, created.statusURL), (.get, created.eventsURL), (.delete, created.statusURL)] {
+                try await client.execute(uri: uri, method: method, headers: Self.bearer(keys.otherBatches)) { response in
+                    #expect(response.status == .notFound && code(response) == "not_found", "\(method) \(uri) by another tenant")
+                    #expect(!String(buffer: response.body).contains("neighbour"))
+                }
+            }
+            #expect(try await client.execute(uri: created.statusURL, method: .get, headers: Self.bearer(keys.admin)) { $0.status } == .ok)
+            // Its owner still has it, uncancelled.
+            let status = try await client.execute(uri: created.statusURL, method: .get, headers: Self.bearer(keys.batches)) {
+                try decode(APIBatchStatus.self, $0.body)
+            }
+            #expect(status.status != .cancelled && status.total == 1)
         }
     }
 }

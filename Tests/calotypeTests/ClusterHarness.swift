@@ -76,11 +76,26 @@ struct NodeProcess: Sendable {
     let name: String
     let process: Process
     let port: Int
+    /// The API key its requests carry, when the nodes have a keys file.
+    var key: String?
 
     var base: String { "http://127.0.0.1:\(port)" }
 
+    /// The same node, asked with `key`.
+    func with(key: String) -> NodeProcess {
+        var node = self
+        node.key = key
+        return node
+    }
+
+    private func authorized(_ url: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        return request
+    }
+
     func get(_ path: String) async throws -> (status: Int, body: [UInt8]) {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + path), timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(authorized(base + path), timeout: .seconds(30))
         return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 64 << 20)))
     }
 
@@ -91,7 +106,7 @@ struct NodeProcess: Sendable {
     }
 
     func delete(_ path: String) async throws -> (status: Int, body: [UInt8]) {
-        var request = HTTPClientRequest(url: base + path)
+        var request = authorized(base + path)
         request.method = .DELETE
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 64 << 20)))
@@ -108,7 +123,7 @@ struct NodeProcess: Sendable {
             payload += photo + Array("\r\n".utf8)
         }
         payload += Array("--\(boundary)--\r\n".utf8)
-        var request = HTTPClientRequest(url: base + path + "?" + query)
+        var request = authorized(base + path + "?" + query)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
         request.body = .bytes(ByteBuffer(bytes: payload))
@@ -154,7 +169,7 @@ struct NodeProcess: Sendable {
 
     private func streamEvents(of batch: String, after lastEventID: Int, stopAfter: Int, read: NIOLockedValueBox<Int>) async throws -> [StreamedEvent]
     {
-        var request = HTTPClientRequest(url: base + "/batches/\(batch)/events")
+        var request = authorized(base + "/batches/\(batch)/events")
         if lastEventID > 0 { request.headers.add(name: "Last-Event-ID", value: String(lastEventID)) }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
         try #require(response.status.code == 200, "events: \(response.status.code)")

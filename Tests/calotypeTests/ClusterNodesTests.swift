@@ -23,6 +23,46 @@ struct ClusterNodesTests {
         for node in nodes { _ = await ServeCommandTests.exitStatus(of: node.process) }
     }
 
+    /// With a keys file on every node, a batch belongs to the tenant that
+    /// posted it on any node: another tenant's status, events and cancel
+    /// are 404 wherever it asks, an admin's are not, and the owner's run
+    /// to the end.
+    @Test func aBatchBelongsToItsTenantOnEveryNode() async throws {
+        let cluster = try await ClusterHarness.make()
+        var entries: [String] = []
+        var keys: [String: String] = [:]
+        for (name, scopes) in [("web", "batches"), ("other", "batches"), ("root", "admin")] {
+            let made = try await CLI.run(["keys", "new", name, "--scopes", scopes], in: cluster.folder)
+            let lines = made.stdout.split(separator: "\n").map(String.init)
+            try #require(made.status == 0 && lines.count == 2, "\(made.stderr)")
+            keys[name] = lines[0]
+            entries.append(lines[1])
+        }
+        let file = cluster.folder.appendingPathComponent("keys.json")
+        try Data(#"{"keys": [\#(entries.joined(separator: ","))]}"#.utf8).write(to: file)
+        let extra = ["CALOTYPE_API_KEYS_FILE": file.path]
+        let nodes = [try await cluster.start("k1", extra: extra), try await cluster.start("k2", extra: extra)]
+        defer { Task { await Self.stop(nodes) } }
+        let web = try #require(keys["web"])
+        let other = try #require(keys["other"])
+        let root = try #require(keys["root"])
+        let created = try await nodes[0].with(key: web).postBatch(try await Self.photos(4), query: "width=48&format=png")
+        for node in nodes {
+            let stranger = node.with(key: other)
+            #expect(try await stranger.get(created.statusURL).status == 404, "\(node.name): another tenant's status")
+            #expect(try await stranger.get(created.eventsURL).status == 404, "\(node.name): another tenant's events")
+            #expect(try await stranger.delete(created.statusURL).status == 404, "\(node.name): another tenant's cancel")
+            #expect(try await node.get(created.statusURL).status == 401, "\(node.name): no key")
+            #expect(try await node.with(key: root).get(created.statusURL).status == 200, "\(node.name): an admin's")
+        }
+        // The owner, on the other node: its batch ran to the end, uncancelled.
+        let events = try await nodes[1].with(key: web).events(of: created.batchID)
+        let verdict = StreamVerdict(events)
+        #expect(verdict.everyItemEndedOnce(4))
+        #expect(verdict.summary?.succeeded == 4)
+        await Self.stop(nodes)
+    }
+
     /// 200 items posted to one node, run by all three, followed on a second
     /// node and resumed on the third: exactly one `result` per item, ids
     /// 1...n with no gap or repeat across the two streams, one result object

@@ -24,7 +24,8 @@ struct ClusterBatchHost: BatchHost {
             recipeJSON: submission.recipe.json,
             placement: submission.placement.rawValue,
             strict: submission.strictPlacement,
-            destination: submission.destination
+            destination: submission.destination,
+            owner: submission.owner.name
         )
         do {
             try await node.queue.enqueue(batch, items: items)
@@ -69,8 +70,8 @@ struct ClusterBatchHost: BatchHost {
         return stored
     }
 
-    func status(of id: String) async throws(APIError) -> APIBatchStatus {
-        let record = try await self.record(id, withItems: true)
+    func status(of id: String, for tenant: Tenant) async throws(APIError) -> APIBatchStatus {
+        let record = try await self.record(id, withItems: true, for: tenant)
         let state: APIBatchStatus.State =
             switch record.state {
             case "cancelled": .cancelled
@@ -95,8 +96,8 @@ struct ClusterBatchHost: BatchHost {
         )
     }
 
-    func events(of id: String, after lastEventID: Int) async throws(APIError) -> BatchEventStream {
-        let record = try await self.record(id, withItems: false)
+    func events(of id: String, after lastEventID: Int, for tenant: Tenant) async throws(APIError) -> BatchEventStream {
+        let record = try await self.record(id, withItems: false, for: tenant)
         if lastEventID > record.lastEventID { return .unknownEvent(latest: record.lastEventID) }
         if record.state != "running", lastEventID == record.lastEventID { return .finished }
         let events = node.feed.follow(record.id, after: lastEventID)
@@ -111,8 +112,10 @@ struct ClusterBatchHost: BatchHost {
         return .events(stream, keepAlive: { continuation.yield(ServerSentEvent.comment("keep-alive")) })
     }
 
-    func cancel(_ id: String) async throws(APIError) -> APIBatchStatus {
+    func cancel(_ id: String, for tenant: Tenant) async throws(APIError) -> APIBatchStatus {
         guard let uuid = UUID(uuidString: id) else { throw Self.notFound(id) }
+        // Its owner never changes: read first, then cancel.
+        _ = try await record(id, withItems: false, for: tenant)
         let found: Bool
         do {
             found = try await node.queue.cancel(uuid)
@@ -121,10 +124,11 @@ struct ClusterBatchHost: BatchHost {
             throw Self.unavailable("the batch could not be cancelled")
         }
         guard found else { throw Self.notFound(id) }
-        return try await status(of: id)
+        return try await status(of: id, for: tenant)
     }
 
-    private func record(_ id: String, withItems: Bool) async throws(APIError) -> WorkQueue.BatchRecord {
+    /// The batch, if `tenant` may read it: another tenant's is as unknown as one never posted.
+    private func record(_ id: String, withItems: Bool, for tenant: Tenant) async throws(APIError) -> WorkQueue.BatchRecord {
         guard let uuid = UUID(uuidString: id) else { throw Self.notFound(id) }
         let record: WorkQueue.BatchRecord?
         do {
@@ -133,7 +137,7 @@ struct ClusterBatchHost: BatchHost {
             node.logger.error("reading a batch failed", metadata: ["batch": "\(id)", "error": "\(String(reflecting: error))"])
             throw Self.unavailable("the batch could not be read")
         }
-        guard let record else { throw Self.notFound(id) }
+        guard let record, tenant.mayRead(batchOf: record.owner) else { throw Self.notFound(id) }
         return record
     }
 

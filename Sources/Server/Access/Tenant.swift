@@ -27,6 +27,11 @@ public struct Tenant: Sendable, Hashable, PermissionProviding {
     /// Whether this tenant may read and cancel batches that are not its own.
     public var seesEveryBatch: Bool { scopes.contains(.admin) }
 
+    /// Whether this tenant may read and cancel a batch `owner` posted.
+    public func mayRead(batchOf owner: String) -> Bool {
+        seesEveryBatch || owner == name
+    }
+
     /// Its jobs' share of the scheduler: turns between tenants, and its cap.
     public var jobTenant: JobTenant { JobTenant(name: name, maxInFlight: maxInFlight) }
 

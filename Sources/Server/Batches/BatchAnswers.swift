@@ -28,9 +28,10 @@ extension CalotypeServer {
         parallelism: Int
     ) async throws -> Response {
         let upload = try await readUpload(request, shape: answer == .saved ? .singleOrBatch : .batch)
+        let owner = context.identity ?? .open
         let created = try await post(
             upload,
-            owner: context.identity ?? .open,
+            owner: owner,
             endpoint: endpoint,
             lifetime: .request,
             parallelism: parallelism,
@@ -48,19 +49,19 @@ extension CalotypeServer {
             let beforeTheBody = Task {
                 await departures.departure(of: channel)
                 guard !Task.isCancelled else { return }
-                await Self.cancel(batch, on: host, logger: logger)
+                await Self.cancel(batch, for: owner, on: host, logger: logger)
                 await host.answered(batch)
             }
-            return streamed(batch, context: context, disarming: beforeTheBody)
+            return streamed(batch, for: owner, context: context, disarming: beforeTheBody)
         case .collected:
             let status: APIBatchStatus
             do {
                 status = try await departures.cancellingOnDeparture(of: context.channel) {
-                    try await self.waitForEnd(of: batch)
+                    try await self.waitForEnd(of: batch, for: owner)
                 }
             } catch {
                 // The client went away: the items not ended are cancelled.
-                await Self.cancel(batch, on: batchHost, logger: context.logger)
+                await Self.cancel(batch, for: owner, on: batchHost, logger: context.logger)
                 await batchHost.answered(batch)
                 throw error
             }
@@ -70,7 +71,7 @@ extension CalotypeServer {
             // Saving runs to its end even if the client leaves: it is a side effect asked for.
             let status: APIBatchStatus
             do {
-                status = try await waitForEnd(of: batch)
+                status = try await waitForEnd(of: batch, for: owner)
             } catch {
                 await batchHost.answered(batch)
                 throw error
@@ -106,7 +107,8 @@ extension CalotypeServer {
     /// as it happens; a comment keeps an idle stream open. A client that
     /// goes away (its connection closes, or a write fails) cancels the
     /// items not yet ended, running ones included.
-    private func streamed(_ batch: String, context: CalotypeRequestContext, disarming beforeTheBody: Task<Void, Never>) -> Response {
+    private func streamed(_ batch: String, for owner: Tenant, context: CalotypeRequestContext, disarming beforeTheBody: Task<Void, Never>) -> Response
+    {
         let (host, departures, keepAlive) = (batchHost, departures, configuration.keepAliveInterval)
         let (channel, logger) = (context.channel, context.logger)
         return Response(
@@ -117,7 +119,7 @@ extension CalotypeServer {
                 beforeTheBody.cancel()
                 let subscription: BatchEventStream
                 do {
-                    subscription = try await host.events(of: batch, after: 0)
+                    subscription = try await host.events(of: batch, after: 0, for: owner)
                 } catch {
                     await host.answered(batch)
                     throw error
@@ -131,7 +133,7 @@ extension CalotypeServer {
                     group.addTask {
                         // Cancelled with the group when the stream ends; told first when the client leaves.
                         await departures.departure(of: channel)
-                        if !Task.isCancelled { await Self.cancel(batch, on: host, logger: logger) }
+                        if !Task.isCancelled { await Self.cancel(batch, for: owner, on: host, logger: logger) }
                     }
                     defer { group.cancelAll() }
                     do {
@@ -142,7 +144,7 @@ extension CalotypeServer {
                     }
                 }
                 guard complete else {
-                    await Self.cancel(batch, on: host, logger: logger)
+                    await Self.cancel(batch, for: owner, on: host, logger: logger)
                     await host.answered(batch)
                     return
                 }
@@ -179,9 +181,9 @@ extension CalotypeServer {
 
     /// A client that posted a batch left before its answer: the items not
     /// ended are cancelled, as they would run for nobody otherwise.
-    static func cancel(_ batch: String, on host: any BatchHost, logger: Logger) async {
+    static func cancel(_ batch: String, for owner: Tenant, on host: any BatchHost, logger: Logger) async {
         do {
-            _ = try await host.cancel(batch)
+            _ = try await host.cancel(batch, for: owner)
         } catch {
             logger.warning("cancelling a batch whose client left failed", metadata: ["batch": "\(batch)", "error": "\(error)"])
         }
@@ -189,18 +191,18 @@ extension CalotypeServer {
 
     /// Follows the batch's events to its `complete` (from another node if
     /// this one's stream ends first), then reads its status.
-    private func waitForEnd(of batch: String) async throws(APIError) -> APIBatchStatus {
+    private func waitForEnd(of batch: String, for owner: Tenant) async throws(APIError) -> APIBatchStatus {
         var lastEventID = 0
         while true {
-            switch try await batchHost.events(of: batch, after: lastEventID) {
+            switch try await batchHost.events(of: batch, after: lastEventID, for: owner) {
             case .finished:
-                return try await batchHost.status(of: batch)
+                return try await batchHost.status(of: batch, for: owner)
             case .unknownEvent(let latest):
                 lastEventID = latest
             case .events(let events, _):
                 for await chunk in events {
                     if let id = chunk.firstMatch(of: /^id: ([0-9]+)\n/).flatMap({ Int($0.output.1) }) { lastEventID = id }
-                    if chunk.contains("\nevent: complete\n") { return try await batchHost.status(of: batch) }
+                    if chunk.contains("\nevent: complete\n") { return try await batchHost.status(of: batch, for: owner) }
                 }
                 if Task.isCancelled { throw APIError(.serviceUnavailable, .cancelled, "the request was cancelled") }
             }

@@ -16,12 +16,13 @@ public protocol BatchHost: Sendable {
     /// Accepts a batch (its uploads stored where every node reads them)
     /// and answers at once; its items run as workers become free.
     func post(_ submission: BatchSubmission) async throws(APIError) -> APIBatchCreated
-    /// `GET /batches/{id}`.
-    func status(of id: String) async throws(APIError) -> APIBatchStatus
+    /// `GET /batches/{id}`. Each of these answers 404 for a batch another
+    /// tenant posted (`Tenant.mayRead`): not 403, which would say it exists.
+    func status(of id: String, for tenant: Tenant) async throws(APIError) -> APIBatchStatus
     /// `GET /batches/{id}/events`, after the event `lastEventID` (0: from the start).
-    func events(of id: String, after lastEventID: Int) async throws(APIError) -> BatchEventStream
+    func events(of id: String, after lastEventID: Int, for tenant: Tenant) async throws(APIError) -> BatchEventStream
     /// `DELETE /batches/{id}`: its items not ended end `cancelled`, wherever they run.
-    func cancel(_ id: String) async throws(APIError) -> APIBatchStatus
+    func cancel(_ id: String, for tenant: Tenant) async throws(APIError) -> APIBatchStatus
     /// The request that posted a batch of lifetime `.request` has had its
     /// answer: a host may forget the batch now.
     func answered(_ id: String) async

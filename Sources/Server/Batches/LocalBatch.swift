@@ -43,13 +43,16 @@ final class LocalBatch: Sendable {
     let id: String
     let total: Int
     let lifetime: BatchSubmission.Lifetime
+    /// The name of the tenant that posted it: only it (or `admin`) reads it.
+    let owner: String
     let createdAt = Date()
     private let state = NIOLockedValueBox(State())
 
-    init(id: String, total: Int, lifetime: BatchSubmission.Lifetime) {
+    init(id: String, total: Int, lifetime: BatchSubmission.Lifetime, owner: String) {
         self.id = id
         self.total = total
         self.lifetime = lifetime
+        self.owner = owner
     }
 
     /// Starts `run` in a task of its own, not tied to the request that made it.

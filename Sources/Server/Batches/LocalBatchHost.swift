@@ -29,23 +29,23 @@ struct LocalBatchHost: BatchHost {
         )
         run.observer = observer
         run.tenant = submission.owner.jobTenant
-        let batch = LocalBatch(id: run.id, total: submission.items.count, lifetime: submission.lifetime)
+        let batch = LocalBatch(id: run.id, total: submission.items.count, lifetime: submission.lifetime, owner: submission.owner.name)
         try await registry.admit(batch)
         batch.start(run, parallelism: submission.parallelism)
         let paths = BatchPaths(id: batch.id)
         return APIBatchCreated(batchID: batch.id, status: .running, total: batch.total, eventsURL: paths.events, statusURL: paths.status)
     }
 
-    func status(of id: String) async throws(APIError) -> APIBatchStatus {
-        try await batch(id).snapshot(paths: BatchPaths(id: id))
+    func status(of id: String, for tenant: Tenant) async throws(APIError) -> APIBatchStatus {
+        try await batch(id, for: tenant).snapshot(paths: BatchPaths(id: id))
     }
 
-    func events(of id: String, after lastEventID: Int) async throws(APIError) -> BatchEventStream {
-        try await batch(id).subscribe(after: lastEventID)
+    func events(of id: String, after lastEventID: Int, for tenant: Tenant) async throws(APIError) -> BatchEventStream {
+        try await batch(id, for: tenant).subscribe(after: lastEventID)
     }
 
-    func cancel(_ id: String) async throws(APIError) -> APIBatchStatus {
-        let batch = try await batch(id)
+    func cancel(_ id: String, for tenant: Tenant) async throws(APIError) -> APIBatchStatus {
+        let batch = try await batch(id, for: tenant)
         await batch.cancel()
         // Deleted as the method says: the answer is the batch's last state.
         // A request's own batch stays until its request has its answer.
@@ -58,8 +58,9 @@ struct LocalBatchHost: BatchHost {
         await registry.remove(id)
     }
 
-    private func batch(_ id: String) async throws(APIError) -> LocalBatch {
-        guard let batch = await registry.batch(id) else {
+    /// The batch, if `tenant` may read it: another tenant's is as unknown as one never posted.
+    private func batch(_ id: String, for tenant: Tenant) async throws(APIError) -> LocalBatch {
+        guard let batch = await registry.batch(id), tenant.mayRead(batchOf: batch.owner) else {
             throw APIError(.notFound, .notFound, "no batch '\(id)' (finished batches are kept for \(Int(lifetime.seconds)) s)")
         }
         return batch

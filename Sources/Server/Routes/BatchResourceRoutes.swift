@@ -37,14 +37,18 @@ extension CalotypeServer {
 
         let router = router.requiring(.batches, access)
         router.get("batches/{id}") { request, context -> Response in
-            try Self.json(try await batchHost.status(of: context.parameters.get("id") ?? ""), for: request, context: context)
+            try Self.json(
+                try await batchHost.status(of: context.parameters.get("id") ?? "", for: context.identity ?? .open),
+                for: request,
+                context: context
+            )
         }
 
         router.get("batches/{id}/events") { request, context -> Response in
             let lastEventID = try Self.lastEventID(request)
             let events: AsyncStream<String>
             let keepAliveThisStream: @Sendable () -> Void
-            switch try await batchHost.events(of: context.parameters.get("id") ?? "", after: lastEventID) {
+            switch try await batchHost.events(of: context.parameters.get("id") ?? "", after: lastEventID, for: context.identity ?? .open) {
             case .events(let stream, let keepAlive):
                 (events, keepAliveThisStream) = (stream, keepAlive)
             case .finished:
@@ -69,7 +73,11 @@ extension CalotypeServer {
         }
 
         router.delete("batches/{id}") { request, context -> Response in
-            try Self.json(try await batchHost.cancel(context.parameters.get("id") ?? ""), for: request, context: context)
+            try Self.json(
+                try await batchHost.cancel(context.parameters.get("id") ?? "", for: context.identity ?? .open),
+                for: request,
+                context: context
+            )
         }
     }
 
