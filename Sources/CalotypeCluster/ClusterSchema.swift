@@ -86,7 +86,10 @@ public enum ClusterSchema {
             // The tenant that posted the batch: any node answers its status,
             // events and cancel to that tenant (or an admin) only. Batches
             // from before keys were known were posted to open servers.
-            "ALTER TABLE calotype_batches ADD COLUMN owner text NOT NULL DEFAULT 'open'"
+            "ALTER TABLE calotype_batches ADD COLUMN owner text NOT NULL DEFAULT 'open'",
+            // In every result's name, so that its url is not the batch id's to
+            // guess; a batch from before gets a random one of its own.
+            "ALTER TABLE calotype_batches ADD COLUMN result_token text NOT NULL DEFAULT replace(gen_random_uuid()::text, '-', '')",
         ],
     ]
 

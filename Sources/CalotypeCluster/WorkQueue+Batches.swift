@@ -13,6 +13,8 @@ extension WorkQueue {
         public var destination: String?
         /// The tenant that posted it.
         public var owner: String
+        /// In every result's name.
+        public var resultToken: String
         public var total: Int
         /// running, completed or cancelled.
         public var state: String
@@ -33,14 +35,16 @@ extension WorkQueue {
         var record: BatchRecord?
         let rows = try await client.query(
             """
-            SELECT recipe, placement, strict, destination, owner, total, state, succeeded, failed, cancelled, last_event_id, created_at,
+            SELECT recipe, placement, strict, destination, owner, result_token, total, state, succeeded, failed, cancelled, last_event_id, created_at,
                    (extract(epoch FROM finished_at - created_at) * 1000)::float8
             FROM calotype_batches WHERE id = \(id)
             """,
             logger: logger
         )
-        for try await (recipe, placement, strict, destination, owner, total, state, succeeded, failed, cancelled, lastEventID, createdAt, duration)
-            in rows.decode((String, String, Bool, String?, String, Int, String, Int, Int, Int, Int, Date, Double?).self)
+        for try await (
+            recipe, placement, strict, destination, owner, resultToken, total, state, succeeded, failed, cancelled, lastEventID, createdAt, duration
+        )
+            in rows.decode((String, String, Bool, String?, String, String, Int, String, Int, Int, Int, Int, Date, Double?).self)
         {
             record = BatchRecord(
                 id: id,
@@ -49,6 +53,7 @@ extension WorkQueue {
                 strict: strict,
                 destination: destination,
                 owner: owner,
+                resultToken: resultToken,
                 total: total,
                 state: state,
                 succeeded: succeeded,

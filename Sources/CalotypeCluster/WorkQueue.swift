@@ -51,6 +51,8 @@ public struct WorkQueue: Sendable {
         public var destination: String?
         /// The tenant that posted it (an API key's name; `open` without keys).
         public var owner: String
+        /// In every result's name: 32 hex digits, random per batch.
+        public var resultToken: String
 
         public init(
             id: UUID = UUID(),
@@ -58,9 +60,11 @@ public struct WorkQueue: Sendable {
             placement: String = "auto",
             strict: Bool = false,
             destination: String? = nil,
-            owner: String = "open"
+            owner: String = "open",
+            resultToken: String = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         ) {
             self.owner = owner
+            self.resultToken = resultToken
             self.id = id
             self.recipeJSON = recipeJSON
             self.placement = placement
@@ -104,8 +108,11 @@ public struct WorkQueue: Sendable {
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query(
                 """
-                INSERT INTO calotype_batches (id, recipe, placement, strict, destination, total, owner)
-                VALUES (\(batch.id), \(batch.recipeJSON), \(batch.placement), \(batch.strict), \(batch.destination), \(items.count), \(batch.owner))
+                INSERT INTO calotype_batches (id, recipe, placement, strict, destination, total, owner, result_token)
+                VALUES (
+                    \(batch.id), \(batch.recipeJSON), \(batch.placement), \(batch.strict), \(batch.destination), \(items.count), \(batch.owner),
+                    \(batch.resultToken)
+                )
                 """,
                 logger: logger
             )

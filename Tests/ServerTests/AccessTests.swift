@@ -245,4 +245,37 @@ struct AccessTests {
             #expect(status.status != .cancelled && status.total == 1)
         }
     }
+
+    /// A result's url carries its batch's random token: knowing the batch
+    /// id (and the index and recipe) is not enough to read it.
+    @Test func aResultsUrlIsNotDerivableFromItsBatchID() async throws {
+        try await Self.withKeyedServer { client, _, keys in
+            func firstResultURL() async throws -> String {
+                let body = try MultipartBody.files(["photo.jpg"])
+                let answer = try await client.execute(
+                    uri: "/process-batch?width=40&format=png",
+                    method: .post,
+                    headers: Self.bearer(keys.batches) + body.headers,
+                    body: body.body
+                ) { try decode(APIBatchSummary.self, $0.body) }
+                return try #require(answer.results?.first?.url)
+            }
+            let (first, second) = (try await firstResultURL(), try await firstResultURL())
+            let parts = first.split(separator: "/").last?.split(separator: "_") ?? []
+            try #require(parts.count == 4, "\(first)")
+            let token = parts[3].split(separator: ".")[0]
+            #expect(token.count == 32 && token.allSatisfy(\.isHexDigit))
+            #expect(first.split(separator: "_").last != second.split(separator: "_").last, "each batch has its own token")
+            #expect(try await client.execute(uri: first, method: .get, headers: Self.bearer(keys.batches)) { $0.status } == .ok)
+            // The name without its token, as it was made before: not found.
+            let derived = parts[0...2].joined(separator: "_") + ".png"
+            #expect(
+                try await client.execute(
+                    uri: "/results/\(derived.split(separator: "/").last ?? "")",
+                    method: .get,
+                    headers: Self.bearer(keys.batches)
+                ) { $0.status } == .notFound
+            )
+        }
+    }
 }

@@ -17,7 +17,13 @@ struct ResultStoreTests {
     }
 
     func name(_ index: Int) -> ResultName {
-        ResultName(batchID: "0b1c2d3e-aaaa-bbbb-cccc-0123456789ab", index: index, recipeHash: "00ff00ff00ff", fileExtension: "png")
+        ResultName(
+            batchID: "0b1c2d3e-aaaa-bbbb-cccc-0123456789ab",
+            index: index,
+            recipeHash: "00ff00ff00ff",
+            token: "0123456789abcdef0123456789abcdef",
+            fileExtension: "png"
+        )
     }
 
     func files(_ directory: URL) -> Set<String> {
@@ -88,8 +94,12 @@ struct ResultStoreTests {
     /// cannot name another key or file.
     @Test func onlyWellFormedIdsAreRead() {
         #expect(ResultName(id: name(3).id) == name(3))
+        let token = "0123456789abcdef0123456789abcdef"
         for id in [
-            "../etc/passwd", "a_1_ff.png/../x", "A_1_ff.png", "a_-1_ff.png", "a_1_ff.exe", "a_1_ff", "a_1_ff.png.png", "a__ff.png", "", "a_1_f f.png",
+            "../etc/passwd", "a_1_ff_\(token).png/../x", "A_1_ff_\(token).png", "a_-1_ff_\(token).png", "a_1_ff_\(token).exe", "a_1_ff_\(token)",
+            "a_1_ff_\(token).png.png", "a__ff_\(token).png", "", "a_1_f f_\(token).png",
+            // Without its token, or with one that is not 32 hex digits: the batch id and index alone lead nowhere.
+            "a_1_ff.png", "a_1_ff_.png", "a_1_ff_0123.png", "a_1_ff_\(token.uppercased()).png", "a_1_ff_\(token)0.png",
         ] {
             #expect(ResultName(id: id) == nil, "\(id)")
         }

@@ -17,7 +17,7 @@ struct S3ResultStorage: ResultStorage {
     let isShared = true
 
     func key(_ name: ResultName) -> String {
-        "\(prefix)\(name.batchID)/\(name.index)-\(name.recipeHash).\(name.fileExtension)"
+        "\(prefix)\(name.batchID)/\(name.index)-\(name.recipeHash)-\(name.token).\(name.fileExtension)"
     }
 
     func prepare() async throws {}

@@ -25,7 +25,8 @@ struct ClusterBatchHost: BatchHost {
             placement: submission.placement.rawValue,
             strict: submission.strictPlacement,
             destination: submission.destination,
-            owner: submission.owner.name
+            owner: submission.owner.name,
+            resultToken: ResultName.newToken()
         )
         do {
             try await node.queue.enqueue(batch, items: items)

@@ -88,6 +88,8 @@ public final class ClusterNode: Sendable {
         var placement: Placement
         var strict: Bool
         var destination: String?
+        var owner: String
+        var resultToken: String
     }
 
     /// A cluster call whose failure this node outlives: logged, and counted
@@ -122,7 +124,9 @@ public final class ClusterNode: Sendable {
             recipe: recipe,
             placement: Placement(rawValue: record.placement) ?? .auto,
             strict: record.strict,
-            destination: record.destination
+            destination: record.destination,
+            owner: record.owner,
+            resultToken: record.resultToken
         )
         plans.withLockedValue { plans in
             // A node runs items of a few batches at a time; this is not a store.

@@ -108,6 +108,8 @@ struct ClusterNodeService: Service {
             .source(claim.source),
             index: claim.index,
             batchID: batchID,
+            resultToken: batch.resultToken,
+            tenant: JobTenant(name: batch.owner),
             recipe: batch.recipe,
             placement: batch.placement,
             strictPlacement: batch.strict,

@@ -39,6 +39,9 @@ struct BatchRun: Sendable {
     var tenant: JobTenant = .shared
     /// The recipe's hash, in every result's name.
     let recipeHash: String
+    /// The batch's result token, in every result's name: what makes its
+    /// urls unguessable from the batch id.
+    let resultToken: String
     /// The batch's index of the upload's first item: a cluster node runs
     /// one item of a larger batch at a time.
     var firstIndex = 0
@@ -53,9 +56,11 @@ struct BatchRun: Sendable {
         statistics: EndpointStatistics,
         endpoint: String,
         saver: (any ResultSink)? = nil,
-        id: String = UUID().uuidString.lowercased()
+        id: String = UUID().uuidString.lowercased(),
+        resultToken: String = ResultName.newToken()
     ) {
         self.id = id
+        self.resultToken = resultToken
         self.recipeHash = SavedItem.hash(of: upload.recipe)
         // A batch by reference names its own destination.
         self.saver = upload.destination ?? saver
@@ -165,7 +170,13 @@ struct BatchRun: Sendable {
             item.bytes = result.image.bytes.count
             item.durationMs = (result.queueWait + result.serviceTime).seconds * 1000
             let saved = SavedItem(batchID: id, index: index, name: item.filename, recipe: upload.recipe, recipeHash: recipeHash)
-            let resultName = ResultName(batchID: id, index: index, recipeHash: saved.recipeHash, fileExtension: result.image.format.fileExtension)
+            let resultName = ResultName(
+                batchID: id,
+                index: index,
+                recipeHash: saved.recipeHash,
+                token: resultToken,
+                fileExtension: result.image.format.fileExtension
+            )
             let stored =
                 durableResults
                 ? await results.putWritten(result.image.bytes, as: resultName, format: result.image.format)

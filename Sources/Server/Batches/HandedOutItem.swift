@@ -9,12 +9,18 @@ extension CalotypeServer {
     /// stored in the result store under the batch's deterministic name (a
     /// retried item writes the same key) and written to its destination.
     ///
-    /// - Parameter fetcher: who fetches `source` inputs: the composition
-    ///   root's, which also reads the uploads a cluster staged.
+    /// - Parameters:
+    ///   - fetcher: who fetches `source` inputs: the composition root's,
+    ///     which also reads the uploads a cluster staged.
+    ///   - resultToken: the batch's, stored with it, so that every node
+    ///     names its results alike.
+    ///   - tenant: the batch's owner, whose turns and cap its job takes.
     public func runHandedOutItem(
         _ input: BatchInput,
         index: Int,
         batchID: String,
+        resultToken: String,
+        tenant: JobTenant,
         recipe: Recipe,
         placement: Placement,
         strictPlacement: Bool,
@@ -43,7 +49,16 @@ extension CalotypeServer {
                 )
             }
         }
-        var run = BatchRun(upload: upload, scheduler: scheduler, results: results, statistics: statistics, endpoint: "/batches", id: batchID)
+        var run = BatchRun(
+            upload: upload,
+            scheduler: scheduler,
+            results: results,
+            statistics: statistics,
+            endpoint: "/batches",
+            id: batchID,
+            resultToken: resultToken
+        )
+        run.tenant = tenant
         run.firstIndex = index
         run.durableResults = true
         let summary = await run.collected(parallelism: 1)

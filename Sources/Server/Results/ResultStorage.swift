@@ -33,39 +33,55 @@ public struct StoredResult: Sendable {
     }
 }
 
-/// A result's name, deterministic: its batch, its index and a hash of the
-/// recipe, so that a retried write overwrites identical bytes. Its `id`
-/// (`{batch}_{index}_{hash}.{ext}`, the last part of its `/results/` url)
-/// names it alone, so that a node that did not write it can still find it
-/// in shared storage.
+/// A result's name, deterministic: its batch, its index, a hash of the
+/// recipe and the batch's result token, so that a retried write overwrites
+/// identical bytes. Its `id` (`{batch}_{index}_{hash}_{token}.{ext}`, the
+/// last part of its `/results/` url) names it alone, so that a node that
+/// did not write it can still find it in shared storage. The token (128
+/// random bits per batch, known to whoever may read the batch) makes the
+/// url unguessable: the batch id alone, which logs and other tenants'
+/// errors may show, does not lead to its results.
 public struct ResultName: Sendable, Hashable {
     public var batchID: String
     public var index: Int
     public var recipeHash: String
+    public var token: String
     public var fileExtension: String
 
-    public init(batchID: String, index: Int, recipeHash: String, fileExtension: String) {
+    public init(batchID: String, index: Int, recipeHash: String, token: String, fileExtension: String) {
         self.batchID = batchID
         self.index = index
         self.recipeHash = recipeHash
+        self.token = token
         self.fileExtension = fileExtension
     }
 
-    public var id: String { "\(batchID)_\(index)_\(recipeHash).\(fileExtension)" }
+    public var id: String { "\(batchID)_\(index)_\(recipeHash)_\(token).\(fileExtension)" }
+
+    /// A batch's token: 16 bytes from the system's cryptographic generator, in hex.
+    public static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+
+    static func isToken(_ text: Substring) -> Bool {
+        text.utf8.count == 32 && text.allSatisfy { "0123456789abcdef".contains($0) }
+    }
 
     /// Reads an id back; nil for anything not made by `id` (so a url can
     /// never name another key: only lower-case hex, digits and dashes pass).
     public init?(id: String) {
         let parts = id.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count == 3, let index = Int(parts[1]), index >= 0 else { return nil }
-        let tail = parts[2].split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, let index = Int(parts[1]), index >= 0 else { return nil }
+        let tail = parts[3].split(separator: ".", omittingEmptySubsequences: false)
         guard tail.count == 2 else { return nil }
         let allowed = Set("0123456789abcdef-")
         guard !parts[0].isEmpty, parts[0].count <= 64, parts[0].allSatisfy(allowed.contains),
-            !tail[0].isEmpty, tail[0].count <= 64, tail[0].allSatisfy(allowed.contains),
+            !parts[2].isEmpty, parts[2].count <= 64, parts[2].allSatisfy(allowed.contains),
+            Self.isToken(tail[0]),
             ["jpg", "png", "webp", "avif", "bin"].contains(String(tail[1]))
         else { return nil }
-        self.init(batchID: String(parts[0]), index: index, recipeHash: String(tail[0]), fileExtension: String(tail[1]))
+        self.init(batchID: String(parts[0]), index: index, recipeHash: String(parts[2]), token: String(tail[0]), fileExtension: String(tail[1]))
     }
 
     /// The media type of its extension.
