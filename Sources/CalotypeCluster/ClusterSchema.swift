@@ -90,6 +90,17 @@ public enum ClusterSchema {
             // In every result's name, so that its url is not the batch id's to
             // guess; a batch from before gets a random one of its own.
             "ALTER TABLE calotype_batches ADD COLUMN result_token text NOT NULL DEFAULT replace(gen_random_uuid()::text, '-', '')",
+            // Tenants take turns in the queue: each item's turn is given at
+            // enqueue (start-time fair queuing: a tenant's next batch starts
+            // after its queued items, and never before the queue's oldest
+            // turn), and nodes claim in turn order. The owner is kept on the
+            // item for the per-tenant look-up of its last turn.
+            "ALTER TABLE calotype_items ADD COLUMN owner text NOT NULL DEFAULT 'open'",
+            "ALTER TABLE calotype_items ADD COLUMN turn bigint NOT NULL DEFAULT 0",
+            "DROP INDEX calotype_items_queued",
+            "CREATE INDEX calotype_items_queued ON calotype_items (pool, turn, queued_at) WHERE state = 'queued'",
+            "CREATE INDEX calotype_items_queued_turns ON calotype_items (turn) WHERE state = 'queued'",
+            "CREATE INDEX calotype_items_owner_turns ON calotype_items (owner, turn) WHERE state = 'queued'",
         ],
     ]
 

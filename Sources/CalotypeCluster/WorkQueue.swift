@@ -116,14 +116,30 @@ public struct WorkQueue: Sendable {
                 """,
                 logger: logger
             )
+            // The first item's turn: after the tenant's own queued items, and
+            // not before the oldest turn still queued (a tenant that was away
+            // does not jump the queue by the turns it did not take). Item i
+            // of the batch takes turn first + i, so tenants' items interleave.
+            var first: Int64 = 0
+            let turns = try await connection.query(
+                """
+                SELECT greatest(
+                    coalesce((SELECT min(turn) FROM calotype_items WHERE state = 'queued'), 0),
+                    coalesce((SELECT max(turn) + 1 FROM calotype_items WHERE state = 'queued' AND owner = \(batch.owner)), 0)
+                )
+                """,
+                logger: logger
+            )
+            for try await turn in turns.decode(Int64.self) { first = turn }
             // In chunks: one statement per item would be 10,000 round trips.
             for start in stride(from: 0, to: items.count, by: 1000) {
                 let chunk = items[start..<min(start + 1000, items.count)]
                 let indices = chunk.indices.map { $0 }
                 try await connection.query(
                     """
-                    INSERT INTO calotype_items (batch_id, index, source, name, pool)
-                    SELECT \(batch.id), * FROM unnest(\(indices), \(chunk.map(\.source)), \(chunk.map(\.name)), \(chunk.map(\.pool.rawValue)))
+                    INSERT INTO calotype_items (batch_id, index, source, name, pool, owner, turn)
+                    SELECT \(batch.id), item.index, item.source, item.name, item.pool, \(batch.owner), \(first) + item.index
+                    FROM unnest(\(indices), \(chunk.map(\.source)), \(chunk.map(\.name)), \(chunk.map(\.pool.rawValue))) AS item(index, source, name, pool)
                     """,
                     logger: logger
                 )
@@ -149,7 +165,7 @@ public struct WorkQueue: Sendable {
                 SELECT batch_id, index FROM calotype_items
                 WHERE state = 'queued'
                   AND (pool = ANY(\(pools)) OR (\(othersAfter) >= 0 AND queued_at < now() - \(othersAfter) * interval '1 millisecond'))
-                ORDER BY (pool = \(preferred)) DESC, queued_at, batch_id, index
+                ORDER BY (pool = \(preferred)) DESC, turn, queued_at, batch_id, index
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED
             )

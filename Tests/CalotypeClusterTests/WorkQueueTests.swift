@@ -54,6 +54,39 @@ struct WorkQueueTests {
         }
     }
 
+    /// Tenants take turns in the queue: a tenant's small batch posted after
+    /// another's 300 items is claimed alongside them, not after them; a
+    /// tenant that posts again goes after its own queued items; and one that
+    /// comes back later starts at the queue's oldest turn, not before it.
+    @Test func tenantsTakeTurnsInTheQueue() async throws {
+        try await withDatabase { _, queue in
+            func post(_ count: Int, by owner: String) async throws -> UUID {
+                let batch = WorkQueue.NewBatch(recipeJSON: #"{"ops":[]}"#, owner: owner)
+                try await queue.enqueue(batch, items: (0..<count).map { WorkQueue.NewItem(source: "s3://in/\(owner)\($0).jpg", pool: .cpu) })
+                return batch.id
+            }
+            func claim(_ count: Int) async throws -> [WorkQueue.Claim] {
+                try await queue.claim(owner: "node", policy: .init(pools: [.cpu]), limit: count, lease: .seconds(60))
+            }
+            let bulk = try await post(300, by: "bulk")
+            let web = try await post(3, by: "web")
+            // Claimed one at a time, as free workers take them.
+            var order: [UUID] = []
+            for _ in 0..<6 { order += try await claim(1).map(\.batchID) }
+            #expect(order == [bulk, web, bulk, web, bulk, web], "the two tenants alternate")
+            // web again: after its own queued items, none left, so at the queue's oldest turn.
+            let webAgain = try await post(2, by: "web")
+            order = []
+            for _ in 0..<4 { order += try await claim(1).map(\.batchID) }
+            #expect(order == [bulk, webAgain, bulk, webAgain])
+            // A third tenant, back after 300 turns were given: it does not take them all at once.
+            let late = try await post(2, by: "late")
+            order = []
+            for _ in 0..<4 { order += try await claim(1).map(\.batchID) }
+            #expect(order.filter { $0 == late }.count == 2 && order.filter { $0 == bulk }.count == 2, "\(order)")
+        }
+    }
+
     @Test func concurrentClaimersNeverTakeTheSameItem() async throws {
         try await withDatabase { _, queue in
             let batch = try await queue.batch(200)
