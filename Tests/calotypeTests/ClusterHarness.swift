@@ -42,12 +42,6 @@ struct ClusterHarness: Sendable {
             "AWS_ENDPOINT_URL_S3": endpoint.absoluteString, "AWS_ACCESS_KEY_ID": SeaweedFS.accessKeyID,
             "AWS_SECRET_ACCESS_KEY": SeaweedFS.secretAccessKey, "CALOTYPE_LEASE": String(lease), "CALOTYPE_CPU_WORKERS": "1",
             "CALOTYPE_MAX_FILES": "1000", "CALOTYPE_GPU": "off",
-            // Not ServerProcess's 600 s: a node's item deadline (its own
-            // recovery, when a call stalls in a database restart) is the job
-            // deadline plus 96 s here, and must come within the 240 s a test
-            // waits for a batch to end. 60 s is still far more than a job
-            // here takes, sanitized and loaded.
-            "CALOTYPE_JOB_TIMEOUT": "60",
         ].merging(extra) { $1 }
     }
 
