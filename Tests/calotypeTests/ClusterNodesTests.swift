@@ -63,6 +63,42 @@ struct ClusterNodesTests {
         await Self.stop(nodes)
     }
 
+    /// Two tenants on two nodes: `bulk` posts 60 slow items, then `web`
+    /// posts 3. The queue gives `web`'s items turns beside `bulk`'s, so they
+    /// end while `bulk` has run only a few more of its own, not after all
+    /// of them (the queue was first in, first out before). Read from the
+    /// batches' counts, not from time.
+    @Test func anotherTenantsSmallBatchIsNotQueuedBehindALargeOne() async throws {
+        let cluster = try await ClusterHarness.make()
+        var entries: [String] = []
+        var keys: [String: String] = [:]
+        for name in ["bulk", "web"] {
+            let made = try await CLI.run(["keys", "new", name, "--scopes", "batches"], in: cluster.folder)
+            let lines = made.stdout.split(separator: "\n").map(String.init)
+            try #require(made.status == 0 && lines.count == 2, "\(made.stderr)")
+            keys[name] = lines[0]
+            entries.append(lines[1])
+        }
+        let file = cluster.folder.appendingPathComponent("keys.json")
+        try Data(#"{"keys": [\#(entries.joined(separator: ","))]}"#.utf8).write(to: file)
+        let extra = ["CALOTYPE_API_KEYS_FILE": file.path]
+        let nodes = [try await cluster.start("f1", extra: extra), try await cluster.start("f2", extra: extra)]
+        defer { Task { await Self.stop(nodes) } }
+        let bulk = nodes[0].with(key: try #require(keys["bulk"]))
+        let web = nodes[1].with(key: try #require(keys["web"]))
+        let large = try await bulk.postBatch(try await Self.photos(60, width: 1600, height: 1200), query: "blur=4&format=png")
+        let small = try await web.postBatch(try await Self.photos(3, width: 1600, height: 1200), query: "blur=4&format=png")
+        let before = try await bulk.json(APIBatchStatus.self, large.statusURL).completed
+        let verdict = StreamVerdict(try await web.events(of: small.batchID))
+        let after = try await bulk.json(APIBatchStatus.self, large.statusURL).completed
+        #expect(verdict.summary?.succeeded == 3)
+        // 3 turns each, plus what the two nodes held when web posted, plus slack:
+        // far from the 60 a first-in, first-out queue would run first.
+        #expect(after - before <= 12, "bulk ran \(after - before) items (\(before) to \(after)) while web's 3 waited")
+        _ = try await bulk.events(of: large.batchID)
+        await Self.stop(nodes)
+    }
+
     /// 200 items posted to one node, run by all three, followed on a second
     /// node and resumed on the third: exactly one `result` per item, ids
     /// 1...n with no gap or repeat across the two streams, one result object
