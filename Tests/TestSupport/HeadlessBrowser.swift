@@ -24,6 +24,10 @@ public final class HeadlessBrowser: @unchecked Sendable {  // Used by one test t
     private var events: [[String: Any]] = []
     private var nextID = 1
     private var session: String?
+    /// The page `open` made last: closed by the next `open`, as a reload
+    /// replaces its page (a page left open would go on running its
+    /// script, and writing the storage the next page reads).
+    private var target: String?
 
     public static let executable = "/usr/bin/chromium"
 
@@ -72,9 +76,16 @@ public final class HeadlessBrowser: @unchecked Sendable {  // Used by one test t
     /// Opens `url` in a new page, waits until it has loaded, and directs the
     /// page commands that follow at it.
     public func open(_ url: String) async throws {
-        let target = try await send("Target.createTarget", ["url": "about:blank"])
+        if let previous = target {
+            _ = try await send("Target.closeTarget", ["targetId": previous], session: false)
+            target = nil
+            session = nil
+            events = []
+        }
+        let target = try await send("Target.createTarget", ["url": "about:blank"], session: false)
         guard let targetID = target["targetId"] as? String else { throw Failure(description: "no target: \(target)") }
-        let attached = try await send("Target.attachToTarget", ["targetId": targetID, "flatten": true])
+        self.target = targetID
+        let attached = try await send("Target.attachToTarget", ["targetId": targetID, "flatten": true], session: false)
         session = attached["sessionId"] as? String
         _ = try await send("Page.enable")
         _ = try await send("Page.navigate", ["url": url])
