@@ -97,7 +97,8 @@ def main():
     parser.add_argument("--singles", type=int, default=60)
     parser.add_argument("--smalls", type=int, default=15)
     parser.add_argument("--small", type=int, default=3)
-    parser.add_argument("--bulk-copies", type=int, default=40, help="bulk's batch: each photo this many times (1000 items at most)")
+    parser.add_argument("--bulk-copies", type=int, default=6, help="each of bulk's batches: each photo this many times (a body under 100 MiB)")
+    parser.add_argument("--bulk-batches", type=int, default=6, help="bulk's batches, posted at once")
     arguments = parser.parse_args()
     photos = [open(path, "rb").read() for path in sorted(glob.glob(os.path.join(arguments.photos, "*.jpg")))]
     if not photos:
@@ -129,16 +130,17 @@ def main():
         for _ in range(3):
             single(ports[0], keys["web"], photo, arguments.recipe)  # warm
         alone = measure()
-        bulk = post_batch(ports[1], keys["bulk"], photos * arguments.bulk_copies, arguments.recipe)
+        bulks = [post_batch(ports[1], keys["bulk"], photos * arguments.bulk_copies, arguments.recipe) for _ in range(arguments.bulk_batches)]
         beside = measure()
-        _, status = request(ports[1], "GET", f"/batches/{bulk}", keys["bulk"])
-        done = json.loads(status)
+        statuses = [json.loads(request(ports[1], "GET", f"/batches/{bulk}", keys["bulk"])[1]) for bulk in bulks]
+        done = {"total": sum(s["total"] for s in statuses), "completed": sum(s["completed"] for s in statuses),
+                "status": ", ".join(sorted({s["status"] for s in statuses}))}
         print(f"two nodes, one CPU worker each, {os.cpu_count()} cores; recipe {arguments.recipe}; photos from {arguments.photos}")
         print(f"  web's single images (POST /process to n1), alone:         {describe(alone[0])}")
         print(f"  web's single images, beside bulk's batch:                {describe(beside[0])}")
         print(f"  web's {arguments.small}-photo batches (posted to n1, followed on n2), alone:  {describe(alone[1])}")
         print(f"  web's {arguments.small}-photo batches, beside bulk's batch:                    {describe(beside[1])}")
-        print(f"  bulk's batch of {done['total']}: {done['completed']} done when web's measurements ended ({done['status']})")
+        print(f"  bulk's {arguments.bulk_batches} batches, {done['total']} items: {done['completed']} done when web's measurements ended ({done['status']})")
     finally:
         services.stop()
         shutil.rmtree(work, ignore_errors=True)
