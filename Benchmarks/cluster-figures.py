@@ -143,7 +143,7 @@ def get(port, path):
     return response.status, response.read()
 
 
-def post_batch(port, photos, query):
+def post_batch(port, photos, query, headers=None):
     boundary = uuid.uuid4().hex
     body = bytearray()
     for index, photo in enumerate(photos):
@@ -152,7 +152,7 @@ def post_batch(port, photos, query):
     body += f"--{boundary}--\r\n".encode()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     connection.request("POST", "/batches?" + query, body=bytes(body),
-                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})})
     response = connection.getresponse()
     answer = response.read()
     if response.status != 202:
@@ -172,10 +172,10 @@ def post_references(port, names, options):
     return json.loads(answer)["batch_id"]
 
 
-def follow(port, batch, on_event=None):
+def follow(port, batch, on_event=None, headers=None):
     """Reads the batch's events to `complete`; returns the time of the first result."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    connection.request("GET", f"/batches/{batch}/events")
+    connection.request("GET", f"/batches/{batch}/events", headers=headers or {})
     response = connection.getresponse()
     first_result = None
     name = None

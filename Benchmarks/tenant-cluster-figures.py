@@ -13,7 +13,7 @@ Benchmarks/cluster-figures.py starts them, with a keys file):
 
 Everything listens on 127.0.0.1 and is removed at the end.
 """
-import argparse, glob, hashlib, http.client, importlib.util, json, os, secrets, shutil, statistics, sys, tempfile, threading, time, uuid
+import argparse, glob, hashlib, http.client, importlib.util, json, os, secrets, shutil, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("cluster_figures", os.path.join(here, "cluster-figures.py"))
@@ -23,46 +23,23 @@ spec.loader.exec_module(cluster)
 
 def request(port, method, path, key, body=b"", headers=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    connection.request(method, path, body=body, headers={"Authorization": f"Bearer {key}", **(headers or {})})
+    connection.request(method, path, body=body, headers={**bearer(key), **(headers or {})})
     response = connection.getresponse()
     answer = response.read()
     connection.close()
     return response.status, answer
 
 
-def multipart(photos):
-    boundary = uuid.uuid4().hex
-    body = bytearray()
-    for index, photo in enumerate(photos):
-        body += f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="p{index}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
-        body += photo + b"\r\n"
-    body += f"--{boundary}--\r\n".encode()
-    return bytes(body), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+def bearer(key):
+    return {"Authorization": f"Bearer {key}"}
 
 
 def post_batch(port, key, photos, query):
-    body, headers = multipart(photos)
-    status, answer = request(port, "POST", "/batches?" + query, key, body, headers)
-    if status != 202:
-        raise RuntimeError(f"POST /batches: {status} {answer[:200]}")
-    return json.loads(answer)["batch_id"]
+    return cluster.post_batch(port, photos, query, headers=bearer(key))
 
 
 def follow(port, key, batch):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-    connection.request("GET", f"/batches/{batch}/events", headers={"Authorization": f"Bearer {key}"})
-    response = connection.getresponse()
-    name = None
-    while True:
-        line = response.readline()
-        if not line:
-            raise RuntimeError("the stream ended before complete")
-        line = line.decode().rstrip("\n")
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: ") and name == "complete":
-            connection.close()
-            return json.loads(line[6:])
+    return cluster.follow(port, batch, headers=bearer(key))
 
 
 def single(port, key, photo, query):

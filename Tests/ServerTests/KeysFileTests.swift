@@ -77,6 +77,11 @@ struct KeysFileTests {
         #expect {
             try ServerConfiguration.read(from: Settings(environment: ["CALOTYPE_API_KEYS_FILE": file.path + ".missing"]))
         } throws: { "\($0)".contains("a keys file this process can read") }
+        // A file larger than any keys file is refused before it is read whole.
+        try Data(count: APIKeys.maxFileBytes + 1).write(to: file)
+        #expect {
+            try ServerConfiguration.read(from: Settings(environment: ["CALOTYPE_API_KEYS_FILE": file.path]))
+        } throws: { "\($0)".contains("at most \(APIKeys.maxFileBytes) bytes") }
         // The JSON itself, as a secrets folder holds it.
         let made = try NewAPIKey(name: "web", scopes: ["admin"])
         let read = try ServerConfiguration.read(from: Settings(environment: ["CALOTYPE_API_KEYS": #"{"keys": [\#(made.entry)]}"#]))

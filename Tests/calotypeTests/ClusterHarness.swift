@@ -45,6 +45,24 @@ struct ClusterHarness: Sendable {
         ].merging(extra) { $1 }
     }
 
+    /// A keys file in the cluster's folder with a key per tenant (its
+    /// scopes, comma separated), made by `calotype keys new`: the keys by
+    /// tenant, and the setting that gives the file to a node.
+    func keysFile(_ scopes: [String: String]) async throws -> (keys: [String: String], setting: [String: String]) {
+        var entries: [String] = []
+        var keys: [String: String] = [:]
+        for (name, scopes) in scopes.sorted(by: { $0.key < $1.key }) {
+            let made = try await CLI.run(["keys", "new", name, "--scopes", scopes], in: folder)
+            let lines = made.stdout.split(separator: "\n").map(String.init)
+            try #require(made.status == 0 && lines.count == 2, "\(made.stderr)")
+            keys[name] = lines[0]
+            entries.append(lines[1])
+        }
+        let file = folder.appendingPathComponent("keys.json")
+        try Data(#"{"keys": [\#(entries.joined(separator: ","))]}"#.utf8).write(to: file)
+        return (keys, ["CALOTYPE_API_KEYS_FILE": file.path])
+    }
+
     /// Starts a node; its log goes to `{folder}/{node}.log`.
     func start(_ node: String, extra: [String: String] = [:]) async throws -> NodeProcess {
         let log = folder.appendingPathComponent("\(node).log")

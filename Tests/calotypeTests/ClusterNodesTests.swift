@@ -29,18 +29,7 @@ struct ClusterNodesTests {
     /// to the end.
     @Test func aBatchBelongsToItsTenantOnEveryNode() async throws {
         let cluster = try await ClusterHarness.make()
-        var entries: [String] = []
-        var keys: [String: String] = [:]
-        for (name, scopes) in [("web", "batches"), ("other", "batches"), ("root", "admin")] {
-            let made = try await CLI.run(["keys", "new", name, "--scopes", scopes], in: cluster.folder)
-            let lines = made.stdout.split(separator: "\n").map(String.init)
-            try #require(made.status == 0 && lines.count == 2, "\(made.stderr)")
-            keys[name] = lines[0]
-            entries.append(lines[1])
-        }
-        let file = cluster.folder.appendingPathComponent("keys.json")
-        try Data(#"{"keys": [\#(entries.joined(separator: ","))]}"#.utf8).write(to: file)
-        let extra = ["CALOTYPE_API_KEYS_FILE": file.path]
+        let (keys, extra) = try await cluster.keysFile(["web": "batches", "other": "batches", "root": "admin"])
         let nodes = [try await cluster.start("k1", extra: extra), try await cluster.start("k2", extra: extra)]
         defer { Task { await Self.stop(nodes) } }
         let web = try #require(keys["web"])
@@ -70,18 +59,7 @@ struct ClusterNodesTests {
     /// batches' counts, not from time.
     @Test func anotherTenantsSmallBatchIsNotQueuedBehindALargeOne() async throws {
         let cluster = try await ClusterHarness.make()
-        var entries: [String] = []
-        var keys: [String: String] = [:]
-        for name in ["bulk", "web"] {
-            let made = try await CLI.run(["keys", "new", name, "--scopes", "batches"], in: cluster.folder)
-            let lines = made.stdout.split(separator: "\n").map(String.init)
-            try #require(made.status == 0 && lines.count == 2, "\(made.stderr)")
-            keys[name] = lines[0]
-            entries.append(lines[1])
-        }
-        let file = cluster.folder.appendingPathComponent("keys.json")
-        try Data(#"{"keys": [\#(entries.joined(separator: ","))]}"#.utf8).write(to: file)
-        let extra = ["CALOTYPE_API_KEYS_FILE": file.path]
+        let (keys, extra) = try await cluster.keysFile(["bulk": "batches", "web": "batches"])
         let nodes = [try await cluster.start("f1", extra: extra), try await cluster.start("f2", extra: extra)]
         defer { Task { await Self.stop(nodes) } }
         let bulk = nodes[0].with(key: try #require(keys["bulk"]))

@@ -46,7 +46,7 @@ struct KeysCommandTests {
         #expect(statusCode(of: await get("/batches/none", key: key)) == 403)
         #expect(statusCode(of: await get("/health", key: nil)) == 200)
         let said = try String(contentsOf: log, encoding: .utf8)
-        #expect(said.contains("requests need an API key (1 tenants: ops)"), "\(said)")
+        #expect(said.contains("requests need an API key (1 tenant: ops)"), "\(said)")
     }
 
     @Test func anEntryTheFileWouldRefuseIsNotMade() async throws {

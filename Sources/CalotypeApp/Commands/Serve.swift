@@ -56,7 +56,7 @@ public struct Serve: Sendable {
         }
         if let keys = server.apiKeys {
             notes.append(
-                "note: requests need an API key (\(keys.tenantNames.count) tenants: \(keys.tenantNames.prefix(8).joined(separator: ", "))\(keys.tenantNames.count > 8 ? ", ..." : ""))"
+                "note: requests need an API key (\(keys.tenantNames.count) \(keys.tenantNames.count == 1 ? "tenant" : "tenants"): \(keys.tenantNames.prefix(8).joined(separator: ", "))\(keys.tenantNames.count > 8 ? ", ..." : ""))"
             )
         } else {
             notes.append(

@@ -53,9 +53,20 @@ extension ServerConfiguration {
         case (let path?, nil):
             let data: Data
             do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path))
+                // Read no further than a file of the most keys could be: a
+                // path to a device or a huge file is refused, not read whole.
+                let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+                defer { try? file.close() }
+                data = try file.read(upToCount: APIKeys.maxFileBytes + 1) ?? Data()
             } catch {
                 throw ConfigurationError(variable: "CALOTYPE_API_KEYS_FILE", value: path, allowed: "a keys file this process can read")
+            }
+            guard data.count <= APIKeys.maxFileBytes else {
+                throw ConfigurationError(
+                    variable: "CALOTYPE_API_KEYS_FILE",
+                    value: path,
+                    allowed: "a keys file of at most \(APIKeys.maxFileBytes) bytes"
+                )
             }
             do {
                 apiKeys = try APIKeys(json: data)
@@ -63,6 +74,13 @@ extension ServerConfiguration {
                 throw ConfigurationError(variable: "CALOTYPE_API_KEYS_FILE", value: path, allowed: "a keys file that is usable: it \(error)")
             }
         case (nil, let json?):
+            guard json.utf8.count <= APIKeys.maxFileBytes else {
+                throw ConfigurationError(
+                    variable: "CALOTYPE_API_KEYS",
+                    value: "(secret)",
+                    allowed: "a keys file's JSON of at most \(APIKeys.maxFileBytes) bytes"
+                )
+            }
             do {
                 apiKeys = try APIKeys(json: Data(json.utf8))
             } catch {

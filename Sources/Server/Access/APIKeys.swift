@@ -59,6 +59,8 @@ public struct APIKeys: Sendable {
     static let maxNameLength = 64
     /// More than a server needs, few enough that every request may compare them all.
     static let maxEntries = 1_000
+    /// The largest keys file read: 1,000 entries of about 200 bytes, five times over.
+    public static let maxFileBytes = 1 << 20
 
     /// The keys a keys file declares, or why it cannot be used.
     public init(json: Data) throws(APIKeysError) {
