@@ -33,6 +33,8 @@ public struct S3Client: Sendable {
         public var contentType: String?
         public var eTag: String?
         public var lastModified: String?
+        /// Its user metadata (`x-amz-meta-*`), by lower-case name without the prefix.
+        public var metadata: [String: String] = [:]
     }
 
     /// An object's description, from HEAD or LIST.
@@ -85,7 +87,8 @@ public struct S3Client: Sendable {
             bytes: bytes,
             contentType: response.headers.first(name: "Content-Type"),
             eTag: response.headers.first(name: "ETag"),
-            lastModified: response.headers.first(name: "Last-Modified")
+            lastModified: response.headers.first(name: "Last-Modified"),
+            metadata: Self.metadata(response.headers)
         )
     }
 
@@ -110,18 +113,38 @@ public struct S3Client: Sendable {
         )
     }
 
-    /// Stores `bytes` at `key` (replacing what was there); returns its ETag.
+    /// Stores `bytes` at `key` (replacing what was there), with user
+    /// `metadata` (names and values in ASCII letters, digits, `.`, `_`, `-`:
+    /// sent as `x-amz-meta-{name}` and signed); returns its ETag.
     @discardableResult
-    public func put(bucket: String, key: String, bytes: [UInt8], contentType: String) async throws(S3Error) -> String? {
+    public func put(
+        bucket: String,
+        key: String,
+        bytes: [UInt8],
+        contentType: String,
+        metadata: [(name: String, value: String)] = []
+    ) async throws(S3Error) -> String? {
         let response = try await send(
             "PUT",
             bucket: bucket,
             key: key,
-            headers: [("Content-Type", contentType), ("Content-Length", String(bytes.count))],
+            headers: [("Content-Type", contentType), ("Content-Length", String(bytes.count))]
+                + metadata.map { (Self.metadataPrefix + $0.name.lowercased(), $0.value) },
             body: bytes
         )
         try await Self.check(response, bucket: bucket, key: key)
         return response.headers.first(name: "ETag")
+    }
+
+    static let metadataPrefix = "x-amz-meta-"
+
+    /// The user metadata an answer carries.
+    static func metadata(_ headers: HTTPHeaders) -> [String: String] {
+        var metadata: [String: String] = [:]
+        for header in headers where header.name.lowercased().hasPrefix(metadataPrefix) {
+            metadata[String(header.name.lowercased().dropFirst(metadataPrefix.count))] = header.value
+        }
+        return metadata
     }
 
     /// Removes `key`; removing a key that is not there is not an error (as in S3).

@@ -247,7 +247,8 @@ struct AccessTests {
     }
 
     /// A result's url carries its batch's random token: knowing the batch
-    /// id (and the index and recipe) is not enough to read it.
+    /// id (and the index and recipe) is not enough to read it; and the url
+    /// itself reads only for its batch's tenant (or an admin).
     @Test func aResultsUrlIsNotDerivableFromItsBatchID() async throws {
         try await Self.withKeyedServer { client, _, keys in
             func firstResultURL() async throws -> String {
@@ -267,6 +268,11 @@ struct AccessTests {
             #expect(token.count == 32 && token.allSatisfy(\.isHexDigit))
             #expect(first.split(separator: "_").last != second.split(separator: "_").last, "each batch has its own token")
             #expect(try await client.execute(uri: first, method: .get, headers: Self.bearer(keys.batches)) { $0.status } == .ok)
+            // The whole url, leaked to another tenant: not found; an admin reads it.
+            try await client.execute(uri: first, method: .get, headers: Self.bearer(keys.otherBatches)) { response in
+                #expect(response.status == .notFound && code(response) == "not_found", "another tenant's result")
+            }
+            #expect(try await client.execute(uri: first, method: .get, headers: Self.bearer(keys.admin)) { $0.status } == .ok)
             // The name without its token, as it was made before: not found.
             let derived = parts[0...2].joined(separator: "_") + ".png"
             #expect(

@@ -49,6 +49,14 @@ struct ClusterNodesTests {
         let verdict = StreamVerdict(events)
         #expect(verdict.everyItemEndedOnce(4))
         #expect(verdict.summary?.succeeded == 4)
+        // Its results, read from the bucket by either node: the owner's and
+        // an admin's, not another tenant's, even with the url.
+        let url = try #require(verdict.succeeded.first?.url)
+        for node in nodes {
+            #expect(try await node.with(key: other).get(url).status == 404, "\(node.name): another tenant's result")
+            #expect(try await node.with(key: web).get(url).status == 200, "\(node.name): its owner's result")
+            #expect(try await node.with(key: root).get(url).status == 200, "\(node.name): an admin's")
+        }
         await Self.stop(nodes)
     }
 

@@ -22,9 +22,19 @@ struct S3ResultStorage: ResultStorage {
 
     func prepare() async throws {}
 
-    func write(_ bytes: [UInt8], as name: ResultName, mediaType: String) async throws {
-        try await client.put(bucket: bucket, key: key(name), bytes: bytes, contentType: mediaType)
+    func write(_ bytes: [UInt8], as name: ResultName, mediaType: String, owner: String) async throws {
+        try await client.put(
+            bucket: bucket,
+            key: key(name),
+            bytes: bytes,
+            contentType: mediaType,
+            metadata: [(Self.ownerMetadata, owner)]
+        )
     }
+
+    /// The object's user metadata that names the tenant whose batch made
+    /// it (tenant names are letters, digits, `.`, `_` and `-`: valid here).
+    static let ownerMetadata = "calotype-owner"
 
     func read(_ name: ResultName) async throws -> StoredResult? {
         // (Not `catch .notFound`: that pattern on a typed throw crashes Swift 6.3's compiler.)
@@ -38,7 +48,8 @@ struct S3ResultStorage: ResultStorage {
         return StoredResult(
             bytes: object.bytes,
             mediaType: object.contentType ?? name.mediaType,
-            written: object.lastModified.flatMap(Self.httpDate)
+            written: object.lastModified.flatMap(Self.httpDate),
+            owner: object.metadata[Self.ownerMetadata]
         )
     }
 

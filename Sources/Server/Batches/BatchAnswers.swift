@@ -66,7 +66,7 @@ extension CalotypeServer {
                 throw error
             }
             await batchHost.answered(batch)
-            return try Self.json(await summary(status, inline: upload.inline), for: request, context: context)
+            return try Self.json(await summary(status, inline: upload.inline, for: owner), for: request, context: context)
         case .saved:
             // Saving runs to its end even if the client leaves: it is a side effect asked for.
             let status: APIBatchStatus
@@ -78,7 +78,12 @@ extension CalotypeServer {
             }
             await batchHost.answered(batch)
             let saveFailed = status.results.contains { $0.error?.code == .saveFailed }
-            return try Self.json(await summary(status, inline: false), status: saveFailed ? .badGateway : .ok, for: request, context: context)
+            return try Self.json(
+                await summary(status, inline: false, for: owner),
+                status: saveFailed ? .badGateway : .ok,
+                for: request,
+                context: context
+            )
         }
     }
 
@@ -212,11 +217,11 @@ extension CalotypeServer {
     /// The answer of `/process-batch`, from a batch's final status; with
     /// `inline`, each result's bytes that its item does not carry yet are
     /// read from the result store.
-    private func summary(_ status: APIBatchStatus, inline: Bool) async -> APIBatchSummary {
+    private func summary(_ status: APIBatchStatus, inline: Bool, for owner: Tenant) async -> APIBatchSummary {
         var items = status.results
         if inline {
             for index in items.indices where items[index].data == nil {
-                guard let id = items[index].resultID, let stored = await results.get(id) else { continue }
+                guard let id = items[index].resultID, let stored = await results.get(id, for: owner) else { continue }
                 items[index].data = Data(stored.bytes).base64EncodedString()
             }
         }

@@ -179,8 +179,8 @@ struct BatchRun: Sendable {
             )
             let stored =
                 durableResults
-                ? await results.putWritten(result.image.bytes, as: resultName, format: result.image.format)
-                : await results.put(result.image.bytes, as: resultName, format: result.image.format)
+                ? await results.putWritten(result.image.bytes, as: resultName, format: result.image.format, owner: tenant.name)
+                : await results.put(result.image.bytes, as: resultName, format: result.image.format, owner: tenant.name)
             if let stored {
                 item.url = APIBatchItem.resultsPath + stored
             } else if durableResults {

@@ -12,7 +12,10 @@ public protocol ResultStorage: Sendable {
     var isShared: Bool { get }
     /// Ready to write (the folder is emptied: its ids died with the last run).
     func prepare() async throws
-    func write(_ bytes: [UInt8], as name: ResultName, mediaType: String) async throws
+    /// Writes a result with the name of the tenant whose batch made it
+    /// (a shared storage keeps it with the bytes, so that any node can
+    /// refuse it to another tenant).
+    func write(_ bytes: [UInt8], as name: ResultName, mediaType: String, owner: String) async throws
     /// The bytes, or nil when there are none under `name`.
     func read(_ name: ResultName) async throws -> StoredResult?
     /// Deletes it; nothing to delete is not an error.
@@ -25,11 +28,15 @@ public struct StoredResult: Sendable {
     public var mediaType: String
     /// When it was written, if the storage knows.
     public var written: Date?
+    /// The tenant whose batch made it, if the storage keeps it (nil: only
+    /// an `admin` key reads it).
+    public var owner: String?
 
-    public init(bytes: [UInt8], mediaType: String, written: Date? = nil) {
+    public init(bytes: [UInt8], mediaType: String, written: Date? = nil, owner: String? = nil) {
         self.bytes = bytes
         self.mediaType = mediaType
         self.written = written
+        self.owner = owner
     }
 }
 
@@ -107,7 +114,9 @@ struct FolderResultStorage: ResultStorage {
 
     func file(_ name: ResultName) -> URL { directory.appendingPathComponent(name.id) }
 
-    func write(_ bytes: [UInt8], as name: ResultName, mediaType: String) async throws {
+    /// The owner is not written: the folder is this process's alone, and
+    /// the store's index, which holds every result it serves, keeps it.
+    func write(_ bytes: [UInt8], as name: ResultName, mediaType: String, owner: String) async throws {
         let file = self.file(name)
         try await io.runIfActive { try Data(bytes).write(to: file, options: .atomic) }
     }

@@ -17,6 +17,8 @@ actor ResultStore {
         let name: ResultName
         let size: Int
         let mediaType: String
+        /// The tenant whose batch made it: only it (or `admin`) reads it.
+        let owner: String
         var expires: ContinuousClock.Instant
         /// The bytes, until the file holds them.
         var pending: [UInt8]?
@@ -56,14 +58,14 @@ actor ResultStore {
 
     /// Keeps `bytes` under `name` and returns its id at once, or nil when
     /// they alone exceed the cap. The storage is written in the background.
-    func put(_ bytes: [UInt8], as name: ResultName, format: OutputFormat) -> String? {
+    func put(_ bytes: [UInt8], as name: ResultName, format: OutputFormat, owner: String) -> String? {
         guard bytes.count <= maxBytes else { return nil }
-        let id = keep(name, size: bytes.count, format: format, pending: bytes)
+        let id = keep(name, size: bytes.count, format: format, owner: owner, pending: bytes)
         let storage = self.storage
         inBackground { store in
             var written = true
             do {
-                try await storage.write(bytes, as: name, mediaType: format.mediaType)
+                try await storage.write(bytes, as: name, mediaType: format.mediaType, owner: owner)
             } catch {
                 // Still served from memory (`finishedWriting` keeps the bytes).
                 store.storageFailed("write", name, error)
@@ -78,28 +80,28 @@ actor ResultStore {
     /// returns its id: a cluster's results, which another node may serve as
     /// soon as the item is recorded. Nil when they exceed the cap or the
     /// write failed.
-    func putWritten(_ bytes: [UInt8], as name: ResultName, format: OutputFormat) async -> String? {
+    func putWritten(_ bytes: [UInt8], as name: ResultName, format: OutputFormat, owner: String) async -> String? {
         guard bytes.count <= maxBytes else { return nil }
         do {
-            try await storage.write(bytes, as: name, mediaType: format.mediaType)
+            try await storage.write(bytes, as: name, mediaType: format.mediaType, owner: owner)
         } catch {
             storageFailed("write", name, error)
             return nil
         }
-        return keep(name, size: bytes.count, format: format, pending: nil)
+        return keep(name, size: bytes.count, format: format, owner: owner, pending: nil)
     }
 
     /// Lists a result (its bytes while they are `pending` a write), making
     /// room under the cap first; a name written again (a retry: the same
     /// bytes) replaces its entry.
-    private func keep(_ name: ResultName, size: Int, format: OutputFormat, pending: [UInt8]?) -> String {
+    private func keep(_ name: ResultName, size: Int, format: OutputFormat, owner: String, pending: [UInt8]?) -> String {
         evict(toFit: size)
         let id = name.id
         if let previous = entries[id] {
             remove(id, previous, deleting: false)
             order.removeAll { $0 == id }
         }
-        entries[id] = Entry(name: name, size: size, mediaType: format.mediaType, expires: .now + lifetime, pending: pending)
+        entries[id] = Entry(name: name, size: size, mediaType: format.mediaType, owner: owner, expires: .now + lifetime, pending: pending)
         order.append(id)
         totalBytes += size
         return id
@@ -141,19 +143,26 @@ actor ResultStore {
         entries[id]?.pending != nil
     }
 
-    func get(_ id: String) async -> (bytes: [UInt8], mediaType: String)? {
+    /// The result `id` if `tenant` may read it: nil when there is none, and
+    /// when another tenant's batch made it (`GET /results/{id}` answers 404
+    /// for both, so that a leaked url does not even confirm it exists).
+    func get(_ id: String, for tenant: Tenant) async -> (bytes: [UInt8], mediaType: String)? {
         evict(toFit: 0)
-        guard let entry = entries[id] else { return await getShared(id) }
+        guard let entry = entries[id] else { return await getShared(id, for: tenant) }
+        guard tenant.mayRead(batchOf: entry.owner) else { return nil }
         if let pending = entry.pending { return (pending, entry.mediaType) }
         guard let stored = await read(entry.name) else { return nil }
         return (stored.bytes, entry.mediaType)
     }
 
     /// A result this store did not write (another node's, or from before a
-    /// restart), from shared storage, while it is younger than the lifetime.
-    private func getShared(_ id: String) async -> (bytes: [UInt8], mediaType: String)? {
+    /// restart), from shared storage, while it is younger than the lifetime
+    /// and if `tenant` may read it (one stored without its owner, by an
+    /// earlier version, only `admin`).
+    private func getShared(_ id: String, for tenant: Tenant) async -> (bytes: [UInt8], mediaType: String)? {
         guard storage.isShared, let name = ResultName(id: id), let stored = await read(name) else { return nil }
         if let written = stored.written, Date().timeIntervalSince(written) > lifetime.seconds { return nil }
+        guard tenant.seesEveryBatch || stored.owner.map(tenant.mayRead(batchOf:)) == true else { return nil }
         return (stored.bytes, stored.mediaType)
     }
 

@@ -40,7 +40,7 @@ extension CalotypeServer {
 
         router.requiring(.batches, access).get("results/{id}") { _, context -> Response in
             let id = context.parameters.get("id") ?? ""
-            guard let stored = await results.get(id) else {
+            guard let stored = await results.get(id, for: context.identity ?? .open) else {
                 throw APIError(.notFound, .notFound, "no result '\(id)' (results are kept for \(Int(configuration.resultLifetime.seconds)) s)")
             }
             return Response(status: .ok, headers: [.contentType: stored.mediaType], body: .init(byteBuffer: ByteBuffer(bytes: stored.bytes)))
