@@ -49,7 +49,7 @@ extension LibvipsSource {
         writableFormats: Set<OutputFormat>
     ) throws(ProcessingError) -> (source: LibvipsSource, format: OutputFormat) {
         let source = try LibvipsSource(buffer, name: name, limits: limits, failOn: recipe.failOn)
-        let format = recipe.output.resolvedFormat(for: source.format)
+        let format = recipe.output.resolvedFormat(for: source.format, writable: writableFormats)
         guard writableFormats.contains(format) else {
             throw ProcessingError(.unsupportedFormat, "\(format.rawValue) output is not available in this libvips build")
         }

@@ -48,10 +48,7 @@ package struct LibvipsRuntime: Sendable {
         for loader in allowedLoaders {
             vips_operation_block_set(loader, 0)
         }
-        var writable: Set<OutputFormat> = []
-        for format in [OutputFormat.jpeg, .png, .webp, .avif] where vips_foreign_find_save_buffer(".\(format.fileExtension)") != nil {
-            writable.insert(format)
-        }
+        let writable = Set(OutputFormat.encoded.filter(encodes))
         _ = LibvipsError.take()
         let version = String(cString: vips_version_string())
         return .success(
@@ -62,6 +59,28 @@ package struct LibvipsRuntime: Sendable {
             )
         )
     }()
+
+    /// Whether this build writes `format`: decided by encoding a tiny
+    /// image, as each output is written. Asking which saver lists the
+    /// suffix is wrong for AVIF: libvips 8.14's buffer saver lists only
+    /// `.heic .heif`, yet writes AVIF with `compression=av1` where libheif
+    /// has an AV1 encoder (and a listed saver may lack its encoder).
+    private static func encodes(_ format: OutputFormat) -> Bool {
+        let (width, height) = (16, 16)
+        let pixels = (0..<(width * height * 3)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let pointer = pixels.withUnsafeBytes {
+            vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), 3, VIPS_FORMAT_UCHAR)
+        }
+        guard let pointer else { return false }
+        let image = VipsImageHandle(owning: pointer)
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        guard cv_write_to_buffer(image.pointer, LibvipsEncoding.saverSuffix(format, output: .unread), &buffer, &length) == 0, let buffer else {
+            return false
+        }
+        g_free(buffer)
+        return length > 0
+    }
 
     /// Sets how many threads libvips uses for one image. Process-wide: a
     /// server running several jobs at once wants 1, so that jobs x threads

@@ -17,6 +17,9 @@ public struct ServerConfiguration: Sendable {
     /// upload to `/process` was read in full only to be refused. nil: no cap
     /// beyond `maxBodyBytes`.
     public var maxImageBytes: Int?
+    /// The formats the engine writes, as `/health` lists them for the
+    /// console (the composition root's, from libvips' encoders at start).
+    public var writableFormats: [OutputFormat] = OutputFormat.encoded
     /// Most files in one batch (`CALOTYPE_MAX_FILES`, default 100).
     public var maxFilesPerBatch = 100
     /// Parts a multipart body may have: the files, the recipe, and a few

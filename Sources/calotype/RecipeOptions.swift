@@ -29,10 +29,10 @@ struct RecipeOptions: ParsableArguments {
     @Flag(help: "Allow scaling up.")
     var enlarge = false
 
-    @Option(help: "Output format: jpeg, png, webp, avif or original (see `calotype devices` for what this build writes).")
+    @Option(help: "Output format: jpeg, png, webp, avif, gif, jxl or original (see `calotype devices` for what this build writes).")
     var format: String?
 
-    @Option(help: "Encoder quality, 1-100 (JPEG, WebP, AVIF).")
+    @Option(help: "Encoder quality, 1-100 (JPEG, WebP, AVIF, JPEG XL).")
     var quality: Int?
 
     @Option(help: "More operations in the recipe shorthand, e.g. 'blur=2&rotate=90&grayscale=true' (see `calotype operations`).")

@@ -52,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_ALLOW_UNSIGNED               serve unsigned /img paths (false)
               CALOTYPE_PRESETS                      named /img options: name=rs:fill:300:300/q:80,...
               CALOTYPE_IMG_MAX_AGE                  Cache-Control max-age of /img answers (3600)
-              CALOTYPE_IMG_NEGOTIATE                formats Accept may choose, in order, or none (avif,webp)
+              CALOTYPE_IMG_NEGOTIATE                formats Accept may choose, in order, or none (avif,jxl,webp)
               AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
                                                     the S3 service of s3:// sources and sinks
               CALOTYPE_SHUTDOWN_GRACE               seconds SIGTERM waits for requests in flight (30)

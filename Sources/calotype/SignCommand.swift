@@ -22,7 +22,7 @@ struct SignCommand: AsyncParsableCommand {
     @Option(help: "Processing options, slash separated (rs:fit:800:0/q:80).")
     var options: String = ""
 
-    @Option(help: "The output format's extension (webp, jpg, png, avif).")
+    @Option(help: "The output format's extension (webp, jpg, png, avif, gif, jxl).")
     var `extension`: String?
 
     @OptionGroup(title: "Settings") var settingsOptions: SettingsOptions

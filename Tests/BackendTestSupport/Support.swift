@@ -83,6 +83,25 @@ package struct Decoded {
         self = try result.get()
     }
 
+    /// Decodes a format whose loader the process keeps blocked (JPEG XL:
+    /// libvips marks it untrusted) with the `vips` command in a process of
+    /// its own, to PNG, and reads that.
+    package init(outsideTheProcess bytes: [UInt8], fileExtension: String) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("calotype-decode-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("in.\(fileExtension)")
+        let output = folder.appendingPathComponent("out.png")
+        try Data(bytes).write(to: input)
+        let vips = Process()
+        vips.executableURL = URL(fileURLWithPath: "/usr/bin/vips")
+        vips.arguments = ["copy", input.path, output.path]
+        try vips.run()
+        vips.waitUntilExit()
+        try #require(vips.terminationStatus == 0, "vips could not decode the .\(fileExtension)")
+        self = try Decoded([UInt8](Data(contentsOf: output)))
+    }
+
     private init(format: SourceFormat, width: Int, height: Int, bands: Int, pixels: [UInt8], hasEXIF: Bool, orientation: Int) {
         self.format = format
         self.width = width

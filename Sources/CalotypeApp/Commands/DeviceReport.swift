@@ -30,7 +30,7 @@ public enum DeviceReport {
         }
         print("cpu: libvips \(backend.libraryVersion)")
         print("  reads:  jpeg, png, webp, gif, tiff, heif/avif (all other loaders are blocked)")
-        let writable = [OutputFormat.jpeg, .png, .webp, .avif]
+        let writable = OutputFormat.encoded
         let formats = writable.map { backend.writableFormats.contains($0) ? $0.rawValue : "\($0.rawValue) (not in this build)" }
         print("  writes: \(formats.joined(separator: ", "))")
         print("  idle-thread exit fix: \(backend.idleThreadExitFix)")

@@ -9,6 +9,7 @@ extension CalotypeServer {
         if configuration.maxImageBytes == nil { configuration.maxImageBytes = engine.configuration.limits.maxBytes }
         // Offer only what libvips here can write (AVIF needs libheif with an AV1 encoder).
         configuration.imageURLs.negotiatedFormats.removeAll { !engine.cpu.writableFormats.contains($0) }
+        configuration.writableFormats = OutputFormat.encoded.filter(engine.cpu.writableFormats.contains)
         self.init(
             scheduler: engine.scheduler,
             configuration: configuration,

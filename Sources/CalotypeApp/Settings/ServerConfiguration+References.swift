@@ -119,11 +119,11 @@ extension ServerConfiguration {
             var chosen: [OutputFormat] = []
             for name in formats.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() })
             where !name.isEmpty && name != "none" {
-                guard let format = OutputFormat(rawValue: name), [.avif, .webp].contains(format) else {
+                guard let format = OutputFormat(rawValue: name), ImageURLConfiguration.negotiableFormats.contains(format) else {
                     throw ConfigurationError(
                         variable: "CALOTYPE_IMG_NEGOTIATE",
                         value: formats,
-                        allowed: "avif and webp in the order preferred, or none"
+                        allowed: "avif, jxl and webp in the order preferred, or none"
                     )
                 }
                 chosen.append(format)

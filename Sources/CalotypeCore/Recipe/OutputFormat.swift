@@ -1,8 +1,11 @@
 /// The encoded formats Calotype writes.
 public enum OutputFormat: String, StringEnumParameter {
-    case jpeg, png, webp, avif
+    case jpeg, png, webp, avif, gif, jxl
     /// The input's own format where Calotype can write it; see `SourceFormat.outputFormat`.
     case original
+
+    /// Every format an encoder writes (all but `original`).
+    public static let encoded: [OutputFormat] = allCases.filter { $0 != .original }
 
     public init?(shorthand: String) {
         let text = shorthand.lowercased()
@@ -16,6 +19,8 @@ public enum OutputFormat: String, StringEnumParameter {
         case .png: "png"
         case .webp: "webp"
         case .avif: "avif"
+        case .gif: "gif"
+        case .jxl: "jxl"
         case .original: "bin"
         }
     }
@@ -27,6 +32,8 @@ public enum OutputFormat: String, StringEnumParameter {
         case .png: "image/png"
         case .webp: "image/webp"
         case .avif: "image/avif"
+        case .gif: "image/gif"
+        case .jxl: "image/jxl"
         case .original: "application/octet-stream"
         }
     }
@@ -37,15 +44,26 @@ public enum SourceFormat: String, Sendable, Hashable, Codable, CaseIterable {
     case jpeg, png, webp, gif, tiff, heif, avif
 
     /// What `format: original` writes for this input: the same format where
-    /// Calotype can write it, else PNG for lossless sources (GIF, TIFF) and
-    /// JPEG for HEIC (whose encoder is patent-encumbered and often absent).
+    /// Calotype can write it (a GIF stays a GIF, so that its animation
+    /// does), else PNG for TIFF and JPEG for HEIC (whose encoder is
+    /// patent-encumbered and often absent).
     public var outputFormat: OutputFormat {
         switch self {
         case .jpeg: .jpeg
-        case .png, .gif, .tiff: .png
+        case .png, .tiff: .png
+        case .gif: .gif
         case .webp: .webp
         case .avif: .avif
         case .heif: .jpeg
+        }
+    }
+
+    /// What `format: original` writes when this build cannot write
+    /// `outputFormat`: PNG for a GIF or an AVIF (lossless, alpha kept).
+    public var fallbackOutputFormat: OutputFormat {
+        switch self {
+        case .gif, .avif: .png
+        default: outputFormat
         }
     }
 }

@@ -8,7 +8,7 @@ public struct OutputOptions: ParameterBound, Hashable, Sendable {
     )
     public static let qualityParameter = Parameter<Int>(
         "quality",
-        summary: "Encoder quality for JPEG, WebP and AVIF.",
+        summary: "Encoder quality for JPEG, WebP, AVIF and JPEG XL.",
         default: 80,
         range: 1...100
     )
@@ -36,8 +36,12 @@ public struct OutputOptions: ParameterBound, Hashable, Sendable {
     public static let unread = Self(unread: ())
     private init(unread: Void) {}
 
-    /// The format to write for an input decoded from `source`.
-    public func resolvedFormat(for source: SourceFormat) -> OutputFormat {
-        format == .original ? source.outputFormat : format
+    /// The format to write for an input decoded from `source`, where the
+    /// encoders are `writable`: `original` falls back (GIF to PNG) when
+    /// the source's own format cannot be written; a format named outright
+    /// does not, and is refused by the backend instead.
+    public func resolvedFormat(for source: SourceFormat, writable: Set<OutputFormat>) -> OutputFormat {
+        guard format == .original else { return format }
+        return writable.contains(source.outputFormat) ? source.outputFormat : source.fallbackOutputFormat
     }
 }

@@ -38,6 +38,11 @@ async function loadSchema() {
     parameters: Object.entries(schema.properties).filter(([key]) => key !== "op").map(([key, schema]) => ({ key, schema })),
   }));
   state.outputs = Object.entries(recipe.properties).filter(([key]) => key !== "ops").map(([key, schema]) => ({ key, schema }));
+  // Offer only the formats this build writes (/health lists them; AVIF, say, needs an AV1 encoder).
+  const writes = (await (await fetch("/health")).json()).writes ?? [];
+  for (const output of state.outputs.filter((output) => output.key === "format" && Array.isArray(output.schema.enum))) {
+    output.schema = { ...output.schema, enum: output.schema.enum.filter((format) => format === "original" || writes.includes(format)) };
+  }
   $("add-op").replaceChildren(...state.operations.map((operation) => new Option(`${operation.name}: ${operation.summary}`, operation.name)));
   state.ops = [{ op: "resize", values: { width: "800" } }];
   state.output = { format: "webp" };

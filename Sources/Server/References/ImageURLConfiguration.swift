@@ -19,10 +19,13 @@ public struct ImageURLConfiguration: Sendable {
     /// revalidate after it for the cost of a fetch, without processing.
     public var cacheMaxAge = 3600
     /// Formats an `Accept` header may choose when the URL names none, in the
-    /// order preferred (`CALOTYPE_IMG_NEGOTIATE`, default avif,webp; none:
-    /// always the source's format). The composition root drops those the
-    /// backend cannot write.
-    public var negotiatedFormats: [OutputFormat] = [.avif, .webp]
+    /// order preferred (`CALOTYPE_IMG_NEGOTIATE`, default avif,jxl,webp;
+    /// none: always the source's format), as imgproxy prefers them. The
+    /// composition root drops those the backend cannot write.
+    public var negotiatedFormats: [OutputFormat] = negotiableFormats
+    /// The formats worth choosing by `Accept`: smaller than the source's
+    /// JPEG or PNG, and listed only by browsers that decode them.
+    public static let negotiableFormats: [OutputFormat] = [.avif, .jxl, .webp]
 
     public init() {}
 

@@ -86,7 +86,7 @@ public struct ResultName: Sendable, Hashable {
         guard !parts[0].isEmpty, parts[0].count <= 64, parts[0].allSatisfy(allowed.contains),
             !parts[2].isEmpty, parts[2].count <= 64, parts[2].allSatisfy(allowed.contains),
             Self.isToken(tail[0]),
-            ["jpg", "png", "webp", "avif", "bin"].contains(String(tail[1]))
+            OutputFormat.allCases.contains(where: { $0.fileExtension == tail[1] })
         else { return nil }
         self.init(batchID: String(parts[0]), index: index, recipeHash: String(parts[2]), token: String(tail[0]), fileExtension: String(tail[1]))
     }

@@ -42,6 +42,8 @@ extension CalotypeServer {
         /// `open` (no keys file: anyone who reaches the port may use every
         /// endpoint) or `api_keys`.
         let access: String
+        /// The output formats this server writes (the console offers these).
+        let writes: [String]
         /// In cluster mode: this node's name, its database, its claims.
         let cluster: APIClusterHealth?
 
@@ -49,7 +51,7 @@ extension CalotypeServer {
             case status, version
             case uptimeSeconds = "uptime_s"
             case parallelEnabled = "parallel_enabled"
-            case backends, access, cluster
+            case backends, access, writes, cluster
         }
     }
 
@@ -78,6 +80,7 @@ extension CalotypeServer {
                 parallelEnabled: configuration.parallelEnabled,
                 backends: backends,
                 access: configuration.apiKeys == nil ? "open" : "api_keys",
+                writes: configuration.writableFormats.map(\.rawValue),
                 cluster: cluster
             )
             return try Self.json(health, status: status == "unavailable" ? .serviceUnavailable : .ok, for: request, context: context)
