@@ -286,7 +286,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "CalotypeCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["Scheduler", "CalotypeCore", "TestSupport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         .testTarget(
             name: "ServerTests",

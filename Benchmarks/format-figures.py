@@ -38,7 +38,7 @@ EFFORTS = {"avif": [0, 1, 2, 3, 4], "jxl": [3, 4, 5, 7]}
 def process(base, photo, recipe):
     url = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
-    conn.request("POST", f"/process?{recipe}", body=photo, headers={"Content-Type": "application/octet-stream"})
+    conn.request("POST", f"/process?{recipe}", body=photo, headers={"Content-Type": "image/jpeg"})
     response = conn.getresponse()
     payload = response.read()
     if response.status != 200:

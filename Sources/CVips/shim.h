@@ -210,6 +210,23 @@ static inline int cv_maplut(VipsImage *in, VipsImage **out, VipsImage *lut) {
     return vips_maplut(in, out, lut, NULL);
 }
 
+/* ---- Animations ------------------------------------------------------- */
+
+/* The `n` frames stacked top to bottom into one strip, as loaders give an
+ * animation (`n=-1`) and the GIF and WebP savers take one, with each frame
+ * `page_height` rows high (a copy whose metadata is its own: the frames
+ * carry the source strip's page height). */
+static inline int cv_join_frames(VipsImage **frames, int n, int page_height, VipsImage **out) {
+    VipsImage *joined = NULL;
+    if (vips_arrayjoin(frames, &joined, n, "across", 1, NULL)) return -1;
+    int status = vips_copy(joined, out, NULL);
+    g_object_unref(joined);
+    if (status) return status;
+    vips_image_set_int(*out, "page-height", page_height);
+    vips_image_set_int(*out, "n-pages", n);
+    return 0;
+}
+
 /* ---- Saving ----------------------------------------------------------- */
 
 /* `suffix` selects the saver and its options, e.g. ".jpg[Q=80,strip]".

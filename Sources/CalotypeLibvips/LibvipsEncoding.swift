@@ -63,12 +63,15 @@ package enum LibvipsEncoding {
         return ".\(extensionName)" + (options.isEmpty ? "" : "[\(options.joined(separator: ","))]")
     }
 
-    /// AV1's effort (0-9; libheif's speed is 9 minus it). libvips' default
-    /// of 4 took 0.50 s for an 800 px photo here, 2 took 0.11 s at about
-    /// the same size (`Benchmarks/format-figures.py` has the photo set's).
-    static let avifEffort = 2
-    /// JPEG XL's effort (3-9 in this libjxl): 7, the default, took 0.14 s
-    /// for an 800 px photo, 4 about half, the size within 2%.
+    /// AV1's effort (0-9; libheif's speed is 9 minus it: imgproxy's
+    /// default speed 8). On the photo set at 800 px and Q 65
+    /// (`Benchmarks/format-figures.py`): effort 4, libvips' default, 441
+    /// ms and 26.0 KiB a photo; 2, 101 ms and 25.3 KiB; 1, 50 ms and 27.0
+    /// KiB; 0, 24 ms and 29.9 KiB. WebP at the same SSIM: 26 ms, 38.1 KiB.
+    static let avifEffort = 1
+    /// JPEG XL's effort (3-9 in this libjxl; imgproxy's default is 4): 4
+    /// took 20 ms and 37.8 KiB a photo, 7 (libjxl's default) 74 ms and
+    /// 35.1 KiB.
     static let jxlEffort = 4
 
     /// Brings `image` to 8-bit sRGB (or 8-bit grey), converting through its

@@ -35,7 +35,20 @@ package struct LibvipsPipeline {
         try killSwitch.check()
         let clock = ContinuousClock()
         let start = clock.now
-        let (source, format) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
+        let (source, format, frames) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
+        if frames > 1 {
+            return try LibvipsAnimation.run(
+                source,
+                frames: frames,
+                format: format,
+                recipe: recipe,
+                limits: limits,
+                backend: backend,
+                threads: threads,
+                killSwitch: killSwitch,
+                started: start
+            )
+        }
 
         var pipeline = try LibvipsPipeline(recipe: recipe, source: source, killSwitch: killSwitch, limits: limits)
         let opened = clock.now
@@ -57,6 +70,34 @@ package struct LibvipsPipeline {
     }
 
     private var remaining: ArraySlice<Operation>
+
+    /// One decoded frame of an animation through the whole recipe (a
+    /// leading resize too: the frame is decoded already, so there is no
+    /// shrink-on-load), lazily: the pixels are computed when the joined
+    /// animation is written.
+    static func processFrame(
+        _ frame: VipsImageHandle,
+        of source: LibvipsSource,
+        recipe: Recipe,
+        limits: ImageLimits,
+        killSwitch: KillSwitch
+    ) throws(ProcessingError) -> VipsImageHandle {
+        var pipeline = LibvipsPipeline(recipe: recipe, source: source, frame: frame, killSwitch: killSwitch, limits: limits)
+        try pipeline.normaliseColour()
+        try pipeline.applyRemainingOperations()
+        return pipeline.image
+    }
+
+    private init(recipe: Recipe, source: LibvipsSource, frame: VipsImageHandle, killSwitch: KillSwitch, limits: ImageLimits) {
+        self.recipe = recipe
+        self.source = source
+        self.killSwitch = killSwitch
+        self.limits = limits
+        remaining = recipe.operations[...]
+        image = frame
+        // In memory already (the strip was rendered whole).
+        streamed = false
+    }
 
     // MARK: Loading
 

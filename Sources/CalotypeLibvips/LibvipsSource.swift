@@ -64,6 +64,9 @@ package struct LibvipsSource {
         }
     }
 
+    /// Pages (an animation's frames) the header declares; 1 for most images.
+    package var pageCount: Int { max(header.int("n-pages") ?? 1, 1) }
+
     /// The width and height as people see the image: after EXIF orientation
     /// when `autorotate` applies it.
     package func displaySize(autorotate: Bool) -> (width: Int, height: Int) {

@@ -32,6 +32,13 @@ package final class VipsImageHandle {
     /// Whether the image carries metadata `field` (`exif-data`, `icc-profile-data`, ...).
     package func has(_ field: String) -> Bool { vips_image_get_typeof(pointer, field) != 0 }
 
+    /// An integer field, or nil when the image has none.
+    package func int(_ field: String) -> Int? {
+        var value: Int32 = 0
+        guard vips_image_get_typeof(pointer, field) != 0, vips_image_get_int(pointer, field, &value) == 0 else { return nil }
+        return Int(value)
+    }
+
     package func string(_ field: String) -> String? {
         var value: UnsafePointer<CChar>?
         guard vips_image_get_typeof(pointer, field) != 0, vips_image_get_string(pointer, field, &value) == 0, let value else {

@@ -21,7 +21,10 @@ struct OpenCLJob {
     ) throws(ProcessingError) -> ProcessedImage {
         let clock = ContinuousClock()
         let start = clock.now
-        let (source, format) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
+        let (source, format, frames) = try LibvipsSource.open(buffer, name: name, limits: limits, recipe: recipe, writableFormats: writableFormats)
+        guard frames == 1 else {
+            throw ProcessingError(.unsupportedByBackend, "animations (\(frames) frames) are processed frame by frame by the CPU backend")
+        }
         let job = OpenCLJob(recipe: recipe, source: source)
         let (decoded, plan) = try job.prepare(hasDoubles: device.info.hasDoubles)
         for step in plan.steps {

@@ -119,14 +119,21 @@ struct Lane {
 
 /// What the scheduler knows of a job before it runs.
 struct JobProfile: Sendable {
+    /// Every frame decoded: one for a still image, all of an animation
+    /// whose output keeps them.
     let megapixels: Double
     let size: ImageSize?
+    /// The frames the job decodes: an animation's, when its output keeps
+    /// them and `limits` allow animations; else 1.
+    let frames: Int
     /// Jobs with the same key cost alike: the operations and the output format.
     let recipeKey: String
 
-    init(_ request: JobRequest) {
+    init(_ request: JobRequest, limits: ImageLimits = ImageLimits()) {
         size = ImageSize.sniff(request.input.bytes)
-        megapixels = ImageInput.estimatedMegapixels(size: size, encodedBytes: request.input.bytes.count)
+        let animated = request.recipe.output.mayKeepAnimation && limits.keepsAnimations
+        frames = animated ? min(size?.frames ?? 1, ImageLimits.animationFramesCeiling) : 1
+        megapixels = ImageInput.estimatedMegapixels(size: size, encodedBytes: request.input.bytes.count) * Double(frames)
         recipeKey = request.recipe.operations.map(\.kind.rawValue).joined(separator: "+") + ">" + request.recipe.output.format.rawValue
     }
 }

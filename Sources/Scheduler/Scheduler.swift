@@ -145,12 +145,13 @@ public actor Scheduler {
     /// stopped.
     public nonisolated func submit(_ request: JobRequest) async throws(SchedulerError) -> JobResult {
         let deadline = request.deadline ?? configuration.jobTimeout
-        let profile = JobProfile(request)
+        let profile = JobProfile(request, limits: configuration.inputLimits)
         if let size = profile.size {
             do {
                 try configuration.inputLimits.checkDeclared(
                     width: size.width,
                     height: size.height,
+                    frames: profile.frames,
                     label: request.input.name.map { "'\($0)'" } ?? "the input"
                 )
             } catch {

@@ -83,6 +83,19 @@ struct OpenCLBackendTests {
         }
     }
 
+    /// An animation kept as one runs frame by frame on the CPU: the device
+    /// declines it (the scheduler falls back); its first frame as a still
+    /// runs here and matches libvips.
+    @Test func animationsGoToTheCPU() async throws {
+        let backend = try await OpenCLFixture.backend
+        let animation = ImageInput(bytes: try Animation.make(frames: 3, width: 64, height: 48), name: "animation.gif")
+        let error = await #expect(throws: ProcessingError.self) { try await backend.process(animation, recipe: try recipe("width=32&format=gif")) }
+        #expect(error?.code == .unsupportedByBackend && error?.blame == .backend)
+        let still = try await backend.process(animation, recipe: try recipe("flip=horizontal&format=png"))
+        let cpu = try await libvips.process(animation, recipe: try recipe("flip=horizontal&format=png"))
+        #expect(try Decoded(still.bytes).pixels == Decoded(cpu.bytes).pixels)
+    }
+
     @Test func inputFaultsStayInputFaults() async throws {
         let backend = try await OpenCLFixture.backend
         let corrupt = await #expect(throws: ProcessingError.self) {

@@ -38,6 +38,14 @@ vips copy "$tmp/small.v" "$tmp/small2.v" --interpretation srgb
 vips copy "$tmp/small2.v" photo.gif
 vips copy "$tmp/small2.v" photo.tif[compression=deflate]
 vips colourspace "$tmp/small2.v" deep.png rgb16
+# An animation: the small picture, mirrored each way and turned, as four
+# frames of one strip (through PNG: the CLI's arrayjoin of .v files crashed).
+vips copy "$tmp/small2.v" "$tmp/frame1.png"
+vips flip "$tmp/frame1.png" "$tmp/frame2.png" horizontal
+vips flip "$tmp/frame1.png" "$tmp/frame3.png" vertical
+vips rot "$tmp/frame1.png" "$tmp/frame4.png" d180
+vips arrayjoin "$tmp/frame1.png $tmp/frame2.png $tmp/frame3.png $tmp/frame4.png" "$tmp/strip.png" --across 1
+vips copy "$tmp/strip.png" "animation.gif[page-height=96]"
 # CMYK without an embedded profile (a profile alone is ~1 MB): libvips
 # converts it with its built-in CMYK profile.
 vips colourspace "$tmp/small2.v" "$tmp/cmyk.v" cmyk

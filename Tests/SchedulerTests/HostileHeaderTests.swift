@@ -1,5 +1,6 @@
 import CalotypeCore
 import Scheduler
+import TestSupport
 import Testing
 
 /// Headers anyone can write: a 66-byte PNG may declare 2^30 x 2^30 pixels.
@@ -40,6 +41,27 @@ struct HostileHeaderTests {
             #expect(budget.used == 0)
         }
         #expect(gate.started.isEmpty, "nothing ran: \(gate.started)")
+    }
+
+    /// An animation kept as one counts every frame: 10,000 frames (70 KB of
+    /// 1x1 GIF frames) are refused from their block headers before anything
+    /// is reserved; written as a still (JPEG), only the first frame counts.
+    @Test func tooManyFramesAreRefusedBeforeAnythingIsCounted() async throws {
+        let gate = Gate()
+        let budget = MemoryBudget(limit: 320 << 20)
+        let scheduler = scheduler(gate, budget: budget)
+        let animation = ImageInput(bytes: HostileImages.animatedGIF(frames: 10_000), name: "frames.gif")
+        await #expect {
+            try await scheduler.submit(JobRequest(input: animation, recipe: try Recipe(shorthand: "format=gif")))
+        } throws: { error in
+            guard case SchedulerError.failed(let failure) = error else { return false }
+            return failure.code == .tooLarge && failure.message.contains("10000 frames")
+        }
+        #expect(budget.used == 0 && gate.started.isEmpty)
+        let still = Task { try await scheduler.submit(JobRequest(input: animation, recipe: try Recipe(shorthand: "format=jpeg"))) }
+        await gate.waitUntilStarted(1)
+        gate.release("frames.gif")
+        #expect(try await still.value.image.width == 1)
     }
 
     @Test func manyAtOnceAreRefusedAndTheSchedulerStillServes() async throws {

@@ -330,6 +330,27 @@ struct ImageEndpointTests {
         }
     }
 
+    /// An animation negotiates among the formats that animate: a browser
+    /// that takes AVIF and WebP gets an animated WebP (AVIF would keep one
+    /// frame); a format named in the URL still wins; with no Accept, the
+    /// GIF stays an animated GIF.
+    @Test func anAnimationIsNegotiatedToAFormatThatAnimates() async throws {
+        try await Self.withImageServer { client, port, _ in
+            let uri = Self.signed("/w:64/\(Self.plain(Self.photo(port, "animation.gif")))")
+            for (accept, type, frames) in [("image/avif,image/webp,*/*", "image/webp", 4), ("image/avif,*/*", "image/gif", 4), ("", "image/gif", 4)] {
+                try await client.execute(uri: uri, method: .get, headers: accept.isEmpty ? [:] : [.accept: accept]) { response in
+                    #expect(response.status == .ok && response.headers[.contentType] == type, "\(accept)")
+                    let size = ImageSize.sniff(Array(buffer: response.body))
+                    #expect(size == ImageSize(width: 64, height: 48, frames: frames), "\(accept): \(String(describing: size))")
+                }
+            }
+            let still = Self.signed("/w:64/f:avif/\(Self.plain(Self.photo(port, "animation.gif")))")
+            try await client.execute(uri: still, method: .get, headers: [.accept: "image/webp"]) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "image/avif", "the URL's format wins: its first frame")
+            }
+        }
+    }
+
     @Test func negotiationCanBeTurnedOff() async throws {
         try await Self.withImageServer({ _ in ["CALOTYPE_IMG_NEGOTIATE": "none", "CALOTYPE_IMG_MAX_AGE": "60"] }) { client, port, _ in
             try await client.execute(uri: Self.signed("/w:60/\(Self.plain(Self.photo(port)))"), method: .get, headers: [.accept: "image/webp"]) {

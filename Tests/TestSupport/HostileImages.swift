@@ -26,6 +26,7 @@ public enum HostileImages {
         samples += [
             Sample(name: "gif-65535x65535.gif", bytes: gif(width: 0xFFFF, height: 0xFFFF)),
             Sample(name: "gif-truncated.gif", bytes: Array(gif(width: 100, height: 100).prefix(19))),
+            Sample(name: "gif-10000-frames.gif", bytes: animatedGIF(frames: 10_000)),
             Sample(name: "jpeg-65535x65535.jpg", bytes: jpeg(width: 0xFFFF, height: 0xFFFF)),
             Sample(name: "jpeg-0x65535.jpg", bytes: jpeg(width: 0, height: 0xFFFF)),
             Sample(name: "webp-vp8x-16777216.webp", bytes: webpVP8X(width: 1 << 24, height: 1 << 24)),
@@ -60,6 +61,20 @@ public enum HostileImages {
         let size = littleEndian16(width) + littleEndian16(height)
         return Array("GIF89a".utf8) + size + [0x00, 0x00, 0x00]
             + [0x2C, 0, 0, 0, 0] + size + [0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3B]
+    }
+
+    /// A GIF of `frames` 1x1 frames written byte by byte (no encoder makes
+    /// 10,000 frames quickly): a valid file, each frame one LZW block
+    /// after a graphic control block of 0.1 s.
+    public static func animatedGIF(frames: Int) -> [UInt8] {
+        var bytes = Array("GIF89a".utf8) + [1, 0, 1, 0, 0x80, 0, 0]  // 1x1, a global table of 2 colours
+        bytes += [0, 0, 0, 255, 255, 255]
+        for _ in 0..<frames {
+            bytes += [0x21, 0xF9, 4, 0, 10, 0, 0, 0]  // graphic control: 0.1 s
+            bytes += [0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0]  // image descriptor 1x1, no local table
+            bytes += [2, 2, 0x44, 0x01, 0]  // LZW code size 2, one block: clear, 0, end
+        }
+        return bytes + [0x3B]
     }
 
     /// A baseline JPEG's SOF0 with the size, a DHT-less scan header and EOI.

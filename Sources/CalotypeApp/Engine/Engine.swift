@@ -83,6 +83,9 @@ public final class Engine: Sendable {
             if let megapixels = try integer("CALOTYPE_MAX_MEGAPIXELS", in: 1...1_000) { configuration.limits.maxPixels = megapixels * 1_000_000 }
             if let megabytes = try integer("CALOTYPE_MEMORY_BUDGET_MB", in: 16...16_777_216) { configuration.memoryBudget = megabytes << 20 }
             if let scans = try integer("CALOTYPE_MAX_JPEG_SCANS", in: 1...10_000) { configuration.limits.maxJPEGScans = scans }
+            if let frames = try integer("CALOTYPE_MAX_ANIMATION_FRAMES", in: 1...ImageLimits.animationFramesCeiling) {
+                configuration.limits.maxAnimationFrames = frames
+            }
             if let policy = settings.string("CALOTYPE_FAIL_ON") {
                 guard let value = DamagedInput(shorthand: policy) else {
                     throw ConfigurationError(

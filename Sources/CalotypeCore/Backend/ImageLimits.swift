@@ -18,19 +18,54 @@ public struct ImageLimits: Sendable, Hashable {
     /// How damaged an input may be unless its recipe says (`fail_on`);
     /// default: refused on any decoder warning.
     public var failOn: DamagedInput
+    /// Most frames of an animated GIF or WebP kept in a GIF or WebP output
+    /// (default 100; 1 turns animation off: the first frame only, as
+    /// imgproxy's default). More are refused before decoding, and every
+    /// frame's pixels count against `maxPixels`.
+    public var maxAnimationFrames: Int
 
-    public init(maxPixels: Int = 50_000_000, maxBytes: Int = 64 << 20, maxJPEGScans: Int = 128, failOn: DamagedInput = .default) {
+    public init(
+        maxPixels: Int = 50_000_000,
+        maxBytes: Int = 64 << 20,
+        maxJPEGScans: Int = 128,
+        failOn: DamagedInput = .default,
+        maxAnimationFrames: Int = 100
+    ) {
         self.maxPixels = maxPixels
         self.maxBytes = maxBytes
         self.maxJPEGScans = maxJPEGScans
         self.failOn = failOn
+        self.maxAnimationFrames = maxAnimationFrames
     }
 
-    /// Refuses an input whose header declares more than `maxPixels`, before
-    /// anything is decoded, reserved or estimated from it. The sizes are a
-    /// header's (up to 2^32 - 1 each), so their product is checked for
-    /// overflow rather than computed.
-    public func checkDeclared(width: Int, height: Int, label: String) throws(ProcessingError) {
+    /// The most frames allowed; no more than this many are ever counted.
+    public static let animationFramesCeiling = 10_000
+
+    /// Whether an output keeps an animation at all.
+    public var keepsAnimations: Bool { maxAnimationFrames > 1 }
+
+    /// Refuses an input whose header declares more than `maxPixels` (all
+    /// its `frames` when the output keeps them), or more frames than
+    /// `maxAnimationFrames`, before anything is decoded, reserved or
+    /// estimated from it. The sizes are a header's (up to 2^32 - 1 each),
+    /// so their product is checked for overflow rather than computed.
+    public func checkDeclared(width: Int, height: Int, frames: Int = 1, label: String) throws(ProcessingError) {
+        if frames > 1 {
+            guard frames <= maxAnimationFrames else {
+                throw ProcessingError(
+                    .tooLarge,
+                    "\(label) is an animation of \(frames) frames; the limit is \(maxAnimationFrames) (CALOTYPE_MAX_ANIMATION_FRAMES)"
+                )
+            }
+            let (strip, overflow) = height.multipliedReportingOverflow(by: frames)
+            if let size = overflow ? "too many" : excess(width: width, height: strip) {
+                throw ProcessingError(
+                    .tooLarge,
+                    "\(label) is \(frames) frames of \(width)x\(height) (\(size) MP); the limit is \(Self.megapixels(maxPixels)) MP"
+                )
+            }
+            return
+        }
         guard let size = excess(width: width, height: height) else { return }
         throw ProcessingError(.tooLarge, "\(label) is \(width)x\(height) (\(size) MP); the limit is \(Self.megapixels(maxPixels)) MP")
     }

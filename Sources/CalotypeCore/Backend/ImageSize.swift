@@ -4,22 +4,35 @@
 public struct ImageSize: Sendable, Hashable {
     public var width: Int
     public var height: Int
+    /// Frames of an animated GIF or WebP (1 for every other image): what an
+    /// output that keeps the animation decodes, each of `width` x `height`.
+    public var frames: Int
 
-    public init(width: Int, height: Int) {
+    public init(width: Int, height: Int, frames: Int = 1) {
         self.width = width
         self.height = height
+        self.frames = frames
     }
 
+    /// One frame's megapixels.
     public var megapixels: Double { Double(width) * Double(height) / 1_000_000 }
 
     /// The size declared by a JPEG, PNG, WebP or GIF header, or `nil` for
     /// other formats and for data that is not a well-formed header. Pure
-    /// parsing of at most the first few kilobytes of a JPEG; never decodes.
+    /// parsing of at most the first few kilobytes of a JPEG, and of a GIF's
+    /// or WebP's block and chunk headers to count frames; never decodes.
     public static func sniff(_ bytes: [UInt8]) -> ImageSize? {
-        bytes.withUnsafeBufferPointer { buffer in
-            let header = HeaderBytes(buffer)
-            return header.png() ?? header.jpeg() ?? header.webp() ?? header.gif()
-        }
+        bytes.withUnsafeBufferPointer(sniff)
+    }
+
+    /// The same, over bytes a caller holds (a backend's input buffer).
+    public static func sniff(_ bytes: UnsafeRawBufferPointer) -> ImageSize? {
+        sniff(bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
+    private static func sniff(_ buffer: UnsafeBufferPointer<UInt8>) -> ImageSize? {
+        let header = HeaderBytes(buffer)
+        return header.png() ?? header.jpeg() ?? header.webp() ?? header.gif()
     }
 }
 
@@ -57,9 +70,9 @@ private struct HeaderBytes {
         Array(text.utf8).enumerated().allSatisfy { byte(offset + $0.offset) == Int($0.element) }
     }
 
-    private func size(_ width: Int?, _ height: Int?) -> ImageSize? {
+    private func size(_ width: Int?, _ height: Int?, frames: Int = 1) -> ImageSize? {
         guard let width, let height, width > 0, height > 0 else { return nil }
-        return ImageSize(width: width, height: height)
+        return ImageSize(width: width, height: height, frames: max(frames, 1))
     }
 
     func png() -> ImageSize? {
@@ -69,7 +82,55 @@ private struct HeaderBytes {
 
     func gif() -> ImageSize? {
         guard matches("GIF8", at: 0) else { return nil }
-        return size(littleEndian16(6), littleEndian16(8))
+        return size(littleEndian16(6), littleEndian16(8), frames: gifFrames())
+    }
+
+    /// The image descriptors of a GIF, counted by walking its blocks (the
+    /// colour tables skipped, each data block by its length byte): a step
+    /// per block, never past the bytes, up to the first damage.
+    func gifFrames() -> Int {
+        guard let flags = byte(10) else { return 1 }
+        var offset = 13 + (flags & 0x80 != 0 ? 3 << ((flags & 0x07) + 1) : 0)
+        var frames = 0
+        /// The offset after the data sub-blocks that start at `start`, or nil.
+        func afterSubBlocks(_ start: Int) -> Int? {
+            var position = start
+            while let length = byte(position) {
+                position += 1 + length
+                if length == 0 { return position }
+            }
+            return nil
+        }
+        while let introducer = byte(offset) {
+            switch introducer {
+            case 0x2C:  // image descriptor: 9 bytes, a local colour table, the LZW code size, the data
+                guard let packed = byte(offset + 9) else { return max(frames, 1) }
+                frames += 1
+                let table = packed & 0x80 != 0 ? 3 << ((packed & 0x07) + 1) : 0
+                guard let next = afterSubBlocks(offset + 10 + table + 1) else { return frames }
+                offset = next
+            case 0x21:  // extension: its label, then sub-blocks
+                guard let next = afterSubBlocks(offset + 2) else { return max(frames, 1) }
+                offset = next
+            default:  // the trailer (0x3B), or damage
+                return max(frames, 1)
+            }
+        }
+        return max(frames, 1)
+    }
+
+    /// The `ANMF` chunks of an animated WebP (one per frame), found by
+    /// walking the RIFF chunks from their headers.
+    func webpFrames() -> Int {
+        var offset = 12
+        var frames = 0
+        while byte(offset + 7) != nil {
+            guard let low = littleEndian16(offset + 4), let high = littleEndian16(offset + 6) else { break }
+            if matches("ANMF", at: offset) { frames += 1 }
+            let length = high << 16 | low
+            offset += 8 + length + (length & 1)
+        }
+        return max(frames, 1)
     }
 
     /// Walks the markers to the first start-of-frame (SOF0...SOF15 but DHT,
@@ -111,8 +172,8 @@ private struct HeaderBytes {
             return size(width, height)
         }
         if matches("VP8X", at: 12) {
-            guard let width = littleEndian24(24), let height = littleEndian24(27) else { return nil }
-            return size(width + 1, height + 1)
+            guard let flags = byte(20), let width = littleEndian24(24), let height = littleEndian24(27) else { return nil }
+            return size(width + 1, height + 1, frames: flags & 0x02 != 0 ? webpFrames() : 1)
         }
         return nil
     }

@@ -2,8 +2,11 @@
 public struct ProcessedImage: Sendable {
     public var bytes: [UInt8]
     public var format: OutputFormat
+    /// One frame's width and height (an animation's frames are all this size).
     public var width: Int
     public var height: Int
+    /// Frames written: 1, or an animation's (GIF and WebP outputs keep them).
+    public var frames: Int
     /// The format the input was decoded from.
     public var sourceFormat: SourceFormat
     /// The name of the backend that produced it.
@@ -17,8 +20,10 @@ public struct ProcessedImage: Sendable {
         height: Int,
         sourceFormat: SourceFormat,
         backend: String,
-        timings: StageTimings
+        timings: StageTimings,
+        frames: Int = 1
     ) {
+        self.frames = frames
         self.bytes = bytes
         self.format = format
         self.width = width

@@ -4,6 +4,10 @@ public enum OutputFormat: String, StringEnumParameter {
     /// The input's own format where Calotype can write it; see `SourceFormat.outputFormat`.
     case original
 
+    /// Whether this format writes animations (every other one writes an
+    /// animation's first frame).
+    public var animates: Bool { self == .gif || self == .webp }
+
     /// Every format an encoder writes (all but `original`).
     public static let encoded: [OutputFormat] = allCases.filter { $0 != .original }
 

@@ -36,6 +36,11 @@ public struct OutputOptions: ParameterBound, Hashable, Sendable {
     public static let unread = Self(unread: ())
     private init(unread: Void) {}
 
+    /// Whether the output may keep an animated source's frames: GIF and
+    /// WebP write animations (`original` keeps a GIF's or WebP's format);
+    /// every other format takes the first frame.
+    public var mayKeepAnimation: Bool { format == .original || format.animates }
+
     /// The format to write for an input decoded from `source`, where the
     /// encoders are `writable`: `original` falls back (GIF to PNG) when
     /// the source's own format cannot be written; a format named outright

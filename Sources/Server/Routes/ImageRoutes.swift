@@ -42,13 +42,21 @@ extension CalotypeServer {
         // centred crop are resolved against the decoded image in the
         // pipeline, so a bad recipe never costs a fetch.
         var recipe = try recipe(for: options)
-        // A format the URL names wins; else the Accept header chooses, and
-        // the answer varies with it.
         let explicitFormat = options.format != nil
-        let negotiated = explicitFormat ? nil : ContentNegotiation.format(accept: request.headers[.accept], preferred: settings.negotiatedFormats)
 
         let (source, hold) = try await fetchSource(url.source)
         defer { hold.release() }
+        // A format the URL names wins; else the Accept header chooses (among
+        // the formats that animate, for an animation: AVIF would keep its
+        // first frame), and the answer varies with it.
+        let animated = (ImageSize.sniff(source.bytes)?.frames ?? 1) > 1 && scheduler.configuration.inputLimits.keepsAnimations
+        let negotiated =
+            explicitFormat
+            ? nil
+            : ContentNegotiation.format(
+                accept: request.headers[.accept],
+                preferred: settings.negotiatedFormats.filter { !animated || $0.animates }
+            )
         // The tag hashes the source (SHA-256: 0.5 ms of CPU for a 0.6 MB
         // photo, 30 ms at the 64 MiB limit). A revalidation needs it before
         // anything else; any other request has it made on NIO's pool while
