@@ -16,14 +16,44 @@ public struct ImgproxyOptions: Sendable, Equatable {
         case auto
     }
 
+    /// imgproxy's gravity: a type and its two numbers (offsets for the
+    /// compass types, the point for `fp`).
+    public struct Gravity: Sendable, Equatable {
+        /// `ce`, `no`, `so`, `ea`, `we`, `noea`, `nowe`, `soea`, `sowe`, `sm` or `fp`.
+        public var type = "ce"
+        public var x = 0.0
+        public var y = 0.0
+
+        /// The compass types, by imgproxy's names, as the recipe's gravities.
+        static let compass: [String: String] = [
+            "ce": "centre", "no": "north", "so": "south", "ea": "east", "we": "west",
+            "noea": "north_east", "nowe": "north_west", "soea": "south_east", "sowe": "south_west",
+        ]
+
+        /// The recipe's gravity and its numbers for an operation whose
+        /// shorthand keys start with `prefix` (`crop_` for crop).
+        func fields(prefix: String, gravityKey: String) -> [(key: String, value: String)] {
+            if type == "fp" {
+                return [(gravityKey, "focus"), ("\(prefix)focus_x", "\(x)"), ("\(prefix)focus_y", "\(y)")]
+            }
+            if type == "sm" { return [(gravityKey, "attention")] }
+            var fields: [(key: String, value: String)] = []
+            if let name = Self.compass[type], name != "centre" || x != 0 || y != 0 { fields.append((gravityKey, name)) }
+            if x != 0 { fields.append(("\(prefix)offset_x", "\(x)")) }
+            if y != 0 { fields.append(("\(prefix)offset_y", "\(y)")) }
+            return fields
+        }
+    }
+
     public var resizingType = ResizingType.fit
     public var width: Int?
     public var height: Int?
     public var enlarge = false
-    /// `ce` (centre) or `sm` (smart: Calotype's `attention`).
-    public var gravity = "ce"
-    /// `c:width:height[:gravity]`: a region of the image, centred.
+    public var gravity = Gravity()
+    /// `c:width:height[:gravity]`: a region of the image, placed by its
+    /// own gravity, or by `gravity` when it names none.
     public var crop: ImageSize?
+    public var cropGravity: Gravity?
     public var rotate: Int?
     public var blur: Double?
     public var sharpen: Double?
@@ -40,6 +70,9 @@ public struct ImgproxyOptions: Sendable, Equatable {
         var expanding: Set<String> = []
         try apply(options, presets: presets, expanding: &expanding)
         if format == nil, let extensionFormat { format = extensionFormat }
+        if crop != nil, (cropGravity ?? gravity).type == "sm" {
+            throw .unsupported("c: a crop is placed by a compass gravity or fp, not sm (smart: for rt:fill)")
+        }
     }
 
     private mutating func apply(_ options: [ImageURL.Option], presets: [String: String], expanding: inout Set<String>) throws(ImageURLError) {
@@ -87,8 +120,7 @@ public struct ImgproxyOptions: Sendable, Equatable {
             case "enlarge", "el":
                 enlarge = try flag(0) ?? false
             case "gravity", "g":
-                gravity = try Self.gravity(args.first ?? "", option: option.name)
-                guard args.count <= 1 else { throw .unsupported("\(option.name): gravity offsets are not supported") }
+                gravity = try Self.gravity(args[...], option: option.name)
             case "crop", "c":
                 guard let cropWidth = try integer(0), let cropHeight = try integer(1), cropWidth > 0, cropHeight > 0 else {
                     throw .malformed("\(option.name) takes a width and a height")
@@ -97,9 +129,7 @@ public struct ImgproxyOptions: Sendable, Equatable {
                 guard cropWidth <= Self.maxCropSide, cropHeight <= Self.maxCropSide else {
                     throw .malformed("\(option.name): \(cropWidth)x\(cropHeight) is larger than any crop (at most \(Self.maxCropSide) a side)")
                 }
-                if args.count > 2, try Self.gravity(args[2], option: option.name) != "ce" {
-                    throw .unsupported("\(option.name): only centred crops are supported")
-                }
+                cropGravity = args.count > 2 && !args[2].isEmpty ? try Self.gravity(args[2...], option: option.name) : nil
                 crop = ImageSize(width: cropWidth, height: cropHeight)
             case "rotate", "rot":
                 guard let angle = try integer(0), [0, 90, 180, 270].contains(angle) else {
@@ -148,9 +178,33 @@ public struct ImgproxyOptions: Sendable, Equatable {
         return type
     }
 
-    private static func gravity(_ text: String, option: String) throws(ImageURLError) -> String {
-        guard text == "ce" || text == "sm" else { throw .unsupported("\(option): gravity '\(text)' is not supported (ce or sm)") }
-        return text
+    /// `type[:x:y]`: a compass type with offsets (pixels from 1 up, else
+    /// a fraction of the image), `sm`, or `fp:x:y` (fractions 0...1).
+    private static func gravity(_ args: ArraySlice<String>, option: String) throws(ImageURLError) -> Gravity {
+        let type = args.first ?? ""
+        let numbers = Array(args.dropFirst())
+        func number(_ index: Int, in range: ClosedRange<Double>) throws(ImageURLError) -> Double {
+            guard index < numbers.count, !numbers[index].isEmpty else { return 0 }
+            guard let value = Double(numbers[index]), range.contains(value) else {
+                throw .malformed("\(option): '\(numbers[index])' is not a number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        switch type {
+        case "fp":
+            guard numbers.count == 2 else { throw .malformed("\(option): fp takes a point, fp:x:y (fractions 0 to 1)") }
+            return Gravity(type: type, x: try number(0, in: 0...1), y: try number(1, in: 0...1))
+        case "sm":
+            guard numbers.isEmpty else { throw .malformed("\(option): sm takes no offsets") }
+            return Gravity(type: type)
+        case _ where Gravity.compass[type] != nil:
+            guard numbers.count <= 2 else { throw .malformed("\(option): \(type) takes at most two offsets, x and y") }
+            return Gravity(type: type, x: try number(0, in: Position.offsetRange), y: try number(1, in: Position.offsetRange))
+        default:
+            throw .unsupported(
+                "\(option): gravity '\(type)' is not supported (ce, no, so, ea, we, noea, nowe, soea, sowe, sm, fp; obj and objw are imgproxy Pro's)"
+            )
+        }
     }
 
     /// The recipe. `auto` and the centred crop are operations of the
@@ -161,13 +215,17 @@ public struct ImgproxyOptions: Sendable, Equatable {
         // (`1e+308` in a query string reads back as `1e 308`).
         var fields: [(key: String, value: String)] = []
         if let crop {
-            fields += [("crop_width", "\(crop.width)"), ("crop_height", "\(crop.height)"), ("crop_gravity", "centre")]
+            fields += [("crop_width", "\(crop.width)"), ("crop_height", "\(crop.height)")]
+            let placed = cropGravity ?? gravity
+            // imgproxy's crop is centred by default: the recipe's default is at x, y.
+            let placing = placed.fields(prefix: "crop_", gravityKey: "crop_gravity")
+            fields += placing.isEmpty ? [("crop_gravity", "centre")] : placing
         }
         if let width { fields.append(("width", "\(width)")) }
         if let height { fields.append(("height", "\(height)")) }
         if width != nil || height != nil {
             fields.append(("fit", fit))
-            if gravity == "sm" { fields.append(("gravity", "attention")) }
+            if resizingType == .fill || resizingType == .auto { fields += gravity.fields(prefix: "", gravityKey: "gravity") }
             if enlarge { fields.append(("enlarge", "true")) }
         }
         if let rotate { fields.append(("rotate", "\(rotate)")) }

@@ -113,12 +113,25 @@ package struct LibvipsPipeline {
             let display = source.displaySize(autorotate: recipe.autorotate)
             let resize = asked.resolved(forWidth: display.width, height: display.height)
             let planned = ResizePlan(resize, imageWidth: display.width, imageHeight: display.height)
-            for size in planned.plannedSizes(imageWidth: display.width, imageHeight: display.height) {
+            let sizes = planned.plannedSizes(imageWidth: display.width, imageHeight: display.height)
+            for size in sizes {
                 try limits.checkPlanned(width: size.width, height: size.height, stage: "resize")
             }
-            image = try Self.loadResized(source, resize: resize, autorotate: recipe.autorotate, killSwitch: killSwitch)
-            try normaliseColour()
-            try pad(ResizePlan(resize, imageWidth: image.width, imageHeight: image.height), with: resize.background)
+            if resize.effectiveFit == .cover, let position = resize.position, position != .centre {
+                // Placed by a compass point or a focus point: scaled whole
+                // (shrink-on-load still), then cut where the image is shown
+                // the right way up, never in its stored orientation.
+                var whole = resize
+                (whole.fit, whole.width, whole.height) = (.fill, sizes[0].width, sizes[0].height)
+                (whole.gravity, whole.offsetX, whole.offsetY, whole.focusX, whole.focusY) = (.centre, 0, 0, 0.5, 0.5)
+                image = try Self.loadResized(source, resize: whole, autorotate: recipe.autorotate, killSwitch: killSwitch)
+                try normaliseColour()
+                image = try Self.cut(image, planned, at: position)
+            } else {
+                image = try Self.loadResized(source, resize: resize, autorotate: recipe.autorotate, killSwitch: killSwitch)
+                try normaliseColour()
+                try pad(ResizePlan(resize, imageWidth: image.width, imageHeight: image.height), with: resize.background)
+            }
         } else {
             let orientationApplies = recipe.autorotate && source.header.orientation != 1
             let needsRandomAccess = orientationApplies || remaining.contains(where: Self.readsOutOfOrder)
@@ -158,7 +171,7 @@ package struct LibvipsPipeline {
             var image = try lanczos(
                 decoded,
                 ResizePlan(stored, imageWidth: decoded.width, imageHeight: decoded.height),
-                gravity: resize.gravity,
+                resize: resize,
                 killSwitch: killSwitch
             )
             if autorotate && source.header.orientation != 1 {
@@ -235,7 +248,7 @@ package struct LibvipsPipeline {
         case .resize(let asked):
             let resize = asked.resolved(forWidth: image.width, height: image.height)
             let plan = ResizePlan(resize, imageWidth: image.width, imageHeight: image.height)
-            image = try Self.lanczos(image, plan, gravity: resize.gravity, killSwitch: killSwitch)
+            image = try Self.lanczos(image, plan, resize: resize, killSwitch: killSwitch)
             try pad(plan, with: resize.background)
         case .rotate(let rotate):
             try renderToMemory()
@@ -303,13 +316,17 @@ package struct LibvipsPipeline {
     private static func lanczos(
         _ image: VipsImageHandle,
         _ plan: ResizePlan,
-        gravity: Resize.Gravity,
+        resize: Resize,
         killSwitch: KillSwitch
     ) throws(ProcessingError) -> VipsImageHandle {
         var result = image
         if plan.horizontalScale != 1 || plan.verticalScale != 1 {
             result = try LibvipsResize.resize(result, horizontalScale: plan.horizontalScale, verticalScale: plan.verticalScale)
         }
+        if let position = resize.position, position != .centre {
+            return try cut(result, plan, at: position)
+        }
+        let gravity = resize.gravity
         if let cropWidth = plan.cropWidth, let cropHeight = plan.cropHeight,
             result.width > cropWidth || result.height > cropHeight
         {
@@ -322,6 +339,16 @@ package struct LibvipsPipeline {
             result = try result.apply("cover crop") { cv_smartcrop($0, $1, Int32(width), Int32(height), interesting(gravity)) }
         }
         return result
+    }
+
+    /// `cover`'s box cut from the scaled image at a compass or focus point.
+    private static func cut(_ image: VipsImageHandle, _ plan: ResizePlan, at position: Position) throws(ProcessingError) -> VipsImageHandle {
+        guard let cropWidth = plan.cropWidth, let cropHeight = plan.cropHeight,
+            image.width > cropWidth || image.height > cropHeight
+        else { return image }
+        let (width, height) = (min(cropWidth, image.width), min(cropHeight, image.height))
+        let origin = position.origin(innerWidth: width, innerHeight: height, outerWidth: image.width, outerHeight: image.height)
+        return try image.apply("cover crop") { cv_extract_area($0, $1, Int32(origin.x), Int32(origin.y), Int32(width), Int32(height)) }
     }
 
     /// `contain`'s padding: centre the image on the box in the background colour.
@@ -391,10 +418,12 @@ package struct LibvipsPipeline {
     }
 }
 
+/// libvips' smart crop for the gravities it decides (the others are cut by
+/// `Position`, and reach this as the centre only when they are the centre).
 private func interesting(_ gravity: Resize.Gravity) -> VipsInteresting {
     switch gravity {
-    case .centre: VIPS_INTERESTING_CENTRE
     case .attention: VIPS_INTERESTING_ATTENTION
     case .entropy: VIPS_INTERESTING_ENTROPY
+    default: VIPS_INTERESTING_CENTRE
     }
 }

@@ -133,7 +133,7 @@ public struct OpenCLBackend: ImageBackend {
             if resize.enlarge {
                 return .unsupported("\(name) does not enlarge images (libvips' upsizing is not ported)")
             }
-            if (resize.effectiveFit == .cover || resize.effectiveFit == .auto) && resize.gravity != .centre {
+            if (resize.effectiveFit == .cover || resize.effectiveFit == .auto) && resize.position != .centre {
                 return .unsupported("\(name) crops with centre gravity only (\(resize.gravity.rawValue) runs on the CPU)")
             }
         }

@@ -127,7 +127,7 @@ struct OpenCLJob {
     }
 
     static func checkGravity(_ resize: Resize) throws(ProcessingError) {
-        if resize.effectiveFit == .cover && resize.gravity != .centre {
+        if resize.effectiveFit == .cover && resize.position != .centre {
             throw ProcessingError(.unsupportedByBackend, "the OpenCL backend crops with centre gravity only")
         }
     }

@@ -75,6 +75,10 @@ struct OpenCLEquivalenceTests {
             for shorthand in [
                 "rotate=90", "rotate=180", "rotate=270", "flip=horizontal", "flip=vertical",
                 "crop_x=1&crop_y=0&crop_width=5&crop_height=300", "crop_x=0&crop_y=0&crop_width=1&crop_height=1",
+                // Placed by imgproxy's gravity: the same rectangle on both.
+                "crop_width=3&crop_height=4&crop_gravity=south_east&crop_offset_x=1",
+                "crop_width=9&crop_height=2&crop_gravity=focus&crop_focus_x=0.8&crop_focus_y=0.1",
+                "crop_width=4&crop_height=4&crop_gravity=centre&crop_offset_y=0.25",
             ] where !(shorthand.hasPrefix("crop_x=1") && width < 2) {
                 try await compareBackends(image, try recipe(shorthand), label: "random \(width)x\(height)x\(bands)")
             }

@@ -69,6 +69,16 @@ struct ImgproxyOptionsTests {
         ("c:1000:500", "crop_width=1000&crop_height=500&crop_gravity=centre"),
         ("rot:90/bl:2/sh:1/q:70/f:webp/sm:0", "rotate=90&blur=2.0&sharpen=1.0&quality=70&format=webp&strip=false"),
         ("w:0/h:120", "height=120&fit=inside"),
+        // Gravity: compass points with offsets (pixels, or fractions under 1), and focus points.
+        ("rs:fill:300:400/g:no", "width=300&height=400&fit=cover&gravity=north"),
+        ("rs:fill:300:400/g:soea:10:0.25", "width=300&height=400&fit=cover&gravity=south_east&offset_x=10&offset_y=0.25"),
+        ("rs:fill:300:400/g:fp:0.2:0.8", "width=300&height=400&fit=cover&gravity=focus&focus_x=0.2&focus_y=0.8"),
+        ("rs:auto:300:400/g:we", "width=300&height=400&fit=auto&gravity=west"),
+        ("rs:fit:300:400/g:no", "width=300&height=400&fit=inside"),
+        ("c:100:50:nowe:5:6", "crop_width=100&crop_height=50&crop_gravity=north_west&crop_offset_x=5&crop_offset_y=6"),
+        ("g:so/c:100:50", "crop_width=100&crop_height=50&crop_gravity=south"),
+        ("g:ce:10:-10/c:100:50", "crop_width=100&crop_height=50&crop_gravity=centre&crop_offset_x=10&crop_offset_y=-10"),
+        ("c:100:50:fp:0.5:0", "crop_width=100&crop_height=50&crop_gravity=focus&crop_focus_x=0.5&crop_focus_y=0"),
     ])
     func optionsMapOntoTheRecipe(_ options: String, _ shorthand: String) throws {
         #expect(try Self.recipe(options) == Recipe(shorthand: shorthand))
@@ -96,7 +106,8 @@ struct ImgproxyOptionsTests {
 
     /// An option Calotype does not have is refused by name, never ignored.
     @Test(arguments: [
-        "wm:0.5", "g:no", "g:ce:10:10", "rs:fit:100:100:0:1", "rt:crop", "c:100:100:sm", "rot:45", "trim:10", "w:abc", "el:maybe",
+        "wm:0.5", "g:obj:face", "g:fp:2:0.5", "g:fp:0.5", "g:no:1:2:3", "g:sm:1", "g:no:99999", "rs:fit:100:100:0:1", "rt:crop",
+        "c:100:100:sm", "rot:45", "trim:10", "w:abc", "el:maybe",
         // An empty width is not "no width"; a crop larger than any is refused, not clamped.
         "w:", "h:", "c:100000000:1", "c:1:16385",
     ])

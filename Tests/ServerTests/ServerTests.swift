@@ -89,7 +89,7 @@ struct ServerTests {
         .init(uri: "/process", file: nil, field: "file", contentType: "text/plain", status: .unsupportedMediaType, code: "unsupported_media_type"),
         .init(uri: "/process-batch", file: nil, field: "files", contentType: nil, status: .badRequest, code: "no_files"),
         .init(
-            uri: "/process?width=10&height=10&fit=cover&gravity=north",
+            uri: "/process?width=10&height=10&fit=cover&gravity=upward",
             file: "photo.jpg",
             field: "file",
             contentType: nil,

@@ -13,11 +13,23 @@ public struct Crop: PipelineOperation {
         /// `c:width:height`), its size clamped to the image; `x` and `y`
         /// are not given.
         case centre
+        /// Against an edge or in a corner (imgproxy's `c:w:h:no`, ...),
+        /// moved by `offset_x`, `offset_y`.
+        case north, south, east, west
+        case northEast = "north_east"
+        case northWest = "north_west"
+        case southEast = "south_east"
+        case southWest = "south_west"
+        /// Centred on `focus_x`, `focus_y` as far as it stays inside (`fp`).
+        case focus
 
         public init?(shorthand: String) {
             let text = shorthand.lowercased()
             self.init(rawValue: text == "center" ? "centre" : text)
         }
+
+        /// The compass point, for the gravities that are one.
+        public var compassPoint: CompassPoint? { CompassPoint(rawValue: rawValue) }
     }
 
     public static let kind = OperationKind.crop
@@ -53,8 +65,38 @@ public struct Crop: PipelineOperation {
     public static let gravityParameter = Parameter<Gravity>(
         "gravity",
         shorthandKey: "crop_gravity",
-        summary: "`centre`: the rectangle in the middle of the image (`center` is accepted too); `none`: at x, y.",
+        summary:
+            "`none`: at x, y; `centre` (or `center`), an edge (`north`, ...) or a corner (`north_east`, ...): there, moved by the offsets; `focus`: centred on the focus point.",
         default: .atOffset
+    )
+    public static let offsetXParameter = Parameter<Double>(
+        "offset_x",
+        shorthandKey: "crop_offset_x",
+        summary:
+            "With a compass gravity: how far the rectangle moves inward from the edge the gravity names (right from the middle for `centre`, `north`, `south`); 1 or more (either sign) is pixels, under 1 a fraction of the image's width.",
+        default: 0,
+        range: Position.offsetRange
+    )
+    public static let offsetYParameter = Parameter<Double>(
+        "offset_y",
+        shorthandKey: "crop_offset_y",
+        summary: "The same downward or inward from the top or bottom edge, in pixels or a fraction of the image's height.",
+        default: 0,
+        range: Position.offsetRange
+    )
+    public static let focusXParameter = Parameter<Double>(
+        "focus_x",
+        shorthandKey: "crop_focus_x",
+        summary: "With gravity `focus`: the point the rectangle is centred on, as a fraction of the width (0 left, 1 right).",
+        default: 0.5,
+        range: 0...1
+    )
+    public static let focusYParameter = Parameter<Double>(
+        "focus_y",
+        shorthandKey: "crop_focus_y",
+        summary: "With gravity `focus`: the same as a fraction of the height (0 top, 1 bottom).",
+        default: 0.5,
+        range: 0...1
     )
 
     public static let bound = [
@@ -63,6 +105,10 @@ public struct Crop: PipelineOperation {
         widthParameter.bound(to: \Self.width),
         heightParameter.bound(to: \Self.height),
         gravityParameter.bound(to: \Self.gravity),
+        offsetXParameter.bound(to: \Self.offsetX),
+        offsetYParameter.bound(to: \Self.offsetY),
+        focusXParameter.bound(to: \Self.focusX),
+        focusYParameter.bound(to: \Self.focusY),
     ]
 
     public var x = 0
@@ -70,6 +116,10 @@ public struct Crop: PipelineOperation {
     public var width = 1
     public var height = 1
     public var gravity = Gravity.atOffset
+    public var offsetX = 0.0
+    public var offsetY = 0.0
+    public var focusX = 0.5
+    public var focusY = 0.5
 
     public init(x: Int = 0, y: Int = 0, width: Int, height: Int, gravity: Gravity = .atOffset) throws(RecipeError) {
         (self.x, self.y, self.width, self.height, self.gravity) = (x, y, width, height, gravity)
@@ -79,15 +129,34 @@ public struct Crop: PipelineOperation {
     public static let unread = Self(unread: ())
     private init(unread: Void) {}
 
-    /// A centred rectangle has no corner of its own: `x` and `y` with it
-    /// would be ignored, so they are refused.
+    /// A placed rectangle has no corner of its own: `x` and `y` with a
+    /// gravity would be ignored, and so would offsets without a compass
+    /// gravity or a focus point without `focus`: each is refused.
     public func checkCombination() throws(RecipeError) {
-        if gravity == .centre && (x != 0 || y != 0) {
+        if gravity != .atOffset && (x != 0 || y != 0) {
             throw RecipeError(
                 field: x != 0 ? Self.xParameter.key : Self.yParameter.key,
-                reason: .malformed("not given with gravity centre, which places the rectangle itself")
+                reason: .malformed("not given with gravity \(gravity.rawValue), which places the rectangle itself")
             )
         }
+        if gravity.compassPoint == nil && (offsetX != 0 || offsetY != 0) {
+            throw RecipeError(
+                field: offsetX != 0 ? Self.offsetXParameter.key : Self.offsetYParameter.key,
+                reason: .malformed("only given with a compass gravity (centre, north, ..., south_west), not \(gravity.rawValue)")
+            )
+        }
+        if gravity != .focus && (focusX != 0.5 || focusY != 0.5) {
+            throw RecipeError(
+                field: focusX != 0.5 ? Self.focusXParameter.key : Self.focusYParameter.key,
+                reason: .malformed("only given with gravity focus")
+            )
+        }
+    }
+
+    /// Where a placed rectangle goes; nil at `x`, `y`.
+    public var position: Position? {
+        if gravity == .focus { return Position(.focus(x: focusX, y: focusY)) }
+        return gravity.compassPoint.map { Position(.compass($0, offsetX: offsetX, offsetY: offsetY)) }
     }
 
     public var asOperation: Operation { .crop(self) }
@@ -96,10 +165,11 @@ public struct Crop: PipelineOperation {
     /// centred in it), or `nil` when it lies wholly outside. Every backend
     /// crops to this.
     public func clamped(toWidth imageWidth: Int, height imageHeight: Int) -> (x: Int, y: Int, width: Int, height: Int)? {
-        if gravity == .centre {
+        if let position {
             guard imageWidth > 0, imageHeight > 0 else { return nil }
             let (width, height) = (min(width, imageWidth), min(height, imageHeight))
-            return ((imageWidth - width) / 2, (imageHeight - height) / 2, width, height)
+            let origin = position.origin(innerWidth: width, innerHeight: height, outerWidth: imageWidth, outerHeight: imageHeight)
+            return (origin.x, origin.y, width, height)
         }
         guard x < imageWidth, y < imageHeight else { return nil }
         return (x, y, min(width, imageWidth - x), min(height, imageHeight - y))

@@ -24,6 +24,15 @@ public struct Resize: PipelineOperation {
     public enum Gravity: String, StringEnumParameter {
         /// The middle.
         case centre
+        /// An edge or a corner (imgproxy's `no`, `so`, `ea`, `we`, `noea`,
+        /// `nowe`, `soea`, `sowe`), moved by `offset_x`, `offset_y`.
+        case north, south, east, west
+        case northEast = "north_east"
+        case northWest = "north_west"
+        case southEast = "south_east"
+        case southWest = "south_west"
+        /// Centred on `focus_x`, `focus_y` (imgproxy's `fp`).
+        case focus
         /// The most interesting region by libvips' attention model (skin, saturation, edges).
         case attention
         /// The region with the most entropy.
@@ -33,6 +42,9 @@ public struct Resize: PipelineOperation {
             let text = shorthand.lowercased()
             self.init(rawValue: text == "center" ? "centre" : text)
         }
+
+        /// The compass point, for the gravities that are one.
+        public var compassPoint: CompassPoint? { CompassPoint(rawValue: rawValue) }
     }
 
     public static let kind = OperationKind.resize
@@ -58,6 +70,31 @@ public struct Resize: PipelineOperation {
         "gravity",
         summary: "Which part `cover` keeps (`center` is accepted too).",
         default: .centre
+    )
+    public static let offsetXParameter = Parameter<Double>(
+        "offset_x",
+        summary:
+            "With a compass gravity: how far the kept part moves inward from the edge the gravity names (right from the middle for `centre`, `north`, `south`); 1 or more (either sign) is pixels, under 1 a fraction of the scaled image's width.",
+        default: 0,
+        range: Position.offsetRange
+    )
+    public static let offsetYParameter = Parameter<Double>(
+        "offset_y",
+        summary: "The same downward or inward from the top or bottom edge, in pixels or a fraction of the scaled image's height.",
+        default: 0,
+        range: Position.offsetRange
+    )
+    public static let focusXParameter = Parameter<Double>(
+        "focus_x",
+        summary: "With gravity `focus`: the point the kept part is centred on, as a fraction of the width (0 left, 1 right).",
+        default: 0.5,
+        range: 0...1
+    )
+    public static let focusYParameter = Parameter<Double>(
+        "focus_y",
+        summary: "With gravity `focus`: the same as a fraction of the height (0 top, 1 bottom).",
+        default: 0.5,
+        range: 0...1
     )
     public static let enlargeParameter = Parameter<Bool>(
         "enlarge",
@@ -86,6 +123,10 @@ public struct Resize: PipelineOperation {
         heightParameter.bound(to: \Self.height),
         fitParameter.bound(to: \Self.fit),
         gravityParameter.bound(to: \Self.gravity),
+        offsetXParameter.bound(to: \Self.offsetX),
+        offsetYParameter.bound(to: \Self.offsetY),
+        focusXParameter.bound(to: \Self.focusX),
+        focusYParameter.bound(to: \Self.focusY),
         enlargeParameter.bound(to: \Self.enlarge),
         fastShrinkParameter.bound(to: \Self.fastShrink),
         backgroundParameter.bound(to: \Self.background),
@@ -95,6 +136,10 @@ public struct Resize: PipelineOperation {
     public var height: Int?
     public var fit = Fit.inside
     public var gravity = Gravity.centre
+    public var offsetX = 0.0
+    public var offsetY = 0.0
+    public var focusX = 0.5
+    public var focusY = 0.5
     public var enlarge = false
     public var fastShrink = true
     public var background = Colour.white
@@ -116,11 +161,32 @@ public struct Resize: PipelineOperation {
     public static let unread = Self(unread: ())
     private init(unread: Void) {}
 
-    /// Width, height or both.
+    /// Width, height or both; offsets only with a compass gravity, a focus
+    /// point only with `focus` (either would be ignored otherwise).
     public func checkCombination() throws(RecipeError) {
         if width == nil && height == nil {
             throw RecipeError(field: "width", reason: .missing("resize needs width, height or both"))
         }
+        if gravity.compassPoint == nil && (offsetX != 0 || offsetY != 0) {
+            throw RecipeError(
+                field: offsetX != 0 ? Self.offsetXParameter.key : Self.offsetYParameter.key,
+                reason: .malformed("only given with a compass gravity (centre, north, ..., south_west), not \(gravity.rawValue)")
+            )
+        }
+        if gravity != .focus && (focusX != 0.5 || focusY != 0.5) {
+            throw RecipeError(
+                field: focusX != 0.5 ? Self.focusXParameter.key : Self.focusYParameter.key,
+                reason: .malformed("only given with gravity focus")
+            )
+        }
+    }
+
+    /// Where `cover` cuts its box from the scaled image: nil for the
+    /// gravities libvips' smart crop decides (`attention`, `entropy`).
+    public var position: Position? {
+        if gravity == .focus { return Position(.focus(x: focusX, y: focusY)) }
+        guard let point = gravity.compassPoint else { return nil }
+        return Position(.compass(point, offsetX: offsetX, offsetY: offsetY))
     }
 
     public var asOperation: Operation { .resize(self) }
