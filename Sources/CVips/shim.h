@@ -122,6 +122,40 @@ static inline int cv_embed_centre(VipsImage *in, VipsImage **out, int width, int
     return status;
 }
 
+/* `in` at `x`, `y` on a `width` x `height` canvas of `background`. */
+static inline int cv_embed(VipsImage *in, VipsImage **out, int x, int y, int width, int height,
+                           const double *background, int n) {
+    VipsArrayDouble *bg = vips_array_double_new(background, n);
+    int status = vips_embed(in, out, x, y, width, height,
+                            "extend", VIPS_EXTEND_BACKGROUND,
+                            "background", bg, NULL);
+    vips_area_unref(VIPS_AREA(bg));
+    return status;
+}
+
+/* The box of what differs from `background` by more than `threshold`
+ * (libvips' find_trim: alpha flattened onto the background, a 3x3 median
+ * against noise); a width of 0 when nothing does. */
+static inline int cv_find_trim(VipsImage *in, double threshold, const double *background, int n,
+                               int *left, int *top, int *width, int *height) {
+    VipsArrayDouble *bg = vips_array_double_new(background, n);
+    int status = vips_find_trim(in, left, top, width, height,
+                                "threshold", threshold, "background", bg, NULL);
+    vips_area_unref(VIPS_AREA(bg));
+    return status;
+}
+
+/* The value of each band at `x`, `y` into `values` (up to `capacity`);
+ * the band count, or -1. */
+static inline int cv_getpoint(VipsImage *in, int x, int y, double *values, int capacity) {
+    double *vector = NULL;
+    int n = 0;
+    if (vips_getpoint(in, &vector, &n, x, y, NULL)) return -1;
+    for (int i = 0; i < n && i < capacity; i++) values[i] = vector[i];
+    g_free(vector);
+    return n;
+}
+
 static inline int cv_rot(VipsImage *in, VipsImage **out, VipsAngle angle) {
     return vips_rot(in, out, angle, NULL);
 }

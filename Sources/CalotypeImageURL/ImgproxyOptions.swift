@@ -1,9 +1,11 @@
 import CalotypeCore
 
-/// imgproxy's processing options, the ones that map onto Calotype's
-/// operations, read from a `GET /img` path and turned into a recipe. An
-/// option Calotype does not have is refused with its name, never ignored:
-/// an ignored option would serve the wrong picture under a valid signature.
+/// imgproxy's processing options, read from a `GET /img` path and turned
+/// into a recipe (`recipe()`, in ImgproxyOptions+Recipe.swift). An option
+/// Calotype does not have is refused with its name, never ignored: an
+/// ignored option would serve the wrong picture under a valid signature.
+/// API_REFERENCE.md has the table of every option of imgproxy's
+/// open-source edition, served or refused.
 public struct ImgproxyOptions: Sendable, Equatable {
     public enum ResizingType: String, Sendable {
         /// Within the box, keeping the aspect ratio (Calotype's `inside`).
@@ -16,50 +18,76 @@ public struct ImgproxyOptions: Sendable, Equatable {
         case auto
     }
 
-    /// imgproxy's gravity: a type and its two numbers (offsets for the
-    /// compass types, the point for `fp`).
-    public struct Gravity: Sendable, Equatable {
-        /// `ce`, `no`, `so`, `ea`, `we`, `noea`, `nowe`, `soea`, `sowe`, `sm` or `fp`.
-        public var type = "ce"
-        public var x = 0.0
-        public var y = 0.0
-
-        /// The compass types, by imgproxy's names, as the recipe's gravities.
-        static let compass: [String: String] = [
-            "ce": "centre", "no": "north", "so": "south", "ea": "east", "we": "west",
-            "noea": "north_east", "nowe": "north_west", "soea": "south_east", "sowe": "south_west",
-        ]
-
-        /// The recipe's gravity and its numbers for an operation whose
-        /// shorthand keys start with `prefix` (`crop_` for crop).
-        func fields(prefix: String, gravityKey: String) -> [(key: String, value: String)] {
-            if type == "fp" {
-                return [(gravityKey, "focus"), ("\(prefix)focus_x", "\(x)"), ("\(prefix)focus_y", "\(y)")]
-            }
-            if type == "sm" { return [(gravityKey, "attention")] }
-            var fields: [(key: String, value: String)] = []
-            if let name = Self.compass[type], name != "centre" || x != 0 || y != 0 { fields.append((gravityKey, name)) }
-            if x != 0 { fields.append(("\(prefix)offset_x", "\(x)")) }
-            if y != 0 { fields.append(("\(prefix)offset_y", "\(y)")) }
-            return fields
-        }
-    }
-
     public var resizingType = ResizingType.fit
     public var width: Int?
     public var height: Int?
     public var enlarge = false
-    public var gravity = Gravity()
+    public var gravity = ImgproxyGravity()
     /// `c:width:height[:gravity]`: a region of the image, placed by its
     /// own gravity, or by `gravity` when it names none.
     public var crop: ImageSize?
-    public var cropGravity: Gravity?
+    public var cropGravity: ImgproxyGravity?
+    /// `dpr`: multiplies the size, the extended canvas, the padding and
+    /// pixel offsets.
+    public var dpr = 1.0
+    /// `z:x[:y]`: multiplies the size (or, without one, the image).
+    public var zoomX = 1.0
+    public var zoomY = 1.0
+    public var minWidth: Int?
+    public var minHeight: Int?
+    /// `ex:1[:gravity]`: the result placed on a canvas of the asked size.
+    public var extend: ImgproxyGravity?
+    /// `exar:1[:gravity]`: the result placed on a canvas of the asked aspect ratio.
+    public var extendAspectRatio: ImgproxyGravity?
+    /// `pd:top:right:bottom:left`, as CSS writes padding.
+    public var padding: Sides?
+    /// `bg`: flattens transparency, and fills extended and padded space.
+    public var background: Colour?
+    /// `t:threshold[:colour[:equal_hor[:equal_ver]]]`.
+    public var trim: TrimOptions?
+
+    public struct Sides: Sendable, Equatable {
+        public var top, right, bottom, left: Int
+    }
+
+    public struct TrimOptions: Sendable, Equatable {
+        public var threshold: Double
+        public var colour: Colour?
+        public var equalHorizontal: Bool
+        public var equalVertical: Bool
+    }
+    public var pixelate: Int?
+    public var autoRotate: Bool?
     public var rotate: Int?
+    /// `fl:horizontal:vertical`, after the rotation.
+    public var flipHorizontal = false
+    public var flipVertical = false
     public var blur: Double?
     public var sharpen: Double?
     public var quality: Int?
+    /// `fq:format:quality:...`: a format's own quality when `q` is not given.
+    public var formatQuality: [String: Int] = [:]
+    /// `mb`: the most bytes the answer may have (the quality goes down).
+    public var maxBytes: Int?
     public var format: String?
     public var stripMetadata: Bool?
+    /// How the answer is delivered rather than what it shows.
+    public var delivery = Delivery()
+
+    public struct Delivery: Sendable, Equatable {
+        /// `cb`: changes the URL and the entity tag, nothing else.
+        public var cacheBuster: String?
+        /// `exp`: a Unix time after which the URL is answered 404.
+        public var expires: Int?
+        /// `fn`: the name in `Content-Disposition` (without its extension).
+        public var filename: String?
+        /// `att`: `Content-Disposition: attachment` rather than `inline`.
+        public var attachment = false
+        /// `skp`: source formats (extensions) answered as they are.
+        public var skipProcessing: Set<String> = []
+        /// `raw`: the source answered as it is, whatever it is.
+        public var raw = false
+    }
 
     public init() {}
 
@@ -77,77 +105,124 @@ public struct ImgproxyOptions: Sendable, Equatable {
 
     private mutating func apply(_ options: [ImageURL.Option], presets: [String: String], expanding: inout Set<String>) throws(ImageURLError) {
         for option in options {
-            let args = option.arguments
-            func integer(_ index: Int) throws(ImageURLError) -> Int? {
-                guard index < args.count, !args[index].isEmpty else { return nil }
-                guard let value = Int(args[index]), value >= 0 else { throw .malformed("\(option.name): '\(args[index])' is not a whole number") }
-                return value
-            }
-            func number(_ index: Int) throws(ImageURLError) -> Double? {
-                guard index < args.count, !args[index].isEmpty else { return nil }
-                guard let value = Double(args[index]), value >= 0 else { throw .malformed("\(option.name): '\(args[index])' is not a number") }
-                return value
-            }
-            func flag(_ index: Int) throws(ImageURLError) -> Bool? {
-                guard index < args.count, !args[index].isEmpty else { return nil }
-                switch args[index] {
-                case "1", "t", "true": return true
-                case "0", "f", "false": return false
-                default: throw .malformed("\(option.name): '\(args[index])' is not a boolean (1, t, true, 0, f, false)")
-                }
-            }
-            func noExtend(_ index: Int) throws(ImageURLError) {
-                if try flag(index) == true { throw .unsupported("\(option.name): extend is not supported") }
-            }
+            let arguments = ImgproxyArguments(option)
             switch option.name {
             case "resize", "rs":
-                if let type = args.first, !type.isEmpty { resizingType = try Self.resizingType(type, option: option.name) }
-                try size(integer(1), integer(2))
-                if let value = try flag(3) { enlarge = value }
-                try noExtend(4)
+                if let type = option.arguments.first, !type.isEmpty { resizingType = try Self.resizingType(type, option: option.name) }
+                try size(arguments.integer(1), arguments.integer(2))
+                if let value = try arguments.flag(3) { enlarge = value }
+                extend = try arguments.flag(4) == true ? try ImgproxyGravity(arguments.rest(from: 5), option: option.name, allowsSmart: false) : nil
             case "size", "s":
-                try size(integer(0), integer(1))
-                if let value = try flag(2) { enlarge = value }
-                try noExtend(3)
+                try size(arguments.integer(0), arguments.integer(1))
+                if let value = try arguments.flag(2) { enlarge = value }
+                extend = try arguments.flag(3) == true ? try ImgproxyGravity(arguments.rest(from: 4), option: option.name, allowsSmart: false) : nil
             case "resizing_type", "rt":
-                resizingType = try Self.resizingType(args.first ?? "", option: option.name)
+                resizingType = try Self.resizingType(option.arguments.first ?? "", option: option.name)
             case "width", "w":
-                guard let value = try integer(0) else { throw .malformed("\(option.name) takes a width in pixels (0: follow the height)") }
+                guard let value = try arguments.integer(0) else { throw .malformed("\(option.name) takes a width in pixels (0: follow the height)") }
                 try size(value, height, replacingHeight: false)
             case "height", "h":
-                guard let value = try integer(0) else { throw .malformed("\(option.name) takes a height in pixels (0: follow the width)") }
+                guard let value = try arguments.integer(0) else { throw .malformed("\(option.name) takes a height in pixels (0: follow the width)") }
                 try size(width, value, replacingWidth: false)
+            case "min-width", "min_width", "mw":
+                minWidth = try arguments.integer(0).flatMap { $0 == 0 ? nil : $0 }
+            case "min-height", "min_height", "mh":
+                minHeight = try arguments.integer(0).flatMap { $0 == 0 ? nil : $0 }
+            case "zoom", "z":
+                guard let x = try arguments.number(0), x > 0 else { throw .malformed("\(option.name) takes a factor above 0, z:x or z:x:y") }
+                let y = try arguments.number(1) ?? x
+                guard y > 0, x <= Self.maxZoom, y <= Self.maxZoom else {
+                    throw .malformed("\(option.name): factors are above 0 and at most \(Int(Self.maxZoom))")
+                }
+                (zoomX, zoomY) = (x, y)
+            case "dpr":
+                guard let value = try arguments.number(0), value > 0, value <= Self.maxDPR else {
+                    throw .malformed("dpr takes a device pixel ratio above 0 and at most \(Int(Self.maxDPR))")
+                }
+                dpr = value
             case "enlarge", "el":
-                enlarge = try flag(0) ?? false
+                enlarge = try arguments.flag(0) ?? false
+            case "extend", "ex":
+                extend = try arguments.flag(0) == true ? try ImgproxyGravity(arguments.rest(from: 1), option: option.name, allowsSmart: false) : nil
+            case "extend_aspect_ratio", "extend_ar", "exar":
+                extendAspectRatio =
+                    try arguments.flag(0) == true ? try ImgproxyGravity(arguments.rest(from: 1), option: option.name, allowsSmart: false) : nil
             case "gravity", "g":
-                gravity = try Self.gravity(args[...], option: option.name)
+                gravity = try ImgproxyGravity(option.arguments[...], option: option.name)
             case "crop", "c":
-                guard let cropWidth = try integer(0), let cropHeight = try integer(1), cropWidth > 0, cropHeight > 0 else {
-                    throw .malformed("\(option.name) takes a width and a height")
+                try readCrop(arguments, option: option.name)
+            case "trim", "t":
+                guard let threshold = try arguments.number(0), threshold <= 255 else {
+                    throw .malformed("\(option.name) takes a threshold, 0 to 255")
                 }
-                // Refused, not clamped to the image: no image is larger than a crop may be.
-                guard cropWidth <= Self.maxCropSide, cropHeight <= Self.maxCropSide else {
-                    throw .malformed("\(option.name): \(cropWidth)x\(cropHeight) is larger than any crop (at most \(Self.maxCropSide) a side)")
-                }
-                cropGravity = args.count > 2 && !args[2].isEmpty ? try Self.gravity(args[2...], option: option.name) : nil
-                crop = ImageSize(width: cropWidth, height: cropHeight)
+                trim = TrimOptions(
+                    threshold: threshold,
+                    colour: try arguments.colour(1),
+                    equalHorizontal: try arguments.flag(2) ?? false,
+                    equalVertical: try arguments.flag(3) ?? false
+                )
+            case "padding", "pd":
+                try readPadding(arguments, option: option.name)
+            case "background", "bg":
+                background = try arguments.background()
+            case "pixelate", "pix":
+                pixelate = try arguments.integer(0).flatMap { $0 <= 1 ? nil : min($0, Self.maxSide) }
+            case "auto_rotate", "ar":
+                autoRotate = try arguments.flag(0)
+            case "enforce_thumbnail", "eth":
+                // Only HEIF and AVIF carry thumbnails imgproxy would use; Calotype always decodes the image itself.
+                _ = try arguments.flag(0)
             case "rotate", "rot":
-                guard let angle = try integer(0), [0, 90, 180, 270].contains(angle) else {
-                    throw .malformed("\(option.name) takes 0, 90, 180 or 270")
-                }
-                rotate = angle == 0 ? nil : angle
+                guard let angle = try arguments.integer(0), angle % 90 == 0 else { throw .malformed("\(option.name) takes 0, 90, 180 or 270") }
+                rotate = angle % 360 == 0 ? nil : angle % 360
+            case "flip", "fl":
+                flipHorizontal = try arguments.flag(0) ?? false
+                flipVertical = try arguments.flag(1) ?? false
             case "blur", "bl":
-                blur = try number(0).flatMap { $0 == 0 ? nil : $0 }
+                blur = try arguments.number(0).flatMap { $0 == 0 ? nil : $0 }
             case "sharpen", "sh":
-                sharpen = try number(0).flatMap { $0 == 0 ? nil : $0 }
+                sharpen = try arguments.number(0).flatMap { $0 == 0 ? nil : $0 }
             case "quality", "q":
-                quality = try integer(0).flatMap { $0 == 0 ? nil : $0 }
+                quality = try arguments.integer(0).flatMap { $0 == 0 ? nil : $0 }
+            case "format_quality", "fq":
+                try readFormatQuality(arguments, option: option.name)
+            case "max_bytes", "mb":
+                maxBytes = try arguments.integer(0).flatMap { $0 == 0 ? nil : min($0, 1 << 30) }
             case "format", "f", "ext":
-                format = args.first.flatMap { $0.isEmpty ? nil : $0 }
+                format = option.arguments.first.flatMap { $0.isEmpty ? nil : $0 }
             case "strip_metadata", "sm":
-                stripMetadata = try flag(0)
+                stripMetadata = try arguments.flag(0)
+            case "strip_color_profile", "scp":
+                // Calotype converts every image to sRGB and writes no profile: what scp:1 asks.
+                guard try arguments.flag(0) != false else {
+                    throw .unsupported("\(option.name):0 is not supported: Calotype converts every image to sRGB and keeps no profile")
+                }
+            case "keep_copyright", "kcr":
+                guard try arguments.flag(0) != true else {
+                    throw .unsupported(
+                        "\(option.name):1 is not supported: stripping metadata drops the copyright too (send kcr:0, or sm:0 to keep all)"
+                    )
+                }
+            case "cachebuster", "cb":
+                delivery.cacheBuster = option.arguments.first.flatMap { $0.isEmpty ? nil : $0 }
+            case "expires", "exp":
+                guard let time = try arguments.integer(0) else { throw .malformed("\(option.name) takes a Unix time in seconds") }
+                delivery.expires = time == 0 ? nil : time
+            case "filename", "fn":
+                delivery.filename = try Self.filename(arguments, option: option.name)
+            case "return_attachment", "att":
+                delivery.attachment = try arguments.flag(0) ?? false
+            case "skip_processing", "skp":
+                delivery.skipProcessing = Set(option.arguments.filter { !$0.isEmpty }.map { $0.lowercased() == "jpeg" ? "jpg" : $0.lowercased() })
+            case "raw":
+                delivery.raw = try arguments.flag(0) ?? false
+            case "max_src_resolution", "msr", "max_src_file_size", "msfs", "max_animation_frames", "maf", "max_animation_frame_resolution", "mafr",
+                "max_result_dimension", "mrd":
+                throw .unsupported(
+                    "the option '\(option.name)' is not supported: a URL cannot change Calotype's limits (CALOTYPE_MAX_MEGAPIXELS, CALOTYPE_MAX_ANIMATION_FRAMES, ... are the server's)"
+                )
             case "preset", "pr":
-                for name in args {
+                for name in option.arguments {
                     guard let preset = presets[name] else { throw .malformed("no preset named '\(name)'") }
                     guard expanding.insert(name).inserted else { throw .malformed("preset '\(name)' includes itself") }
                     let parsed = try ImageURL.options(preset)
@@ -156,14 +231,82 @@ public struct ImgproxyOptions: Sendable, Equatable {
                 }
             default:
                 throw .unsupported(
-                    "the option '\(option.name)' is not supported (GET /img takes: resize, size, resizing_type, width, height, enlarge, gravity, crop, rotate, blur, sharpen, quality, format, strip_metadata, preset)"
+                    "the option '\(option.name)' is not supported (API_REFERENCE.md lists every option of imgproxy's open-source edition and what GET /img does with it)"
                 )
             }
         }
     }
 
-    /// The crop operation's own bound on a side.
-    static let maxCropSide = 16384
+    /// The operations' own bound on a side.
+    static let maxSide = 16384
+    static let maxCropSide = maxSide
+    /// imgproxy takes device pixel ratios up to 8 from client hints.
+    static let maxDPR = 8.0
+    /// The recipe's largest scale.
+    static let maxZoom = 16.0
+
+    private mutating func readCrop(_ arguments: ImgproxyArguments, option: String) throws(ImageURLError) {
+        guard let cropWidth = try arguments.integer(0), let cropHeight = try arguments.integer(1), cropWidth > 0, cropHeight > 0 else {
+            throw .malformed("\(option) takes a width and a height in pixels")
+        }
+        // Refused, not clamped to the image: no image is larger than a crop may be.
+        guard cropWidth <= Self.maxCropSide, cropHeight <= Self.maxCropSide else {
+            throw .malformed("\(option): \(cropWidth)x\(cropHeight) is larger than any crop (at most \(Self.maxCropSide) a side)")
+        }
+        let own = arguments.rest(from: 2)
+        cropGravity = own.first.map { !$0.isEmpty } == true ? try ImgproxyGravity(own, option: option) : nil
+        crop = ImageSize(width: cropWidth, height: cropHeight)
+    }
+
+    /// `fq:format:quality:...`, pairs of an extension and a quality.
+    private mutating func readFormatQuality(_ arguments: ImgproxyArguments, option: String) throws(ImageURLError) {
+        guard arguments.count % 2 == 0 else { throw .malformed("\(option) takes pairs, format:quality") }
+        for index in stride(from: 0, to: arguments.count, by: 2) {
+            let name = arguments.values[index] == "jpg" ? "jpeg" : arguments.values[index]
+            guard let format = OutputFormat(rawValue: name), format.hasQuality else {
+                throw .unsupported("\(option): '\(arguments.values[index])' has no quality here (jpg, webp, avif, jxl)")
+            }
+            guard let quality = try arguments.integer(index + 1), quality <= 100 else { throw .malformed("\(option): a quality is 0 to 100") }
+            formatQuality[format.rawValue] = quality == 0 ? nil : quality
+        }
+    }
+
+    /// `fn:name[:encoded]`: the name as text, or base64url when `encoded`;
+    /// letters, digits and a few marks only, so that the header it goes
+    /// into never needs escaping.
+    private static func filename(_ arguments: ImgproxyArguments, option: String) throws(ImageURLError) -> String? {
+        guard let text = arguments.values.first, !text.isEmpty else { return nil }
+        var name = text
+        if try arguments.flag(1) == true {
+            guard let bytes = URLSigningKeys.base64URLDecode(text), let decoded = String(bytes: bytes, encoding: .utf8) else {
+                throw .malformed("\(option): '\(text)' is not base64url")
+            }
+            name = decoded
+        }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._- ()")
+        guard name.count <= 200, name.allSatisfy(allowed.contains), name.contains(where: { $0 != "." && $0 != " " }) else {
+            throw .malformed("\(option): a file name is 1 to 200 letters, digits, spaces and . _ - ( )")
+        }
+        return name
+    }
+
+    /// One to four sides, as CSS: all; vertical and horizontal; top,
+    /// horizontal and bottom; top, right, bottom, left. An empty one keeps
+    /// what the earlier ones gave it (`pd:10::0`: 10 on the sides).
+    private mutating func readPadding(_ arguments: ImgproxyArguments, option: String) throws(ImageURLError) {
+        guard (1...4).contains(arguments.count) else { throw .malformed("\(option) takes one to four sides, as CSS") }
+        var sides = Sides(top: 0, right: 0, bottom: 0, left: 0)
+        func side(_ index: Int) throws(ImageURLError) -> Int? {
+            guard let value = try arguments.integer(index) else { return nil }
+            guard value <= Self.maxSide else { throw .malformed("\(option): \(value) is more than any side may be (\(Self.maxSide))") }
+            return value
+        }
+        if let top = try side(0) { sides = Sides(top: top, right: top, bottom: top, left: top) }
+        if let right = try side(1) { (sides.right, sides.left) = (right, right) }
+        if let bottom = try side(2) { sides.bottom = bottom }
+        if let left = try side(3) { sides.left = left }
+        padding = sides == Sides(top: 0, right: 0, bottom: 0, left: 0) ? nil : sides
+    }
 
     private mutating func size(_ newWidth: Int?, _ newHeight: Int?, replacingWidth: Bool = true, replacingHeight: Bool = true) throws(ImageURLError) {
         // 0 means "follow the other side", as in imgproxy.
@@ -173,76 +316,8 @@ public struct ImgproxyOptions: Sendable, Equatable {
 
     private static func resizingType(_ text: String, option: String) throws(ImageURLError) -> ResizingType {
         guard let type = ResizingType(rawValue: text) else {
-            throw .unsupported("\(option): resizing type '\(text)' is not supported (fit, fill, force or auto)")
+            throw .unsupported("\(option): resizing type '\(text)' is not supported (fit, fill, force or auto; fill-down is not)")
         }
         return type
-    }
-
-    /// `type[:x:y]`: a compass type with offsets (pixels from 1 up, else
-    /// a fraction of the image), `sm`, or `fp:x:y` (fractions 0...1).
-    private static func gravity(_ args: ArraySlice<String>, option: String) throws(ImageURLError) -> Gravity {
-        let type = args.first ?? ""
-        let numbers = Array(args.dropFirst())
-        func number(_ index: Int, in range: ClosedRange<Double>) throws(ImageURLError) -> Double {
-            guard index < numbers.count, !numbers[index].isEmpty else { return 0 }
-            guard let value = Double(numbers[index]), range.contains(value) else {
-                throw .malformed("\(option): '\(numbers[index])' is not a number in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return value
-        }
-        switch type {
-        case "fp":
-            guard numbers.count == 2 else { throw .malformed("\(option): fp takes a point, fp:x:y (fractions 0 to 1)") }
-            return Gravity(type: type, x: try number(0, in: 0...1), y: try number(1, in: 0...1))
-        case "sm":
-            guard numbers.isEmpty else { throw .malformed("\(option): sm takes no offsets") }
-            return Gravity(type: type)
-        case _ where Gravity.compass[type] != nil:
-            guard numbers.count <= 2 else { throw .malformed("\(option): \(type) takes at most two offsets, x and y") }
-            return Gravity(type: type, x: try number(0, in: Position.offsetRange), y: try number(1, in: Position.offsetRange))
-        default:
-            throw .unsupported(
-                "\(option): gravity '\(type)' is not supported (ce, no, so, ea, we, noea, nowe, soea, sowe, sm, fp; obj and objw are imgproxy Pro's)"
-            )
-        }
-    }
-
-    /// The recipe. `auto` and the centred crop are operations of the
-    /// recipe, resolved against the decoded image in the pipeline (as
-    /// imgproxy does), so nothing is read before the job.
-    public func recipe() throws(RecipeError) -> Recipe {
-        // Fields, not a query string: a value is read as it was written
-        // (`1e+308` in a query string reads back as `1e 308`).
-        var fields: [(key: String, value: String)] = []
-        if let crop {
-            fields += [("crop_width", "\(crop.width)"), ("crop_height", "\(crop.height)")]
-            let placed = cropGravity ?? gravity
-            // imgproxy's crop is centred by default: the recipe's default is at x, y.
-            let placing = placed.fields(prefix: "crop_", gravityKey: "crop_gravity")
-            fields += placing.isEmpty ? [("crop_gravity", "centre")] : placing
-        }
-        if let width { fields.append(("width", "\(width)")) }
-        if let height { fields.append(("height", "\(height)")) }
-        if width != nil || height != nil {
-            fields.append(("fit", fit))
-            if resizingType == .fill || resizingType == .auto { fields += gravity.fields(prefix: "", gravityKey: "gravity") }
-            if enlarge { fields.append(("enlarge", "true")) }
-        }
-        if let rotate { fields.append(("rotate", "\(rotate)")) }
-        if let blur { fields.append(("blur", "\(blur)")) }
-        if let sharpen { fields.append(("sharpen", "\(sharpen)")) }
-        if let quality { fields.append(("quality", "\(quality)")) }
-        if let format { fields.append(("format", format)) }
-        if let stripMetadata { fields.append(("strip", "\(stripMetadata)")) }
-        return try Recipe(shorthandFields: fields)
-    }
-
-    private var fit: String {
-        switch resizingType {
-        case .fit: "inside"
-        case .fill: "cover"
-        case .force: "fill"
-        case .auto: "auto"
-        }
     }
 }

@@ -10,6 +10,12 @@ package enum LibvipsEncoding {
     /// them: JPEG flattens alpha onto white; quality and `strip` as `output` says.
     /// `threads` overrides libvips' process-wide thread count for this image
     /// (nil keeps it). `killSwitch` can stop the computation from another thread.
+    ///
+    /// With `max_bytes`, the pixels are rendered once and encoded again at a
+    /// lower quality until they fit, as imgproxy does: the quality times a
+    /// quarter while the result is over three times the cap, a half while
+    /// over 1.5 times, else three quarters; at most 8 more encodes, and not
+    /// once the quality is 10 or under (that last result is the answer).
     package static func encode(
         _ image: VipsImageHandle,
         as format: OutputFormat,
@@ -24,17 +30,32 @@ package enum LibvipsEncoding {
                 white.withUnsafeBufferPointer { cv_flatten(input, result, $0.baseAddress, Int32($0.count)) }
             }
         }
-        let suffix = saverSuffix(format, output: output)
-
-        let finished = image
         if let threads {
             // Read by libvips' thread pool when the write starts (VIPS_META_CONCURRENCY).
-            vips_image_set_int(finished.pointer, "concurrency", Int32(clamping: max(threads, 1)))
+            vips_image_set_int(image.pointer, "concurrency", Int32(clamping: max(threads, 1)))
         }
-        return try killSwitch.watching(finished) { () throws(ProcessingError) -> [UInt8] in
+        var quality = output.quality(for: format)
+        guard let maxBytes = output.maxBytes, format.hasQuality else {
+            return try write(image, saverSuffix(format, quality: quality, strip: output.strip), killSwitch: killSwitch)
+        }
+        let rendered = try image.copiedToMemory(killSwitch: killSwitch)
+        var bytes = try write(rendered, saverSuffix(format, quality: quality, strip: output.strip), killSwitch: killSwitch)
+        var tries = 0
+        while bytes.count > maxBytes && quality > 10 && tries < 8 {
+            let over = Double(bytes.count) / Double(maxBytes)
+            quality = max(1, Int(Double(quality) * (over > 3 ? 0.25 : over > 1.5 ? 0.5 : 0.75)))
+            bytes = try write(rendered, saverSuffix(format, quality: quality, strip: output.strip), killSwitch: killSwitch)
+            tries += 1
+        }
+        return bytes
+    }
+
+    /// One encode of `image` by the saver `suffix` names.
+    private static func write(_ image: VipsImageHandle, _ suffix: String, killSwitch: KillSwitch) throws(ProcessingError) -> [UInt8] {
+        try killSwitch.watching(image) { () throws(ProcessingError) -> [UInt8] in
             var buffer: UnsafeMutableRawPointer?
             var length = 0
-            guard cv_write_to_buffer(finished.pointer, suffix, &buffer, &length) == 0, let buffer else {
+            guard cv_write_to_buffer(image.pointer, suffix, &buffer, &length) == 0, let buffer else {
                 throw ProcessingError(.corrupt, "decoding or encoding the image failed", detail: LibvipsError.take())
             }
             defer { g_free(buffer) }
@@ -46,19 +67,19 @@ package enum LibvipsEncoding {
     /// (`.jpg[Q=80,strip]`). AVIF is `heifsave_buffer` with AV1: in
     /// libvips 8.14 only the file saver lists `.avif`, so `.heif` names
     /// the buffer saver and `compression=av1` makes it AVIF.
-    package static func saverSuffix(_ format: OutputFormat, output: OutputOptions) -> String {
+    package static func saverSuffix(_ format: OutputFormat, quality: Int, strip: Bool) -> String {
         var options: [String] = []
         switch format {
         case .jpeg, .webp:
-            options.append("Q=\(output.quality)")
+            options.append("Q=\(quality)")
         case .avif:
-            options += ["compression=av1", "Q=\(output.quality)", "effort=\(avifEffort)", "bitdepth=8"]
+            options += ["compression=av1", "Q=\(quality)", "effort=\(avifEffort)", "bitdepth=8"]
         case .jxl:
-            options += ["Q=\(output.quality)", "effort=\(jxlEffort)"]
+            options += ["Q=\(quality)", "effort=\(jxlEffort)"]
         case .png, .gif, .original:
             break
         }
-        if output.strip { options.append("strip") }
+        if strip { options.append("strip") }
         let extensionName = format == .avif ? "heif" : format.fileExtension
         return ".\(extensionName)" + (options.isEmpty ? "" : "[\(options.joined(separator: ","))]")
     }

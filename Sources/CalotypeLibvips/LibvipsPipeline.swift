@@ -159,15 +159,23 @@ package struct LibvipsPipeline {
     ) throws(ProcessingError) -> VipsImageHandle {
         let display = source.displaySize(autorotate: autorotate)
         let plan = ResizePlan(resize, imageWidth: display.width, imageHeight: display.height)
-        let shrink = plan.fastDecoderShrink
-        if resize.fastShrink, shrink > 1, source.format == .jpeg || source.format == .webp {
-            let options = source.format == .jpeg ? "shrink=\(shrink)" : "scale=\(1 / Double(shrink))"
+        let decoderShrinks = resize.fastShrink && (source.format == .jpeg || source.format == .webp)
+        let shrink = decoderShrinks ? plan.fastDecoderShrink : 1
+        // A scale or a minimum size is computed by the plan alone (not by
+        // vips_thumbnail's box): decoded, then the Lanczos steps, as here.
+        if shrink > 1 || resize.scalesBeyondTheBox {
+            let options = shrink == 1 ? "" : source.format == .jpeg ? "shrink=\(shrink)" : "scale=\(1 / Double(shrink))"
             let decoded = try source.open(access: VIPS_ACCESS_SEQUENTIAL, options: options)
             // Resize in the stored orientation (the box turned to match), then
             // orient the small result, as vips_thumbnail does.
             let swaps = autorotate && source.header.orientationSwapsAxes
             var stored = resize
-            if swaps { (stored.width, stored.height) = (resize.height, resize.width) }
+            if swaps {
+                (stored.width, stored.height) = (resize.height, resize.width)
+                (stored.minWidth, stored.minHeight) = (resize.minHeight, resize.minWidth)
+            }
+            // A scale is the whole image's: what is left after the decoder's shrink.
+            if let scale = resize.scale { stored.scale = scale * Double(source.header.width) / Double(max(decoded.width, 1)) }
             var image = try lanczos(
                 decoded,
                 ResizePlan(stored, imageWidth: decoded.width, imageHeight: decoded.height),
@@ -278,13 +286,83 @@ package struct LibvipsPipeline {
             image = try image.apply("adjust") { cv_maplut($0, $1, lut.pointer) }
         case .grayscale:
             image = try image.apply("grayscale") { cv_colourspace($0, $1, VIPS_INTERPRETATION_B_W) }
+        case .trim(let trim):
+            try self.trim(trim)
+        case .extend(let extend):
+            let canvas = extend.canvas(forWidth: image.width, height: image.height)
+            let origin = extend.position.origin(
+                innerWidth: image.width,
+                innerHeight: image.height,
+                outerWidth: canvas.width,
+                outerHeight: canvas.height
+            )
+            try embed(at: origin, canvas: canvas, in: extend.background, stage: "extend")
+        case .padding(let padding):
+            let canvas = (width: image.width + padding.left + padding.right, height: image.height + padding.top + padding.bottom)
+            try limits.checkPlanned(width: canvas.width, height: canvas.height, stage: "padding")
+            try embed(at: (padding.left, padding.top), canvas: canvas, in: padding.background, stage: "padding")
+        case .flatten(let flatten):
+            guard image.hasAlpha else { return }
+            let colour = Self.bandValues(of: flatten.background, bands: image.bands - 1, alpha: false)
+            image = try image.apply("flatten") { input, output in
+                colour.withUnsafeBufferPointer { cv_flatten(input, output, $0.baseAddress, Int32($0.count)) }
+            }
         }
+    }
+
+    /// The image at `origin` on a `canvas` of `colour` (alpha added when
+    /// the colour is see-through and the image has none).
+    private mutating func embed(
+        at origin: (x: Int, y: Int),
+        canvas: (width: Int, height: Int),
+        in colour: Colour,
+        stage: String
+    )
+        throws(ProcessingError)
+    {
+        guard canvas.width != image.width || canvas.height != image.height else { return }
+        try limits.checkPlanned(width: canvas.width, height: canvas.height, stage: stage)
+        if colour.alpha < 255 && !image.hasAlpha {
+            image = try image.apply("add alpha") { cv_add_alpha($0, $1) }
+        }
+        let background = Self.bandValues(of: colour, bands: image.bands, alpha: image.hasAlpha)
+        image = try image.apply(stage) { input, output in
+            background.withUnsafeBufferPointer {
+                cv_embed(input, output, Int32(origin.x), Int32(origin.y), Int32(canvas.width), Int32(canvas.height), $0.baseAddress, Int32($0.count))
+            }
+        }
+    }
+
+    /// Cuts away the border `trim` finds: libvips reads the whole image to
+    /// find it, so it is rendered first.
+    private mutating func trim(_ trim: Trim) throws(ProcessingError) {
+        try renderToMemory()
+        let colourBands = image.hasAlpha ? image.bands - 1 : image.bands
+        var background: [Double]
+        if let colour = trim.colour {
+            background = Self.bandValues(of: colour, bands: colourBands, alpha: false)
+        } else {
+            background = [Double](repeating: 0, count: 4)
+            let bands = background.withUnsafeMutableBufferPointer { cv_getpoint(image.pointer, 0, 0, $0.baseAddress, Int32($0.count)) }
+            guard bands > 0 else { throw ProcessingError(.internal, "reading the trim colour failed", detail: LibvipsError.take()) }
+            background = Array(background.prefix(min(Int(bands), colourBands)))
+        }
+        var (left, top, width, height): (Int32, Int32, Int32, Int32) = (0, 0, 0, 0)
+        let status = background.withUnsafeBufferPointer {
+            cv_find_trim(image.pointer, trim.threshold, $0.baseAddress, Int32($0.count), &left, &top, &width, &height)
+        }
+        guard status == 0 else { throw ProcessingError(.internal, "finding the trim failed", detail: LibvipsError.take()) }
+        // All border: nothing to keep but the image itself, as imgproxy does.
+        guard width > 0, height > 0 else { return }
+        let kept = trim.kept(found: (Int(left), Int(top), Int(width), Int(height)), imageWidth: image.width, imageHeight: image.height)
+        guard kept.width > 0, kept.height > 0, kept.width != image.width || kept.height != image.height else { return }
+        image = try image.apply("trim") { cv_extract_area($0, $1, Int32(kept.x), Int32(kept.y), Int32(kept.width), Int32(kept.height)) }
     }
 
     /// Whether an operation needs the whole image in memory to run.
     private static func readsOutOfOrder(_ operation: Operation) -> Bool {
         switch operation {
-        case .rotate: true
+        case .rotate, .trim: true
         case .flip(let flip): flip.direction == .vertical
         default: false
         }

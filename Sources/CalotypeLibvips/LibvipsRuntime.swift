@@ -75,7 +75,8 @@ package struct LibvipsRuntime: Sendable {
         let image = VipsImageHandle(owning: pointer)
         var buffer: UnsafeMutableRawPointer?
         var length = 0
-        guard cv_write_to_buffer(image.pointer, LibvipsEncoding.saverSuffix(format, output: .unread), &buffer, &length) == 0, let buffer else {
+        guard cv_write_to_buffer(image.pointer, LibvipsEncoding.saverSuffix(format, quality: 80, strip: true), &buffer, &length) == 0, let buffer
+        else {
             return false
         }
         g_free(buffer)

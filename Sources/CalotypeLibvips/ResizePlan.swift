@@ -36,6 +36,20 @@ package struct ResizePlan: Equatable {
             hscale = min(boxWidth / width, limit)
             vscale = min(boxHeight / height, limit)
         }
+        if let scale = resize.scale {
+            hscale = min(scale, limit)
+            vscale = hscale
+        }
+        // At least the minimum sizes, enlarging if need be (imgproxy's
+        // min-width and min-height scale up whatever `enlarge` says).
+        if let minWidth = resize.minWidth, width * hscale < Double(minWidth) {
+            let factor = Double(minWidth) / (width * hscale)
+            (hscale, vscale) = (hscale * factor, vscale * factor)
+        }
+        if let minHeight = resize.minHeight, height * vscale < Double(minHeight) {
+            let factor = Double(minHeight) / (height * vscale)
+            (hscale, vscale) = (hscale * factor, vscale * factor)
+        }
         horizontalScale = hscale
         verticalScale = vscale
         if resize.effectiveFit == .cover, let w = resize.width, let h = resize.height {

@@ -133,6 +133,9 @@ public struct OpenCLBackend: ImageBackend {
             if resize.enlarge {
                 return .unsupported("\(name) does not enlarge images (libvips' upsizing is not ported)")
             }
+            if resize.scalesBeyondTheBox {
+                return .unsupported("\(name) resizes to a box only (a scale or a minimum size runs on the CPU)")
+            }
             if (resize.effectiveFit == .cover || resize.effectiveFit == .auto) && resize.position != .centre {
                 return .unsupported("\(name) crops with centre gravity only (\(resize.gravity.rawValue) runs on the CPU)")
             }

@@ -120,13 +120,16 @@ struct OpenCLJob {
             plan.adjust(adjust.lookupTable)
         case .grayscale:
             try plan.grayscale()
-        case .pixelate:
-            // Not in `OpenCLOperations.ported`: the scheduler never sends it here.
-            throw ProcessingError(.unsupportedByBackend, "the OpenCL backend has no pixelate kernels")
+        case .pixelate, .trim, .extend, .padding, .flatten:
+            // Not in `OpenCLOperations.ported`: the scheduler never sends them here.
+            throw ProcessingError(.unsupportedByBackend, "the OpenCL backend has no kernels for \(operation.kind.rawValue)")
         }
     }
 
     static func checkGravity(_ resize: Resize) throws(ProcessingError) {
+        if resize.scalesBeyondTheBox {
+            throw ProcessingError(.unsupportedByBackend, "the OpenCL backend resizes to a box only")
+        }
         if resize.effectiveFit == .cover && resize.position != .centre {
             throw ProcessingError(.unsupportedByBackend, "the OpenCL backend crops with centre gravity only")
         }

@@ -87,6 +87,32 @@ struct ImageEndpointTests {
         ("ext:png", "format=png"),
         ("sm:0", "strip=false"),
         ("pr:thumb", "width=64&height=64&fit=cover&quality=70"),
+        // Gravity, sizing, canvas, filters and output options of imgproxy's open-source edition.
+        ("rs:fill:100:80/g:soea:5:5", "width=100&height=80&fit=cover&gravity=south_east&offset_x=5&offset_y=5"),
+        ("rs:fill:100:80/g:fp:0.1:0.9", "width=100&height=80&fit=cover&gravity=focus&focus_x=0.1&focus_y=0.9"),
+        ("c:100:100:nowe:10:20", "crop_width=100&crop_height=100&crop_gravity=north_west&crop_offset_x=10&crop_offset_y=20"),
+        ("dpr:2/w:60", "width=120&fit=inside"),
+        ("z:0.5", "scale=0.5"),
+        ("w:60/mw:100", "width=60&fit=inside&min_width=100"),
+        (
+            "rs:fit:120:120:0:1:no/bg:00ff00",
+            "width=120&height=120&fit=inside&extend_width=120&extend_height=120&extend_gravity=north&extend_background=00ff00&flatten=00ff00"
+        ),
+        ("w:100/exar:1/f:png", "width=100&fit=inside&format=png"),
+        (
+            "rs:fit:100:100/exar:1:so/f:png",
+            "width=100&height=100&fit=inside&extend_width=100&extend_height=100&extend_mode=aspect&extend_gravity=south&format=png"
+        ),
+        ("pd:5:10/bg:ffffff", "padding_top=5&padding_right=10&padding_bottom=5&padding_left=10&padding_background=ffffff&flatten=ffffff"),
+        ("t:10", "trim=10"),
+        ("pix:6", "pixelate=6"),
+        ("ar:0", "autorotate=false"),
+        ("fl:1", "flip=horizontal"),
+        ("rot:90/fl:0:1", "rotate=90&flip=vertical"),
+        ("rot:90/fl:1:1", "rotate=270"),
+        ("fq:jpeg:50/w:50", "width=50&fit=inside&quality_jpeg=50"),
+        ("q:60/fq:jpeg:20", "quality=60"),
+        ("mb:2000/w:200", "width=200&fit=inside&max_bytes=2000"),
     ]
 
     @Test func everyOptionGivesTheBytesOfTheSameRecipeThroughPostProcess() async throws {
@@ -105,6 +131,69 @@ struct ImageEndpointTests {
         }
     }
 
+    /// `mb` lowers the quality until the answer fits; `fq` is a format's
+    /// own quality.
+    @Test func maxBytesAndFormatQualityShapeTheEncoding() async throws {
+        try await Self.withImageServer { client, port, _ in
+            func size(_ options: String) async throws -> Int {
+                try await client.execute(uri: Self.signed("/\(options)/\(Self.plain(Self.photo(port)))"), method: .get) {
+                    #expect($0.status == .ok, "\(options)")
+                    return $0.body.readableBytes
+                }
+            }
+            let plain = try await size("w:300")
+            let capped = try await size("w:300/mb:6000")
+            #expect(plain > 6000 && capped <= 6000, "\(plain) bytes, then \(capped) under mb:6000")
+            #expect(try await size("w:300/f:webp/fq:webp:20") < size("w:300/f:webp"))
+        }
+    }
+
+    /// Delivery: `exp` (404 once past, a shorter max-age before), `cb` (a
+    /// new tag, the same bytes), `fn` and `att` (Content-Disposition),
+    /// `raw` and `skp` (the source as it is).
+    @Test func deliveryOptionsShapeTheAnswerNotThePicture() async throws {
+        try await Self.withImageServer { client, port, _ in
+            let source = Self.plain(Self.photo(port))
+            let now = Int(Date().timeIntervalSince1970)
+            try await client.execute(uri: Self.signed("/w:50/exp:\(now - 10)/\(source)"), method: .get) { response in
+                #expect(response.status == .notFound && Self.errorCode(response) == "not_found")
+            }
+            try await client.execute(uri: Self.signed("/w:50/exp:\(now + 120)/\(source)"), method: .get) { response in
+                let maxAge = response.headers[.cacheControl].flatMap { Int($0.split(separator: "=").last ?? "") } ?? 0
+                #expect(response.status == .ok && (1...120).contains(maxAge), "\(response.headers[.cacheControl] ?? "")")
+            }
+            let plain = try await client.execute(uri: Self.signed("/w:50/\(source)"), method: .get) {
+                ($0.headers[.eTag], Array($0.body.readableBytesView))
+            }
+            let busted = try await client.execute(uri: Self.signed("/w:50/cb:v2/\(source)"), method: .get) {
+                ($0.headers[.eTag], Array($0.body.readableBytesView))
+            }
+            #expect(plain.0 != busted.0 && plain.1 == busted.1)
+            try await client.execute(uri: Self.signed("/w:50/fn:holiday/att:1/f:png/\(source)"), method: .get) { response in
+                #expect(response.headers[.contentDisposition] == #"attachment; filename="holiday.png""#)
+            }
+            try await client.execute(uri: Self.signed("/w:50/fn:aG9saWRheQ:1/\(source)"), method: .get) { response in
+                #expect(response.headers[.contentDisposition] == #"inline; filename="holiday.jpg""#)
+            }
+            try await client.execute(uri: Self.signed("/w:50/att:1/\(source)"), method: .get) { response in
+                #expect(response.headers[.contentDisposition] == #"attachment; filename="photo.jpg""#)
+            }
+            try await client.execute(uri: Self.signed("/w:50/fn:..%2Fx/\(source)"), method: .get) { response in
+                #expect(response.status == .badRequest, "a name with a slash")
+            }
+            let original = try Fixtures.bytes("photo.jpg")
+            for options in ["w:50/raw:1", "w:50/skp:jpg:png"] {
+                try await client.execute(uri: Self.signed("/\(options)/\(source)"), method: .get) { response in
+                    #expect(response.status == .ok && Array(response.body.readableBytesView) == original, "\(options)")
+                    #expect(response.headers[.contentType] == "image/jpeg" && response.headers[.xContentTypeOptions] == "nosniff")
+                }
+            }
+            try await client.execute(uri: Self.signed("/w:50/skp:jpg/f:png/\(source)"), method: .get) { response in
+                #expect(response.headers[.contentType] == "image/png", "another format asked for: processed")
+            }
+        }
+    }
+
     @Test func theSourceMayBeBase64WithAnExtensionOrPlainWithOne() async throws {
         try await Self.withImageServer { client, port, _ in
             let encoded = URLSigningKeys.base64URLEncode(Array(Self.photo(port).utf8))
@@ -119,10 +208,14 @@ struct ImageEndpointTests {
 
     @Test func anOptionCalotypeDoesNotHaveIsRefusedByName() async throws {
         try await Self.withImageServer { client, port, _ in
-            try await client.execute(uri: Self.signed("/w:50/pixelate:5/\(Self.plain(Self.photo(port)))"), method: .get) { response in
-                #expect(response.status == .badRequest)
-                let body = try decode(ErrorBody.self, response.body)
-                #expect(body.error.code == "invalid_recipe" && body.error.message.contains("pixelate"))
+            // Watermarks are not served yet; `gradient` is imgproxy Pro's.
+            for option in ["wm:0.5", "gradient:0.5"] {
+                try await client.execute(uri: Self.signed("/w:50/\(option)/\(Self.plain(Self.photo(port)))"), method: .get) { response in
+                    #expect(response.status == .badRequest)
+                    let body = try decode(ErrorBody.self, response.body)
+                    let name = String(option.prefix { $0 != ":" })
+                    #expect(body.error.code == "invalid_recipe" && body.error.message.contains("'\(name)'"), "\(body.error.message)")
+                }
             }
         }
     }

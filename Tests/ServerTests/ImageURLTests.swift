@@ -79,6 +79,30 @@ struct ImgproxyOptionsTests {
         ("g:so/c:100:50", "crop_width=100&crop_height=50&crop_gravity=south"),
         ("g:ce:10:-10/c:100:50", "crop_width=100&crop_height=50&crop_gravity=centre&crop_offset_x=10&crop_offset_y=-10"),
         ("c:100:50:fp:0.5:0", "crop_width=100&crop_height=50&crop_gravity=focus&crop_focus_x=0.5&crop_focus_y=0"),
+        // Sizing: the device pixel ratio and the zoom multiply the box (and pixel offsets); without one they scale.
+        ("rs:fill:300:400/dpr:2", "width=600&height=800&fit=cover"),
+        ("rs:fill:100:100/g:soea:10:0.5/dpr:2", "width=200&height=200&fit=cover&gravity=south_east&offset_x=20&offset_y=0.5"),
+        ("w:100/z:1.5", "width=150&fit=inside"),
+        ("w:100/h:100/z:2:0.5", "width=200&height=50&fit=inside"),
+        ("z:0.5", "scale=0.5"),
+        ("dpr:3/el:1", "scale=3&enlarge=true"),
+        ("w:100/mw:200/dpr:2", "width=200&fit=inside&min_width=400"),
+        ("mh:50", "scale=1&min_height=50"),
+        // Extend to the box, or to its aspect ratio, by gravity; the background fills it and flattens.
+        ("rs:fit:300:200:0:1:so", "width=300&height=200&fit=inside&extend_width=300&extend_height=200&extend_gravity=south"),
+        ("s:300:200:0:1", "width=300&height=200&fit=inside&extend_width=300&extend_height=200"),
+        (
+            "rs:fit:300:200/exar:1:no/bg:ff0000",
+            "width=300&height=200&fit=inside&extend_width=300&extend_height=200&extend_mode=aspect&extend_gravity=north&extend_background=ff0000&flatten=ff0000"
+        ),
+        ("ex:1", ""),
+        ("pd:10:20", "padding_top=10&padding_right=20&padding_bottom=10&padding_left=20"),
+        ("pd:1:2:3/dpr:2", "scale=2&padding_top=2&padding_right=4&padding_bottom=6&padding_left=4"),
+        ("pd:0:5::/bg:0:0:255", "padding_right=5&padding_left=5&padding_background=0000ff&flatten=0000ff"),
+        ("bg:255:0:0", "flatten=ff0000"),
+        ("t:10:ff00ff:1", "trim=10&trim_colour=ff00ff&trim_equal_horizontal=true"),
+        ("pix:8/ar:0/eth:1", "pixelate=8&autorotate=false"),
+        ("pix:1", ""),
     ])
     func optionsMapOntoTheRecipe(_ options: String, _ shorthand: String) throws {
         #expect(try Self.recipe(options) == Recipe(shorthand: shorthand))
@@ -106,8 +130,9 @@ struct ImgproxyOptionsTests {
 
     /// An option Calotype does not have is refused by name, never ignored.
     @Test(arguments: [
-        "wm:0.5", "g:obj:face", "g:fp:2:0.5", "g:fp:0.5", "g:no:1:2:3", "g:sm:1", "g:no:99999", "rs:fit:100:100:0:1", "rt:crop",
-        "c:100:100:sm", "rot:45", "trim:10", "w:abc", "el:maybe",
+        "wm:0.5", "g:obj:face", "g:fp:2:0.5", "g:fp:0.5", "g:no:1:2:3", "g:sm:1", "g:no:99999", "rt:crop", "rt:fill-down",
+        "c:100:100:sm", "rot:45", "t:300", "t:10:red", "w:abc", "el:maybe", "ex:1:sm", "dpr:0", "dpr:9", "z:0", "z:17", "z:nan",
+        "pd:1:2:3:4:5", "pd:99999", "bg:1:2", "bg:300:0:0", "bg:ff", "mw:-1", "ar:yes",
         // An empty width is not "no width"; a crop larger than any is refused, not clamped.
         "w:", "h:", "c:100000000:1", "c:1:16385",
     ])

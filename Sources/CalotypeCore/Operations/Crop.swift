@@ -69,35 +69,10 @@ public struct Crop: PipelineOperation {
             "`none`: at x, y; `centre` (or `center`), an edge (`north`, ...) or a corner (`north_east`, ...): there, moved by the offsets; `focus`: centred on the focus point.",
         default: .atOffset
     )
-    public static let offsetXParameter = Parameter<Double>(
-        "offset_x",
-        shorthandKey: "crop_offset_x",
-        summary:
-            "With a compass gravity: how far the rectangle moves inward from the edge the gravity names (right from the middle for `centre`, `north`, `south`); 1 or more (either sign) is pixels, under 1 a fraction of the image's width.",
-        default: 0,
-        range: Position.offsetRange
-    )
-    public static let offsetYParameter = Parameter<Double>(
-        "offset_y",
-        shorthandKey: "crop_offset_y",
-        summary: "The same downward or inward from the top or bottom edge, in pixels or a fraction of the image's height.",
-        default: 0,
-        range: Position.offsetRange
-    )
-    public static let focusXParameter = Parameter<Double>(
-        "focus_x",
-        shorthandKey: "crop_focus_x",
-        summary: "With gravity `focus`: the point the rectangle is centred on, as a fraction of the width (0 left, 1 right).",
-        default: 0.5,
-        range: 0...1
-    )
-    public static let focusYParameter = Parameter<Double>(
-        "focus_y",
-        shorthandKey: "crop_focus_y",
-        summary: "With gravity `focus`: the same as a fraction of the height (0 top, 1 bottom).",
-        default: 0.5,
-        range: 0...1
-    )
+    public static let offsetXParameter = Position.offsetParameter(.x, shorthandKey: "crop_offset_x", of: "the image")
+    public static let offsetYParameter = Position.offsetParameter(.y, shorthandKey: "crop_offset_y", of: "the image")
+    public static let focusXParameter = Position.focusParameter(.x, shorthandKey: "crop_focus_x")
+    public static let focusYParameter = Position.focusParameter(.y, shorthandKey: "crop_focus_y")
 
     public static let bound = [
         xParameter.bound(to: \Self.x),
@@ -139,25 +114,20 @@ public struct Crop: PipelineOperation {
                 reason: .malformed("not given with gravity \(gravity.rawValue), which places the rectangle itself")
             )
         }
-        if gravity.compassPoint == nil && (offsetX != 0 || offsetY != 0) {
-            throw RecipeError(
-                field: offsetX != 0 ? Self.offsetXParameter.key : Self.offsetYParameter.key,
-                reason: .malformed("only given with a compass gravity (centre, north, ..., south_west), not \(gravity.rawValue)")
-            )
-        }
-        if gravity != .focus && (focusX != 0.5 || focusY != 0.5) {
-            throw RecipeError(
-                field: focusX != 0.5 ? Self.focusXParameter.key : Self.focusYParameter.key,
-                reason: .malformed("only given with gravity focus")
-            )
-        }
+        try numbers.check(compass: gravity.compassPoint, focused: gravity == .focus, gravity: gravity.rawValue)
+    }
+
+    /// The gravity's numbers, with the keys they are declared under.
+    private var numbers: Position.Numbers {
+        Position.Numbers(
+            offsets: (offsetX, offsetY),
+            focus: (focusX, focusY),
+            keys: (Self.offsetXParameter.key, Self.offsetYParameter.key, Self.focusXParameter.key, Self.focusYParameter.key)
+        )
     }
 
     /// Where a placed rectangle goes; nil at `x`, `y`.
-    public var position: Position? {
-        if gravity == .focus { return Position(.focus(x: focusX, y: focusY)) }
-        return gravity.compassPoint.map { Position(.compass($0, offsetX: offsetX, offsetY: offsetY)) }
-    }
+    public var position: Position? { numbers.position(compass: gravity.compassPoint, focused: gravity == .focus) }
 
     public var asOperation: Operation { .crop(self) }
 

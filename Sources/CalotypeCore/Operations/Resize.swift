@@ -60,6 +60,21 @@ public struct Resize: PipelineOperation {
         summary: "Target height in pixels; omit to follow the width.",
         range: 1...16384
     )
+    public static let scaleParameter = Parameter<Double>(
+        "scale",
+        summary: "Instead of a box: scale both sides by this factor (imgproxy's zoom without a size); up only with `enlarge`.",
+        range: 0.001...16
+    )
+    public static let minWidthParameter = Parameter<Int>(
+        "min_width",
+        summary: "At least this wide: scaled up to it if the box would make it narrower, even without `enlarge` (imgproxy's min-width).",
+        range: 1...16384
+    )
+    public static let minHeightParameter = Parameter<Int>(
+        "min_height",
+        summary: "At least this high, as `min_width` (imgproxy's min-height).",
+        range: 1...16384
+    )
     public static let fitParameter = Parameter<Fit>(
         "fit",
         summary:
@@ -71,31 +86,10 @@ public struct Resize: PipelineOperation {
         summary: "Which part `cover` keeps (`center` is accepted too).",
         default: .centre
     )
-    public static let offsetXParameter = Parameter<Double>(
-        "offset_x",
-        summary:
-            "With a compass gravity: how far the kept part moves inward from the edge the gravity names (right from the middle for `centre`, `north`, `south`); 1 or more (either sign) is pixels, under 1 a fraction of the scaled image's width.",
-        default: 0,
-        range: Position.offsetRange
-    )
-    public static let offsetYParameter = Parameter<Double>(
-        "offset_y",
-        summary: "The same downward or inward from the top or bottom edge, in pixels or a fraction of the scaled image's height.",
-        default: 0,
-        range: Position.offsetRange
-    )
-    public static let focusXParameter = Parameter<Double>(
-        "focus_x",
-        summary: "With gravity `focus`: the point the kept part is centred on, as a fraction of the width (0 left, 1 right).",
-        default: 0.5,
-        range: 0...1
-    )
-    public static let focusYParameter = Parameter<Double>(
-        "focus_y",
-        summary: "With gravity `focus`: the same as a fraction of the height (0 top, 1 bottom).",
-        default: 0.5,
-        range: 0...1
-    )
+    public static let offsetXParameter = Position.offsetParameter(.x, shorthandKey: "offset_x", of: "the scaled image")
+    public static let offsetYParameter = Position.offsetParameter(.y, shorthandKey: "offset_y", of: "the scaled image")
+    public static let focusXParameter = Position.focusParameter(.x, shorthandKey: "focus_x")
+    public static let focusYParameter = Position.focusParameter(.y, shorthandKey: "focus_y")
     public static let enlargeParameter = Parameter<Bool>(
         "enlarge",
         summary: "Allow scaling up; by default a smaller image keeps its size.",
@@ -115,12 +109,15 @@ public struct Resize: PipelineOperation {
         isAllowed: { _ in true }
     )
 
-    /// Width, height or both.
-    public static let requiresAnyOf = [[widthParameter.key], [heightParameter.key]]
+    /// Width, height or both, or a scale.
+    public static let requiresAnyOf = [[widthParameter.key], [heightParameter.key], [scaleParameter.key]]
 
     public static let bound = [
         widthParameter.bound(to: \Self.width),
         heightParameter.bound(to: \Self.height),
+        scaleParameter.bound(to: \Self.scale),
+        minWidthParameter.bound(to: \Self.minWidth),
+        minHeightParameter.bound(to: \Self.minHeight),
         fitParameter.bound(to: \Self.fit),
         gravityParameter.bound(to: \Self.gravity),
         offsetXParameter.bound(to: \Self.offsetX),
@@ -134,6 +131,9 @@ public struct Resize: PipelineOperation {
 
     public var width: Int?
     public var height: Int?
+    public var scale: Double?
+    public var minWidth: Int?
+    public var minHeight: Int?
     public var fit = Fit.inside
     public var gravity = Gravity.centre
     public var offsetX = 0.0
@@ -164,32 +164,34 @@ public struct Resize: PipelineOperation {
     /// Width, height or both; offsets only with a compass gravity, a focus
     /// point only with `focus` (either would be ignored otherwise).
     public func checkCombination() throws(RecipeError) {
-        if width == nil && height == nil {
-            throw RecipeError(field: "width", reason: .missing("resize needs width, height or both"))
+        if width == nil && height == nil && scale == nil {
+            throw RecipeError(field: "width", reason: .missing("resize needs width, height or both, or a scale"))
         }
-        if gravity.compassPoint == nil && (offsetX != 0 || offsetY != 0) {
-            throw RecipeError(
-                field: offsetX != 0 ? Self.offsetXParameter.key : Self.offsetYParameter.key,
-                reason: .malformed("only given with a compass gravity (centre, north, ..., south_west), not \(gravity.rawValue)")
-            )
+        if scale != nil && (width != nil || height != nil) {
+            throw RecipeError(field: Self.scaleParameter.key, reason: .malformed("not given with width or height: a scale is instead of a box"))
         }
-        if gravity != .focus && (focusX != 0.5 || focusY != 0.5) {
-            throw RecipeError(
-                field: focusX != 0.5 ? Self.focusXParameter.key : Self.focusYParameter.key,
-                reason: .malformed("only given with gravity focus")
-            )
-        }
+        try numbers.check(compass: gravity.compassPoint, focused: gravity == .focus, gravity: gravity.rawValue)
+    }
+
+    /// The gravity's numbers, with the keys they are declared under.
+    private var numbers: Position.Numbers {
+        Position.Numbers(
+            offsets: (offsetX, offsetY),
+            focus: (focusX, focusY),
+            keys: (Self.offsetXParameter.key, Self.offsetYParameter.key, Self.focusXParameter.key, Self.focusYParameter.key)
+        )
     }
 
     /// Where `cover` cuts its box from the scaled image: nil for the
     /// gravities libvips' smart crop decides (`attention`, `entropy`).
-    public var position: Position? {
-        if gravity == .focus { return Position(.focus(x: focusX, y: focusY)) }
-        guard let point = gravity.compassPoint else { return nil }
-        return Position(.compass(point, offsetX: offsetX, offsetY: offsetY))
-    }
+    public var position: Position? { numbers.position(compass: gravity.compassPoint, focused: gravity == .focus) }
 
     public var asOperation: Operation { .resize(self) }
+
+    /// Whether it scales by a factor or to a minimum size, which only the
+    /// full plan (`ResizePlan`) computes: neither `vips_thumbnail` nor the
+    /// GPU's box arithmetic knows them.
+    public var scalesBeyondTheBox: Bool { scale != nil || minWidth != nil || minHeight != nil }
 
     /// The fit that actually applies: `cover`, `fill` and `contain` need both
     /// sides of the box; with one side given every fit is `inside`. `auto`

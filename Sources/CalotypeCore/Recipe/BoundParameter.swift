@@ -31,8 +31,10 @@ extension Parameter {
     /// This parameter, held in an optional `property`: absent (and without
     /// a default), it is `nil`.
     public func bound<Owner>(to property: WritableKeyPath<Owner, Value?> & Sendable) -> BoundParameter<Owner> {
-        BoundParameter(
-            info: info,
+        var described = info
+        described.isOptional = true
+        return BoundParameter(
+            info: described,
             read: { reader, owner throws(RecipeError) in owner[keyPath: property] = try reader.optional(self) },
             write: { owner, writer in writer.write(self, owner[keyPath: property]) },
             validate: { owner throws(RecipeError) in

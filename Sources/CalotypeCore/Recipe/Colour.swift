@@ -7,6 +7,8 @@ public struct Colour: ParameterValue {
 
     public static let white = Colour(red: 255, green: 255, blue: 255)
     public static let black = Colour(red: 0, green: 0, blue: 0)
+    /// Nothing to see: white where a format has no alpha.
+    public static let transparent = Colour(red: 255, green: 255, blue: 255, alpha: 0)
 
     public init(red: UInt8, green: UInt8, blue: UInt8, alpha: UInt8 = 255) {
         self.red = red

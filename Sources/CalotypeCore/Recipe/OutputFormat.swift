@@ -8,6 +8,9 @@ public enum OutputFormat: String, StringEnumParameter {
     /// animation's first frame).
     public var animates: Bool { self == .gif || self == .webp }
 
+    /// Whether the encoder takes a quality (the lossy ones).
+    public var hasQuality: Bool { [.jpeg, .webp, .avif, .jxl].contains(self) }
+
     /// Every format an encoder writes (all but `original`).
     public static let encoded: [OutputFormat] = allCases.filter { $0 != .original }
 

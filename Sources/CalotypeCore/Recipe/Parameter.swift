@@ -152,6 +152,9 @@ public struct ParameterInfo: Sendable, Hashable, Encodable {
     public let allowed: String
     /// The allowed values as a JSON Schema.
     public let schema: JSONValue
+    /// Held in an optional property: absent, it is nil (not required,
+    /// though it has no default).
+    public var isOptional = false
 }
 
 // MARK: - Value types

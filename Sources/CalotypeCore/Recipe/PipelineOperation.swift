@@ -14,7 +14,7 @@ public protocol PipelineOperation: ParameterBound, Hashable, Sendable {
     static var parameters: [ParameterInfo] { get }
     /// Groups of parameters of which at least one group must be given in
     /// full (`resize`: width or height). Parameters without a default that
-    /// appear in no group are required.
+    /// appear in no group, and are not held in an optional, are required.
     static var requiresAnyOf: [[String]] { get }
 
     /// Reads and validates the operation from either recipe spelling.
@@ -30,12 +30,15 @@ extension PipelineOperation {
     public static var requiresAnyOf: [[String]] { [] }
 }
 
-/// The operations Calotype knows, in the order the flat shorthand applies them.
+/// The operations Calotype knows, in the order the flat shorthand applies
+/// them (imgproxy's order: trim first; extend, padding and the background
+/// after the filters).
 public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
-    case crop, resize, rotate, flip, blur, sharpen, pixelate, adjust, grayscale
+    case trim, crop, resize, rotate, flip, blur, sharpen, pixelate, adjust, grayscale, extend, padding, flatten
 
     public var type: any PipelineOperation.Type {
         switch self {
+        case .trim: Trim.self
         case .crop: Crop.self
         case .resize: Resize.self
         case .rotate: Rotate.self
@@ -45,6 +48,9 @@ public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
         case .pixelate: Pixelate.self
         case .adjust: Adjust.self
         case .grayscale: Grayscale.self
+        case .extend: Extend.self
+        case .padding: Padding.self
+        case .flatten: Flatten.self
         }
     }
 
@@ -57,6 +63,7 @@ public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
 /// One operation of a recipe, whichever it is. Backends switch over it, so
 /// the compiler points at every backend when an operation is added.
 public enum Operation: Hashable, Sendable {
+    case trim(Trim)
     case crop(Crop)
     case resize(Resize)
     case rotate(Rotate)
@@ -66,10 +73,14 @@ public enum Operation: Hashable, Sendable {
     case pixelate(Pixelate)
     case adjust(Adjust)
     case grayscale(Grayscale)
+    case extend(Extend)
+    case padding(Padding)
+    case flatten(Flatten)
 
     /// The wrapped value, for code that treats operations alike.
     public var value: any PipelineOperation {
         switch self {
+        case .trim(let op): op
         case .crop(let op): op
         case .resize(let op): op
         case .rotate(let op): op
@@ -79,6 +90,9 @@ public enum Operation: Hashable, Sendable {
         case .pixelate(let op): op
         case .adjust(let op): op
         case .grayscale(let op): op
+        case .extend(let op): op
+        case .padding(let op): op
+        case .flatten(let op): op
         }
     }
 

@@ -91,3 +91,91 @@ public struct Position: Hashable, Sendable {
         return value.isFinite ? Int(value) : 0
     }
 }
+
+/// The gravities placed by arithmetic alone: a compass point or a focus
+/// point (what `extend` and `watermark` take; `cover` adds libvips' smart
+/// crops, `crop` a rectangle at x, y).
+public enum PositionGravity: String, StringEnumParameter {
+    case centre
+    case north, south, east, west
+    case northEast = "north_east"
+    case northWest = "north_west"
+    case southEast = "south_east"
+    case southWest = "south_west"
+    /// Centred on the focus point.
+    case focus
+
+    public init?(shorthand: String) {
+        let text = shorthand.lowercased()
+        self.init(rawValue: text == "center" ? "centre" : text)
+    }
+
+    public var compassPoint: CompassPoint? { CompassPoint(rawValue: rawValue) }
+}
+
+/// The numbers every placing operation declares beside its gravity, alike:
+/// two offsets from a compass point and a focus point.
+extension Position {
+    public enum Axis: Sendable {
+        case x, y
+    }
+
+    /// `offset_x` or `offset_y`, measured against `subject` ("the scaled
+    /// image", "the canvas").
+    public static func offsetParameter(_ axis: Axis, shorthandKey: String, of subject: String) -> Parameter<Double> {
+        Parameter<Double>(
+            axis == .x ? "offset_x" : "offset_y",
+            shorthandKey: shorthandKey,
+            summary: axis == .x
+                ? "With a compass gravity: how far it moves inward from the edge the gravity names (right from the middle for `centre`, `north`, `south`); 1 or more (either sign) is pixels, under 1 a fraction of \(subject)'s width."
+                : "The same downward, or inward from the top or bottom edge; pixels, or a fraction of \(subject)'s height.",
+            default: 0,
+            range: offsetRange
+        )
+    }
+
+    /// `focus_x` or `focus_y`: the point gravity `focus` centres on.
+    public static func focusParameter(_ axis: Axis, shorthandKey: String) -> Parameter<Double> {
+        Parameter<Double>(
+            axis == .x ? "focus_x" : "focus_y",
+            shorthandKey: shorthandKey,
+            summary: axis == .x
+                ? "With gravity `focus`: the point to centre on, as a fraction of the width (0 left, 1 right)."
+                : "With gravity `focus`: the same as a fraction of the height (0 top, 1 bottom).",
+            default: 0.5,
+            range: 0...1
+        )
+    }
+
+    /// A gravity's numbers as given: `offsets` (x, y) and `focus` (x, y),
+    /// with the keys they were declared under.
+    public struct Numbers {
+        public var offsets: (x: Double, y: Double)
+        public var focus: (x: Double, y: Double)
+        public var keys: (offsetX: String, offsetY: String, focusX: String, focusY: String)
+
+        public init(offsets: (Double, Double), focus: (Double, Double), keys: (String, String, String, String)) {
+            (self.offsets, self.focus, self.keys) = (offsets, focus, keys)
+        }
+
+        /// Offsets only with a compass gravity, a focus point only with
+        /// `focus`: anything else would be ignored, so it is refused.
+        public func check(compass: CompassPoint?, focused: Bool, gravity: String) throws(RecipeError) {
+            if compass == nil && (offsets.x != 0 || offsets.y != 0) {
+                throw RecipeError(
+                    field: offsets.x != 0 ? keys.offsetX : keys.offsetY,
+                    reason: .malformed("only given with a compass gravity (centre, north, ..., south_west), not \(gravity)")
+                )
+            }
+            if !focused && (focus.x != 0.5 || focus.y != 0.5) {
+                throw RecipeError(field: focus.x != 0.5 ? keys.focusX : keys.focusY, reason: .malformed("only given with gravity focus"))
+            }
+        }
+
+        /// Where they place, for a compass or focus gravity; nil for others.
+        public func position(compass: CompassPoint?, focused: Bool) -> Position? {
+            if focused { return Position(.focus(x: focus.x, y: focus.y)) }
+            return compass.map { Position(.compass($0, offsetX: offsets.x, offsetY: offsets.y)) }
+        }
+    }
+}

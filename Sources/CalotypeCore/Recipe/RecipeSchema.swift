@@ -63,7 +63,9 @@ public enum RecipeSchema {
     private static func constraints(of type: any PipelineOperation.Type, key: KeyPath<ParameterInfo, String>) -> [String: JSONValue] {
         let grouped = Set(type.requiresAnyOf.joined())
         var constraint: [String: JSONValue] = [:]
-        let required = type.parameters.filter { $0.defaultValue == nil && !grouped.contains($0.key) }.map { JSONValue.string($0[keyPath: key]) }
+        let required = type.parameters.filter { $0.defaultValue == nil && !$0.isOptional && !grouped.contains($0.key) }.map {
+            JSONValue.string($0[keyPath: key])
+        }
         if !required.isEmpty { constraint["required"] = .array(required) }
         if !type.requiresAnyOf.isEmpty {
             let spelled = { (name: String) in type.parameters.first { $0.key == name }.map { $0[keyPath: key] } ?? name }

@@ -38,6 +38,10 @@ extension CalotypeServer {
         } catch {
             throw APIError(.badRequest, .invalidRecipe, error.description)
         }
+        // An expired URL is gone, as imgproxy answers it (before any fetch).
+        if let expires = options.delivery.expires, expires <= Int(Date().timeIntervalSince1970) {
+            throw APIError(.notFound, .notFound, "this image URL expired at \(expires) (its exp option)")
+        }
         // The whole recipe before anything is fetched: `auto` and the
         // centred crop are resolved against the decoded image in the
         // pipeline, so a bad recipe never costs a fetch.
@@ -46,6 +50,12 @@ extension CalotypeServer {
 
         let (source, hold) = try await fetchSource(url.source)
         defer { hold.release() }
+        // Handed on as it is: `raw`, or a format `skip_processing` names
+        // (when the URL asks for no other format).
+        let sourceFormat = SourceFormat.sniff(source.bytes)
+        if options.delivery.raw || (sourceFormat.map { options.delivery.skipProcessing.contains($0.fileExtension) } == true && !explicitFormat) {
+            return Self.sourceAsItIs(source, named: url.source, format: sourceFormat, options: options, cacheMaxAge: settings.cacheMaxAge)
+        }
         // A format the URL names wins; else the Accept header chooses (among
         // the formats that animate, for an animation: AVIF would keep its
         // first frame), and the answer varies with it.
@@ -64,10 +74,10 @@ extension CalotypeServer {
         let bytes = source.bytes
         // The options as their recipe's canonical JSON: two spellings of one
         // picture (`w:100` and `width:100`) share their tag.
-        let canonical = recipe.json
+        let canonical = recipe.json + (options.delivery.cacheBuster.map { "|cb:\($0)" } ?? "")
         async let hashedTag = Self.entityTag(bytes, recipe: canonical, format: negotiated)
         func headers(_ tag: String) -> HTTPFields {
-            var headers: HTTPFields = [.eTag: tag, .cacheControl: "public, max-age=\(settings.cacheMaxAge)"]
+            var headers: HTTPFields = [.eTag: tag, .cacheControl: Self.cacheControl(options, maxAge: settings.cacheMaxAge)]
             if let lastModified = source.lastModified { headers[.lastModified] = lastModified }
             if !explicitFormat { headers[.vary] = "Accept" }
             return headers
@@ -96,8 +106,55 @@ extension CalotypeServer {
         } catch {
             throw APIError(error)
         }
-        let headers = headers(try Self.madeTag(await hashedTag))
-        return Self.imageResponse(result, headers: headers, budget: scheduler.memoryBudget)
+        var answer = headers(try Self.madeTag(await hashedTag))
+        if let disposition = Self.contentDisposition(options, source: url.source, fileExtension: result.image.format.fileExtension) {
+            answer[.contentDisposition] = disposition
+        }
+        return Self.imageResponse(result, headers: answer, budget: scheduler.memoryBudget)
+    }
+
+    /// `Cache-Control`: public for the configured time, or until the URL
+    /// expires if that is sooner.
+    private static func cacheControl(_ options: ImgproxyOptions, maxAge: Int) -> String {
+        guard let expires = options.delivery.expires else { return "public, max-age=\(maxAge)" }
+        let left = max(0, expires - Int(Date().timeIntervalSince1970))
+        return "public, max-age=\(min(maxAge, left))"
+    }
+
+    /// `Content-Disposition` when the URL names a file (`fn`) or asks for
+    /// an attachment (`att`): the name, or the source's last path segment,
+    /// with the answer's extension. Names are letters, digits and a few
+    /// marks (`ImgproxyOptions` checks `fn`; a source's name is reduced to
+    /// them), so the header needs no escaping.
+    static func contentDisposition(_ options: ImgproxyOptions, source: String, fileExtension: String) -> String? {
+        let delivery = options.delivery
+        guard delivery.filename != nil || delivery.attachment else { return nil }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let last = source.split(separator: "/").last.map(String.init) ?? ""
+        let stem = last.split(separator: ".").first.map { String($0.filter(allowed.contains).prefix(100)) } ?? ""
+        let name = delivery.filename ?? (stem.isEmpty ? "image" : stem)
+        return "\(delivery.attachment ? "attachment" : "inline"); filename=\"\(name).\(fileExtension)\""
+    }
+
+    /// The source's bytes as the answer (`raw`, `skip_processing`), typed
+    /// by their magic numbers and never sniffed by the browser.
+    private static func sourceAsItIs(
+        _ source: FetchedImage,
+        named sourceName: String,
+        format: SourceFormat?,
+        options: ImgproxyOptions,
+        cacheMaxAge: Int
+    ) -> Response {
+        var headers: HTTPFields = [
+            .contentType: format?.mediaType ?? "application/octet-stream",
+            .cacheControl: cacheControl(options, maxAge: cacheMaxAge),
+            .xContentTypeOptions: "nosniff",
+        ]
+        if let lastModified = source.lastModified { headers[.lastModified] = lastModified }
+        if let disposition = contentDisposition(options, source: sourceName, fileExtension: format?.fileExtension ?? "bin") {
+            headers[.contentDisposition] = disposition
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: source.bytes)))
     }
 
     /// The answer's entity tag, hashed on a pool of its own (blocking work
