@@ -138,10 +138,10 @@ def main():
     if args.gif:
         animation = open(args.gif, "rb").read()
         frames = int(subprocess.run(["vipsheader", "-f", "n-pages", args.gif], capture_output=True, text=True).stdout or 1)
-        process(args.calotype, animation, "scale=0.5")
+        process(args.calotype, animation, "scale=0.5&format=gif")
         rounds, start = 10, time.perf_counter()
         for _ in range(rounds):
-            process(args.calotype, animation, "scale=0.5")
+            process(args.calotype, animation, "scale=0.5&format=gif")
         elapsed = time.perf_counter() - start
         print(f"\nAnimated GIF ({frames} frames, {len(animation) / 1024:.0f} KiB), resized to 50%, one at a time: "
               f"{rounds / elapsed:.2f} animations/s, {rounds * frames / elapsed:.0f} frames/s")

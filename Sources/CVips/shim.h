@@ -156,6 +156,31 @@ static inline int cv_getpoint(VipsImage *in, int x, int y, double *values, int c
     return n;
 }
 
+/* `overlay` over `base` at `x`, `y` (Porter-Duff over, in sRGB). */
+static inline int cv_composite_over(VipsImage *base, VipsImage *overlay, VipsImage **out, int x, int y) {
+    return vips_composite2(base, overlay, out, VIPS_BLEND_MODE_OVER, "x", x, "y", y, NULL);
+}
+
+/* `in` repeated `across` times and `down` times. */
+static inline int cv_replicate(VipsImage *in, VipsImage **out, int across, int down) {
+    return vips_replicate(in, out, across, down, NULL);
+}
+
+/* The last band (alpha) times `factor`, the others unchanged, as uchar. */
+static inline int cv_scale_last_band(VipsImage *in, VipsImage **out, double factor) {
+    int n = vips_image_get_bands(in);
+    double a[16], b[16];
+    if (n < 1 || n > 16) return -1;
+    for (int i = 0; i < n; i++) { a[i] = 1; b[i] = 0; }
+    a[n - 1] = factor;
+    return vips_linear(in, out, a, b, n, "uchar", TRUE, NULL);
+}
+
+/* Bands `first` ... `first + n - 1` of `in`. */
+static inline int cv_extract_bands(VipsImage *in, VipsImage **out, int first, int n) {
+    return vips_extract_band(in, out, first, "n", n, NULL);
+}
+
 static inline int cv_rot(VipsImage *in, VipsImage **out, VipsAngle angle) {
     return vips_rot(in, out, angle, NULL);
 }

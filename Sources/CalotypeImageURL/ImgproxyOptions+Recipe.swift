@@ -46,6 +46,15 @@ extension ImgproxyOptions {
             if let background { fields.append(("padding_background", background.shorthand)) }
         }
         if let background { fields.append(("flatten", background.shorthand)) }
+        if let watermark {
+            fields.append(("watermark", "\(watermark.opacity)"))
+            let place = watermark.position == "re" ? "replicate" : ImgproxyGravity.compass[watermark.position] ?? "centre"
+            if place != "centre" { fields.append(("watermark_position", place)) }
+            let offsets = ImgproxyGravity(type: "ce", x: watermark.x, y: watermark.y).scaled(by: dpr)
+            if offsets.x != 0 { fields.append(("watermark_offset_x", "\(offsets.x)")) }
+            if offsets.y != 0 { fields.append(("watermark_offset_y", "\(offsets.y)")) }
+            if watermark.scale > 0 { fields.append(("watermark_scale", "\(watermark.scale)")) }
+        }
         if let quality {
             fields.append(("quality", "\(quality)"))
         } else {

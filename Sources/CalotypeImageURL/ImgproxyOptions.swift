@@ -46,6 +46,18 @@ public struct ImgproxyOptions: Sendable, Equatable {
     /// `t:threshold[:colour[:equal_hor[:equal_ver]]]`.
     public var trim: TrimOptions?
 
+    /// `wm:opacity:position:x:y:scale`.
+    public var watermark: WatermarkOptions?
+
+    public struct WatermarkOptions: Sendable, Equatable {
+        public var opacity: Double
+        /// A compass type, or `re` (replicated).
+        public var position: String
+        public var x: Double
+        public var y: Double
+        public var scale: Double
+    }
+
     public struct Sides: Sendable, Equatable {
         public var top, right, bottom, left: Int
     }
@@ -192,6 +204,8 @@ public struct ImgproxyOptions: Sendable, Equatable {
                 format = option.arguments.first.flatMap { $0.isEmpty ? nil : $0 }
             case "strip_metadata", "sm":
                 stripMetadata = try arguments.flag(0)
+            case "watermark", "wm":
+                try readWatermark(arguments, option: option.name)
             case "strip_color_profile", "scp":
                 // Calotype converts every image to sRGB and writes no profile: what scp:1 asks.
                 guard try arguments.flag(0) != false else {
@@ -256,6 +270,24 @@ public struct ImgproxyOptions: Sendable, Equatable {
         let own = arguments.rest(from: 2)
         cropGravity = own.first.map { !$0.isEmpty } == true ? try ImgproxyGravity(own, option: option) : nil
         crop = ImageSize(width: cropWidth, height: cropHeight)
+    }
+
+    /// `wm:opacity:position:x:y:scale`; opacity 0 (or none) is no watermark.
+    private mutating func readWatermark(_ arguments: ImgproxyArguments, option: String) throws(ImageURLError) {
+        guard let opacity = try arguments.number(0), opacity > 0 else {
+            watermark = nil
+            return
+        }
+        guard opacity <= 1 else { throw .malformed("\(option): the opacity is 0 to 1") }
+        let position = arguments.values.count > 1 && !arguments.values[1].isEmpty ? arguments.values[1] : "ce"
+        guard position == "re" || ImgproxyGravity.compass[position] != nil else {
+            throw .unsupported(
+                "\(option): position '\(position)' is not supported (ce, no, so, ea, we, noea, nowe, soea, sowe, re; ch is imgproxy Pro's)"
+            )
+        }
+        let offsets = try ImgproxyGravity((["ce"] + Array(arguments.rest(from: 2).prefix(2)))[...], option: option)
+        let scale = try arguments.number(4) ?? 0
+        watermark = WatermarkOptions(opacity: opacity, position: position, x: offsets.x, y: offsets.y, scale: scale)
     }
 
     /// `fq:format:quality:...`, pairs of an extension and a quality.

@@ -20,6 +20,7 @@ enum LibvipsAnimation {
         backend: String,
         threads: Int?,
         killSwitch: KillSwitch,
+        watermark: LibvipsWatermark?,
         started: ContinuousClock.Instant
     ) throws(ProcessingError) -> ProcessedImage {
         let clock = ContinuousClock()
@@ -36,7 +37,14 @@ enum LibvipsAnimation {
             let frame = try strip.apply("frame \(index + 1)") {
                 cv_extract_area($0, $1, 0, Int32(index * frameHeight), Int32(strip.width), Int32(frameHeight))
             }
-            let processed = try LibvipsPipeline.processFrame(frame, of: source, recipe: recipe, limits: limits, killSwitch: killSwitch)
+            let processed = try LibvipsPipeline.processFrame(
+                frame,
+                of: source,
+                recipe: recipe,
+                limits: limits,
+                killSwitch: killSwitch,
+                watermark: watermark
+            )
             if let first = outputs.first {
                 guard processed.width == first.width, processed.height == first.height else {
                     throw ProcessingError(

@@ -22,17 +22,21 @@ public struct LibvipsBackend: ImageBackend {
         /// The cores a lone job may spread over.
         public var cores: Int
         public var limits: ImageLimits
+        /// The server's watermark image (`CALOTYPE_WATERMARK_PATH`), decoded at start.
+        public var watermark: WatermarkImage?
 
         public init(
             threadsPerJob: Int = 1,
             adaptiveThreads: Bool = true,
             cores: Int = ProcessInfo.processInfo.activeProcessorCount,
-            limits: ImageLimits = ImageLimits()
+            limits: ImageLimits = ImageLimits(),
+            watermark: WatermarkImage? = nil
         ) {
             self.threadsPerJob = threadsPerJob
             self.adaptiveThreads = adaptiveThreads
             self.cores = cores
             self.limits = limits
+            self.watermark = watermark
         }
     }
 
@@ -48,6 +52,7 @@ public struct LibvipsBackend: ImageBackend {
     public let idleThreadExitFix: IdleThreadExitFix
     private let threadPool: NIOThreadPool
     private let threadShare: LibvipsThreadShare
+    private let watermark: LibvipsWatermark?
 
     /// Starts libvips (once per process) and prepares to run jobs on `threadPool`.
     public init(configuration: Configuration = Configuration(), threadPool: NIOThreadPool) throws(ProcessingError) {
@@ -58,6 +63,10 @@ public struct LibvipsBackend: ImageBackend {
         self.writableFormats = runtime.writableFormats
         self.idleThreadExitFix = runtime.idleThreadExitFix
         self.threadPool = threadPool
+        // Decoded once, refused at start when it is not an image.
+        self.watermark = try configuration.watermark.map { watermark throws(ProcessingError) in
+            try LibvipsWatermark(watermark, limits: configuration.limits)
+        }
         self.threadShare = LibvipsThreadShare(
             cores: configuration.cores,
             minimum: configuration.threadsPerJob,
@@ -66,7 +75,7 @@ public struct LibvipsBackend: ImageBackend {
     }
 
     public func process(_ input: ImageInput, recipe: Recipe) async throws(ProcessingError) -> ProcessedImage {
-        let (limits, writable, name, share) = (configuration.limits, writableFormats, self.name, threadShare)
+        let (limits, writable, name, share, watermark) = (configuration.limits, writableFormats, self.name, threadShare, self.watermark)
         return try await BlockingJob.run(on: threadPool, input: input, backend: name) { buffer, killSwitch throws(ProcessingError) in
             let threads = share.begin()
             defer { share.end() }
@@ -78,7 +87,8 @@ public struct LibvipsBackend: ImageBackend {
                 writableFormats: writable,
                 backend: name,
                 threads: threads,
-                killSwitch: killSwitch
+                killSwitch: killSwitch,
+                watermark: watermark
             )
         }
     }

@@ -14,6 +14,8 @@ package struct LibvipsPipeline {
     let source: LibvipsSource
     let killSwitch: KillSwitch
     let limits: ImageLimits
+    /// The server's watermark, for `watermark` (nil: none configured).
+    let watermark: LibvipsWatermark?
     private var image: VipsImageHandle
     /// Whether `image` still streams from a sequential decoder.
     private var streamed = true
@@ -30,7 +32,8 @@ package struct LibvipsPipeline {
         writableFormats: Set<OutputFormat>,
         backend: String,
         threads: Int? = nil,
-        killSwitch: KillSwitch = KillSwitch()
+        killSwitch: KillSwitch = KillSwitch(),
+        watermark: LibvipsWatermark? = nil
     ) throws(ProcessingError) -> ProcessedImage {
         try killSwitch.check()
         let clock = ContinuousClock()
@@ -46,11 +49,12 @@ package struct LibvipsPipeline {
                 backend: backend,
                 threads: threads,
                 killSwitch: killSwitch,
+                watermark: watermark,
                 started: start
             )
         }
 
-        var pipeline = try LibvipsPipeline(recipe: recipe, source: source, killSwitch: killSwitch, limits: limits)
+        var pipeline = try LibvipsPipeline(recipe: recipe, source: source, killSwitch: killSwitch, limits: limits, watermark: watermark)
         let opened = clock.now
         try pipeline.applyRemainingOperations()
         let built = clock.now
@@ -80,19 +84,28 @@ package struct LibvipsPipeline {
         of source: LibvipsSource,
         recipe: Recipe,
         limits: ImageLimits,
-        killSwitch: KillSwitch
+        killSwitch: KillSwitch,
+        watermark: LibvipsWatermark?
     ) throws(ProcessingError) -> VipsImageHandle {
-        var pipeline = LibvipsPipeline(recipe: recipe, source: source, frame: frame, killSwitch: killSwitch, limits: limits)
+        var pipeline = LibvipsPipeline(recipe: recipe, source: source, frame: frame, killSwitch: killSwitch, limits: limits, watermark: watermark)
         try pipeline.normaliseColour()
         try pipeline.applyRemainingOperations()
         return pipeline.image
     }
 
-    private init(recipe: Recipe, source: LibvipsSource, frame: VipsImageHandle, killSwitch: KillSwitch, limits: ImageLimits) {
+    private init(
+        recipe: Recipe,
+        source: LibvipsSource,
+        frame: VipsImageHandle,
+        killSwitch: KillSwitch,
+        limits: ImageLimits,
+        watermark: LibvipsWatermark?
+    ) {
         self.recipe = recipe
         self.source = source
         self.killSwitch = killSwitch
         self.limits = limits
+        self.watermark = watermark
         remaining = recipe.operations[...]
         image = frame
         // In memory already (the strip was rendered whole).
@@ -101,11 +114,20 @@ package struct LibvipsPipeline {
 
     // MARK: Loading
 
-    private init(recipe: Recipe, source: LibvipsSource, killSwitch: KillSwitch, limits: ImageLimits) throws(ProcessingError) {
+    private init(
+        recipe: Recipe,
+        source: LibvipsSource,
+        killSwitch: KillSwitch,
+        limits: ImageLimits,
+        watermark: LibvipsWatermark?
+    )
+        throws(ProcessingError)
+    {
         self.recipe = recipe
         self.source = source
         self.killSwitch = killSwitch
         self.limits = limits
+        self.watermark = watermark
         remaining = recipe.operations[...]
         if case .resize(let asked)? = remaining.first {
             // Shrink-on-load: decode straight to (about) the target size.
@@ -301,6 +323,8 @@ package struct LibvipsPipeline {
             let canvas = (width: image.width + padding.left + padding.right, height: image.height + padding.top + padding.bottom)
             try limits.checkPlanned(width: canvas.width, height: canvas.height, stage: "padding")
             try embed(at: (padding.left, padding.top), canvas: canvas, in: padding.background, stage: "padding")
+        case .watermark(let mark):
+            try lay(mark)
         case .flatten(let flatten):
             guard image.hasAlpha else { return }
             let colour = Self.bandValues(of: flatten.background, bands: image.bands - 1, alpha: false)
@@ -330,6 +354,44 @@ package struct LibvipsPipeline {
             background.withUnsafeBufferPointer {
                 cv_embed(input, output, Int32(origin.x), Int32(origin.y), Int32(canvas.width), Int32(canvas.height), $0.baseAddress, Int32($0.count))
             }
+        }
+    }
+
+    /// Lays the server's watermark over the image as `mark` says; an image
+    /// without alpha stays without it.
+    private mutating func lay(_ mark: Watermark) throws(ProcessingError) {
+        guard let watermark else {
+            throw ProcessingError(.invalidRecipe, "watermark: this server has no watermark image (CALOTYPE_WATERMARK_PATH names one)")
+        }
+        var overlay = try watermark.prepared(for: mark, width: image.width, height: image.height)
+        var origin = (x: 0, y: 0)
+        if mark.place == .replicate {
+            // One tile: the watermark with half the space between tiles
+            // around it, repeated over the image and cut to it.
+            let margin = mark.tileMargins(imageWidth: image.width, imageHeight: image.height)
+            let (tileWidth, tileHeight) = (overlay.width + 2 * margin.x, overlay.height + 2 * margin.y)
+            try limits.checkPlanned(width: tileWidth, height: tileHeight, stage: "watermark")
+            let clear: [Double] = [0, 0, 0, 0]
+            overlay = try overlay.apply("watermark tile") { input, output in
+                clear.withUnsafeBufferPointer {
+                    cv_embed(input, output, Int32(margin.x), Int32(margin.y), Int32(tileWidth), Int32(tileHeight), $0.baseAddress, Int32($0.count))
+                }
+            }
+            let (across, down) = ((image.width + tileWidth - 1) / tileWidth, (image.height + tileHeight - 1) / tileHeight)
+            overlay = try overlay.apply("watermark tiles") { cv_replicate($0, $1, Int32(across), Int32(down)) }
+            let (width, height) = (image.width, image.height)
+            overlay = try overlay.apply("watermark tiles") { cv_extract_area($0, $1, 0, 0, Int32(width), Int32(height)) }
+        } else {
+            origin = mark.origin(width: overlay.width, height: overlay.height, imageWidth: image.width, imageHeight: image.height)
+        }
+        let hadAlpha = image.hasAlpha
+        let colourBands = hadAlpha ? image.bands - 1 : image.bands
+        let composited = try image.apply("watermark") { [overlay] in cv_composite_over($0, overlay.pointer, $1, Int32(origin.x), Int32(origin.y)) }
+        image = composited
+        if !hadAlpha {
+            // Composited in sRGB: grey comes back as three bands; the alpha goes.
+            let keep = colourBands < 3 ? 3 : colourBands
+            image = try image.apply("watermark bands") { cv_extract_bands($0, $1, 0, Int32(keep)) }
         }
     }
 

@@ -120,7 +120,7 @@ struct OpenCLJob {
             plan.adjust(adjust.lookupTable)
         case .grayscale:
             try plan.grayscale()
-        case .pixelate, .trim, .extend, .padding, .flatten:
+        case .pixelate, .trim, .extend, .padding, .flatten, .watermark:
             // Not in `OpenCLOperations.ported`: the scheduler never sends them here.
             throw ProcessingError(.unsupportedByBackend, "the OpenCL backend has no kernels for \(operation.kind.rawValue)")
         }

@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
               CALOTYPE_MEMORY_BUDGET_MB             bytes admitted work may hold; more wait 1 s, then 503 (160 per worker)
               CALOTYPE_MAX_JPEG_SCANS               most scans in a JPEG (128)
               CALOTYPE_MAX_ANIMATION_FRAMES         most frames of an animation kept; 1: first frame only (100)
+              CALOTYPE_WATERMARK_PATH               the image the watermark operation lays (none)
               CALOTYPE_FAIL_ON                      refuse damaged inputs on: warning, error, truncated, none (warning)
               CALOTYPE_MAX_BODY_BYTES               largest request body (104857600)
               CALOTYPE_MAX_FILES                    most files in one batch (100)

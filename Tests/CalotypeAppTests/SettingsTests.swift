@@ -1,4 +1,5 @@
 import CalotypeApp
+import CalotypeCore
 import Foundation
 import Server
 import Testing
@@ -91,7 +92,7 @@ struct SettingsTests {
 
         // A preset is read as a URL's options would be, when the server starts.
         for (presets, valid) in [
-            ("thumb=rs:fill:100:100/q:60", true), ("thumb=wm:0.5", false), ("thumb=w:99999", false), ("thumb=w:10/plain/x", false),
+            ("thumb=rs:fill:100:100/q:60", true), ("thumb=gradient:0.5", false), ("thumb=w:99999", false), ("thumb=w:10/plain/x", false),
         ] {
             try sources.write(#"{"CALOTYPE_PRESETS": "\#(presets)"}"#, to: sources.configFile)
             let withPresets = try await sources.load()
@@ -115,5 +116,25 @@ struct SettingsTests {
         let server = try ServerConfiguration.read(from: settings)
         #expect(server.port == 9100 && server.host == "127.0.0.2")
         #expect(ProcessInfo.processInfo.environment["CALOTYPE_DOTENV_PROBE"] == nil)
+    }
+
+    /// The watermark is a regular image file of at most 8 MiB, read at
+    /// start; anything else stops the server with the setting's name.
+    @Test func theWatermarkIsAnImageFileReadAtStart() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+        let png = fixtures.appendingPathComponent("alpha.png")
+        let read = try Engine.Configuration.read(from: Settings(environment: ["CALOTYPE_WATERMARK_PATH": png.path]))
+        #expect(read.watermark?.bytes == [UInt8](try Data(contentsOf: png)) && read.watermark?.name == "alpha.png")
+        for path in ["/nonexistent/mark.png", fixtures.path, "/dev/zero"] {
+            #expect {
+                try Engine.Configuration.read(from: Settings(environment: ["CALOTYPE_WATERMARK_PATH": path]))
+            } throws: { ($0 as? ConfigurationError)?.variable == "CALOTYPE_WATERMARK_PATH" }
+        }
+        // A file that is not an image: the engine does not start.
+        var configuration = try Engine.Configuration.read(
+            from: Settings(environment: ["CALOTYPE_WATERMARK_PATH": fixtures.appendingPathComponent("make-fixtures.sh").path])
+        )
+        configuration.useGPU = false
+        #expect(throws: ProcessingError.self) { try Engine(configuration) }
     }
 }

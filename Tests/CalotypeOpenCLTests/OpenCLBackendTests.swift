@@ -41,7 +41,9 @@ struct OpenCLBackendTests {
         #expect(backend.selfCheck == .passed, "\(backend.selfCheck.description)")
         if backend.deviceInfo.hasDoubles {
             // Every operation but those without kernels yet (CPU only).
-            #expect(backend.supportedOperations == Set(OperationKind.allCases).subtracting([.pixelate, .trim, .extend, .padding, .flatten]))
+            #expect(
+                backend.supportedOperations == Set(OperationKind.allCases).subtracting([.pixelate, .trim, .extend, .padding, .flatten, .watermark])
+            )
         }
         #expect(backend.supports(try recipe("width=100&height=100&fit=cover&blur=1&rotate=90")).isSupported)
     }

@@ -103,6 +103,14 @@ struct ImgproxyOptionsTests {
         ("t:10:ff00ff:1", "trim=10&trim_colour=ff00ff&trim_equal_horizontal=true"),
         ("pix:8/ar:0/eth:1", "pixelate=8&autorotate=false"),
         ("pix:1", ""),
+        (
+            "wm:0.5:soea:10:5:0.2/dpr:2",
+            "scale=2&watermark=0.5&watermark_position=south_east&watermark_offset_x=20&watermark_offset_y=10&watermark_scale=0.2"
+        ),
+        ("wm:1:re:0.1", "watermark=1&watermark_position=replicate&watermark_offset_x=0.1"),
+        ("wm:0", ""),
+        ("fq:jpg:60:webp:50:avif:40/mb:5000", "quality_jpeg=60&quality_webp=50&quality_avif=40&max_bytes=5000"),
+        ("cb:abc/exp:4102444800/fn:holiday/att:1/skp:jpg/raw:0/kcr:0/scp:1", ""),
     ])
     func optionsMapOntoTheRecipe(_ options: String, _ shorthand: String) throws {
         #expect(try Self.recipe(options) == Recipe(shorthand: shorthand))
@@ -130,7 +138,8 @@ struct ImgproxyOptionsTests {
 
     /// An option Calotype does not have is refused by name, never ignored.
     @Test(arguments: [
-        "wm:0.5", "g:obj:face", "g:fp:2:0.5", "g:fp:0.5", "g:no:1:2:3", "g:sm:1", "g:no:99999", "rt:crop", "rt:fill-down",
+        "wm:0.5:ch", "wm:2", "msr:100", "kcr:1", "scp:0", "fq:png:50", "fq:jpg", "exp:-5", "fn:a%2Fb", "g:obj:face", "g:fp:2:0.5", "g:fp:0.5",
+        "g:no:1:2:3", "g:sm:1", "g:no:99999", "rt:crop", "rt:fill-down",
         "c:100:100:sm", "rot:45", "t:300", "t:10:red", "w:abc", "el:maybe", "ex:1:sm", "dpr:0", "dpr:9", "z:0", "z:17", "z:nan",
         "pd:1:2:3:4:5", "pd:99999", "bg:1:2", "bg:300:0:0", "bg:ff", "mw:-1", "ar:yes",
         // An empty width is not "no width"; a crop larger than any is refused, not clamped.

@@ -32,6 +32,10 @@ public final class Engine: Sendable {
         public var openCL: OpenCLBackend.Configuration
         /// Whether libvips' warnings reach standard error (`CALOTYPE_VIPS_WARNINGS=1`).
         public var libvipsWarnings = false
+        /// The image the `watermark` operation lays (`CALOTYPE_WATERMARK_PATH`,
+        /// read at start; decoded when the engine starts, which fails if it
+        /// is not an image).
+        public var watermark: WatermarkImage?
         /// Bytes the work admitted at once may hold (`CALOTYPE_MEMORY_BUDGET_MB`;
         /// nil: `MemoryBudget.defaultLimit` for the workers started).
         public var memoryBudget: Int?
@@ -99,6 +103,7 @@ public final class Engine: Sendable {
             if let useGPU = try settings.flag("CALOTYPE_GPU") { configuration.useGPU = useGPU }
             if let adaptive = try settings.flag("CALOTYPE_ADAPTIVE_THREADS") { configuration.adaptiveLibvipsThreads = adaptive }
             if let warnings = try settings.flag("CALOTYPE_VIPS_WARNINGS") { configuration.libvipsWarnings = warnings }
+            if let path = settings.string("CALOTYPE_WATERMARK_PATH") { configuration.watermark = try Self.watermark(at: path) }
             if let allow = try settings.flag("CALOTYPE_OPENCL_CPU") { configuration.openCL.allowCPUDevices = allow }
             let folders = ["CALOTYPE_CACHE_DIR", "XDG_CACHE_HOME", "HOME"].compactMap { name in settings.string(name).map { (name, $0) } }
             configuration.openCL.cacheDirectory = OpenCLBackend.defaultCacheDirectory(environment: Dictionary(uniqueKeysWithValues: folders))
@@ -147,7 +152,8 @@ public final class Engine: Sendable {
                 configuration: .init(
                     threadsPerJob: configuration.libvipsThreadsPerJob,
                     adaptiveThreads: configuration.adaptiveLibvipsThreads,
-                    limits: configuration.limits
+                    limits: configuration.limits,
+                    watermark: configuration.watermark
                 ),
                 threadPool: cpuThreads
             )

@@ -34,7 +34,7 @@ extension PipelineOperation {
 /// them (imgproxy's order: trim first; extend, padding and the background
 /// after the filters).
 public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
-    case trim, crop, resize, rotate, flip, blur, sharpen, pixelate, adjust, grayscale, extend, padding, flatten
+    case trim, crop, resize, rotate, flip, blur, sharpen, pixelate, adjust, grayscale, extend, padding, flatten, watermark
 
     public var type: any PipelineOperation.Type {
         switch self {
@@ -51,6 +51,7 @@ public enum OperationKind: String, CaseIterable, Codable, Sendable, Comparable {
         case .extend: Extend.self
         case .padding: Padding.self
         case .flatten: Flatten.self
+        case .watermark: Watermark.self
         }
     }
 
@@ -76,6 +77,7 @@ public enum Operation: Hashable, Sendable {
     case extend(Extend)
     case padding(Padding)
     case flatten(Flatten)
+    case watermark(Watermark)
 
     /// The wrapped value, for code that treats operations alike.
     public var value: any PipelineOperation {
@@ -93,6 +95,7 @@ public enum Operation: Hashable, Sendable {
         case .extend(let op): op
         case .padding(let op): op
         case .flatten(let op): op
+        case .watermark(let op): op
         }
     }
 

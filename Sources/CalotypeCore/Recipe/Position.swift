@@ -79,7 +79,7 @@ public struct Position: Hashable, Sendable {
     /// An offset in pixels: itself from 1 up (either sign), else a fraction
     /// of `side`. Offsets are declared within `offsetRange`, so the
     /// conversion cannot trap.
-    static func offset(_ value: Double, of side: Int) -> Int {
+    public static func offset(_ value: Double, of side: Int) -> Int {
         let clamped = min(max(value, offsetRange.lowerBound), offsetRange.upperBound)
         guard clamped.isFinite else { return 0 }
         return abs(clamped) >= 1 ? Int(clamped.rounded()) : pixels(clamped, of: side)
