@@ -4,9 +4,9 @@
 /// A rectangle that runs past the edge is clamped to the image; one that
 /// misses the image entirely is an error (`crop_outside_image`), since there is
 /// nothing sensible to return.
-public struct Crop: PipelineOperation {
+public struct Crop: PipelineOperation, PlacedByGravity {
     /// Where the rectangle is.
-    public enum Gravity: String, StringEnumParameter {
+    public enum Gravity: String, SpelledWithCentre {
         /// At `x`, `y` (`none`: no gravity).
         case atOffset = "none"
         /// In the middle of the image as it is at this step (imgproxy's
@@ -22,14 +22,6 @@ public struct Crop: PipelineOperation {
         case southWest = "south_west"
         /// Centred on `focus_x`, `focus_y` as far as it stays inside (`fp`).
         case focus
-
-        public init?(shorthand: String) {
-            let text = shorthand.lowercased()
-            self.init(rawValue: text == "center" ? "centre" : text)
-        }
-
-        /// The compass point, for the gravities that are one.
-        public var compassPoint: CompassPoint? { CompassPoint(rawValue: rawValue) }
     }
 
     public static let kind = OperationKind.crop
@@ -114,20 +106,11 @@ public struct Crop: PipelineOperation {
                 reason: .malformed("not given with gravity \(gravity.rawValue), which places the rectangle itself")
             )
         }
-        try numbers.check(compass: gravity.compassPoint, focused: gravity == .focus, gravity: gravity.rawValue)
-    }
-
-    /// The gravity's numbers, with the keys they are declared under.
-    private var numbers: Position.Numbers {
-        Position.Numbers(
-            offsets: (offsetX, offsetY),
-            focus: (focusX, focusY),
-            keys: (Self.offsetXParameter.key, Self.offsetYParameter.key, Self.focusXParameter.key, Self.focusYParameter.key)
-        )
+        try gravityNumbers.check(compass: gravity.compassPoint, focused: gravity == .focus, gravity: gravity.rawValue)
     }
 
     /// Where a placed rectangle goes; nil at `x`, `y`.
-    public var position: Position? { numbers.position(compass: gravity.compassPoint, focused: gravity == .focus) }
+    public var position: Position? { gravityNumbers.position(compass: gravity.compassPoint, focused: gravity == .focus) }
 
     public var asOperation: Operation { .crop(self) }
 

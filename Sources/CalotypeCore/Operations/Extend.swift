@@ -2,7 +2,7 @@
 /// `width` x `height` (imgproxy's `extend`), or the smallest canvas of the
 /// `width`:`height` aspect ratio that holds it (`extend_aspect_ratio`). The
 /// image sits where its gravity says; the rest is `background`.
-public struct Extend: PipelineOperation {
+public struct Extend: PipelineOperation, PlacedByGravity {
     /// What `width` and `height` say.
     public enum Mode: String, StringEnumParameter {
         /// The canvas's least size (a side left out keeps the image's).
@@ -103,19 +103,11 @@ public struct Extend: PipelineOperation {
                 reason: .missing("an aspect ratio needs both sides")
             )
         }
-        try numbers.check(compass: gravity.compassPoint, focused: gravity == .focus, gravity: gravity.rawValue)
-    }
-
-    private var numbers: Position.Numbers {
-        Position.Numbers(
-            offsets: (offsetX, offsetY),
-            focus: (focusX, focusY),
-            keys: (Self.offsetXParameter.key, Self.offsetYParameter.key, Self.focusXParameter.key, Self.focusYParameter.key)
-        )
+        try gravityNumbers.check(compass: gravity.compassPoint, focused: gravity == .focus, gravity: gravity.rawValue)
     }
 
     /// Where the image sits on the canvas.
-    public var position: Position { numbers.position(compass: gravity.compassPoint, focused: gravity == .focus) ?? .centre }
+    public var position: Position { gravityNumbers.position(compass: gravity.compassPoint, focused: gravity == .focus) ?? .centre }
 
     public var asOperation: Operation { .extend(self) }
 

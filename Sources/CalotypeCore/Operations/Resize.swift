@@ -3,7 +3,7 @@
 /// Resizing is where most of an image service's time goes, so the CPU backend
 /// fuses it with decoding whenever it is the recipe's first step
 /// (shrink-on-load), and `fast_shrink` lets the decoder do more of it.
-public struct Resize: PipelineOperation {
+public struct Resize: PipelineOperation, PlacedByGravity {
     /// How the image meets the target box when both sides are given.
     public enum Fit: String, StringEnumParameter {
         /// Fit within the box, keeping the aspect ratio.
@@ -21,7 +21,7 @@ public struct Resize: PipelineOperation {
     }
 
     /// Which part of the image `cover` keeps.
-    public enum Gravity: String, StringEnumParameter {
+    public enum Gravity: String, SpelledWithCentre {
         /// The middle.
         case centre
         /// An edge or a corner (imgproxy's `no`, `so`, `ea`, `we`, `noea`,
@@ -37,14 +37,6 @@ public struct Resize: PipelineOperation {
         case attention
         /// The region with the most entropy.
         case entropy
-
-        public init?(shorthand: String) {
-            let text = shorthand.lowercased()
-            self.init(rawValue: text == "center" ? "centre" : text)
-        }
-
-        /// The compass point, for the gravities that are one.
-        public var compassPoint: CompassPoint? { CompassPoint(rawValue: rawValue) }
     }
 
     public static let kind = OperationKind.resize
@@ -170,21 +162,12 @@ public struct Resize: PipelineOperation {
         if scale != nil && (width != nil || height != nil) {
             throw RecipeError(field: Self.scaleParameter.key, reason: .malformed("not given with width or height: a scale is instead of a box"))
         }
-        try numbers.check(compass: gravity.compassPoint, focused: gravity == .focus, gravity: gravity.rawValue)
-    }
-
-    /// The gravity's numbers, with the keys they are declared under.
-    private var numbers: Position.Numbers {
-        Position.Numbers(
-            offsets: (offsetX, offsetY),
-            focus: (focusX, focusY),
-            keys: (Self.offsetXParameter.key, Self.offsetYParameter.key, Self.focusXParameter.key, Self.focusYParameter.key)
-        )
+        try gravityNumbers.check(compass: gravity.compassPoint, focused: gravity == .focus, gravity: gravity.rawValue)
     }
 
     /// Where `cover` cuts its box from the scaled image: nil for the
     /// gravities libvips' smart crop decides (`attention`, `entropy`).
-    public var position: Position? { numbers.position(compass: gravity.compassPoint, focused: gravity == .focus) }
+    public var position: Position? { gravityNumbers.position(compass: gravity.compassPoint, focused: gravity == .focus) }
 
     public var asOperation: Operation { .resize(self) }
 

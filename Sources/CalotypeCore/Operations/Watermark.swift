@@ -4,7 +4,7 @@
 /// to a share of the image.
 public struct Watermark: PipelineOperation {
     /// Where the watermark goes.
-    public enum Place: String, StringEnumParameter {
+    public enum Place: String, SpelledWithCentre {
         case centre
         case north, south, east, west
         case northEast = "north_east"
@@ -13,13 +13,6 @@ public struct Watermark: PipelineOperation {
         case southWest = "south_west"
         /// Tiled over the whole image, the offsets the space between tiles.
         case replicate
-
-        public init?(shorthand: String) {
-            let text = shorthand.lowercased()
-            self.init(rawValue: text == "center" ? "centre" : text)
-        }
-
-        public var compassPoint: CompassPoint? { CompassPoint(rawValue: rawValue) }
     }
 
     public static let kind = OperationKind.watermark
@@ -37,20 +30,18 @@ public struct Watermark: PipelineOperation {
         summary: "`centre` (or `center`), an edge or a corner, moved by the offsets; or `replicate`, tiled over the image.",
         default: .centre
     )
-    public static let offsetXParameter = Parameter<Double>(
-        "offset_x",
+    public static let offsetXParameter = Position.offsetParameter(
+        .x,
         shorthandKey: "watermark_offset_x",
+        of: "the image",
         summary:
-            "At an edge or corner: how far it moves inward from the edge the position names (right from the middle otherwise); with `replicate`, the space between tiles. 1 or more (either sign) is pixels, under 1 a fraction of the image's width.",
-        default: 0,
-        range: Position.offsetRange
+            "At an edge or corner: how far it moves inward from the edge the position names (right from the middle otherwise); with `replicate`, the space between tiles. 1 or more (either sign) is pixels, under 1 a fraction of the image's width."
     )
-    public static let offsetYParameter = Parameter<Double>(
-        "offset_y",
+    public static let offsetYParameter = Position.offsetParameter(
+        .y,
         shorthandKey: "watermark_offset_y",
-        summary: "The same downward or inward from the top or bottom edge, or between rows of tiles; pixels, or a fraction of the image's height.",
-        default: 0,
-        range: Position.offsetRange
+        of: "the image",
+        summary: "The same downward or inward from the top or bottom edge, or between rows of tiles; pixels, or a fraction of the image's height."
     )
     public static let scaleParameter = Parameter<Double>(
         "scale",

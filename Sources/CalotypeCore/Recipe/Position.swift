@@ -1,6 +1,43 @@
+/// An enumeration with a `centre` case, which `center` spells too.
+public protocol SpelledWithCentre: StringEnumParameter {}
+
+extension SpelledWithCentre {
+    public init?(shorthand: String) {
+        let text = shorthand.lowercased()
+        self.init(rawValue: text == "center" ? "centre" : text)
+    }
+
+    /// The compass point of the same name, for the cases that are one.
+    public var compassPoint: CompassPoint? { CompassPoint(rawValue: rawValue) }
+}
+
+/// An operation placed by gravity: its two offsets and its focus point,
+/// declared alike (`Position.offsetParameter`, `focusParameter`).
+public protocol PlacedByGravity {
+    var offsetX: Double { get }
+    var offsetY: Double { get }
+    var focusX: Double { get }
+    var focusY: Double { get }
+    static var offsetXParameter: Parameter<Double> { get }
+    static var offsetYParameter: Parameter<Double> { get }
+    static var focusXParameter: Parameter<Double> { get }
+    static var focusYParameter: Parameter<Double> { get }
+}
+
+extension PlacedByGravity {
+    /// The gravity's numbers, with the keys they are declared under.
+    public var gravityNumbers: Position.Numbers {
+        Position.Numbers(
+            offsets: (offsetX, offsetY),
+            focus: (focusX, focusY),
+            keys: (Self.offsetXParameter.key, Self.offsetYParameter.key, Self.focusXParameter.key, Self.focusYParameter.key)
+        )
+    }
+}
+
 /// A compass point of a rectangle: where `cover` and `crop` cut, where
 /// `extend` puts the image on its canvas (imgproxy's gravity types).
-public enum CompassPoint: String, StringEnumParameter {
+public enum CompassPoint: String, SpelledWithCentre {
     case centre
     case north, south, east, west
     case northEast = "north_east"
@@ -8,10 +45,6 @@ public enum CompassPoint: String, StringEnumParameter {
     case southEast = "south_east"
     case southWest = "south_west"
 
-    public init?(shorthand: String) {
-        let text = shorthand.lowercased()
-        self.init(rawValue: text == "center" ? "centre" : text)
-    }
 }
 
 /// Where a rectangle of `inner` size sits inside one of `outer` size: at a
@@ -95,7 +128,7 @@ public struct Position: Hashable, Sendable {
 /// The gravities placed by arithmetic alone: a compass point or a focus
 /// point (what `extend` and `watermark` take; `cover` adds libvips' smart
 /// crops, `crop` a rectangle at x, y).
-public enum PositionGravity: String, StringEnumParameter {
+public enum PositionGravity: String, SpelledWithCentre {
     case centre
     case north, south, east, west
     case northEast = "north_east"
@@ -104,13 +137,6 @@ public enum PositionGravity: String, StringEnumParameter {
     case southWest = "south_west"
     /// Centred on the focus point.
     case focus
-
-    public init?(shorthand: String) {
-        let text = shorthand.lowercased()
-        self.init(rawValue: text == "center" ? "centre" : text)
-    }
-
-    public var compassPoint: CompassPoint? { CompassPoint(rawValue: rawValue) }
 }
 
 /// The numbers every placing operation declares beside its gravity, alike:
@@ -122,13 +148,14 @@ extension Position {
 
     /// `offset_x` or `offset_y`, measured against `subject` ("the scaled
     /// image", "the canvas").
-    public static func offsetParameter(_ axis: Axis, shorthandKey: String, of subject: String) -> Parameter<Double> {
+    public static func offsetParameter(_ axis: Axis, shorthandKey: String, of subject: String, summary: String? = nil) -> Parameter<Double> {
         Parameter<Double>(
             axis == .x ? "offset_x" : "offset_y",
             shorthandKey: shorthandKey,
-            summary: axis == .x
-                ? "With a compass gravity: how far it moves inward from the edge the gravity names (right from the middle for `centre`, `north`, `south`); 1 or more (either sign) is pixels, under 1 a fraction of \(subject)'s width."
-                : "The same downward, or inward from the top or bottom edge; pixels, or a fraction of \(subject)'s height.",
+            summary: summary
+                ?? (axis == .x
+                    ? "With a compass gravity: how far it moves inward from the edge the gravity names (right from the middle for `centre`, `north`, `south`); 1 or more (either sign) is pixels, under 1 a fraction of \(subject)'s width."
+                    : "The same downward, or inward from the top or bottom edge; pixels, or a fraction of \(subject)'s height."),
             default: 0,
             range: offsetRange
         )
