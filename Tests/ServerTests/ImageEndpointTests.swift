@@ -36,6 +36,7 @@ struct ImageEndpointTests {
         names: [String: [String]] = [:],
         counter: OriginCounter = OriginCounter(),
         configure: @escaping @Sendable (inout ServerConfiguration) -> Void = { _ in },
+        engine: Engine.Configuration = .init(cpuWorkers: 2, scheduler: .init(jobTimeout: .seconds(600))),
         _ body: @escaping @Sendable (any TestClientProtocol, Int, Engine) async throws -> Void
     ) async throws {
         try await withImageOrigin(counter: counter) { port in
@@ -46,12 +47,15 @@ struct ImageEndpointTests {
             settings.merge(environment(port)) { $1 }
             let resolver = TableResolver(table: ["origin.test": ["127.0.0.1"]].merging(names) { $1 })
             let read = try ServerConfiguration.read(from: Settings(environment: settings), resolver: resolver)
-            try await withServer(configure: {
-                $0.sources = read.sources
-                $0.destinations = read.destinations
-                $0.imageURLs = read.imageURLs
-                configure(&$0)
-            }) { client, engine in try await body(client, port, engine) }
+            try await withServer(
+                configure: {
+                    $0.sources = read.sources
+                    $0.destinations = read.destinations
+                    $0.imageURLs = read.imageURLs
+                    configure(&$0)
+                },
+                engine: engine
+            ) { client, engine in try await body(client, port, engine) }
         }
     }
 
@@ -127,6 +131,31 @@ struct ImageEndpointTests {
                 let served = try await client.execute(uri: path, method: .get) { ($0.status, Array($0.body.readableBytesView)) }
                 #expect(served.0 == .ok, "\(options)")
                 #expect(served.1 == expected.1, "\(options) differs from \(shorthand)")
+            }
+        }
+    }
+
+    /// `wm` lays the server's watermark as the recipe's `watermark` does.
+    @Test func aWatermarkIsTheRecipesWatermark() async throws {
+        var engine = Engine.Configuration(cpuWorkers: 2, scheduler: .init(jobTimeout: .seconds(600)))
+        engine.watermark = WatermarkImage(bytes: try Fixtures.bytes("alpha.png"), name: "alpha.png")
+        try await Self.withImageServer(engine: engine) { client, port, _ in
+            let upload = try MultipartBody.files(["photo.jpg"], field: "file")
+            for (options, shorthand) in [
+                ("wm:0.7:soea:5:5:0.2", "watermark=0.7&watermark_position=south_east&watermark_offset_x=5&watermark_offset_y=5&watermark_scale=0.2"),
+                ("wm:1:re:20:10", "watermark=1&watermark_position=replicate&watermark_offset_x=20&watermark_offset_y=10"),
+            ] {
+                let expected = try await client.execute(uri: "/process?\(shorthand)", method: .post, headers: upload.headers, body: upload.body) {
+                    ($0.status, Array($0.body.readableBytesView))
+                }
+                let served = try await client.execute(uri: Self.signed("/\(options)/\(Self.plain(Self.photo(port)))"), method: .get) {
+                    ($0.status, Array($0.body.readableBytesView))
+                }
+                let plain = try await client.execute(uri: Self.signed("/\(Self.plain(Self.photo(port)))"), method: .get) {
+                    Array($0.body.readableBytesView)
+                }
+                #expect(expected.0 == .ok && served.0 == .ok && served.1 == expected.1, "\(options)")
+                #expect(served.1 != plain, "\(options) changed the picture")
             }
         }
     }
