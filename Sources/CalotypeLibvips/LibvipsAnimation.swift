@@ -24,6 +24,11 @@ enum LibvipsAnimation {
         started: ContinuousClock.Instant
     ) throws(ProcessingError) -> ProcessedImage {
         let clock = ContinuousClock()
+        // Each frame would lose its own border, and the frames would no
+        // longer stack (imgproxy does not trim animations either).
+        if recipe.operationKinds.contains(.trim) {
+            throw ProcessingError(.invalidForImage, "trim is not applied to animations (write the first frame: format=png, say)")
+        }
         let strip = try source.open(access: VIPS_ACCESS_RANDOM, options: "n=-1").copiedToMemory(killSwitch: killSwitch)
         let frameHeight = strip.int("page-height") ?? strip.height / frames
         guard frameHeight > 0, strip.height == frameHeight * frames else {
@@ -48,8 +53,8 @@ enum LibvipsAnimation {
             if let first = outputs.first {
                 guard processed.width == first.width, processed.height == first.height else {
                     throw ProcessingError(
-                        .internal,
-                        "frame \(index + 1) came out \(processed.width)x\(processed.height), frame 1 \(first.width)x\(first.height)"
+                        .invalidForImage,
+                        "frame \(index + 1) came out \(processed.width)x\(processed.height), frame 1 \(first.width)x\(first.height): the frames would not stack"
                     )
                 }
             } else {

@@ -76,6 +76,13 @@ struct AnimationTests {
         #expect(near(Array(decoded.pixel(15, 10).prefix(3)), Animation.colour(0), tolerance: 40), "\(decoded.pixel(15, 10))")
     }
 
+    /// Trimming each frame would cut each differently: refused, as imgproxy does.
+    @Test func anAnimationIsNotTrimmed() async throws {
+        let refusal = await #expect(throws: ProcessingError.self) { try await process(try Animation.make(frames: 3), "trim=10&format=gif") }
+        #expect(refusal?.code == .invalidForImage && refusal?.message.contains("trim") == true)
+        #expect(try await process(try Animation.make(frames: 3), "trim=10&format=png").frames == 1, "its first frame may be")
+    }
+
     /// More frames than the limit are refused before decoding; a limit of 1
     /// turns animation off (the first frame, as imgproxy's default).
     @Test func framesAreBoundedAndOneFrameTurnsAnimationOff() async throws {

@@ -16,8 +16,15 @@ public enum RecipeSchema {
     }
 
     /// The shorthand as a query object: one property per shorthand key, and
-    /// the operation's own constraints wherever one of its keys appears (that
-    /// key switches the operation on).
+    /// an operation's required keys wherever one of its keys appears (that
+    /// key switches the operation on), as `dependentRequired`.
+    ///
+    /// Only plain requirements are written. "Width, height or a scale" (an
+    /// operation's `requiresAnyOf`) would be a `dependentSchemas` entry with
+    /// an `anyOf` for each of its keys; with resize's and extend's together,
+    /// schemathesis' canonicaliser gave up on the whole document (each such
+    /// entry doubles or triples the alternatives it expands). Those are
+    /// refused by the server as 400 `invalid_recipe`, naming the key.
     public static func shorthand() -> JSONValue {
         var properties: [String: JSONValue] = [:]
         var dependents: [String: JSONValue] = [:]
@@ -30,13 +37,15 @@ public enum RecipeSchema {
                 properties[kind.rawValue] = shorthandBoolean.merging(["description": .string("Switches \(kind.rawValue) on (\(type.summary))")])
                 keys.append(kind.rawValue)
             }
-            let constraint = constraints(of: type, key: \.shorthandKey)
-            if constraint != [:] {
-                for key in keys { dependents[key] = .object(constraint) }
+            guard case .array(let required)? = constraints(of: type, key: \.shorthandKey)["required"], type.requiresAnyOf.isEmpty else { continue }
+            for key in keys {
+                // A key that is itself all that is required needs nothing more.
+                let others = required.filter { $0 != .string(key) }
+                if !others.isEmpty { dependents[key] = .array(others) }
             }
         }
         var schema: [String: JSONValue] = ["type": "object", "additionalProperties": false, "properties": .object(properties)]
-        if !dependents.isEmpty { schema["dependentSchemas"] = .object(dependents) }
+        if !dependents.isEmpty { schema["dependentRequired"] = .object(dependents) }
         return .object(schema)
     }
 
