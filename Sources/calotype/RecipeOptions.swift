@@ -16,7 +16,10 @@ struct RecipeOptions: ParsableArguments {
     @Option(help: "How the image meets a width x height box: inside, cover, fill or contain.")
     var fit: String?
 
-    @Option(help: "What `cover` keeps: centre, an edge (north, ...), a corner (north_east, ...), attention or entropy (offsets and focus points: --shorthand).")
+    @Option(
+        help:
+            "What `cover` keeps: centre, an edge (north, ...), a corner (north_east, ...), attention or entropy (offsets, focus points: --shorthand)."
+    )
     var gravity: String?
 
     @Flag(
