@@ -398,6 +398,9 @@ package struct LibvipsPipeline {
     /// Cuts away the border `trim` finds: libvips reads the whole image to
     /// find it, so it is rendered first.
     private mutating func trim(_ trim: Trim) throws(ProcessingError) {
+        // find_trim smooths with a 3x3 median first, which a smaller image
+        // cannot hold ("rank: window too large"); it has no border to cut.
+        guard image.width >= 3, image.height >= 3 else { return }
         try renderToMemory()
         let colourBands = image.hasAlpha ? image.bands - 1 : image.bands
         var background: [Double]

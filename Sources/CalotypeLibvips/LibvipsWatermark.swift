@@ -31,7 +31,9 @@ package final class LibvipsWatermark: @unchecked Sendable {
     func prepared(for mark: Watermark, width: Int, height: Int) throws(ProcessingError) -> VipsImageHandle {
         var overlay = image
         if mark.scale > 0 {
-            let factor = min(Double(width) * mark.scale / Double(overlay.width), Double(height) * mark.scale / Double(overlay.height))
+            var factor = min(Double(width) * mark.scale / Double(overlay.width), Double(height) * mark.scale / Double(overlay.height))
+            // At least a pixel on its shorter side: libvips refuses to make less.
+            factor = max(factor, 1 / Double(min(overlay.width, overlay.height)))
             if factor != 1, factor > 0 {
                 overlay = try overlay.apply("watermark scale") { cv_resize($0, $1, factor, factor) }
             }

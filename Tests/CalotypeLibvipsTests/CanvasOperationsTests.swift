@@ -68,6 +68,11 @@ struct CanvasOperationsTests {
         #expect((even.width, even.height) == (220, 110), "10 cut from left and right, 5 from top and bottom")
         let named = try await run(bordered, "trim=10&trim_colour=ff0000")
         #expect((named.width, named.height) == (240, 120), "no red border: nothing cut")
+        // Under 3x3 (libvips' median window), nothing to cut: found by schemathesis as a 500.
+        for (width, height) in [(1, 1), (2, 5), (5, 2)] {
+            let tiny = try await run(try randomPNG(width: width, height: height), "trim=22")
+            #expect((tiny.width, tiny.height) == (width, height))
+        }
     }
 
     @Test func aScaleAndLeastSizes() async throws {

@@ -70,6 +70,13 @@ struct WatermarkTests {
         #expect(image.pixel(55, 30) == Self.blue && image.pixel(145, 70) == Self.blue && image.pixel(45, 20) == GravityTests.red)
     }
 
+    /// A share of a tiny image is less than a pixel of watermark: it is
+    /// kept at a pixel, not refused by libvips as a 500.
+    @Test func aTinyShareIsAPixelAtLeast() async throws {
+        let image = try await run(try randomPNG(width: 3, height: 3), "watermark=1&watermark_scale=0.01")
+        #expect((image.width, image.height) == (3, 3))
+    }
+
     @Test func aGreyImageComesBackInColourAndWithoutAWatermarkItIsRefused() async throws {
         let grey = try Self.solidPNG(width: 40, height: 40, colour: [128])
         let image = try await run(grey, "watermark=1")
