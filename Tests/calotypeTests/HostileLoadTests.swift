@@ -69,15 +69,23 @@ struct HostileLoadTests {
         // told): bounded, but it would read as growth here.
         if let options = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] { environment["ASAN_OPTIONS"] = options + ":quarantine_size_mb=16" }
         let folder = try scratchFolder()
-        let (process, port) = try await ServerProcess.start(in: folder, environment: environment)
+        // The server's log, so that a death says why (a sanitizer's report, a trap's message).
+        let log = folder.appendingPathComponent("server.log")
+        let (process, port) = try await ServerProcess.start(in: folder, environment: environment, log: log)
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         var residentAfterRound: [Int] = []
         for round in 1...Self.rounds {
             let failures = await Self.run(requests, port: port)
+            guard process.isRunning else {
+                process.waitUntilExit()
+                let told = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                Issue.record(
+                    "the server died in round \(round) (\(process.terminationReason == .uncaughtSignal ? "signal" : "exit") \(process.terminationStatus)); the end of its log:\n\(told.suffix(6000))"
+                )
+                return
+            }
             #expect(failures.isEmpty, "round \(round): \(failures.prefix(10))")
-            #expect(process.isRunning, "the server died in round \(round)")
-            guard process.isRunning else { return }
             residentAfterRound.append(try FetchLoadTests.memory(of: process.processIdentifier, "VmRSS"))
         }
         let health = await Self.exchange(Array("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8), port: port)
