@@ -22,7 +22,7 @@ package enum LibvipsEncoding {
         output: OutputOptions,
         threads: Int? = nil,
         killSwitch: KillSwitch = KillSwitch()
-    ) throws(ProcessingError) -> [UInt8] {
+    ) throws(ProcessingError) -> EncodedBytes {
         var image = image
         if format == .jpeg && image.hasAlpha {
             let white: [Double] = Array(repeating: 255, count: image.bands - 1)
@@ -50,16 +50,17 @@ package enum LibvipsEncoding {
         return bytes
     }
 
-    /// One encode of `image` by the saver `suffix` names.
-    private static func write(_ image: VipsImageHandle, _ suffix: String, killSwitch: KillSwitch) throws(ProcessingError) -> [UInt8] {
-        try killSwitch.watching(image) { () throws(ProcessingError) -> [UInt8] in
+    /// One encode of `image` by the saver `suffix` names, in the buffer
+    /// libvips wrote (not copied out of it: the answer copies it once).
+    private static func write(_ image: VipsImageHandle, _ suffix: String, killSwitch: KillSwitch) throws(ProcessingError) -> EncodedBytes {
+        try killSwitch.watching(image) { () throws(ProcessingError) -> EncodedBytes in
             var buffer: UnsafeMutableRawPointer?
             var length = 0
             guard cv_write_to_buffer(image.pointer, suffix, &buffer, &length) == 0, let buffer else {
                 throw ProcessingError(.corrupt, "decoding or encoding the image failed", detail: LibvipsError.take())
             }
-            defer { g_free(buffer) }
-            return Array(UnsafeRawBufferPointer(start: buffer, count: length))
+            let owned = GLibBuffer(buffer)
+            return EncodedBytes(borrowing: owned.pointer, count: length, owner: owned)
         }
     }
 

@@ -556,7 +556,7 @@ package struct LibvipsPipeline {
 
     /// Computes the pixels and encodes them. Decoding errors in the streamed
     /// pass (a truncated file, say) surface here.
-    private mutating func encode(as format: OutputFormat, threads: Int?, killSwitch: KillSwitch) throws(ProcessingError) -> [UInt8] {
+    private mutating func encode(as format: OutputFormat, threads: Int?, killSwitch: KillSwitch) throws(ProcessingError) -> EncodedBytes {
         try LibvipsEncoding.encode(image, as: format, output: recipe.output, threads: threads, killSwitch: killSwitch)
     }
 }

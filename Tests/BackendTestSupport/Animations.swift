@@ -70,6 +70,10 @@ package struct DecodedAnimation {
     package let pixels: [UInt8]
 
     package init(_ bytes: [UInt8]) throws {
+        try self.init(EncodedBytes(bytes))
+    }
+
+    package init(_ bytes: EncodedBytes) throws {
         let result: Result<DecodedAnimation, ProcessingError> = bytes.withUnsafeBytes { buffer in
             Result { () throws(ProcessingError) in
                 let source = try LibvipsSource(buffer, name: "output", limits: ImageLimits())

@@ -65,6 +65,10 @@ package struct Decoded {
     package let orientation: Int
 
     package init(_ bytes: [UInt8]) throws {
+        try self.init(EncodedBytes(bytes))
+    }
+
+    package init(_ bytes: EncodedBytes) throws {
         let result: Result<Decoded, ProcessingError> = bytes.withUnsafeBytes { buffer in
             Result { () throws(ProcessingError) in
                 let source = try LibvipsSource(buffer, name: "output", limits: ImageLimits())

@@ -57,10 +57,12 @@ struct CanvasOperationsTests {
     /// A border of one colour is found and cut; `equal_horizontal` cuts the
     /// lesser of left and right from both.
     @Test func trimCutsABorderOfOneColour() async throws {
-        let bordered = try await libvips.process(
-            ImageInput(bytes: try GravityTests.quarters()),
-            recipe: try recipe("padding_top=5&padding_right=30&padding_bottom=15&padding_left=10&padding_background=ffffff&format=png")
-        ).bytes
+        let bordered = Array(
+            try await libvips.process(
+                ImageInput(bytes: try GravityTests.quarters()),
+                recipe: try recipe("padding_top=5&padding_right=30&padding_bottom=15&padding_left=10&padding_background=ffffff&format=png")
+            ).bytes
+        )
         let trimmed = try await run(bordered, "trim=10")
         #expect((trimmed.width, trimmed.height) == (200, 100))
         #expect(Array(trimmed.pixel(1, 1).prefix(3)) == GravityTests.red)

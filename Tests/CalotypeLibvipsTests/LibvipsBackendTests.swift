@@ -43,7 +43,7 @@ struct LibvipsBackendTests {
         #expect(result.format == format)
         let decoded =
             format == .jxl
-            ? try Decoded(outsideTheProcess: result.bytes, fileExtension: "jxl")
+            ? try Decoded(outsideTheProcess: Array(result.bytes), fileExtension: "jxl")
             : try Decoded(result.bytes)
         let expected: [OutputFormat: SourceFormat] = [.jpeg: .jpeg, .png: .png, .webp: .webp, .avif: .avif, .gif: .gif, .jxl: .png]
         #expect(decoded.format == expected[format])

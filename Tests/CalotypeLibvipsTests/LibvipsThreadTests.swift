@@ -38,7 +38,7 @@ struct LibvipsThreadTests {
         let spreading = try LibvipsBackend(configuration: .init(threadsPerJob: 1, adaptiveThreads: true, cores: 8), threadPool: .singleton)
         let reference = try await oneThread.process(input, recipe: recipe).bytes
         #expect(try await spreading.process(input, recipe: recipe).bytes == reference, "alone, on 8 threads")
-        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+        try await withThrowingTaskGroup(of: EncodedBytes.self) { group in
             for _ in 0..<4 {
                 group.addTask { try await spreading.process(input, recipe: recipe).bytes }
             }

@@ -194,11 +194,11 @@ struct OpenCLBackendTests {
     @Test func concurrentJobsShareTheDeviceSafely() async throws {
         let backend = try await OpenCLFixture.backend
         let shorthands = ["width=100&blur=1", "width=90&height=90&fit=cover&sharpen=1", "rotate=90&grayscale=true", "width=64&flip=vertical"]
-        var expected: [String: [UInt8]] = [:]
+        var expected: [String: EncodedBytes] = [:]
         for shorthand in shorthands {
             expected[shorthand] = try await run(try libvips, .photoJPEG, shorthand + "&format=png").bytes
         }
-        let results = try await withThrowingTaskGroup(of: (String, [UInt8]).self) { group in
+        let results = try await withThrowingTaskGroup(of: (String, EncodedBytes).self) { group in
             for round in 0..<3 {
                 for shorthand in shorthands {
                     group.addTask {
@@ -207,7 +207,7 @@ struct OpenCLBackendTests {
                     }
                 }
             }
-            var all: [(String, [UInt8])] = []
+            var all: [(String, EncodedBytes)] = []
             for try await result in group { all.append(result) }
             return all
         }

@@ -17,7 +17,7 @@ func fakeImage(_ name: String, width: Int = 1000, height: Int = 1000) -> ImageIn
 
 func fakeResult(_ input: ImageInput, backend: String) -> ProcessedImage {
     ProcessedImage(
-        bytes: Array((input.name ?? "").utf8),
+        bytes: EncodedBytes(Array((input.name ?? "").utf8)),
         format: .png,
         width: 1,
         height: 1,

@@ -21,7 +21,15 @@ struct MemoryAccountingTests {
     @Test func anAnswersBytesCountUntilTheyAreWritten() async throws {
         let budget = MemoryBudget(limit: 1 << 30)
         let bytes = [UInt8](repeating: 7, count: 300_000)
-        let image = ProcessedImage(bytes: bytes, format: .png, width: 1, height: 1, sourceFormat: .png, backend: "test", timings: StageTimings())
+        let image = ProcessedImage(
+            bytes: EncodedBytes(bytes),
+            format: .png,
+            width: 1,
+            height: 1,
+            sourceFormat: .png,
+            backend: "test",
+            timings: StageTimings()
+        )
         let result = JobResult(image: image, lane: "test", kind: .cpu, fallback: false, retried: false, queueWait: .zero, serviceTime: .zero)
         let response = CalotypeServer.imageResponse(result, budget: budget)
         #expect(budget.used == bytes.count)

@@ -25,6 +25,10 @@ public struct ImageSize: Sendable, Hashable {
         bytes.withUnsafeBufferPointer(sniff)
     }
 
+    public static func sniff(_ bytes: EncodedBytes) -> ImageSize? {
+        bytes.withUnsafeBytes { sniff($0) }
+    }
+
     /// The same, over bytes a caller holds (a backend's input buffer).
     public static func sniff(_ bytes: UnsafeRawBufferPointer) -> ImageSize? {
         sniff(bytes.assumingMemoryBound(to: UInt8.self))

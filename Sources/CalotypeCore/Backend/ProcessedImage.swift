@@ -1,6 +1,8 @@
 /// A finished result: the encoded bytes and what a caller wants to know about them.
 public struct ProcessedImage: Sendable {
-    public var bytes: [UInt8]
+    /// The encoder's own buffer where it can be (libvips'), copied once
+    /// into whatever answers or stores it.
+    public var bytes: EncodedBytes
     public var format: OutputFormat
     /// One frame's width and height (an animation's frames are all this size).
     public var width: Int
@@ -14,7 +16,7 @@ public struct ProcessedImage: Sendable {
     public var timings: StageTimings
 
     public init(
-        bytes: [UInt8],
+        bytes: EncodedBytes,
         format: OutputFormat,
         width: Int,
         height: Int,

@@ -177,10 +177,13 @@ struct BatchRun: Sendable {
                 token: resultToken,
                 fileExtension: result.image.format.fileExtension
             )
+            // Kept until the result store has written it: one copy out of
+            // the encoder's buffer, which goes with this scope.
+            let bytes = Array(result.image.bytes)
             let stored =
                 durableResults
-                ? await results.putWritten(result.image.bytes, as: resultName, format: result.image.format, owner: tenant.name)
-                : await results.put(result.image.bytes, as: resultName, format: result.image.format, owner: tenant.name)
+                ? await results.putWritten(bytes, as: resultName, format: result.image.format, owner: tenant.name)
+                : await results.put(bytes, as: resultName, format: result.image.format, owner: tenant.name)
             if let stored {
                 item.url = APIBatchItem.resultsPath + stored
             } else if durableResults {
@@ -192,10 +195,10 @@ struct BatchRun: Sendable {
                     error: APIErrorDetail(code: .clusterUnavailable, message: "the result could not be stored where every node reads it")
                 )
             }
-            if upload.inline { item.data = Data(result.image.bytes).base64EncodedString() }
+            if upload.inline { item.data = Data(bytes).base64EncodedString() }
             if let saver {
                 do {
-                    item.savedTo = try await saver.save(result.image.bytes, item: saved, format: result.image.format)
+                    item.savedTo = try await saver.save(bytes, item: saved, format: result.image.format)
                 } catch {
                     item.status = .error
                     item.error = APIErrorDetail(code: .saveFailed, message: "storing the result failed (\(error)); it is still at its url")

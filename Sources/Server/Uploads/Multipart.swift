@@ -1,3 +1,4 @@
+import CalotypeCore
 import Foundation
 import NIOCore
 
@@ -10,12 +11,16 @@ struct MultipartPart: Sendable {
     var name: String?
     var filename: String?
     var contentType: String?
-    var body: [UInt8]
+    /// Where the part lies in the body, not a copy: the body stays alive
+    /// while a part does.
+    var body: EncodedBytes
 }
 
 /// A `multipart/form-data` parser (RFC 7578) over a body already received
-/// (under the size limit). It finds delimiters with `memmem`, copies each
-/// part's bytes once, and keeps each part's file name, which the API reports.
+/// (under the size limit). It finds delimiters with `memchr` and `memcmp`,
+/// leaves each part's bytes where they arrived (an upload costs its own
+/// size, not twice it), and keeps each part's file name, which the API
+/// reports.
 enum Multipart {
     /// The boundary of a `multipart/form-data` content type, or nil when it is not one.
     static func boundary(of contentType: String) -> String? {
@@ -40,13 +45,23 @@ enum Multipart {
     /// header parse and an allocation even when empty (a million empty parts
     /// in 50 MB took seconds), so the count is capped as parts are found.
     static func parse(_ body: ByteBuffer, boundary: String, maxParts: Int = .max) throws(Failure) -> [MultipartPart] {
-        let result: Result<[MultipartPart], Failure> = body.withUnsafeReadableBytes { bytes in
-            Result { () throws(Failure) in try parse(bytes, boundary: Array(boundary.utf8), maxParts: maxParts) }
+        let retained = RetainedBody(body)
+        let result: Result<[MultipartPart], Failure> = retained.buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(Failure) in
+                try parse(bytes, boundary: Array(boundary.utf8), maxParts: maxParts) { range in
+                    EncodedBytes(borrowing: bytes.baseAddress.map { $0 + range.lowerBound }, count: range.count, owner: retained)
+                }
+            }
         }
         return try result.get()
     }
 
-    private static func parse(_ bytes: UnsafeRawBufferPointer, boundary: [UInt8], maxParts: Int) throws(Failure) -> [MultipartPart] {
+    private static func parse(
+        _ bytes: UnsafeRawBufferPointer,
+        boundary: [UInt8],
+        maxParts: Int,
+        part: (Range<Int>) -> EncodedBytes
+    ) throws(Failure) -> [MultipartPart] {
         let delimiter = Array("--".utf8) + boundary
         let separator = Array("\r\n".utf8) + delimiter
         guard var cursor = find(delimiter, in: bytes, from: 0) else {
@@ -69,9 +84,9 @@ enum Multipart {
             guard let bodyEnd = find(separator, in: bytes, from: bodyStart) else {
                 throw .malformed("the body ends inside a part (no closing boundary)")
             }
-            var part = MultipartPart(body: Array(UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<bodyEnd])))
-            readHeaders(headerText, into: &part)
-            parts.append(part)
+            var found = MultipartPart(body: part(bodyStart..<bodyEnd))
+            readHeaders(headerText, into: &found)
+            parts.append(found)
             cursor = bodyEnd + separator.count
         }
     }

@@ -97,11 +97,8 @@ struct Upload: Sendable {
                 break  // refused below, as any other type
             }
         }
-        // The images are copied out of the body (parts, or a raw body's
-        // bytes) while the body is still held: the copy counts too, until
-        // the body is dropped with this function's return.
-        let copies = budget.commit(body.readableBytes)
-        defer { copies.release() }
+        // The images are read where they arrived (parts, or a raw body's
+        // bytes): the body's hold is all they cost.
         var files: [ImageInput] = []
         var recipeJSON: [UInt8]?
         if let boundary = Multipart.boundary(of: contentType) {
@@ -113,7 +110,7 @@ struct Upload: Sendable {
                 }
             for part in parts {
                 if part.name == "recipe" && part.filename == nil {
-                    recipeJSON = part.body
+                    recipeJSON = Array(part.body)
                 } else if let name = part.name, accepted.contains(name) {
                     // A text field where a file belongs (`-F files=<x` instead of `-F files=@x`)
                     // is a mistake to report, not bytes to try as an image.
@@ -128,7 +125,7 @@ struct Upload: Sendable {
                 }
             }
         } else if case .single(allowRawBody: true) = shape, contentType.lowercased().hasPrefix("image/") {
-            files.append(ImageInput(bytes: Array(buffer: body), name: "upload"))
+            files.append(ImageInput(bytes: body.encodedBytes, name: "upload"))
         } else {
             let expected =
                 switch shape {
