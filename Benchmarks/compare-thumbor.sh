@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Calotype's `POST /process` against thumbor 7.8 over HTTP on loopback, the
 # same photos, the same run: 512x512-fit JPEG Q 80 and 800 px wide JPEG Q 80,
-# with 2 concurrent clients, the four targets interleaved round by round.
+# with 2 concurrent clients, the four targets interleaved round by round,
+# and Calotype's rate over thumbor's at each size, round by round: the median
+# ratio and its spread (a machine's drift moves both sides of a round alike).
 #
 #   Benchmarks/compare-thumbor.sh PHOTO_DIR [ROUNDS]
 #   (PHOTO_DIR: e.g. the 24 photos of Benchmarks/make-photo-set.sh; ROUNDS default 5)
@@ -34,6 +36,7 @@ python3 Benchmarks/http-load.py "$photos" --clients "$clients" --rounds "$rounds
   --target "calotype 512x512 inside q80=post:$c/process?width=512&height=512&fit=inside&format=jpeg&quality=80" --check fit=512x512 \
   --target "thumbor 800x0 q80=get:$t/unsafe/800x0/filters:quality(80)/{name}" --check width=800 \
   --target "calotype 800 wide q80=post:$c/process?width=800&format=jpeg&quality=80" --check width=800 \
+  --ratio "calotype 512x512 inside q80/thumbor fit-in/512x512 q80" --ratio "calotype 800 wide q80/thumbor 800x0 q80" \
   || status=$?
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 # What each writes: sizes and the encoders' loss, so speed is not bought with quality.

@@ -2,7 +2,8 @@
 """A small HTTP load driver for Benchmarks/compare-thumbor.sh: several targets
 (thumbor and Calotype, each at each size) over the same photos, with N
 concurrent clients on keep-alive connections, rounds interleaved, requests/s
-per round, then the median and spread of each target.
+per round, then the median and spread of each target, and with --ratio A/B
+the median and spread of A's rate over B's, round by round.
 
     Benchmarks/http-load.py PHOTO_DIR --target NAME=KIND:URL_TEMPLATE ... [--clients 2] [--rounds 5]
 
@@ -191,6 +192,8 @@ def main():
                         help="the server process of each target, in the same order (optional)")
     parser.add_argument("--quiet", type=float, default=0.15, metavar="CORES",
                         help="with --pid: a sample is quiet when the rest of the machine used at most this many cores (0.15)")
+    parser.add_argument("--ratio", action="append", default=[], metavar="A/B",
+                        help="also each round's requests/s of target A over target B, their median and spread")
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first (default 1)")
@@ -271,6 +274,17 @@ def main():
         cpu = f"{statistics.median(target.cpu):.1f}" if target.cpu else "-"
         client = statistics.median(target.client_cpu)
         print(f"{target.name:<30} {median:12.1f}   {s[0]:6.1f}-{s[-1]:<6.1f}   {spread:6.1f}%   {cpu:>17}   {client:17.1f}  {status} ({target.check})")
+    # Each round's ratio of two targets run back to back: a drift of the
+    # machine moves both sides of a round alike, so the ratio's median and
+    # spread say more than the ratio of the two medians.
+    for pair in args.ratio:
+        numerator, denominator = (next((t for t in targets if t.name == name), None) for name in pair.split("/", 1))
+        if numerator is None or denominator is None:
+            raise SystemExit(f"--ratio {pair}: name two targets, A/B")
+        ratios = sorted(a / b for a, b in zip(numerator.samples, denominator.samples) if b)
+        median = statistics.median(ratios)
+        print(f"ratio {pair}: median {median:.2f}x over {len(ratios)} rounds, {ratios[0]:.2f}-{ratios[-1]:.2f}, "
+              f"spread {(ratios[-1] - ratios[0]) / median * 100:.1f}%")
     if servers:
         print(f"\nquiet samples only (the rest of the machine used at most {args.quiet:.2f} cores meanwhile):")
         for target in targets:
