@@ -120,7 +120,7 @@ public struct S3Client: Sendable {
     public func put(
         bucket: String,
         key: String,
-        bytes: [UInt8],
+        bytes: some RandomAccessCollection<UInt8> & Sendable,
         contentType: String,
         metadata: [(name: String, value: String)] = []
     ) async throws(S3Error) -> String? {
@@ -130,13 +130,28 @@ public struct S3Client: Sendable {
             key: key,
             headers: [("Content-Type", contentType), ("Content-Length", String(bytes.count))]
                 + metadata.map { (Self.metadataPrefix + $0.name.lowercased(), $0.value) },
-            body: bytes
+            body: Payload(bytes)
         )
         try await Self.check(response, bucket: bucket, key: key)
         return response.headers.first(name: "ETag")
     }
 
     static let metadataPrefix = "x-amz-meta-"
+
+    /// A request's body and its SHA-256 for the signature, hashed where
+    /// the bytes lie (an upload's region of its request body, a result in
+    /// libvips' buffer): no copy but the one into the request itself.
+    struct Payload: Sendable {
+        let sha256: String
+        let body: HTTPClientRequest.Body
+
+        init(_ bytes: some RandomAccessCollection<UInt8> & Sendable) {
+            sha256 =
+                bytes.withContiguousStorageIfAvailable { SigV4Signer.hexSHA256(UnsafeRawBufferPointer($0)) }
+                ?? SigV4Signer.hexSHA256(Array(bytes))
+            body = .bytes(bytes)
+        }
+    }
 
     /// The user metadata an answer carries.
     static func metadata(_ headers: HTTPHeaders) -> [String: String] {
@@ -194,7 +209,7 @@ public struct S3Client: Sendable {
         key: String?,
         query: [(name: String, value: String)] = [],
         headers: [(name: String, value: String)] = [],
-        body: [UInt8]? = nil
+        body: Payload? = nil
     ) async throws(S3Error) -> HTTPClientResponse {
         // A name a service could read as another object is refused as the
         // 400 it should be, without a request.
@@ -204,7 +219,7 @@ public struct S3Client: Sendable {
         let endpoint = configuration.endpoint
         let host = (endpoint.host ?? "") + (endpoint.port.map { ":\($0)" } ?? "")
         let path = "/" + bucket + (key.map { "/" + $0 } ?? "")
-        let payload = body.map { SigV4Signer.hexSHA256(Data($0)) } ?? SigV4Signer.emptyPayloadSHA256
+        let payload = body?.sha256 ?? SigV4Signer.emptyPayloadSHA256
         let signed = signer.sign(
             .init(method: method, host: host, path: path, query: query, headers: headers, payloadSHA256: payload),
             at: now()
@@ -217,7 +232,7 @@ public struct S3Client: Sendable {
         for header in signed.headers where header.name != "Host" {
             request.headers.replaceOrAdd(name: header.name, value: header.value)
         }
-        if let body { request.body = .bytes(body) }
+        if let body { request.body = body.body }
         do {
             return try await http.execute(request, timeout: .nanoseconds(configuration.timeout.nanoseconds))
         } catch {

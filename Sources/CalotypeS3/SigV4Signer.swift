@@ -125,7 +125,7 @@ public struct SigV4Signer: Sendable {
         value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
     }
 
-    public static func hexSHA256(_ data: Data) -> String {
+    public static func hexSHA256(_ data: some DataProtocol) -> String {
         hex(SHA256.hash(data: data))
     }
 

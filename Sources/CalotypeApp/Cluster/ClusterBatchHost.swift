@@ -52,7 +52,7 @@ struct ClusterBatchHost: BatchHost {
             case .source(let reference): return reference
             case .uploaded(let image):
                 do {
-                    return try await staging.stage(Array(image.bytes), batch: batch, index: index)
+                    return try await staging.stage(image.bytes, batch: batch, index: index)
                 } catch {
                     node.failed("stage an upload", error, ["batch": "\(batch)", "index": "\(index)"])
                     return nil

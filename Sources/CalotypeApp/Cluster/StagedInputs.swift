@@ -26,7 +26,7 @@ struct StagedInputs: SourceFetcher {
     }
 
     /// Stores an upload; returns the item's source.
-    func stage(_ bytes: [UInt8], batch: String, index: Int) async throws(S3Error) -> String {
+    func stage(_ bytes: EncodedBytes, batch: String, index: Int) async throws(S3Error) -> String {
         let key = key(batch: batch, index: index)
         _ = try await client.put(bucket: bucket, key: key, bytes: bytes, contentType: "application/octet-stream")
         return Self.scheme + key
