@@ -40,6 +40,12 @@ struct EncodedBytesTests {
         #expect(region == [9, 8, 7])
         #expect(region != [9, 8])
         #expect(region.withContiguousStorageIfAvailable { Array($0) } == [9, 8, 7])
+        // Copied whole (in one go), in part, and read on from where a copy stopped.
+        #expect(Array(region) == [9, 8, 7] && [UInt8](region) == [9, 8, 7])
+        let two = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 2)
+        defer { two.deallocate() }
+        var (rest, copied) = region._copyContents(initializing: two)
+        #expect(copied == 2 && Array(two) == [9, 8] && rest.next() == 7 && rest.next() == nil)
         let empty = EncodedBytes(borrowing: nil, count: 0, owner: allocation)
         #expect(empty.isEmpty && empty == [] && Array(empty) == [])
     }

@@ -59,6 +59,39 @@ public struct EncodedBytes: Sendable {
 }
 
 extension EncodedBytes: RandomAccessCollection {
+    /// The bytes one at a time, from a position (what `_copyContents`
+    /// hands back after a bulk copy).
+    public struct Iterator: IteratorProtocol {
+        private let bytes: EncodedBytes
+        private var position: Int
+
+        init(_ bytes: EncodedBytes, at position: Int) {
+            self.bytes = bytes
+            self.position = position
+        }
+
+        public mutating func next() -> UInt8? {
+            guard position < bytes.endIndex else { return nil }
+            defer { position += 1 }
+            return bytes[position]
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(self, at: 0) }
+
+    /// `Array(bytes)` and `[UInt8](bytes)` come through here: one copy of
+    /// the memory. The standard library's default walks the iterator byte
+    /// by byte (measured: 4.9 s for 20 MB in a debug build, and far more
+    /// under AddressSanitizer, where a batch's results are copied so).
+    public func _copyContents(initializing buffer: UnsafeMutableBufferPointer<UInt8>) -> (Iterator, Int) {
+        let copied = Swift.min(buffer.count, count)
+        withUnsafeBytes { source in
+            guard copied > 0, let destination = buffer.baseAddress, let origin = source.baseAddress else { return }
+            UnsafeMutableRawPointer(destination).copyMemory(from: origin, byteCount: copied)
+        }
+        return (Iterator(self, at: copied), copied)
+    }
+
     public var startIndex: Int { 0 }
 
     public var endIndex: Int {
