@@ -232,6 +232,10 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 // `calotype bench --url` drives a running server over HTTP.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // `calotype bench --cluster-sim` says to PostgreSQL what cluster nodes say.
+                "CalotypeCluster",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -333,8 +337,10 @@ let package = Package(
         .testTarget(
             name: "CalotypeBenchTests",
             dependencies: [
-                "CalotypeBench", "CalotypeCore", "CalotypeLibvips", "TestSupport", "BackendTestSupport",
+                "CalotypeBench", "CalotypeCore", "CalotypeLibvips", "TestSupport", "BackendTestSupport", "CalotypeCluster",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

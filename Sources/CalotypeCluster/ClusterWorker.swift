@@ -96,6 +96,9 @@ public struct ClusterWorker: Sendable {
         /// A database call the loop outlives failed (a retry hand-back, a
         /// heartbeat); logged where it happened.
         case databaseFailed(operation: String)
+        /// One look at the queue: the claim statement's round trip, and
+        /// the items it claimed (none when the queue had nothing for it).
+        case looked(claimed: Int, took: Duration)
     }
 
     public let queue: WorkQueue
@@ -158,12 +161,14 @@ public struct ClusterWorker: Sendable {
                 var claims: [WorkQueue.Claim] = []
                 if free > 0 {
                     do {
+                        let asked = ContinuousClock.now
                         claims = try await queue.claim(
                             owner: configuration.owner,
                             policy: configuration.policy,
                             limit: free,
                             lease: configuration.lease
                         )
+                        observer(.looked(claimed: claims.count, took: .now - asked))
                         if databaseAway {
                             databaseAway = false
                             queue.logger.notice("the database answers again; claiming")

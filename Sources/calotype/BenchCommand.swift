@@ -25,6 +25,12 @@ struct BenchCommand: AsyncParsableCommand {
               calotype bench --images photos/ --sweep 1,2,3 --json b.json --html b.html
               calotype bench --generate 24 --megapixels 4 --backend cpu,auto
               calotype bench --images photos/ --url http://127.0.0.1:8080 --clients 4
+              calotype bench --cluster-sim 8,32,128 --database-url postgres://calotype@127.0.0.1:5432/postgres
+
+            With --cluster-sim, no images: simulated cluster nodes (the claim loop, heartbeats, \
+            event log and streams of real ones, with items that end at once) run batches through \
+            one PostgreSQL, and the table gives items/s, statements per item, the claim's round trip \
+            and the time from a batch's last item to its complete event, per node count.
             """
     )
 
@@ -75,7 +81,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    @OptionGroup(title: "Cluster simulation") var clusterSim: ClusterSimOptions
+
     func validate() throws {
+        // The simulation takes no images (its own options are checked in its group).
+        guard !clusterSim.isRequested else { return }
         switch (images, generate) {
         case (nil, nil): throw ValidationError("give --images DIR or --generate N")
         case (.some, .some): throw ValidationError("give either --images or --generate, not both")
@@ -155,6 +165,10 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await settingsOptions.load()
+        if clusterSim.isRequested {
+            try await clusterSim.run(settings: settings)
+            return
+        }
         AllocatorSetUp.apply(settings: settings)
         let configuration: Engine.Configuration
         do {

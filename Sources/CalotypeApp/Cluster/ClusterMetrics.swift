@@ -49,6 +49,8 @@ struct ClusterMetrics: Sendable {
             counter("calotype_cluster_abandoned_total", []).increment()
         case .databaseFailed(let operation):
             failed(operation)
+        case .looked:
+            break
         }
     }
 

@@ -142,6 +142,9 @@ struct ClusterNodeService: Service {
             node.claims.subtract(1, ordering: .relaxed)
             // Ended for good: its staged upload is not needed again.
             if accepted { Task { await ClusterBatchHost.discard(claim.source, node: node) } }
+        case .looked:
+            // Holds nothing yet: what it claimed comes as `claimed` events.
+            break
         case .abandoned, .databaseFailed:
             // Still counted as held until its task ends (a call that never
             // returns keeps it so; the log and the metric say which).
