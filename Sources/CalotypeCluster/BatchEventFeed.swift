@@ -14,6 +14,11 @@ public final class BatchEventFeed: Sendable {
     public let log: BatchEventLog
     /// How often a stream looks at the log without being woken.
     public let poll: Duration
+    /// The least time between two reads of one stream: a batch whose
+    /// items end hundreds of times a second is read a page at a time, not
+    /// an event at a time (each read is a statement, and a notification
+    /// comes for nearly every item). An event waits this long at most.
+    public let readInterval: Duration
 
     private struct Waiters {
         var byBatch: [UUID: [Int: WakeSignal]] = [:]
@@ -23,9 +28,10 @@ public final class BatchEventFeed: Sendable {
 
     private let waiters = NIOLockedValueBox(Waiters())
 
-    public init(log: BatchEventLog, poll: Duration = .seconds(1)) {
+    public init(log: BatchEventLog, poll: Duration = .seconds(1), readInterval: Duration = .milliseconds(20)) {
         self.log = log
         self.poll = poll
+        self.readInterval = readInterval
     }
 
     /// Listens until cancelled, connecting again after a failure;
@@ -75,10 +81,15 @@ public final class BatchEventFeed: Sendable {
             output.finish()
             return events
         }
-        let (log, poll) = (self.log, self.poll)
+        let (log, poll, readInterval) = (self.log, self.poll, self.readInterval)
         let task = Task {
             var last = lastEventID
+            var lastRead: ContinuousClock.Instant?
             following: while !Task.isCancelled {
+                if let lastRead, case let since = ContinuousClock.now - lastRead, since < readInterval {
+                    try? await Task.sleep(for: readInterval - since)
+                }
+                lastRead = .now
                 // Registered before reading: an event logged meanwhile wakes the next wait.
                 let read: [BatchEventLog.Event]
                 do {
@@ -93,7 +104,10 @@ public final class BatchEventFeed: Sendable {
                     last = event.id
                     if event.name == "complete" { break following }
                 }
-                if read.count == BatchEventLog.pageSize { continue }
+                if read.count == BatchEventLog.pageSize {
+                    lastRead = nil  // More to read at once.
+                    continue
+                }
                 if !(await wakes.wait(atMost: poll)) { break }
             }
             output.finish()

@@ -48,6 +48,10 @@ public enum BatchLedger {
     /// `error` and its `done` progress, and `complete` when no item is left.
     public static func record(_ ends: [ItemEnd], of batch: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         guard !ends.isEmpty else { return }
+        // What is noted of the batch's items first, under its lock: their
+        // `started` and ends go before these (and before `complete`).
+        try await connection.query("SELECT id FROM calotype_batches WHERE id = \(batch) FOR UPDATE", logger: logger)
+        try await BatchSequencer.round(batch, on: connection, logger: logger)
         let succeeded = ends.count { $0.state == .succeeded }
         let cancelled = ends.count { $0.state == .cancelled }
         let failed = ends.count - succeeded - cancelled
@@ -117,30 +121,6 @@ public enum BatchLedger {
         }
         let ids = Array((lastEventID - events.count + 1)...lastEventID)
         try await BatchEventLog.insert(events.map(Self.row), ids: ids, of: batch, on: connection, logger: logger)
-    }
-
-    /// Appends the `started` progress of items just claimed: one statement
-    /// per batch (their progress is the batch's as the claim read it).
-    public static func recordStarts(of claims: [WorkQueue.Claim], client: PostgresClient, logger: Logger) async throws {
-        let log = BatchEventLog(client: client, logger: logger)
-        for (batch, claims) in Dictionary(grouping: claims, by: \.batchID) {
-            let batchID = batch.uuidString.lowercased()
-            let events = claims.sorted { $0.index < $1.index }.map { claim in
-                Self.row(
-                    .progress(
-                        .init(
-                            batchID: batchID,
-                            index: claim.index,
-                            filename: claim.name,
-                            stage: .started,
-                            completed: claim.batchEnded,
-                            total: claim.batchTotal
-                        )
-                    )
-                )
-            }
-            try await log.append(events, to: batch)
-        }
     }
 
     /// The `queued` progress of every item of a new batch.

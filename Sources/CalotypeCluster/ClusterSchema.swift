@@ -102,6 +102,31 @@ public enum ClusterSchema {
             "CREATE INDEX calotype_items_queued_turns ON calotype_items (turn) WHERE state = 'queued'",
             "CREATE INDEX calotype_items_owner_turns ON calotype_items (owner, turn) WHERE state = 'queued'",
         ],
+        [
+            // What happened to items (a claim, an end) and is not yet in
+            // their batch's numbered log: a claim or an end writes a row here
+            // without touching the batch's row, and `BatchSequencer` turns
+            // every row of a batch into its events at once, under the
+            // batch's lock (taken once for many items, not once per item).
+            // No foreign key to the batch: its check would take a share lock
+            // on the batch's row, and every note would wait for the round
+            // that holds it (forgetting a batch removes its notes itself).
+            """
+            CREATE TABLE calotype_pending_events (
+                batch_id uuid NOT NULL,
+                seq bigint GENERATED ALWAYS AS IDENTITY,
+                index integer NOT NULL,
+                -- The item's filename.
+                name text NOT NULL,
+                -- started, result or error
+                kind text NOT NULL,
+                -- A result's or error's event, as JSON (none for started).
+                data text,
+                succeeded boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (batch_id, seq)
+            )
+            """
+        ],
     ]
 
     /// The version this build's migrations reach.

@@ -109,6 +109,8 @@ public struct ClusterWorker: Sendable {
     private let nudges = WakeSignal()
     let process: @Sendable (WorkQueue.Claim) async -> Finished
     let observer: @Sendable (Event) -> Void
+    /// Writes the events of the batches this node claims and ends items of.
+    let sequencer: BatchSequencer
 
     public init(
         queue: WorkQueue,
@@ -120,6 +122,7 @@ public struct ClusterWorker: Sendable {
         self.configuration = configuration
         self.observer = observer
         self.process = process
+        sequencer = BatchSequencer(client: queue.client, logger: queue.logger)
     }
 
     /// What the claim loop is woken by.
@@ -184,14 +187,8 @@ public struct ClusterWorker: Sendable {
                         }
                     }
                 }
-                if !claims.isEmpty {
-                    do {
-                        try await BatchLedger.recordStarts(of: claims, client: queue.client, logger: queue.logger)
-                    } catch {
-                        // Progress only: the items run whether it was written or not.
-                        queue.logger.warning("writing started events failed", metadata: ["error": "\(String(reflecting: error))"])
-                    }
-                }
+                // The claim noted their start: their `started` events follow.
+                for batch in Set(claims.map(\.batchID)) { sequencer.noteCommitted(in: batch) }
                 for claim in claims {
                     observer(.claimed(claim))
                     let lost = running.add(claim)
@@ -217,6 +214,9 @@ public struct ClusterWorker: Sendable {
             }
             group.cancelAll()
         }
+        // The events of what it claimed and ended, written before it goes
+        // (a task of its own: this one may be cancelled).
+        await Task { [sequencer] in await sequencer.finish() }.value
         // Cancelled: what did not finish goes back to the queue for another node.
         let unfinished = running.all
         if !unfinished.isEmpty {
@@ -293,9 +293,7 @@ public struct ClusterWorker: Sendable {
         let accepted: Bool
         do {
             let outcome = String(decoding: try APIJSON.encode(finished.item), as: UTF8.self)
-            accepted = try await queue.finish(claim, as: ending, outcome: outcome) { connection in
-                try await BatchLedger.record([end], of: batch, on: connection, logger: logger)
-            }
+            accepted = try await queue.finish(claim, end, outcome: outcome)
         } catch {
             // The database away: the lease will end and the item run again.
             logger.warning(
@@ -304,6 +302,7 @@ public struct ClusterWorker: Sendable {
             )
             accepted = false
         }
+        if accepted { sequencer.noteCommitted(in: batch) }
         observer(.finished(claim, accepted: accepted))
         if !accepted {
             logger.notice(

@@ -57,7 +57,12 @@ public struct LeaseRescuer: Sendable {
     public func run() async {
         while !Task.isCancelled {
             do {
-                if let expired = try await rescueOnce(), !expired.isEmpty { observer(expired) }
+                if let expired = try await rescueOnce() {
+                    if !expired.isEmpty { observer(expired) }
+                    // The turn's holder also writes the events of notes whose
+                    // node stopped before its round.
+                    try await BatchSequencer.sweep(client: queue.client, logger: queue.logger)
+                }
             } catch {
                 queue.logger.warning("rescuing expired leases failed; trying again", metadata: ["error": "\(String(reflecting: error))"])
             }

@@ -148,8 +148,13 @@ extension WorkQueue {
     public func forgetBatches(endedBefore age: Duration) async throws -> Int {
         let rows = try await client.query(
             """
-            DELETE FROM calotype_batches WHERE finished_at < now() - \(Self.milliseconds(age)) * interval '1 millisecond'
-            RETURNING id
+            WITH forgotten AS (
+                DELETE FROM calotype_batches WHERE finished_at < now() - \(Self.milliseconds(age)) * interval '1 millisecond'
+                RETURNING id
+            ), notes AS (
+                DELETE FROM calotype_pending_events WHERE batch_id IN (SELECT id FROM forgotten)
+            )
+            SELECT id FROM forgotten
             """,
             logger: logger
         )

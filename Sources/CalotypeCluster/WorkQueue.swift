@@ -152,37 +152,22 @@ public struct WorkQueue: Sendable {
     }
 
     /// Claims up to `limit` queued items for `owner` under `policy`, each
-    /// with a fresh lease token ending `lease` from now (the database's now).
+    /// with a fresh lease token ending `lease` from now (the database's
+    /// now), and notes that each started (`calotype_pending_events`), in
+    /// the same statement: no round trip of its own, and no lock on the
+    /// batch (`BatchSequencer` words the `started` events).
     public func claim(owner: String, policy: ClaimPolicy, limit: Int, lease: Duration) async throws -> [Claim] {
         guard limit > 0, !policy.pools.isEmpty else { return [] }
         let pools = policy.pools.map(\.rawValue)
         let preferred = pools[0]
         // -1: never take other pools' items.
         let othersAfter = policy.othersAfter.map(Self.milliseconds) ?? -1
-        let rows = try await client.query(
-            """
-            WITH picked AS (
-                SELECT batch_id, index FROM calotype_items
-                WHERE state = 'queued'
-                  AND (pool = ANY(\(pools)) OR (\(othersAfter) >= 0 AND queued_at < now() - \(othersAfter) * interval '1 millisecond'))
-                ORDER BY (pool = \(preferred)) DESC, turn, queued_at, batch_id, index
-                LIMIT \(limit)
-                FOR UPDATE SKIP LOCKED
-            )
-            UPDATE calotype_items AS item
-            SET state = 'running', attempts = item.attempts + 1, lease_token = gen_random_uuid(), lease_owner = \(owner),
-                lease_until = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
-            FROM picked JOIN calotype_batches AS batch ON batch.id = picked.batch_id
-            WHERE item.batch_id = picked.batch_id AND item.index = picked.index
-            RETURNING item.batch_id, item.index, item.source, item.name, item.pool, item.attempts, item.lease_token,
-                      batch.total, batch.succeeded + batch.failed + batch.cancelled
-            """,
+        let rows = try await client.execute(
+            ClaimStatement(pools: pools, othersAfter: othersAfter, preferred: preferred, limit: limit, owner: owner, lease: Self.milliseconds(lease)),
             logger: logger
         )
         var claims: [Claim] = []
-        for try await (batchID, index, source, name, pool, attempts, token, total, ended)
-            in rows.decode((UUID, Int, String, String, String, Int, UUID, Int, Int).self)
-        {
+        for try await (batchID, index, source, name, pool, attempts, token, total, ended) in rows {
             claims.append(
                 Claim(
                     batchID: batchID,

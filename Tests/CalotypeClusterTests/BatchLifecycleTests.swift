@@ -21,19 +21,20 @@ struct BatchLifecycleTests {
         )
     }
 
+    /// An item's end as a node records it (one statement), and the round
+    /// that writes its batch's events, as the node's sequencer runs it.
     static func finish(_ queue: WorkQueue, _ claim: WorkQueue.Claim, error: APIErrorCode? = nil) async throws -> Bool {
         let end = ItemEnd(state: error == nil ? .succeeded : .failed, item: item(claim, error: error))
-        let logger = queue.logger
-        return try await queue.finish(claim, as: error == nil ? .succeeded : .failed, outcome: "{}") { connection in
-            try await BatchLedger.record([end], of: claim.batchID, on: connection, logger: logger)
-        }
+        let finished = try await queue.finish(claim, end, outcome: "{}")
+        _ = try await BatchSequencer.round(claim.batchID, client: queue.client, logger: queue.logger)
+        return finished
     }
 
     @Test func theLastEndingItemWritesCompleteWithTheCounts() async throws {
         try await withDatabase { client, queue in
             let batch = try await queue.batch(3)
+            // Each claim notes its item's start: its `started` comes with the first round.
             let claims = try await queue.claimAll("node")
-            try await BatchLedger.recordStarts(of: claims, client: client, logger: queue.logger)
             #expect(try await Self.finish(queue, claims[0]))
             #expect(try await Self.finish(queue, claims[1], error: .corruptImage))
             #expect(try await queue.batch(batch)?.state == "running")
@@ -117,7 +118,7 @@ struct BatchLifecycleTests {
                 seen.append(event.id)
             }
             try await finisher.value
-            #expect(seen == Array(3...7), "result, done, result, done, complete: live, in order, to the end")
+            #expect(seen == Array(3...9), "started, started (the claims' notes), result, done, result, done, complete: live, in order, to the end")
 
             let open = feed.follow(try await queue.batch(1), after: 0)
             feed.close()

@@ -31,8 +31,11 @@ struct LeaseRescuerTests {
             await running.value
             let log = BatchEventLog(client: client, logger: Logger(label: "test"))
             let events = try await log.events(of: batch, after: 0)
-            #expect(events.map(\.name) == ["progress", "error", "progress", "complete"], "queued, its error, done, and the batch's end")
-            #expect(events[1].data.contains(#""code":"attempts_exhausted""#))
+            #expect(
+                events.map(\.name) == ["progress", "progress", "progress", "error", "progress", "complete"],
+                "queued, started by each claim, its error, done, and the batch's end"
+            )
+            #expect(events[3].data.contains(#""code":"attempts_exhausted""#))
             #expect(try await queue.counts() == ["dead": 1])
         }
     }
