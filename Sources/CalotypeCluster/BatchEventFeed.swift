@@ -36,7 +36,10 @@ public final class BatchEventFeed: Sendable {
 
     /// Listens until cancelled, connecting again after a failure;
     /// `onListening` is told each time the `LISTEN` is in place, and
-    /// `onEvent` each time any batch has new events (a new batch's `queued`
+    /// `onEvent` each time a batch has new events that may come with work
+    /// (a new batch's `queued`, a rescue), not for the progress of items
+    /// already taken (`BatchSequencer.progressPayload`: with 128 nodes,
+    /// waking every idle claim loop at every round made two claims an item)
     /// among them: the node's claim loop looks for work then).
     public func run(onListening: @escaping @Sendable () -> Void = {}, onEvent: @escaping @Sendable () -> Void = {}) async {
         let logger = log.logger
@@ -47,7 +50,7 @@ public final class BatchEventFeed: Sendable {
                         onListening()
                         for try await notification in notifications {
                             // "batch:last id"
-                            onEvent()
+                            if !notification.payload.hasSuffix(BatchSequencer.progressPayload) { onEvent() }
                             guard let batch = UUID(uuidString: String(notification.payload.prefix { $0 != ":" })) else { continue }
                             wake(batch)
                         }

@@ -22,10 +22,17 @@ public final class BatchSequencer: Sendable {
     /// end, for a fast item, go in one round).
     let window: Duration
 
+    /// The end of a round's notification (`batch:progress`): streams
+    /// read it, claim loops need not look for work (an item's progress
+    /// brings none).
+    public static let progressPayload = ":progress"
+
     private struct State {
         /// Batches with rounds on their way from this node; true: a note
         /// came during the round (run another).
         var running: [UUID: Bool] = [:]
+        /// When each batch's next round is due.
+        var due: [UUID: ContinuousClock.Instant] = [:]
         /// Their tasks, for `finish()` (each with a number of its own: a
         /// task that ends removes its own entry, never its successor's).
         var tasks: [UUID: (number: Int, task: Task<Void, Never>)] = [:]
@@ -42,10 +49,14 @@ public final class BatchSequencer: Sendable {
         self.window = window
     }
 
-    /// `batch` has a note committed: its events are written within about `window`.
-    public func noteCommitted(in batch: UUID) {
+    /// `batch` has a note committed: its events are written within about
+    /// `window`, or `after` when that is longer (a claim waits for its
+    /// item's end, which then takes it in the same round if it comes soon).
+    public func noteCommitted(in batch: UUID, after wait: Duration? = nil) {
+        let due = ContinuousClock.now + max(wait ?? .zero, self.window)
         let number = state.withLockedValue { state -> Int? in
             if state.closed { return nil }
+            state.due[batch] = min(state.due[batch] ?? due, due)
             if state.running[batch] != nil {
                 state.running[batch] = true
                 return nil
@@ -63,9 +74,13 @@ public final class BatchSequencer: Sendable {
                     if state.tasks[batch]?.number == number { state.tasks[batch] = nil }
                 }
             }
-            // A stopping node does not wait for more notes.
-            if !state.withLockedValue({ $0.closed }) { try? await Task.sleep(for: window) }
+            // Until its round is due (an end may bring it closer); a stopping
+            // node does not wait.
+            while let wait = state.withLockedValue({ $0.closed ? nil : $0.due[batch].map { $0 - .now } }), wait > .zero {
+                try? await Task.sleep(for: min(wait, window))
+            }
             while true {
+                state.withLockedValue { _ = $0.due.removeValue(forKey: batch) }
                 state.withLockedValue { $0.running[batch] = false }
                 let again: Bool
                 do {
@@ -217,7 +232,7 @@ public final class BatchSequencer: Sendable {
             ), inserted AS (
                 INSERT INTO calotype_events (batch_id, id, name, data) SELECT $1, id, name, data FROM events
             ), announced AS (
-                SELECT pg_notify('\(BatchEventLog.channel)', $1::text || ':') FROM totals WHERE totals.events > 0
+                SELECT pg_notify('\(BatchEventLog.channel)', $1::text || '\(progressPayload)') FROM totals WHERE totals.events > 0
             )
             SELECT (SELECT count(*) FROM locked)::int, (SELECT count(*) FROM taken)::int, (SELECT count(*) FROM announced)::int
             """

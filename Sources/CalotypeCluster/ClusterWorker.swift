@@ -130,6 +130,11 @@ public struct ClusterWorker: Sendable {
         case itemEnded, tick, heartbeatEnded
     }
 
+    /// How long a claim's `started` events may wait for the item's end, to
+    /// be written in one round with it: a thumbnail on a GPU ends within
+    /// it, and its claim and end cost one round, not two.
+    static let startedWait: Duration = .milliseconds(50)
+
     /// Tells an idle loop to look at the queue now rather than at its next
     /// `idlePoll`: work may have come (the node heard a batch's event).
     public func nudge() {
@@ -188,7 +193,7 @@ public struct ClusterWorker: Sendable {
                     }
                 }
                 // The claim noted their start: their `started` events follow.
-                for batch in Set(claims.map(\.batchID)) { sequencer.noteCommitted(in: batch) }
+                for batch in Set(claims.map(\.batchID)) { sequencer.noteCommitted(in: batch, after: Self.startedWait) }
                 for claim in claims {
                     observer(.claimed(claim))
                     let lost = running.add(claim)

@@ -112,17 +112,20 @@ public struct ClusterSimulation: Sendable {
                     if ready == count { break }
                 }
                 let before = await ScratchDatabase.statements(on: observer, logger: logger)
+                let walBefore = await ScratchDatabase.walPosition(on: observer, logger: logger)
                 timings.reset()
                 let start = ContinuousClock.now
                 try await Self.postAndFollow(options: options, through: nodes, timings: timings)
                 let elapsed = ContinuousClock.now - start
                 let after = await ScratchDatabase.statements(on: observer, logger: logger)
+                let walAfter = await ScratchDatabase.walPosition(on: observer, logger: logger)
                 group.cancelAll()
                 return SimulationFigures(
                     nodes: count,
                     options: options,
                     elapsed: elapsed,
                     statements: SimulationFigures.statements(before: before, after: after),
+                    walBytes: walBefore.flatMap { start in walAfter.map { max(0, $0 - start) } },
                     timings: timings
                 )
             }

@@ -77,6 +77,21 @@ struct ScratchDatabase: Sendable {
         }
     }
 
+    /// Where the server's write-ahead log is, in bytes (the whole
+    /// server's: the simulation's database is all that writes there during
+    /// a run on a server of its own); nil where it cannot be read.
+    static func walPosition(on client: PostgresClient, logger: Logger) async -> Int? {
+        do {
+            var position: Int?
+            let rows = try await client.query("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8", logger: logger)
+            for try await value in rows.decode(Int.self) { position = value }
+            return position
+        } catch {
+            logger.notice("the WAL's position is not read", metadata: ["error": "\(String(reflecting: error))"])
+            return nil
+        }
+    }
+
     /// The statements run in this database so far, by statement, from
     /// `pg_stat_statements`; nil where the server has not loaded it
     /// (`shared_preload_libraries`). BEGIN and COMMIT count: each is a

@@ -13,6 +13,8 @@ public struct SimulationFigures: Sendable {
     /// Statements per item, by statement (most first); nil without `pg_stat_statements`.
     public var statements: [(query: String, perItem: Double)]?
     public var statementsPerItem: Double? { statements.map { $0.reduce(0) { $0 + $1.perItem } } }
+    /// Write-ahead log written per item (the server's, during the run); nil where not read.
+    public var walBytesPerItem: Double?
     /// The claim statement's round trip (every look, empty ones too), milliseconds.
     public var claimMs: (p50: Double, p99: Double, count: Int)
     /// From a batch's last item's end to its `complete` on the stream, milliseconds.
@@ -23,6 +25,7 @@ public struct SimulationFigures: Sendable {
         options: ClusterSimulation.Options,
         elapsed: Duration,
         statements: [(query: String, calls: Int)]?,
+        walBytes: Int?,
         timings: SimulationTimings
     ) {
         self.nodes = nodes
@@ -32,6 +35,7 @@ public struct SimulationFigures: Sendable {
         seconds = Self.seconds(elapsed)
         let items = max(1, options.items)
         self.statements = statements.map { list in list.map { ($0.query, Double($0.calls) / Double(items)) } }
+        walBytesPerItem = walBytes.map { Double($0) / Double(items) }
         claimMs = Self.percentiles(timings.claimRoundTrips)
         completeMs = Self.percentiles(timings.completeDelays)
     }
@@ -61,13 +65,14 @@ public struct SimulationFigures: Sendable {
 
     /// The table's header, for `row`.
     public static let header =
-        "nodes  workers    items  seconds   items/s  statements/item  claim p50 ms  claim p99 ms  complete p50 ms  complete p99 ms"
+        "nodes  workers    items  seconds   items/s  statements/item  WAL KiB/item  claim p50 ms  claim p99 ms  complete p50 ms  complete p99 ms"
 
     public var row: String {
         let statements = statementsPerItem.map { String(format: "%15.2f", $0) } ?? String(repeating: " ", count: 12) + "n/a"
         let head = String(format: "%5d  %7d  %7d  %7.2f  %8.0f  ", nodes, workersPerNode, items, seconds, itemsPerSecond)
+        let wal = walBytesPerItem.map { String(format: "  %12.1f", $0 / 1024) } ?? "  " + String(repeating: " ", count: 9) + "n/a"
         let tail = String(format: "  %12.2f  %12.2f  %15.1f  %15.1f", claimMs.p50, claimMs.p99, completeMs.p50, completeMs.p99)
-        return head + statements + tail
+        return head + statements + wal + tail
     }
 
     /// The statements that make up `statementsPerItem`, the most frequent first.
