@@ -209,34 +209,6 @@ public struct WorkQueue: Sendable {
         case succeeded, failed
     }
 
-    /// Finishes the item of `claim` with `outcome` (the API's item, as
-    /// JSON), and runs `then` in the same transaction (its events) if, and
-    /// only if, the claim's token still holds the item. False: the lease was
-    /// lost (the item was taken back, and may run elsewhere): the result
-    /// must be discarded, never counted.
-    public func finish(
-        _ claim: Claim,
-        as ending: Ending,
-        outcome: String,
-        then: (PostgresConnection) async throws -> Void = { _ in }
-    ) async throws -> Bool {
-        try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE calotype_items
-                SET state = \(ending.rawValue), outcome = \(outcome), lease_token = NULL, lease_owner = NULL, lease_until = NULL
-                WHERE batch_id = \(claim.batchID) AND index = \(claim.index) AND state = 'running' AND lease_token = \(claim.token)
-                RETURNING index
-                """,
-                logger: logger
-            )
-            var finished = false
-            for try await _ in rows.decode(Int.self) { finished = true }
-            if finished { try await then(connection) }
-            return finished
-        }
-    }
-
     /// Gives claimed items back unfinished (a node draining at shutdown):
     /// queued again, their attempt not counted.
     public func release(_ claims: [Claim]) async throws {

@@ -1,4 +1,5 @@
 import CalotypeCluster
+import CalotypeCore
 import Foundation
 import Logging
 import PostgresNIO
@@ -121,11 +122,11 @@ struct WorkQueueTests {
             let again = try #require(try await queue.claimAll("healthy").first)
             #expect(again.attempts == 2 && again.token != stalled.token)
             #expect(try await queue.heartbeat(owner: "frozen", tokens: [stalled.token], lease: .seconds(60)).isEmpty, "its lease is gone")
-            var ran = false
-            #expect(try await queue.finish(stalled, as: .succeeded, outcome: "{}") { _ in ran = true } == false)
-            #expect(!ran, "nothing is counted for a stale token")
-            #expect(try await queue.finish(again, as: .succeeded, outcome: "{}"))
-            #expect(try await queue.finish(again, as: .succeeded, outcome: "{}") == false, "finished once")
+            #expect(try await queue.finish(stalled, stalled.success, outcome: "{}") == false)
+            #expect(try await stalled.notedEnds(queue) == 0, "nothing is noted (so nothing counted) for a stale token")
+            #expect(try await queue.finish(again, again.success, outcome: "{}"))
+            #expect(try await queue.finish(again, again.success, outcome: "{}") == false, "finished once")
+            #expect(try await again.notedEnds(queue) == 1)
             #expect(try await queue.counts() == ["succeeded": 1])
         }
     }
@@ -251,33 +252,44 @@ struct BatchEventLogTests {
         }
     }
 
-    @Test func aFinishedItemsEventsCommitWithItOrNotAtAll() async throws {
+    /// An item's end and its note are one statement: the note (and so its
+    /// events, written by the batch's next round) exists if and only if
+    /// the item ended; an end refused by its token leaves neither.
+    @Test func anItemsEventsComeWithItsEndOrNotAtAll() async throws {
         try await withDatabase { client, queue in
-            let batch = try await queue.batch(1)
+            let batch = try await queue.batch(2)
             let log = BatchEventLog(client: client, logger: Logger(label: "test"))
-            let claim = try #require(try await queue.claimAll("node").first)
-            let logger = Logger(label: "test")
-            #expect(
-                try await queue.finish(claim, as: .succeeded, outcome: "{}") { connection in
-                    try await BatchEventLog.append(
-                        [(name: "result", data: "{}"), (name: "progress", data: "{}")],
-                        to: batch,
-                        on: connection,
-                        logger: logger
-                    )
-                }
-            )
-            // A finish that throws after its events rolls them back with it.
-            _ = try await queue.batch(1)
-            let other = try #require(try await queue.claimAll("node").first)
-            await #expect(throws: (any Error).self) {
-                _ = try await queue.finish(other, as: .failed, outcome: "{}") { connection in
-                    try await BatchEventLog.append([(name: "error", data: "{}")], to: batch, on: connection, logger: logger)
-                    try await connection.query("SELECT * FROM no_such_table", logger: logger)
-                }
-            }
-            #expect(try await log.events(of: batch, after: 1).map(\.name) == ["result", "progress"], "after the item's queued event")
-            #expect(try await queue.counts() == ["succeeded": 1, "running": 1], "the failed finish rolled back too")
+            let claims = try await queue.claimAll("node")
+            #expect(try await queue.finish(claims[0], claims[0].success, outcome: "{}"))
+            var stale = claims[1]
+            stale.token = UUID()
+            #expect(try await queue.finish(stale, stale.success, outcome: "{}") == false)
+            #expect(try await BatchSequencer.round(batch, client: client, logger: queue.logger) == 3, "two starts and one end noted")
+            let names = try await log.events(of: batch, after: 2).map(\.name)
+            #expect(names == ["progress", "progress", "result", "progress"], "after the items' queued: both started, one result and its done")
+            #expect(try await queue.counts() == ["succeeded": 1, "running": 1], "the refused end changed nothing")
+            #expect(try await queue.batch(batch)?.succeeded == 1)
         }
+    }
+}
+
+extension WorkQueue.Claim {
+    /// The item's end as a node records a success.
+    var success: ItemEnd {
+        ItemEnd(
+            state: .succeeded,
+            item: APIBatchItem(batchID: batchID.uuidString.lowercased(), index: index, filename: name, status: .ok)
+        )
+    }
+
+    /// The ends noted for its item, not yet written as events.
+    func notedEnds(_ queue: WorkQueue) async throws -> Int {
+        var count = 0
+        let rows = try await queue.client.query(
+            "SELECT count(*)::int FROM calotype_pending_events WHERE batch_id = \(batchID) AND index = \(index) AND kind <> 'started'",
+            logger: queue.logger
+        )
+        for try await value in rows.decode(Int.self) { count = value }
+        return count
     }
 }

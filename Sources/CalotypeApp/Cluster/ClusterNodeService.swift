@@ -78,8 +78,12 @@ struct ClusterNodeService: Service {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await node.feed.run(onEvent: { worker.nudge() }) }
             group.addTask { await rescuer.run() }
-            group.addTask { await forgetOldBatches() }
-            group.addTask { await sampleItems() }
+            group.addTask {
+                await NodeUpkeep(queue: queue, batchLifetime: batchLifetime).run(
+                    sampled: { node.metrics.sample($0) },
+                    failed: { node.failed($0, $1) }
+                )
+            }
             try await withGracefulShutdownHandler {
                 try await worker.run()
             } onGracefulShutdown: {
@@ -155,30 +159,5 @@ struct ClusterNodeService: Service {
             node.claims.subtract(claims.count, ordering: .relaxed)
         }
         node.metrics.record(event)
-    }
-
-    /// The cluster's items per state and pool, for `/metrics`.
-    private func sampleItems() async {
-        while !Task.isCancelled {
-            do {
-                node.metrics.sample(try await node.queue.countsByPool())
-            } catch {
-                node.failed("count items", error)
-            }
-            try? await Task.sleep(for: .seconds(5))
-        }
-    }
-
-    /// Finished batches are forgotten after their results' lifetime (one
-    /// node's delete is enough; the others find nothing to do).
-    private func forgetOldBatches() async {
-        while !Task.isCancelled {
-            do {
-                _ = try await node.queue.forgetBatches(endedBefore: batchLifetime)
-            } catch {
-                node.failed("forget batches", error)
-            }
-            try? await Task.sleep(for: .seconds(60))
-        }
     }
 }

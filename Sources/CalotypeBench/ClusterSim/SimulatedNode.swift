@@ -8,8 +8,7 @@ import PostgresNIO
 /// database, as `ClusterNodeService` says it (its own connection pool, its
 /// registration, the claim loop with its heartbeats and item ends, the
 /// `LISTEN` connection that wakes it and its streams, its turn at
-/// rescuing leases, its sampling of the item counts every 5 s and its
-/// forgetting of old batches), with a backend that finishes each item at
+/// rescuing leases, and its upkeep, `NodeUpkeep`), with a backend that finishes each item at
 /// once, or after `itemTime`, without an image.
 struct SimulatedNode: Sendable {
     let name: String
@@ -62,24 +61,15 @@ struct SimulatedNode: Sendable {
             group.addTask { await feed.run(onListening: listening, onEvent: { worker.nudge() }) }
             group.addTask { await rescuer.run() }
             group.addTask {
-                while !Task.isCancelled {
-                    do {
-                        _ = try await queue.countsByPool()
-                    } catch {
-                        if Task.isCancelled { return }
-                        logger.warning("a simulated node could not count items", metadata: ["error": "\(String(reflecting: error))"])
+                await NodeUpkeep(queue: queue, batchLifetime: .seconds(3600)).run(
+                    sampled: { _ in },
+                    failed: { operation, error in
+                        logger.warning(
+                            "a simulated node's upkeep failed",
+                            metadata: ["operation": "\(operation)", "error": "\(String(reflecting: error))"]
+                        )
                     }
-                    try? await Task.sleep(for: .seconds(5))
-                }
-            }
-            group.addTask {
-                do {
-                    _ = try await queue.forgetBatches(endedBefore: .seconds(3600))
-                } catch {
-                    if !Task.isCancelled {
-                        logger.warning("a simulated node could not forget batches", metadata: ["error": "\(String(reflecting: error))"])
-                    }
-                }
+                )
             }
             group.addTask {
                 do {
