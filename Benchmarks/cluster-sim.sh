@@ -42,7 +42,18 @@ for setting in ${PG_SETTINGS:-}; do settings+=(-c "$setting"); done
 pg_pid=$!
 for _ in $(seq 100); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
 
+# CPU seconds (user + system) of the postmaster and its backends that
+# have exited: each node count's connections close when it ends.
+postgres_cpu() {
+  local pid ticks
+  pid=$(head -1 "$work/pg/postmaster.pid")
+  ticks=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat")
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'
+}
 echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on :$port, $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$bin" bench --cluster-sim "$counts" --database-url "postgres://calotype@127.0.0.1:$port/postgres?sslmode=disable" \
+cpu_before=$(postgres_cpu)
+TIMEFORMAT="calotype bench: %R s wall, %U s user, %S s system"
+time "$bin" bench --cluster-sim "$counts" --database-url "postgres://calotype@127.0.0.1:$port/postgres?sslmode=disable" \
   --env-file "$work/none.env" "$@"
+echo "PostgreSQL: $(awk -v a="$(postgres_cpu)" -v b="$cpu_before" 'BEGIN { printf "%.1f", a - b }') s of CPU over the run"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

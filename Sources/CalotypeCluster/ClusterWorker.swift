@@ -150,38 +150,53 @@ public struct ClusterWorker: Sendable {
 
     /// Runs until cancelled, or drained; then hands back the items it holds
     /// unfinished.
+    ///
+    /// Each look at the queue also records the ends of the items finished
+    /// since the last (`WorkQueue.endAndClaim`): a worker that finishes an
+    /// item frees its place at once, and its end goes to the database with
+    /// the claim of its next item, in one statement.
     public func run() async throws {
         let running = RunningItems()
+        let ends = PendingEnds()
         await withTaskGroup(of: Wake.self) { group in
             group.addTask {
-                await keepLeases(running)
+                await keepLeases(running, ends: ends)
                 return .heartbeatEnded
             }
             var tickPending = false
             var databaseAway = false
             while !Task.isCancelled {
+                let finished = ends.takeAll()
                 if draining.isSet {
+                    if !finished.isEmpty {
+                        await record(finished)
+                        continue
+                    }
                     if running.count == 0 { break }
                     _ = await group.next()
                     continue
                 }
                 let free = configuration.workers - running.count
                 var claims: [WorkQueue.Claim] = []
-                if free > 0 {
+                if free > 0 || !finished.isEmpty {
                     do {
                         let asked = ContinuousClock.now
-                        claims = try await queue.claim(
+                        let exchange = try await queue.endAndClaim(
+                            finished,
                             owner: configuration.owner,
                             policy: configuration.policy,
-                            limit: free,
+                            limit: max(0, free),
                             lease: configuration.lease
                         )
-                        observer(.looked(claimed: claims.count, took: .now - asked))
+                        if free > 0 { observer(.looked(claimed: exchange.claims.count, took: .now - asked)) }
+                        claims = exchange.claims
+                        recorded(finished, accepted: exchange.accepted, claims: claims)
                         if databaseAway {
                             databaseAway = false
                             queue.logger.notice("the database answers again; claiming")
                         }
                     } catch {
+                        endsFailed(finished, error)
                         // Said once per outage, not at every look.
                         if !databaseAway && !Task.isCancelled {
                             databaseAway = true
@@ -192,17 +207,17 @@ public struct ClusterWorker: Sendable {
                         }
                     }
                 }
-                // The claim noted their start: their `started` events follow.
-                for batch in Set(claims.map(\.batchID)) { sequencer.noteCommitted(in: batch, after: Self.startedWait) }
                 for claim in claims {
                     observer(.claimed(claim))
                     let lost = running.add(claim)
                     group.addTask {
-                        await runItem(claim, lost: lost, running: running)
+                        await runItem(claim, lost: lost, running: running, ends: ends)
                         return .itemEnded
                     }
                 }
                 guard claims.isEmpty || running.count >= configuration.workers else { continue }
+                // An end that came while the statement ran goes with the next look.
+                guard ends.isEmpty else { continue }
                 // Wait for a worker to free up, or for the next look at the
                 // queue, whichever comes first. A look comes even with every
                 // worker busy: an abandoned item frees its worker while its
@@ -219,8 +234,11 @@ public struct ClusterWorker: Sendable {
             }
             group.cancelAll()
         }
-        // The events of what it claimed and ended, written before it goes
-        // (a task of its own: this one may be cancelled).
+        // The ends of the items finished last, and the events of what it
+        // claimed and ended, written before it goes (tasks of their own:
+        // this one may be cancelled).
+        let finished = ends.takeAll()
+        if !finished.isEmpty { await Task { await record(finished) }.value }
         await Task { [sequencer] in await sequencer.finish() }.value
         // Cancelled: what did not finish goes back to the queue for another node.
         let unfinished = running.all
@@ -232,7 +250,57 @@ public struct ClusterWorker: Sendable {
         }
     }
 
-    private func runItem(_ claim: WorkQueue.Claim, lost: AsyncStream<Void>, running: RunningItems) async {
+    /// Records `finished` without claiming (the node drains, or stops).
+    private func record(_ finished: [WorkQueue.EndNote]) async {
+        do {
+            let exchange = try await queue.endAndClaim(
+                finished,
+                owner: configuration.owner,
+                policy: configuration.policy,
+                limit: 0,
+                lease: configuration.lease
+            )
+            recorded(finished, accepted: exchange.accepted, claims: [])
+        } catch {
+            endsFailed(finished, error)
+        }
+    }
+
+    /// After a statement that recorded `finished` and claimed `claims`:
+    /// their batches' rounds are due (a claim's `started` waits a little
+    /// for its item's end, unless an end of the batch is due already), and
+    /// each end is told.
+    private func recorded(_ finished: [WorkQueue.EndNote], accepted: Set<UUID>, claims: [WorkQueue.Claim]) {
+        let endedBatches = Set(finished.filter { accepted.contains($0.claim.token) }.map(\.claim.batchID))
+        for batch in endedBatches { sequencer.noteCommitted(in: batch) }
+        for batch in Set(claims.map(\.batchID)).subtracting(endedBatches) { sequencer.noteCommitted(in: batch, after: Self.startedWait) }
+        for end in finished {
+            let claim = end.claim
+            let taken = accepted.contains(claim.token)
+            observer(.finished(claim, accepted: taken))
+            if !taken {
+                queue.logger.notice(
+                    "the lease was lost before the finish; the result is discarded",
+                    metadata: ["batch": "\(claim.batchID)", "index": "\(claim.index)"]
+                )
+            }
+        }
+    }
+
+    /// The statement that would have recorded `finished` failed: their
+    /// leases will end and the items run again elsewhere.
+    private func endsFailed(_ finished: [WorkQueue.EndNote], _ error: any Error) {
+        for end in finished {
+            queue.logger.warning(
+                "recording an item's end failed",
+                metadata: ["batch": "\(end.claim.batchID)", "index": "\(end.claim.index)", "error": "\(String(reflecting: error))"]
+            )
+            observer(.finished(end.claim, accepted: false))
+        }
+        if !finished.isEmpty { observer(.databaseFailed(operation: "finish")) }
+    }
+
+    private func runItem(_ claim: WorkQueue.Claim, lost: AsyncStream<Void>, running: RunningItems, ends: PendingEnds) async {
         // A task of its own, not a child: it must act even while a child of
         // this one waits on a call that never returns.
         let watchdog = configuration.itemDeadline.map { deadline in
@@ -294,32 +362,23 @@ public struct ClusterWorker: Sendable {
             ending = .failed
         }
         let end = ItemEnd(state: ending == .succeeded ? .succeeded : .failed, item: finished.item)
-        let batch = claim.batchID
-        let accepted: Bool
         do {
             let outcome = String(decoding: try APIJSON.encode(finished.item), as: UTF8.self)
-            accepted = try await queue.finish(claim, end, outcome: outcome)
+            // Recorded by the claim loop's next statement (it is woken as
+            // this task ends); held until then, its lease kept alive.
+            ends.add(WorkQueue.EndNote(claim, end, outcome: outcome))
         } catch {
-            // The database away: the lease will end and the item run again.
-            logger.warning(
-                "recording an item's end failed",
-                metadata: ["batch": "\(batch)", "index": "\(claim.index)", "error": "\(String(reflecting: error))"]
+            logger.error(
+                "an item's end could not be encoded; its lease will end and it runs again",
+                metadata: ["batch": "\(claim.batchID)", "index": "\(claim.index)", "error": "\(String(reflecting: error))"]
             )
-            accepted = false
-        }
-        if accepted { sequencer.noteCommitted(in: batch) }
-        observer(.finished(claim, accepted: accepted))
-        if !accepted {
-            logger.notice(
-                "the lease was lost before the finish; the result is discarded",
-                metadata: ["batch": "\(batch)", "index": "\(claim.index)"]
-            )
+            observer(.finished(claim, accepted: false))
         }
     }
 
     /// Extends the leases of the running items every `heartbeat`; an item
     /// whose lease is gone (taken back while this node stalled) is stopped.
-    private func keepLeases(_ running: RunningItems) async {
+    private func keepLeases(_ running: RunningItems, ends: PendingEnds) async {
         // An outage is said once, when it starts and when it ends; each failed beat is counted.
         var failing = false
         while !Task.isCancelled {
@@ -329,7 +388,7 @@ public struct ClusterWorker: Sendable {
                 return
             }
             // Every beat, running items or not: the node's own heartbeat is in it.
-            let tokens = running.all.map(\.token)
+            let tokens = running.all.map(\.token) + ends.tokens
             let held: Set<UUID>
             do {
                 held = try await queue.heartbeat(owner: configuration.owner, tokens: tokens, lease: configuration.lease)
@@ -379,6 +438,26 @@ final class RunningItems: Sendable {
     func lose(_ token: UUID) {
         let continuation = items.withLockedValue { $0[token]?.lost }
         continuation?.yield()
+    }
+}
+
+/// Ends finished on this node and not yet recorded: the claim loop's next
+/// statement takes them.
+final class PendingEnds: Sendable {
+    private let ends = NIOLockedValueBox<[WorkQueue.EndNote]>([])
+
+    var isEmpty: Bool { ends.withLockedValue { $0.isEmpty } }
+    var tokens: [UUID] { ends.withLockedValue { $0.map(\.claim.token) } }
+
+    func add(_ end: WorkQueue.EndNote) {
+        ends.withLockedValue { $0.append(end) }
+    }
+
+    func takeAll() -> [WorkQueue.EndNote] {
+        ends.withLockedValue { ends in
+            defer { ends = [] }
+            return ends
+        }
     }
 }
 

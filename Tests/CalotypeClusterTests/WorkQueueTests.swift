@@ -271,6 +271,40 @@ struct BatchEventLogTests {
             #expect(try await queue.batch(batch)?.succeeded == 1)
         }
     }
+
+    /// A node's connections plan the queue's statements once, generically
+    /// (`ClusterDatabase.startupParameters`).
+    @Test func connectionsUseGenericPlans() async throws {
+        try await withDatabase { client, queue in
+            var mode = ""
+            for try await value in try await client.query("SHOW plan_cache_mode", logger: queue.logger).decode(String.self) { mode = value }
+            #expect(mode == "force_generic_plan")
+        }
+    }
+
+    /// A node's ends and its next claim are one statement: each end is
+    /// fenced by its own token (a stale one is refused while the others and
+    /// the claim go through), the claim never takes an item ended in the
+    /// same statement, and what it claims is noted as started.
+    @Test func endsAndTheNextClaimGoInOneStatement() async throws {
+        try await withDatabase { client, queue in
+            let batch = try await queue.batch(4)
+            let first = try await queue.claim(owner: "node", policy: .init(pools: [.cpu]), limit: 2, lease: .seconds(60))
+            #expect(first.map(\.index) == [0, 1])
+            var stale = first[1]
+            stale.token = UUID()
+            let ends = [WorkQueue.EndNote(first[0], first[0].success, outcome: "{}"), WorkQueue.EndNote(stale, stale.success, outcome: "{}")]
+            let exchange = try await queue.endAndClaim(ends, owner: "node", policy: .init(pools: [.cpu]), limit: 3, lease: .seconds(60))
+            #expect(exchange.accepted == [first[0].token], "the stale end is refused, the other recorded")
+            #expect(exchange.claims.map(\.index) == [2, 3], "the queued items, not the one just ended")
+            #expect(try await queue.counts() == ["succeeded": 1, "running": 3])
+            #expect(try await first[0].notedEnds(queue) == 1)
+            #expect(try await first[1].notedEnds(queue) == 0)
+            #expect(try await BatchSequencer.round(batch, client: client, logger: queue.logger) == 5, "four starts and one end noted")
+            let nothing = try await queue.endAndClaim([], owner: "node", policy: .init(pools: [.cpu]), limit: 0, lease: .seconds(60))
+            #expect(nothing.claims.isEmpty && nothing.accepted.isEmpty, "nothing to end or claim")
+        }
+    }
 }
 
 extension WorkQueue.Claim {

@@ -136,9 +136,10 @@ public struct ClusterSimulation: Sendable {
     /// queued for every worker, and follows each to its `complete`.
     private static func postAndFollow(options: Options, through nodes: [SimulatedNode], timings: SimulationTimings) async throws {
         let batches = (options.items + options.batchSize - 1) / options.batchSize
-        // Two items per worker waiting: no node idles for want of work.
+        // Four items per worker waiting: no node idles for want of work
+        // while batches end (a batch's last items run on a few nodes).
         let workers = nodes.count * options.workersPerNode
-        let inFlight = min(batches, max(2, (2 * workers + options.batchSize - 1) / options.batchSize + 1))
+        let inFlight = min(batches, max(2, (4 * workers + options.batchSize - 1) / options.batchSize + 1))
         let next = NIOLockedValueBox(0)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<inFlight {

@@ -96,19 +96,19 @@ struct ScratchDatabase: Sendable {
     /// `pg_stat_statements`; nil where the server has not loaded it
     /// (`shared_preload_libraries`). BEGIN and COMMIT count: each is a
     /// round trip.
-    static func statements(on client: PostgresClient, logger: Logger) async -> [String: (query: String, calls: Int)]? {
+    static func statements(on client: PostgresClient, logger: Logger) async -> [String: StatementCount]? {
         do {
             try await client.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", logger: logger)
             let rows = try await client.query(
                 """
-                SELECT queryid::text, query, calls::int8 FROM pg_stat_statements
+                SELECT queryid::text, query, calls::int8, total_exec_time::float8 FROM pg_stat_statements
                 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
                 """,
                 logger: logger
             )
-            var counts: [String: (query: String, calls: Int)] = [:]
-            for try await (id, query, calls) in rows.decode((String, String, Int).self) {
-                counts[id] = (query, calls)
+            var counts: [String: StatementCount] = [:]
+            for try await (id, query, calls, milliseconds) in rows.decode((String, String, Int, Double).self) {
+                counts[id] = StatementCount(query: query, calls: calls, milliseconds: milliseconds)
             }
             return counts
         } catch {

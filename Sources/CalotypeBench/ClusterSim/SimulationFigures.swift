@@ -1,5 +1,13 @@
 import Foundation
 
+/// One statement's calls and the time PostgreSQL spent running them
+/// (`pg_stat_statements`: planning, parsing and the round trip not included).
+struct StatementCount: Sendable {
+    var query: String
+    var calls: Int
+    var milliseconds: Double
+}
+
 /// One node count's figures from `ClusterSimulation`.
 public struct SimulationFigures: Sendable {
     public var nodes: Int
@@ -10,9 +18,13 @@ public struct SimulationFigures: Sendable {
     public var finished: Int
     public var seconds: Double
     public var itemsPerSecond: Double { seconds > 0 ? Double(items) / seconds : 0 }
-    /// Statements per item, by statement (most first); nil without `pg_stat_statements`.
-    public var statements: [(query: String, perItem: Double)]?
+    /// Statements per item, by statement (most first), with the
+    /// milliseconds PostgreSQL spent running each per item; nil without
+    /// `pg_stat_statements`.
+    public var statements: [(query: String, perItem: Double, msPerItem: Double)]?
     public var statementsPerItem: Double? { statements.map { $0.reduce(0) { $0 + $1.perItem } } }
+    /// Milliseconds PostgreSQL spent running statements, per item.
+    public var executionMsPerItem: Double? { statements.map { $0.reduce(0) { $0 + $1.msPerItem } } }
     /// Write-ahead log written per item (the server's, during the run); nil where not read.
     public var walBytesPerItem: Double?
     /// The claim statement's round trip (every look, empty ones too), milliseconds.
@@ -24,7 +36,7 @@ public struct SimulationFigures: Sendable {
         nodes: Int,
         options: ClusterSimulation.Options,
         elapsed: Duration,
-        statements: [(query: String, calls: Int)]?,
+        statements: [StatementCount]?,
         walBytes: Int?,
         timings: SimulationTimings
     ) {
@@ -34,21 +46,26 @@ public struct SimulationFigures: Sendable {
         finished = timings.finished
         seconds = Self.seconds(elapsed)
         let items = max(1, options.items)
-        self.statements = statements.map { list in list.map { ($0.query, Double($0.calls) / Double(items)) } }
+        self.statements = statements.map { list in
+            list.map { ($0.query, Double($0.calls) / Double(items), $0.milliseconds / Double(items)) }
+        }
         walBytesPerItem = walBytes.map { Double($0) / Double(items) }
         claimMs = Self.percentiles(timings.claimRoundTrips)
         completeMs = Self.percentiles(timings.completeDelays)
     }
 
     /// The calls each statement made between two readings, most first.
-    static func statements(
-        before: [String: (query: String, calls: Int)]?,
-        after: [String: (query: String, calls: Int)]?
-    ) -> [(query: String, calls: Int)]? {
+    static func statements(before: [String: StatementCount]?, after: [String: StatementCount]?) -> [StatementCount]? {
         guard let before, let after else { return nil }
-        return after.map { id, entry in (entry.query, entry.calls - (before[id]?.calls ?? 0)) }
-            .filter { $0.calls > 0 }
-            .sorted { $0.calls > $1.calls }
+        return after.map { id, entry in
+            StatementCount(
+                query: entry.query,
+                calls: entry.calls - (before[id]?.calls ?? 0),
+                milliseconds: entry.milliseconds - (before[id]?.milliseconds ?? 0)
+            )
+        }
+        .filter { $0.calls > 0 }
+        .sorted { $0.calls > $1.calls }
     }
 
     static func seconds(_ duration: Duration) -> Double {
@@ -75,12 +92,19 @@ public struct SimulationFigures: Sendable {
         return head + statements + wal + tail
     }
 
-    /// The statements that make up `statementsPerItem`, the most frequent first.
+    /// The statements that make up `statementsPerItem`, the most frequent
+    /// first: calls per item, and PostgreSQL's execution time per item.
     public func statementBreakdown(limit: Int = 12) -> String {
         guard let statements else { return "  (pg_stat_statements is not loaded: statements not counted)\n" }
-        return statements.prefix(limit).map { query, perItem in
-            let text = query.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-            return String(format: "  %6.2f  ", perItem) + String(text.prefix(110)) + "\n"
-        }.joined()
+        let total = String(
+            format: "  %6.2f  %8.3f  all statements (calls per item, execution ms per item)\n",
+            statementsPerItem ?? 0,
+            executionMsPerItem ?? 0
+        )
+        return total
+            + statements.prefix(limit).map { query, perItem, msPerItem in
+                let text = query.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+                return String(format: "  %6.2f  %8.3f  ", perItem, msPerItem) + String(text.prefix(100)) + "\n"
+            }.joined()
     }
 }
