@@ -14,7 +14,7 @@ import PostgresNIO
 /// locked by another round leaves it (`SKIP LOCKED`), and the holder looks
 /// for notes left after its commit and runs another round for them
 /// (`roundAndLook`). Notes whose node stopped before its round are swept
-/// by the lease rescuer (`sweep`).
+/// by the lease rescuer (`sweep`, for notes older than its last look).
 public final class BatchSequencer: Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -149,14 +149,10 @@ public final class BatchSequencer: Sendable {
         for try await _ in try await connection.execute(Round(batch: batch), logger: logger) {}
     }
 
-    /// A round for every batch with notes (some node stopped before its
-    /// round; a batch a live node's round holds is left to it): the
-    /// rescuing leader's sweep.
-    public static func sweep(client: PostgresClient, logger: Logger) async throws {
-        var batches: [UUID] = []
-        for try await batch in try await client.query("SELECT DISTINCT batch_id FROM calotype_pending_events", logger: logger).decode(UUID.self) {
-            batches.append(batch)
-        }
+    /// A round for each of `batches`, whose notes no round took (their
+    /// node stopped before its round; a batch a live node's round holds is
+    /// left to it): the lease rescuer's sweep.
+    public static func sweep(_ batches: [UUID], client: PostgresClient, logger: Logger) async throws {
         for batch in batches { _ = try await round(batch, client: client, logger: logger) }
     }
 

@@ -54,15 +54,21 @@ public struct LeaseRescuer: Sendable {
 
     /// Looks every `interval` until cancelled; a failed look (the database
     /// away) is tried again at the next.
+    ///
+    /// A look is one statement (`Look`) unless it finds work: every node
+    /// looks, so 512 simulated nodes looked 51 times a second, and a look
+    /// was a transaction of four statements and a round for every batch
+    /// with notes (0.8 statements an item at 153 items/s).
     public func run() async {
+        // The newest note at the last look: a note as old has had its
+        // round's chance, and one still there lost it (its node stopped).
+        var newestNote = 0
         while !Task.isCancelled {
             do {
-                if let expired = try await rescueOnce() {
-                    if !expired.isEmpty { observer(expired) }
-                    // The turn's holder also writes the events of notes whose
-                    // node stopped before its round.
-                    try await BatchSequencer.sweep(client: queue.client, logger: queue.logger)
-                }
+                let look = try await Look.take(on: queue, notesUpTo: newestNote)
+                if look.expired, let expired = try await rescueOnce(), !expired.isEmpty { observer(expired) }
+                try await BatchSequencer.sweep(look.strandedNotes, client: queue.client, logger: queue.logger)
+                newestNote = look.newestNote
             } catch {
                 queue.logger.warning("rescuing expired leases failed; trying again", metadata: ["error": "\(String(reflecting: error))"])
             }
@@ -71,6 +77,30 @@ public struct LeaseRescuer: Sendable {
             } catch {
                 return
             }
+        }
+    }
+
+    /// What a look finds: whether any lease has ended, and the batches
+    /// with notes no round took since the last look.
+    struct Look {
+        var expired: Bool
+        var strandedNotes: [UUID]
+        var newestNote: Int
+
+        static func take(on queue: WorkQueue, notesUpTo seen: Int) async throws -> Look {
+            var look = Look(expired: false, strandedNotes: [], newestNote: 0)
+            let rows = try await queue.client.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM calotype_items WHERE state = 'running' AND lease_until < now()),
+                       ARRAY(SELECT DISTINCT batch_id FROM calotype_pending_events WHERE seq <= \(seen)),
+                       coalesce((SELECT max(seq) FROM calotype_pending_events), 0)::int8
+                """,
+                logger: queue.logger
+            )
+            for try await (expired, stranded, newest) in rows.decode((Bool, [UUID], Int).self) {
+                look = Look(expired: expired, strandedNotes: stranded, newestNote: newest)
+            }
+            return look
         }
     }
 }

@@ -1,9 +1,10 @@
-import CalotypeCluster
 import Foundation
 import Logging
 import PostgresNIO
 import TestSupport
 import Testing
+
+@testable import CalotypeCluster
 
 @Suite("Cluster: rescuing expired leases", .serialized, .timeLimit(.minutes(3)))
 struct LeaseRescuerTests {
@@ -37,6 +38,41 @@ struct LeaseRescuerTests {
             )
             #expect(events[3].data.contains(#""code":"attempts_exhausted""#))
             #expect(try await queue.counts() == ["dead": 1])
+        }
+    }
+
+    /// Notes whose node stopped before their round (here: claims made
+    /// without a claim loop, so no round follows them) are written as
+    /// events by a rescuer's look once a look has seen them, and a look
+    /// with no lease ended and no such note changes nothing.
+    @Test func notesNoRoundTookAreSweptByALaterLook() async throws {
+        try await withDatabase { client, queue in
+            let batch = try await queue.batch(2)
+            let claims = try await queue.claimAll("stopped")
+            #expect(claims.count == 2)
+            let first = try await LeaseRescuer.Look.take(on: queue, notesUpTo: 0)
+            #expect(!first.expired && first.strandedNotes.isEmpty, "nothing older than the last look")
+            #expect(first.newestNote > 0)
+            let second = try await LeaseRescuer.Look.take(on: queue, notesUpTo: first.newestNote)
+            #expect(second.strandedNotes == [batch], "the notes the first look saw are still there")
+            let heard = try await client.withConnection { connection in
+                try await connection.listen(on: BatchEventLog.channel) { notifications in
+                    let rescuer = LeaseRescuer(queue: queue, interval: .milliseconds(10), maxAttempts: 3)
+                    let running = Task { await rescuer.run() }
+                    defer { running.cancel() }
+                    for try await notification in notifications where notification.payload.hasPrefix(batch.uuidString.lowercased()) {
+                        return notification.payload
+                    }
+                    return ""
+                }
+            }
+            #expect(heard == batch.uuidString.lowercased() + BatchSequencer.progressPayload)
+            let log = BatchEventLog(client: client, logger: Logger(label: "test"))
+            #expect(
+                try await log.events(of: batch, after: 0).map(\.name) == ["progress", "progress", "progress", "progress"],
+                "queued twice, started twice"
+            )
+            #expect(try await LeaseRescuer.Look.take(on: queue, notesUpTo: .max).strandedNotes.isEmpty)
         }
     }
 
