@@ -178,6 +178,7 @@ public struct ClusterWorker: Sendable {
                 }
                 let free = configuration.workers - running.count
                 var claims: [WorkQueue.Claim] = []
+                var failed = false
                 if free > 0 || !finished.isEmpty {
                     do {
                         let asked = ContinuousClock.now
@@ -196,12 +197,18 @@ public struct ClusterWorker: Sendable {
                             queue.logger.notice("the database answers again; claiming")
                         }
                     } catch {
-                        endsFailed(finished, error)
+                        // The ends are tried again with the next look (their
+                        // tokens still fence them; their leases are kept):
+                        // dropped, each would wait for its lease to lapse and
+                        // run again, 30 s later by default.
+                        failed = true
+                        ends.putBack(finished)
+                        if !finished.isEmpty { observer(.databaseFailed(operation: "finish")) }
                         // Said once per outage, not at every look.
                         if !databaseAway && !Task.isCancelled {
                             databaseAway = true
                             queue.logger.warning(
-                                "claiming failed; trying again until the database answers",
+                                "claiming (and recording ends) failed; trying again until the database answers",
                                 metadata: ["error": "\(String(reflecting: error))"]
                             )
                         }
@@ -217,7 +224,7 @@ public struct ClusterWorker: Sendable {
                 }
                 guard claims.isEmpty || running.count >= configuration.workers else { continue }
                 // An end that came while the statement ran goes with the next look.
-                guard ends.isEmpty else { continue }
+                guard ends.isEmpty || failed else { continue }
                 // Wait for a worker to free up, or for the next look at the
                 // queue, whichever comes first. A look comes even with every
                 // worker busy: an abandoned item frees its worker while its
@@ -287,8 +294,8 @@ public struct ClusterWorker: Sendable {
         }
     }
 
-    /// The statement that would have recorded `finished` failed: their
-    /// leases will end and the items run again elsewhere.
+    /// The statement that would have recorded `finished` as the node
+    /// stops failed: their leases will end and the items run again elsewhere.
     private func endsFailed(_ finished: [WorkQueue.EndNote], _ error: any Error) {
         for end in finished {
             queue.logger.warning(
@@ -451,6 +458,11 @@ final class PendingEnds: Sendable {
 
     func add(_ end: WorkQueue.EndNote) {
         ends.withLockedValue { $0.append(end) }
+    }
+
+    /// Ends a statement failed to record, tried first at the next.
+    func putBack(_ failed: [WorkQueue.EndNote]) {
+        ends.withLockedValue { $0.insert(contentsOf: failed, at: 0) }
     }
 
     func takeAll() -> [WorkQueue.EndNote] {
