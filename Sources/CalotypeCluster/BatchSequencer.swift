@@ -152,8 +152,23 @@ public final class BatchSequencer: Sendable {
     /// A round for each of `batches`, whose notes no round took (their
     /// node stopped before its round; a batch a live node's round holds is
     /// left to it): the lease rescuer's sweep.
-    public static func sweep(_ batches: [UUID], client: PostgresClient, logger: Logger) async throws {
-        for batch in batches { _ = try await round(batch, client: client, logger: logger) }
+    /// Each batch on its own: one whose round fails is logged and left to
+    /// the next look. After each round, a look for notes committed while it
+    /// held the batch (a live node's round that found it held left its
+    /// notes to this one).
+    public static func sweep(_ batches: [UUID], client: PostgresClient, logger: Logger) async {
+        for batch in batches {
+            do {
+                // A few rounds at most: a busy batch's own nodes run the rest.
+                var rounds = 0
+                while rounds < 8, try await roundAndLook(batch, client: client, logger: logger) { rounds += 1 }
+            } catch {
+                logger.warning(
+                    "sweeping a batch's notes failed; the next look tries again",
+                    metadata: ["batch": "\(batch)", "error": "\(String(reflecting: error))"]
+                )
+            }
+        }
     }
 
     /// The round: the notes taken (oldest first), their events numbered on

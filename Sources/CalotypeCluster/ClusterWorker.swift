@@ -135,6 +135,10 @@ public struct ClusterWorker: Sendable {
     /// it, and its claim and end cost one round, not two.
     static let startedWait: Duration = .milliseconds(50)
 
+    /// Looks that may fail to record an item's end before it is given up
+    /// (its lease then lapses and another node runs the item).
+    static let endAttempts = 3
+
     /// Tells an idle loop to look at the queue now rather than at its next
     /// `idlePoll`: work may have come (the node heard a batch's event).
     public func nudge() {
@@ -165,6 +169,8 @@ public struct ClusterWorker: Sendable {
             }
             var tickPending = false
             var databaseAway = false
+            // Looks in a row that failed to record their ends.
+            var endFailures = 0
             while !Task.isCancelled {
                 let finished = ends.takeAll()
                 if draining.isSet {
@@ -182,13 +188,13 @@ public struct ClusterWorker: Sendable {
                 if free > 0 || !finished.isEmpty {
                     do {
                         let asked = ContinuousClock.now
-                        let exchange = try await queue.endAndClaim(
-                            finished,
-                            owner: configuration.owner,
-                            policy: configuration.policy,
-                            limit: max(0, free),
-                            lease: configuration.lease
-                        )
+                        // A task of its own: cancelled while it runs, this loop
+                        // would lose what the statement claimed and recorded.
+                        let (queue, owner, policy, lease) = (queue, configuration.owner, configuration.policy, configuration.lease)
+                        let exchange = try await Task {
+                            try await queue.endAndClaim(finished, owner: owner, policy: policy, limit: max(0, free), lease: lease)
+                        }.value
+                        endFailures = 0
                         if free > 0 { observer(.looked(claimed: exchange.claims.count, took: .now - asked)) }
                         claims = exchange.claims
                         recorded(finished, accepted: exchange.accepted, claims: claims)
@@ -202,8 +208,18 @@ public struct ClusterWorker: Sendable {
                         // dropped, each would wait for its lease to lapse and
                         // run again, 30 s later by default.
                         failed = true
-                        ends.putBack(finished)
-                        if !finished.isEmpty { observer(.databaseFailed(operation: "finish")) }
+                        if !finished.isEmpty {
+                            endFailures += 1
+                            // Not for ever: after a few looks their leases are left
+                            // to lapse, and the rescuer gives the items to another node.
+                            if endFailures < Self.endAttempts {
+                                ends.putBack(finished)
+                                observer(.databaseFailed(operation: "finish"))
+                            } else {
+                                endFailures = 0
+                                endsFailed(finished, error)
+                            }
+                        }
                         // Said once per outage, not at every look.
                         if !databaseAway && !Task.isCancelled {
                             databaseAway = true
@@ -294,8 +310,9 @@ public struct ClusterWorker: Sendable {
         }
     }
 
-    /// The statement that would have recorded `finished` as the node
-    /// stops failed: their leases will end and the items run again elsewhere.
+    /// The statements that would have recorded `finished` failed (as the
+    /// node stops, or at `endAttempts` looks in a row): their leases will
+    /// end and the items run again elsewhere.
     private func endsFailed(_ finished: [WorkQueue.EndNote], _ error: any Error) {
         for end in finished {
             queue.logger.warning(

@@ -67,7 +67,7 @@ public struct LeaseRescuer: Sendable {
             do {
                 let look = try await Look.take(on: queue, notesUpTo: newestNote)
                 if look.expired, let expired = try await rescueOnce(), !expired.isEmpty { observer(expired) }
-                try await BatchSequencer.sweep(look.strandedNotes, client: queue.client, logger: queue.logger)
+                await BatchSequencer.sweep(look.strandedNotes, client: queue.client, logger: queue.logger)
                 newestNote = look.newestNote
             } catch {
                 queue.logger.warning("rescuing expired leases failed; trying again", metadata: ["error": "\(String(reflecting: error))"])

@@ -89,15 +89,21 @@ extension WorkQueue {
             guard let state else { return false }
             // Over already: nothing is left to cancel.
             guard state == "running" else { return true }
-            // The items first, then the batch's row (in the ledger): the order
-            // in which finishes and rescues lock them, so that a cancel and a
-            // finish never wait on each other in a circle.
+            // The items first, in key order, then the batch's row (in the
+            // ledger): the order in which ends, heartbeats and rescues lock
+            // them, so that a cancel and a node's ends (several items of the
+            // batch in one statement) never wait on each other in a circle.
             let cancelled = try await connection.query(
                 """
-                UPDATE calotype_items
+                WITH locked AS (
+                    SELECT index FROM calotype_items WHERE batch_id = \(batch) AND state IN ('queued', 'running')
+                    ORDER BY index FOR UPDATE
+                )
+                UPDATE calotype_items AS item
                 SET state = 'cancelled', lease_token = NULL, lease_owner = NULL, lease_until = NULL
-                WHERE batch_id = \(batch) AND state IN ('queued', 'running')
-                RETURNING index, name, attempts > 0
+                FROM locked
+                WHERE item.batch_id = \(batch) AND item.index = locked.index AND item.state IN ('queued', 'running')
+                RETURNING item.index, item.name, item.attempts > 0
                 """,
                 logger: logger
             )

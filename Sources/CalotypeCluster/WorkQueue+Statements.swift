@@ -30,7 +30,9 @@ extension WorkQueue {
     /// lock). With the claim first, two nodes each waited in their ends
     /// for such a lock of the other's: a deadlock, 2 in 40,000 items at 32
     /// simulated nodes. Ends first, a statement waits only while it holds
-    /// no claim's lock, and the one it waits for never waits.
+    /// no claim's lock, and the one it waits for never waits. The ends'
+    /// rows are locked in key order, as a cancel, a heartbeat and the
+    /// rescuer lock theirs, so that two of them never wait in a circle.
     struct EndAndClaimStatement: PostgresPreparedStatement {
         /// An accepted end (`ended` true: only its batch, index and token
         /// are set), or a claim.
@@ -52,11 +54,17 @@ extension WorkQueue {
             WITH ends AS (
                 SELECT * FROM unnest($7::uuid[], $8::int8[], $9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[])
                     AS note(batch_id, index, token, state, outcome, kind, data, succeeded)
+            ), mine AS (
+                SELECT item.batch_id, item.index FROM calotype_items AS item
+                JOIN ends ON item.batch_id = ends.batch_id AND item.index = ends.index
+                WHERE item.state = 'running' AND item.lease_token = ends.token
+                ORDER BY item.batch_id, item.index
+                FOR UPDATE OF item
             ), ended AS (
                 UPDATE calotype_items AS item
                 SET state = ends.state, outcome = ends.outcome, lease_token = NULL, lease_owner = NULL, lease_until = NULL
-                FROM ends
-                WHERE item.batch_id = ends.batch_id AND item.index = ends.index AND item.state = 'running' AND item.lease_token = ends.token
+                FROM ends JOIN mine ON mine.batch_id = ends.batch_id AND mine.index = ends.index
+                WHERE item.batch_id = mine.batch_id AND item.index = mine.index AND item.state = 'running' AND item.lease_token = ends.token
                 RETURNING item.batch_id, item.index, item.name, ends.token, ends.kind, ends.data, ends.succeeded
             ), noted AS (
                 INSERT INTO calotype_pending_events (batch_id, index, name, kind, data, succeeded)

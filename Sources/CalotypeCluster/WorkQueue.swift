@@ -157,12 +157,18 @@ public struct WorkQueue: Sendable {
     public func heartbeat(owner: String, tokens: [UUID], lease: Duration) async throws -> Set<UUID> {
         // The node's own heartbeat and its leases in one statement: 512
         // simulated nodes said two a beat, a third of a statement an item.
+        // Its items locked in key order, as ends and cancels lock theirs.
         let rows = try await client.query(
             """
-            WITH node AS (UPDATE calotype_nodes SET heartbeat_at = now() WHERE name = \(owner))
-            UPDATE calotype_items SET lease_until = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
-            WHERE state = 'running' AND lease_owner = \(owner) AND lease_token = ANY(\(tokens))
-            RETURNING lease_token
+            WITH node AS (UPDATE calotype_nodes SET heartbeat_at = now() WHERE name = \(owner)), held AS (
+                SELECT batch_id, index FROM calotype_items WHERE state = 'running' AND lease_owner = \(owner) AND lease_token = ANY(\(tokens))
+                ORDER BY batch_id, index FOR UPDATE
+            )
+            UPDATE calotype_items AS item SET lease_until = now() + \(Self.milliseconds(lease)) * interval '1 millisecond'
+            FROM held
+            WHERE item.batch_id = held.batch_id AND item.index = held.index AND item.state = 'running' AND item.lease_owner = \(owner)
+              AND item.lease_token = ANY(\(tokens))
+            RETURNING item.lease_token
             """,
             logger: logger
         )
@@ -204,7 +210,9 @@ public struct WorkQueue: Sendable {
     }
 
     /// The leader's rescue (one node at a time: the others find the lock
-    /// taken and return nil): items whose lease ended go back to the queue,
+    /// taken and return nil): items whose lease ended go back to the queue
+    /// (an item whose end is being written now is left to it: `SKIP
+    /// LOCKED`, so that the rescue never waits on a node's statement),
     /// or become `dead` after `maxAttempts`; `then` runs in the same
     /// transaction with what was rescued (the dead items' events).
     public func expireLeases(
@@ -221,11 +229,16 @@ public struct WorkQueue: Sendable {
             guard leader else { return nil }
             let rows = try await connection.query(
                 """
-                UPDATE calotype_items
-                SET state = CASE WHEN attempts >= \(maxAttempts) THEN 'dead' ELSE 'queued' END,
+                WITH expired AS (
+                    SELECT batch_id, index FROM calotype_items WHERE state = 'running' AND lease_until < now()
+                    ORDER BY batch_id, index FOR UPDATE SKIP LOCKED
+                )
+                UPDATE calotype_items AS item
+                SET state = CASE WHEN item.attempts >= \(maxAttempts) THEN 'dead' ELSE 'queued' END,
                     lease_token = NULL, lease_owner = NULL, lease_until = NULL, queued_at = now()
-                WHERE state = 'running' AND lease_until < now()
-                RETURNING batch_id, index, state, attempts, name
+                FROM expired
+                WHERE item.batch_id = expired.batch_id AND item.index = expired.index AND item.state = 'running' AND item.lease_until < now()
+                RETURNING item.batch_id, item.index, item.state, item.attempts, item.name
                 """,
                 logger: logger
             )

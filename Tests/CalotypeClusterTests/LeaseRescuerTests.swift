@@ -59,11 +59,14 @@ struct LeaseRescuerTests {
                 try await connection.listen(on: BatchEventLog.channel) { notifications in
                     let rescuer = LeaseRescuer(queue: queue, interval: .milliseconds(10), maxAttempts: 3)
                     let running = Task { await rescuer.run() }
-                    defer { running.cancel() }
+                    var payload = ""
                     for try await notification in notifications where notification.payload.hasPrefix(batch.uuidString.lowercased()) {
-                        return notification.payload
+                        payload = notification.payload
+                        break
                     }
-                    return ""
+                    running.cancel()
+                    await running.value
+                    return payload
                 }
             }
             #expect(heard == batch.uuidString.lowercased() + BatchSequencer.progressPayload)
