@@ -10,7 +10,8 @@
 #
 # NODE_COUNTS defaults to 8,32,128. PostgreSQL runs on the same cores as the
 # nodes, with fsync on (as a deployment runs it); PG_SETTINGS adds `-c`
-# settings of its own (e.g. PG_SETTINGS="synchronous_commit=off").
+# settings of its own (e.g. PG_SETTINGS="synchronous_commit=off"); CALOTYPE_BIN
+# runs another build of calotype (e.g. the commit before a change).
 # Everything listens on 127.0.0.1 and is removed at the end. Needs
 # PostgreSQL (scripts/install-system-packages.sh) and a release build.
 set -euo pipefail
@@ -18,8 +19,14 @@ cd "$(dirname "$0")/.."
 counts=${1:-8,32,128}
 shift $(( $# > 0 ? 1 : 0 ))
 
-swift build -c release --product calotype >&2
-bin="$(swift build -c release --show-bin-path)/calotype"
+# CALOTYPE_BIN: a calotype built elsewhere (another commit's, to compare
+# two in one session); by default this checkout's release build.
+if [[ -n "${CALOTYPE_BIN:-}" ]]; then
+  bin=$CALOTYPE_BIN
+else
+  swift build -c release --product calotype >&2
+  bin="$(swift build -c release --show-bin-path)/calotype"
+fi
 
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [[ -x "$PG_BIN/initdb" ]] || { echo "error: PostgreSQL is not installed (scripts/install-system-packages.sh)" >&2; exit 1; }

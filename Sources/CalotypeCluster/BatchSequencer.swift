@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import PostgresNIO
+import Synchronization
 
 /// Writes a batch's events from what happened to its items: the claims'
 /// and ends' notes (`calotype_pending_events`) become `started`, `result`
@@ -15,73 +16,171 @@ import PostgresNIO
 /// for notes left after its commit and runs another round for them
 /// (`roundAndLook`). Notes whose node stopped before its round are swept
 /// by the lease rescuer (`sweep`, for notes older than its last look).
+///
+/// A node whose note found another node's note of the batch pending
+/// hands it off: that node's round, due already, takes it too (or, if it
+/// had begun, its look after its commit finds it). With 128 nodes, every
+/// node trying a round for each of its notes made two rounds an item that
+/// found the batch held, half of every item's statements. A handed-off
+/// note is watched, not forgotten: the node's next statements say whether
+/// it is still pending (`handedOff`, `taken`), and if none has found it
+/// taken within `handOffWait` (its round came and went before the note's
+/// commit, or no statement came), the node runs the round itself.
 public final class BatchSequencer: Sendable {
     let client: PostgresClient
     let logger: Logger
     /// How long a round waits for more notes of its batch (a claim and its
     /// end, for a fast item, go in one round).
     let window: Duration
+    /// How long a handed-off note may stay pending before its node runs
+    /// the round itself: at least this, and at least two of the node's
+    /// recent statements' round trips (`statementTook`), so that a loaded
+    /// database, where every statement waits for a core, does not make
+    /// every node run its own round again. At 512 simulated nodes a claim
+    /// took 1 s, and a fixed 250 ms made two rounds an item.
+    let handOffWait: Duration
 
     /// The end of a round's notification (`batch:progress`): streams
     /// read it, claim loops need not look for work (an item's progress
     /// brings none).
     public static let progressPayload = ":progress"
 
+    /// A batch with a round due from this node, or notes handed off.
+    private struct Pending {
+        /// Its task's own number: a task that ends removes its own entry,
+        /// never its successor's.
+        let number: Int
+        /// Wakes its task when `due` moves closer or goes.
+        let wake = WakeSignal()
+        /// When its round is due; nil: none is needed any more (its
+        /// handed-off notes were all found taken).
+        var due: ContinuousClock.Instant?
+        /// A note of this node's goes with this node's round (it found no
+        /// other to go with).
+        var own = false
+        /// This node's notes left to another node's round, by `seq`.
+        var handedOff: Set<Int> = []
+        /// Its round has begun; true `again`: a note came during it (run another).
+        var inRound = false
+        var again = false
+        var task: Task<Void, Never>?
+    }
+
     private struct State {
-        /// Batches with rounds on their way from this node; true: a note
-        /// came during the round (run another).
-        var running: [UUID: Bool] = [:]
-        /// When each batch's next round is due.
-        var due: [UUID: ContinuousClock.Instant] = [:]
-        /// Their tasks, for `finish()` (each with a number of its own: a
-        /// task that ends removes its own entry, never its successor's).
-        var tasks: [UUID: (number: Int, task: Task<Void, Never>)] = [:]
+        var batches: [UUID: Pending] = [:]
         var numbered = 0
+        /// The node's statements' recent round trip (a moving average).
+        var roundTrip: Duration = .zero
         /// The node is stopping: rounds run without waiting, and no new ones start.
         var closed = false
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Rounds this node began (each a statement, or two with its look).
+    let roundsBegun = Atomic<Int>(0)
 
-    public init(client: PostgresClient, logger: Logger, window: Duration = .milliseconds(5)) {
+    public init(
+        client: PostgresClient,
+        logger: Logger,
+        window: Duration = .milliseconds(5),
+        handOffWait: Duration = .milliseconds(20)
+    ) {
         self.client = client
         self.logger = logger
         self.window = window
+        self.handOffWait = handOffWait
     }
 
-    /// `batch` has a note committed: its events are written within about
-    /// `window`, or `after` when that is longer (a claim waits for its
-    /// item's end, which then takes it in the same round if it comes soon).
-    public func noteCommitted(in batch: UUID, after wait: Duration? = nil) {
-        let due = ContinuousClock.now + max(wait ?? .zero, self.window)
-        let number = state.withLockedValue { state -> Int? in
+    /// Notes a statement wrote (`WorkQueue.Exchange.notes`): each batch's
+    /// are handed off when another note of it was pending (and this node
+    /// has no round of its own due for it), else its round is due within
+    /// `window` (or `startedWait`, for a batch with only `started` notes:
+    /// its items' ends may come first).
+    public func notesCommitted(_ notes: [WorkQueue.Note], ended: Set<UUID>, startedWait: Duration) {
+        for (batch, notes) in Dictionary(grouping: notes, by: \.batch) {
+            let othersPending = notes.contains(where: \.othersPending)
+            let wait = ended.contains(batch) ? window : max(startedWait, window)
+            schedule(batch, after: wait, handedOff: othersPending ? Set(notes.map(\.seq)) : nil)
+        }
+    }
+
+    /// The notes this node handed off and has not seen taken: its next
+    /// statement asks whether they are still pending.
+    public var handedOff: [(batch: UUID, seq: Int)] {
+        state.withLockedValue { state in
+            state.batches.flatMap { batch, pending in pending.handedOff.map { (batch, $0) } }
+        }
+    }
+
+    /// A statement asked about `asked` (`handedOff`), and found
+    /// `stillPending` of them: the others were taken by a round. A batch
+    /// with nothing of this node's left to write needs no round from it.
+    public func taken(asked: [(batch: UUID, seq: Int)], stillPending: Set<Int>) {
+        let woken = state.withLockedValue { state -> [WakeSignal] in
+            var woken: [WakeSignal] = []
+            for (batch, seq) in asked where !stillPending.contains(seq) {
+                guard var pending = state.batches[batch], pending.handedOff.remove(seq) != nil else { continue }
+                if pending.handedOff.isEmpty, !pending.own, !pending.inRound {
+                    pending.due = nil
+                    woken.append(pending.wake)
+                }
+                state.batches[batch] = pending
+            }
+            return woken
+        }
+        for wake in woken { wake.signal() }
+    }
+
+    /// One of the node's statements took `took` (for `handOffWait`).
+    public func statementTook(_ took: Duration) {
+        state.withLockedValue { state in
+            state.roundTrip = state.roundTrip == .zero ? took : (state.roundTrip * 7 + took) / 8
+        }
+    }
+
+    /// Makes `batch`'s round due from this node `after` from now (if
+    /// sooner than due already), for a note of its own (`handedOff` nil),
+    /// or watches the notes `handedOff` (due `handOffWait` from now unless
+    /// found taken), and starts its task if it has none.
+    private func schedule(_ batch: UUID, after wait: Duration, handedOff: Set<Int>?) {
+        let now = ContinuousClock.now
+        let started = state.withLockedValue { state -> (Int, WakeSignal)? in
             if state.closed { return nil }
-            state.due[batch] = min(state.due[batch] ?? due, due)
-            if state.running[batch] != nil {
-                state.running[batch] = true
+            let due = now + (handedOff == nil ? wait : max(handOffWait, state.roundTrip * 2))
+            if var pending = state.batches[batch] {
+                defer { state.batches[batch] = pending }
+                if pending.inRound {
+                    // The round that runs now may have begun before the note's commit.
+                    pending.again = true
+                    return nil
+                }
+                if let handedOff, !pending.own {
+                    pending.handedOff.formUnion(handedOff)
+                } else {
+                    // This node's round is due anyway: the note goes with it.
+                    pending.own = true
+                }
+                if pending.due.map({ due < $0 }) ?? true {
+                    pending.due = due
+                    pending.wake.signal()
+                }
                 return nil
             }
-            state.running[batch] = false
             state.numbered += 1
-            return state.numbered
+            var pending = Pending(number: state.numbered)
+            pending.due = due
+            pending.own = handedOff == nil
+            pending.handedOff = handedOff ?? []
+            state.batches[batch] = pending
+            return (pending.number, pending.wake)
         }
-        guard let number else { return }
-        let (client, logger, window, state) = (self.client, self.logger, self.window, self.state)
+        guard let (number, wake) = started else { return }
+        let (client, logger, state) = (self.client, self.logger, self.state)
         // Its own task: the claim or end that noted it does not wait for its events.
         let task = Task {
-            defer {
-                state.withLockedValue { state in
-                    if state.tasks[batch]?.number == number { state.tasks[batch] = nil }
-                }
-            }
-            // Until its round is due (an end may bring it closer); a stopping
-            // node does not wait.
-            while let wait = state.withLockedValue({ $0.closed ? nil : $0.due[batch].map { $0 - .now } }), wait > .zero {
-                try? await Task.sleep(for: min(wait, window))
-            }
+            guard await Self.waitUntilDue(batch, number: number, wake: wake, state: state) else { return }
             while true {
-                state.withLockedValue { _ = $0.due.removeValue(forKey: batch) }
-                state.withLockedValue { $0.running[batch] = false }
+                self.roundsBegun.add(1, ordering: .relaxed)
                 let again: Bool
                 do {
                     again = try await Self.roundAndLook(batch, client: client, logger: logger)
@@ -91,20 +190,54 @@ public final class BatchSequencer: Sendable {
                         "writing a batch's events failed; a later round or the rescuer's sweep writes them",
                         metadata: ["batch": "\(batch)", "error": "\(String(reflecting: error))"]
                     )
-                    state.withLockedValue { $0.running[batch] = nil }
+                    state.withLockedValue { state in
+                        if state.batches[batch]?.number == number { state.batches[batch] = nil }
+                    }
                     return
                 }
                 let more = state.withLockedValue { state -> Bool in
-                    let more = again || (state.running[batch] ?? false)
-                    if !more { state.running[batch] = nil }
-                    return more
+                    guard var pending = state.batches[batch], pending.number == number else { return false }
+                    if again || pending.again {
+                        pending.again = false
+                        state.batches[batch] = pending
+                        return true
+                    }
+                    state.batches[batch] = nil
+                    return false
                 }
                 if !more { return }
             }
         }
         state.withLockedValue { state in
             // Unless it has ended already (and a successor may have begun).
-            if state.running[batch] != nil, state.tasks[batch] == nil { state.tasks[batch] = (number, task) }
+            if state.batches[batch]?.number == number { state.batches[batch]?.task = task }
+        }
+    }
+
+    /// Waits until `batch`'s round is due (a note may bring it closer; a
+    /// stopping node does not wait), then marks it begun: true. False: no
+    /// round is needed any more (its entry is removed).
+    private static func waitUntilDue(_ batch: UUID, number: Int, wake: WakeSignal, state: NIOLockedValueBox<State>) async -> Bool {
+        while true {
+            let left = state.withLockedValue { state -> Duration? in
+                guard var pending = state.batches[batch], pending.number == number else { return nil }
+                guard let due = pending.due else {
+                    state.batches[batch] = nil
+                    return nil
+                }
+                let left = due - .now
+                if left > .zero, !state.closed { return left }
+                // Its round takes every note of this node's committed so far.
+                pending.inRound = true
+                pending.due = nil
+                pending.own = false
+                pending.handedOff = []
+                state.batches[batch] = pending
+                return .zero
+            }
+            guard let left else { return false }
+            if left == .zero { return true }
+            _ = await wake.wait(atMost: left)
         }
     }
 
@@ -126,11 +259,12 @@ public final class BatchSequencer: Sendable {
     /// way at once, and returns when they have ended (its pool is stopped
     /// after it). What a round could not write is left to the rescuer's sweep.
     public func finish() async {
-        let tasks = state.withLockedValue { state in
+        let batches = state.withLockedValue { state in
             state.closed = true
-            return state.tasks.values.map(\.task)
+            return Array(state.batches.values)
         }
-        for task in tasks { await task.value }
+        for pending in batches { pending.wake.signal() }
+        for case let task? in batches.map(\.task) { await task.value }
     }
 
     /// One round for `batch` on the pool: nil when another round holds it.

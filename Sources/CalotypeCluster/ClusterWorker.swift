@@ -191,13 +191,23 @@ public struct ClusterWorker: Sendable {
                         // A task of its own: cancelled while it runs, this loop
                         // would lose what the statement claimed and recorded.
                         let (queue, owner, policy, lease) = (queue, configuration.owner, configuration.policy, configuration.lease)
+                        let handedOff = sequencer.handedOff
                         let exchange = try await Task {
-                            try await queue.endAndClaim(finished, owner: owner, policy: policy, limit: max(0, free), lease: lease)
+                            try await queue.endAndClaim(
+                                finished,
+                                owner: owner,
+                                policy: policy,
+                                limit: max(0, free),
+                                lease: lease,
+                                handedOff: handedOff
+                            )
                         }.value
                         endFailures = 0
-                        if free > 0 { observer(.looked(claimed: exchange.claims.count, took: .now - asked)) }
+                        let took = ContinuousClock.now - asked
+                        sequencer.statementTook(took)
+                        if free > 0 { observer(.looked(claimed: exchange.claims.count, took: took)) }
                         claims = exchange.claims
-                        recorded(finished, accepted: exchange.accepted, claims: claims)
+                        recorded(finished, exchange, handedOff: handedOff)
                         if databaseAway {
                             databaseAway = false
                             queue.logger.notice("the database answers again; claiming")
@@ -276,27 +286,31 @@ public struct ClusterWorker: Sendable {
     /// Records `finished` without claiming (the node drains, or stops).
     private func record(_ finished: [WorkQueue.EndNote]) async {
         do {
+            let handedOff = sequencer.handedOff
             let exchange = try await queue.endAndClaim(
                 finished,
                 owner: configuration.owner,
                 policy: configuration.policy,
                 limit: 0,
-                lease: configuration.lease
+                lease: configuration.lease,
+                handedOff: handedOff
             )
-            recorded(finished, accepted: exchange.accepted, claims: [])
+            recorded(finished, exchange, handedOff: handedOff)
         } catch {
             endsFailed(finished, error)
         }
     }
 
-    /// After a statement that recorded `finished` and claimed `claims`:
-    /// their batches' rounds are due (a claim's `started` waits a little
-    /// for its item's end, unless an end of the batch is due already), and
-    /// each end is told.
-    private func recorded(_ finished: [WorkQueue.EndNote], accepted: Set<UUID>, claims: [WorkQueue.Claim]) {
+    /// After a statement that recorded `finished` and was asked about the
+    /// notes `handedOff`: the sequencer hears which of those were taken,
+    /// and of the statement's notes (their rounds are due, or they are
+    /// handed off; a claim's `started` waits a little for its item's end,
+    /// unless an end of the batch is due already), and each end is told.
+    private func recorded(_ finished: [WorkQueue.EndNote], _ exchange: WorkQueue.Exchange, handedOff: [(batch: UUID, seq: Int)]) {
+        let accepted = exchange.accepted
+        sequencer.taken(asked: handedOff, stillPending: exchange.stillPending)
         let endedBatches = Set(finished.filter { accepted.contains($0.claim.token) }.map(\.claim.batchID))
-        for batch in endedBatches { sequencer.noteCommitted(in: batch) }
-        for batch in Set(claims.map(\.batchID)).subtracting(endedBatches) { sequencer.noteCommitted(in: batch, after: Self.startedWait) }
+        sequencer.notesCommitted(exchange.notes, ended: endedBatches, startedWait: Self.startedWait)
         for end in finished {
             let claim = end.claim
             let taken = accepted.contains(claim.token)

@@ -46,6 +46,19 @@ extension WorkQueue {
     public struct Exchange: Sendable {
         public var claims: [Claim] = []
         public var accepted: Set<UUID> = []
+        /// The notes it wrote (`started`s and ends), for `BatchSequencer`.
+        public var notes: [Note] = []
+        /// Of the handed-off notes it was given, those still pending.
+        public var stillPending: Set<Int> = []
+    }
+
+    /// A note a statement wrote: its batch, its `seq`, and whether
+    /// another note of the batch was pending when the statement began
+    /// (`othersPending`: another node's round is due, and takes it too).
+    public struct Note: Sendable, Hashable {
+        public var batch: UUID
+        public var seq: Int
+        public var othersPending: Bool
     }
 
     /// Records `ends` and claims up to `limit` queued items for `owner`
@@ -58,9 +71,19 @@ extension WorkQueue {
     /// ended fewer items a second than 8 (`calotype bench --cluster-sim`,
     /// 171 against 299). An end and the next claim used to be a statement
     /// each: one statement an item fewer.
-    public func endAndClaim(_ ends: [EndNote], owner: String, policy: ClaimPolicy, limit: Int, lease: Duration) async throws -> Exchange {
+    ///
+    /// `handedOff`: the node's notes it left to other nodes' rounds; the
+    /// answer says which are still pending (`BatchSequencer.handedOff`).
+    public func endAndClaim(
+        _ ends: [EndNote],
+        owner: String,
+        policy: ClaimPolicy,
+        limit: Int,
+        lease: Duration,
+        handedOff: [(batch: UUID, seq: Int)] = []
+    ) async throws -> Exchange {
         let limit = policy.pools.isEmpty ? 0 : max(0, limit)
-        guard limit > 0 || !ends.isEmpty else { return Exchange() }
+        guard limit > 0 || !ends.isEmpty || !handedOff.isEmpty else { return Exchange() }
         let pools = policy.pools.map(\.rawValue)
         let preferred = policy.pools.first ?? .cpu
         // -1: never take other pools' items.
@@ -74,15 +97,28 @@ extension WorkQueue {
                 limit: limit,
                 owner: owner,
                 lease: Self.milliseconds(lease),
-                ends: ends
+                ends: ends,
+                handedOff: handedOff
             ),
             logger: logger
         )
         var exchange = Exchange()
-        for try await (ended, batchID, index, source, name, pool, attempts, token, total, endedInBatch) in rows {
-            if ended {
+        for try await (kind, batchID, index, source, name, pool, attempts, token, total, endedInBatch) in rows {
+            switch EndAndClaimStatement.RowKind(rawValue: kind) {
+            case .ended:
                 exchange.accepted.insert(token)
                 continue
+            case .noted:
+                exchange.notes.append(Note(batch: batchID, seq: index, othersPending: attempts != 0))
+                continue
+            case .stillPending:
+                exchange.stillPending.insert(index)
+                continue
+            case nil:
+                // The statement writes no other kind.
+                continue
+            case .claimed:
+                break
             }
             exchange.claims.append(
                 Claim(

@@ -33,10 +33,26 @@ extension WorkQueue {
     /// no claim's lock, and the one it waits for never waits. The ends'
     /// rows are locked in key order, as a cancel, a heartbeat and the
     /// rescuer lock theirs, so that two of them never wait in a circle.
+    ///
+    /// For `BatchSequencer`, the statement also says which batches it
+    /// noted in, each with whether another note of the batch was pending
+    /// when it began (one not among the node's handed-off notes: another
+    /// node's round is due for it, and takes this one too), and which of
+    /// the notes the node handed off earlier are still pending.
     struct EndAndClaimStatement: PostgresPreparedStatement {
-        /// An accepted end (`ended` true: only its batch, index and token
-        /// are set), or a claim.
-        typealias Row = (Bool, UUID, Int, String, String, String, Int, UUID, Int, Int)
+        /// What each row is (`RowKind`), then: an accepted end's batch,
+        /// index and token; a claim; a note's batch, its `seq` (in the
+        /// index's place) and whether another was pending (1 or 0, in the
+        /// attempts' place); a handed-off note still pending: its batch
+        /// and `seq`.
+        typealias Row = (Int, UUID, Int, String, String, String, Int, UUID, Int, Int)
+
+        enum RowKind: Int {
+            case ended = 0
+            case claimed = 1
+            case noted = 2
+            case stillPending = 3
+        }
 
         var pools: [String]
         /// Milliseconds; -1: never another pool's items.
@@ -49,6 +65,9 @@ extension WorkQueue {
         /// Milliseconds.
         var lease: Int
         var ends: [EndNote]
+        /// The node's notes handed off to other nodes' rounds, not yet
+        /// found taken: their batches and `seq`s.
+        var handedOff: [(batch: UUID, seq: Int)]
 
         static let sql = """
             WITH ends AS (
@@ -69,6 +88,9 @@ extension WorkQueue {
             ), noted AS (
                 INSERT INTO calotype_pending_events (batch_id, index, name, kind, data, succeeded)
                 SELECT batch_id, index, name, kind, data, succeeded FROM ended
+                RETURNING batch_id, seq
+            ), handed AS (
+                SELECT * FROM unnest($16::uuid[], $17::int8[]) AS handed(batch_id, seq)
             ), preferred AS (
                 SELECT batch_id, index FROM calotype_items
                 WHERE state = 'queued' AND pool = $3
@@ -94,10 +116,26 @@ extension WorkQueue {
                           batch.total, batch.succeeded + batch.failed + batch.cancelled AS ended
             ), started AS (
                 INSERT INTO calotype_pending_events (batch_id, index, name, kind) SELECT batch_id, index, name, 'started' FROM claimed
+                RETURNING batch_id, seq
+            ), notes AS (
+                SELECT * FROM noted UNION ALL SELECT * FROM started
             )
-            SELECT true, batch_id, index, '', '', '', 0, token, 0, 0 FROM ended
+            SELECT 0, batch_id, index, '', '', '', 0, token, 0, 0 FROM ended
             UNION ALL
-            SELECT false, batch_id, index, source, name, pool, attempts, lease_token, total, ended FROM claimed
+            SELECT 1, batch_id, index, source, name, pool, attempts, lease_token, total, ended FROM claimed
+            UNION ALL
+            SELECT 2, notes.batch_id, notes.seq, '', '', '', ((
+                SELECT pending.seq FROM calotype_pending_events AS pending
+                WHERE pending.batch_id = notes.batch_id AND pending.seq <> ALL ($17::int8[])
+                ORDER BY pending.seq LIMIT 1
+            ) IS NOT NULL)::int, notes.batch_id, 0, 0 FROM notes
+            UNION ALL
+            SELECT 3, handed.batch_id, handed.seq, '', '', '', 0, handed.batch_id, 0, 0
+            FROM handed, LATERAL (
+                SELECT pending.seq FROM calotype_pending_events AS pending
+                WHERE pending.batch_id = handed.batch_id AND pending.seq >= handed.seq
+                ORDER BY pending.seq LIMIT 1
+            ) AS found WHERE found.seq = handed.seq
             """
 
         func makeBindings() throws -> PostgresBindings {
@@ -117,6 +155,8 @@ extension WorkQueue {
             bindings.append(ends.map(\.data))
             bindings.append(ends.map { $0.state == .succeeded })
             bindings.append(other)
+            bindings.append(handedOff.map(\.batch))
+            bindings.append(handedOff.map(\.seq))
             return bindings
         }
 

@@ -305,6 +305,33 @@ struct BatchEventLogTests {
             #expect(nothing.claims.isEmpty && nothing.accepted.isEmpty, "nothing to end or claim")
         }
     }
+
+    /// The statement tells the node's sequencer, for each note it wrote,
+    /// whether another note of the batch was pending (not one the node
+    /// handed off itself), and which of the node's handed-off notes are
+    /// still pending.
+    @Test func aStatementSaysWhetherItsNotesFoundOthersAndWhichHandedOffNotesArePending() async throws {
+        try await withDatabase { client, queue in
+            let batch = try await queue.batch(4)
+            let policy = WorkQueue.ClaimPolicy(pools: [.cpu])
+            let first = try await queue.endAndClaim([], owner: "a", policy: policy, limit: 2, lease: .seconds(60))
+            #expect(first.notes.count == 2 && first.notes.allSatisfy { $0.batch == batch && !$0.othersPending }, "nothing was pending")
+            let second = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            #expect(second.notes.count == 1 && second.notes.allSatisfy { $0.othersPending }, "a's two notes were pending")
+            #expect(try await BatchSequencer.round(batch, client: client, logger: queue.logger) == 3)
+            let third = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            #expect(third.notes.count == 1 && !third.notes[0].othersPending, "the round took every note")
+            let handedOff = [(batch: batch, seq: third.notes[0].seq)]
+            let end = WorkQueue.EndNote(second.claims[0], second.claims[0].success, outcome: "{}")
+            let fourth = try await queue.endAndClaim([end], owner: "b", policy: policy, limit: 0, lease: .seconds(60), handedOff: handedOff)
+            #expect(fourth.notes.count == 1 && !fourth.notes[0].othersPending, "the only note pending is one b handed off")
+            #expect(fourth.stillPending == [third.notes[0].seq])
+            #expect(try await BatchSequencer.round(batch, client: client, logger: queue.logger) == 2)
+            let asked = handedOff + [(batch: batch, seq: fourth.notes[0].seq)]
+            let fifth = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 0, lease: .seconds(60), handedOff: asked)
+            #expect(fifth.stillPending.isEmpty && fifth.claims.isEmpty && fifth.notes.isEmpty, "a look at handed-off notes alone")
+        }
+    }
 }
 
 extension WorkQueue.Claim {
