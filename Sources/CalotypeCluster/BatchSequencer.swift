@@ -133,6 +133,8 @@ public final class BatchSequencer: Sendable {
 
     /// One of the node's statements took `took` (for `handOffWait`).
     public func statementTook(_ took: Duration) {
+        // One statement stuck behind a restart counts for no more than this.
+        let took = min(took, .seconds(10))
         state.withLockedValue { state in
             state.roundTrip = state.roundTrip == .zero ? took : (state.roundTrip * 7 + took) / 8
         }
@@ -146,7 +148,10 @@ public final class BatchSequencer: Sendable {
         let now = ContinuousClock.now
         let started = state.withLockedValue { state -> (Int, WakeSignal)? in
             if state.closed { return nil }
-            let due = now + (handedOff == nil ? wait : max(handOffWait, state.roundTrip * 2))
+            // A note that goes with this node's own round is due `wait`
+            // from now (an end brings a claim's round closer); a handed-off
+            // one when its watch ends.
+            let handOffDue = now + max(handOffWait, state.roundTrip * 2)
             if var pending = state.batches[batch] {
                 defer { state.batches[batch] = pending }
                 if pending.inRound {
@@ -154,11 +159,14 @@ public final class BatchSequencer: Sendable {
                     pending.again = true
                     return nil
                 }
+                let due: ContinuousClock.Instant
                 if let handedOff, !pending.own {
                     pending.handedOff.formUnion(handedOff)
+                    due = handOffDue
                 } else {
                     // This node's round is due anyway: the note goes with it.
                     pending.own = true
+                    due = now + wait
                 }
                 if pending.due.map({ due < $0 }) ?? true {
                     pending.due = due
@@ -168,7 +176,7 @@ public final class BatchSequencer: Sendable {
             }
             state.numbered += 1
             var pending = Pending(number: state.numbered)
-            pending.due = due
+            pending.due = handedOff == nil ? now + wait : handOffDue
             pending.own = handedOff == nil
             pending.handedOff = handedOff ?? []
             state.batches[batch] = pending

@@ -68,6 +68,37 @@ struct BatchSequencerTests {
         }
     }
 
+    /// An item's end brings its claim's round closer, though the claim's
+    /// own `started` note is pending when the end is written: it goes with
+    /// this node's round, due at once, not watched as a hand-off.
+    @Test func anEndBringsItsOwnClaimsRoundCloser() async throws {
+        try await withDatabase { client, queue in
+            let batch = try await queue.batch(1)
+            let policy = WorkQueue.ClaimPolicy(pools: [.cpu])
+            // Neither a claim's wait nor a hand-off's would end within the test.
+            let sequencer = BatchSequencer(client: client, logger: queue.logger, handOffWait: .seconds(3600))
+            let claimed = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            sequencer.notesCommitted(claimed.notes, ended: [], startedWait: .seconds(3600))
+            let heard = try await client.withConnection { connection in
+                try await connection.listen(on: BatchEventLog.channel) { notifications in
+                    let end = WorkQueue.EndNote(claimed.claims[0], claimed.claims[0].success, outcome: "{}")
+                    let ended = try await queue.endAndClaim([end], owner: "b", policy: policy, limit: 0, lease: .seconds(60))
+                    #expect(ended.notes.count == 1 && ended.notes[0].othersPending, "its own started note was pending")
+                    sequencer.notesCommitted(ended.notes, ended: [batch], startedWait: .seconds(3600))
+                    #expect(sequencer.handedOff.isEmpty)
+                    for try await notification in notifications where notification.payload.hasPrefix(batch.uuidString.lowercased()) {
+                        return notification.payload
+                    }
+                    return ""
+                }
+            }
+            #expect(heard == batch.uuidString.lowercased() + BatchSequencer.progressPayload)
+            await sequencer.finish()
+            let log = BatchEventLog(client: client, logger: Logger(label: "test"))
+            #expect(try await log.events(of: batch, after: 0).map(\.name) == ["progress", "progress", "result", "progress", "complete"])
+        }
+    }
+
     /// A note of a batch whose round this node has due anyway goes with
     /// that round, not handed off, even if others' notes are pending.
     @Test func aNoteGoesWithItsNodesOwnDueRound() async throws {
