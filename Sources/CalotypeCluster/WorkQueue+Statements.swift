@@ -131,11 +131,10 @@ extension WorkQueue {
             ) IS NOT NULL)::int, notes.batch_id, 0, 0 FROM notes
             UNION ALL
             SELECT 3, handed.batch_id, handed.seq, '', '', '', 0, handed.batch_id, 0, 0
-            FROM handed, LATERAL (
-                SELECT pending.seq FROM calotype_pending_events AS pending
-                WHERE pending.batch_id = handed.batch_id AND pending.seq >= handed.seq
-                ORDER BY pending.seq LIMIT 1
-            ) AS found WHERE found.seq = handed.seq
+            FROM handed WHERE EXISTS (
+                SELECT 1 FROM calotype_pending_events AS pending
+                WHERE pending.batch_id = handed.batch_id AND pending.seq = handed.seq
+            )
             """
 
         func makeBindings() throws -> PostgresBindings {

@@ -16,12 +16,11 @@ struct BatchSequencerTests {
     @Test func aHandedOffNoteNoRoundTookIsWrittenByItsOwnNode() async throws {
         try await withDatabase { client, queue in
             let batch = try await queue.batch(2)
-            let policy = WorkQueue.ClaimPolicy(pools: [.cpu])
-            _ = try await queue.endAndClaim([], owner: "a", policy: policy, limit: 1, lease: .seconds(60))
+            _ = try await queue.exchange("a")
             let sequencer = BatchSequencer(client: client, logger: queue.logger, handOffWait: .milliseconds(50))
             let heard = try await client.withConnection { connection in
                 try await connection.listen(on: BatchEventLog.channel) { notifications in
-                    let claimed = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+                    let claimed = try await queue.exchange("b")
                     #expect(claimed.notes.count == 1 && claimed.notes[0].othersPending)
                     sequencer.notesCommitted(claimed.notes, ended: [], startedWait: .zero)
                     for try await notification in notifications where notification.payload.hasPrefix(batch.uuidString.lowercased()) {
@@ -44,21 +43,20 @@ struct BatchSequencerTests {
     @Test func aHandedOffNoteFoundTakenCostsItsNodeNoRound() async throws {
         try await withDatabase { client, queue in
             let batch = try await queue.batch(2)
-            let policy = WorkQueue.ClaimPolicy(pools: [.cpu])
-            _ = try await queue.endAndClaim([], owner: "a", policy: policy, limit: 1, lease: .seconds(60))
+            _ = try await queue.exchange("a")
             // Long enough that only the statement below can end b's wait.
             let sequencer = BatchSequencer(client: client, logger: queue.logger, handOffWait: .seconds(3600))
-            let claimed = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            let claimed = try await queue.exchange("b")
             sequencer.notesCommitted(claimed.notes, ended: [], startedWait: .zero)
             let watched = sequencer.handedOff
             #expect(watched.map(\.seq) == claimed.notes.map(\.seq), "handed off, and watched")
-            let early = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 0, lease: .seconds(60), handedOff: watched)
+            let early = try await queue.exchange("b", limit: 0, handedOff: watched)
             #expect(early.stillPending == Set(claimed.notes.map(\.seq)))
             sequencer.taken(asked: watched, stillPending: early.stillPending)
             #expect(sequencer.handedOff.count == 1, "still pending: still watched")
             #expect(try await BatchSequencer.round(batch, client: client, logger: queue.logger) == 2, "a's round takes b's note too")
             let asked = sequencer.handedOff
-            let look = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 0, lease: .seconds(60), handedOff: asked)
+            let look = try await queue.exchange("b", limit: 0, handedOff: asked)
             #expect(look.stillPending.isEmpty)
             sequencer.taken(asked: asked, stillPending: look.stillPending)
             #expect(sequencer.handedOff.isEmpty)
@@ -74,15 +72,14 @@ struct BatchSequencerTests {
     @Test func anEndBringsItsOwnClaimsRoundCloser() async throws {
         try await withDatabase { client, queue in
             let batch = try await queue.batch(1)
-            let policy = WorkQueue.ClaimPolicy(pools: [.cpu])
             // Neither a claim's wait nor a hand-off's would end within the test.
             let sequencer = BatchSequencer(client: client, logger: queue.logger, handOffWait: .seconds(3600))
-            let claimed = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            let claimed = try await queue.exchange("b")
             sequencer.notesCommitted(claimed.notes, ended: [], startedWait: .seconds(3600))
             let heard = try await client.withConnection { connection in
                 try await connection.listen(on: BatchEventLog.channel) { notifications in
                     let end = WorkQueue.EndNote(claimed.claims[0], claimed.claims[0].success, outcome: "{}")
-                    let ended = try await queue.endAndClaim([end], owner: "b", policy: policy, limit: 0, lease: .seconds(60))
+                    let ended = try await queue.exchange("b", ends: [end], limit: 0)
                     #expect(ended.notes.count == 1 && ended.notes[0].othersPending, "its own started note was pending")
                     sequencer.notesCommitted(ended.notes, ended: [batch], startedWait: .seconds(3600))
                     #expect(sequencer.handedOff.isEmpty)
@@ -104,12 +101,11 @@ struct BatchSequencerTests {
     @Test func aNoteGoesWithItsNodesOwnDueRound() async throws {
         try await withDatabase { client, queue in
             _ = try await queue.batch(3)
-            let policy = WorkQueue.ClaimPolicy(pools: [.cpu])
             let sequencer = BatchSequencer(client: client, logger: queue.logger, window: .seconds(3600))
-            let own = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            let own = try await queue.exchange("b")
             sequencer.notesCommitted(own.notes, ended: [], startedWait: .zero)
-            _ = try await queue.endAndClaim([], owner: "a", policy: policy, limit: 1, lease: .seconds(60))
-            let more = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            _ = try await queue.exchange("a")
+            let more = try await queue.exchange("b")
             #expect(more.notes.allSatisfy { $0.othersPending })
             sequencer.notesCommitted(more.notes, ended: [], startedWait: .zero)
             #expect(sequencer.handedOff.isEmpty, "its own round is due")

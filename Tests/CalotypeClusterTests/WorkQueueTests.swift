@@ -30,6 +30,17 @@ extension WorkQueue {
         return batch.id
     }
 
+    /// One statement of the node `owner`'s: its `ends`, up to `limit`
+    /// claims from the CPU pool, and a look at the notes it `handedOff`.
+    func exchange(
+        _ owner: String,
+        ends: [EndNote] = [],
+        limit: Int = 1,
+        handedOff: [(batch: UUID, seq: Int)] = []
+    ) async throws -> Exchange {
+        try await endAndClaim(ends, owner: owner, policy: ClaimPolicy(pools: [.cpu]), limit: limit, lease: .seconds(60), handedOff: handedOff)
+    }
+
     func claimAll(_ owner: String, pools: [Pool] = [.cpu], lease: Duration = .seconds(60)) async throws -> [Claim] {
         try await claim(owner: owner, policy: ClaimPolicy(pools: pools), limit: 1000, lease: lease)
     }
@@ -313,22 +324,21 @@ struct BatchEventLogTests {
     @Test func aStatementSaysWhetherItsNotesFoundOthersAndWhichHandedOffNotesArePending() async throws {
         try await withDatabase { client, queue in
             let batch = try await queue.batch(4)
-            let policy = WorkQueue.ClaimPolicy(pools: [.cpu])
-            let first = try await queue.endAndClaim([], owner: "a", policy: policy, limit: 2, lease: .seconds(60))
+            let first = try await queue.exchange("a", limit: 2)
             #expect(first.notes.count == 2 && first.notes.allSatisfy { $0.batch == batch && !$0.othersPending }, "nothing was pending")
-            let second = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            let second = try await queue.exchange("b")
             #expect(second.notes.count == 1 && second.notes.allSatisfy { $0.othersPending }, "a's two notes were pending")
             #expect(try await BatchSequencer.round(batch, client: client, logger: queue.logger) == 3)
-            let third = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 1, lease: .seconds(60))
+            let third = try await queue.exchange("b")
             #expect(third.notes.count == 1 && !third.notes[0].othersPending, "the round took every note")
             let handedOff = [(batch: batch, seq: third.notes[0].seq)]
             let end = WorkQueue.EndNote(second.claims[0], second.claims[0].success, outcome: "{}")
-            let fourth = try await queue.endAndClaim([end], owner: "b", policy: policy, limit: 0, lease: .seconds(60), handedOff: handedOff)
+            let fourth = try await queue.exchange("b", ends: [end], limit: 0, handedOff: handedOff)
             #expect(fourth.notes.count == 1 && !fourth.notes[0].othersPending, "the only note pending is one b handed off")
             #expect(fourth.stillPending == [third.notes[0].seq])
             #expect(try await BatchSequencer.round(batch, client: client, logger: queue.logger) == 2)
             let asked = handedOff + [(batch: batch, seq: fourth.notes[0].seq)]
-            let fifth = try await queue.endAndClaim([], owner: "b", policy: policy, limit: 0, lease: .seconds(60), handedOff: asked)
+            let fifth = try await queue.exchange("b", limit: 0, handedOff: asked)
             #expect(fifth.stillPending.isEmpty && fifth.claims.isEmpty && fifth.notes.isEmpty, "a look at handed-off notes alone")
         }
     }
